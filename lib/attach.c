@@ -1,0 +1,381 @@
+#include <string.h>
+#include <stdio.h>
+#include <net/if.h>
+#include "attach.h"
+#include "hosts.h"
+#include "netns.h"
+#include "route.h"
+#include "target.h"
+#include "util.h"
+
+#define MAX_ROUTES 4
+
+struct add_ctx {
+	const struct hg_attach_req *req;
+	struct hg_container_net cnet;
+	struct hg_gateway node_gw[2];
+	bool need_node;
+	struct hg_gateway netns_gw[2];
+	struct hg_host_addrs host, targets;
+	int ifindex;
+	json_t *routes; /* added so far, recorded for the undo */
+};
+
+static json_t *ip_json(const struct hg_ip *ip, bool cidr)
+{
+	char buf[HG_IP_STRLEN];
+	return json_string(cidr ? hg_ip_cidr(ip, buf) : hg_ip_str(ip, buf));
+}
+
+static int ip_from_json(json_t *v, struct hg_ip *ip)
+{
+	memset(ip, 0, sizeof(*ip));
+	const char *s = json_string_value(v);
+	return s && hg_ip_parse(s, true, ip) == 0 ? 0 : -1;
+}
+
+/* The gateway a host route should go through: the container's own for that family. */
+static const struct hg_ip *route_gateway(const struct add_ctx *c, int f)
+{
+	if (c->cnet.gateways[f].family)
+		return &c->cnet.gateways[f];
+	if (c->netns_gw[f].ip.family)
+		return &c->netns_gw[f].ip;
+	return NULL;
+}
+
+static int ensure_routable(struct add_ctx *c, const struct hg_ip *dst, int f, struct hg_error *err)
+{
+	int r = hg_route_reachable(dst, err);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	const struct hg_ip *gw = route_gateway(c, f);
+	int ifindex = c->ifindex;
+	if (gw && hg_ip_equal(gw, dst))
+		gw = NULL; /* the host is the gateway itself: on-link */
+	if (!ifindex && c->netns_gw[f].ifindex)
+		ifindex = c->netns_gw[f].ifindex;
+	if (!ifindex) {
+		char a[HG_IP_STRLEN];
+		return hg_error_set(err, HG_CNI_NETLINK, "no route to %s in the container and no interface to add one",
+				    hg_ip_str(dst, a));
+	}
+	if (hg_route_add_host(dst, gw, ifindex, err) < 0)
+		return -1;
+	json_t *route = json_pack("{s:o, s:i}", "dst", ip_json(dst, false), "ifindex", ifindex);
+	if (gw)
+		json_object_set_new(route, "via", ip_json(gw, false));
+	json_array_append_new(c->routes, route);
+	return 0;
+}
+
+static int add_in_netns(void *ctx, struct hg_error *err)
+{
+	struct add_ctx *c = ctx;
+	const struct hg_config *cfg = c->req->config;
+	bool need_netns, need_node;
+
+	if (c->req->ifname) {
+		c->ifindex = (int) if_nametoindex(c->req->ifname);
+		if (!c->ifindex)
+			return hg_error_set(err, HG_CNI_NETNS, "interface %s does not exist in the container",
+					    c->req->ifname);
+	}
+	if (c->req->discover && hg_addresses(c->cnet.addrs, HG_MAX_CONTAINER_ADDRS, &c->cnet.n_addrs, err) < 0)
+		return -1;
+	hg_hostaddr_needs(cfg, &c->cnet, &need_netns, &need_node);
+	/* Routes are always read: a host route needs the gateway when prevResult has none. */
+	if (hg_route_default_gateways(c->netns_gw, err) < 0)
+		return -1;
+	hg_hostaddr_choose(cfg, &c->cnet, c->netns_gw, c->need_node ? c->node_gw : NULL, &c->host);
+	if (!c->host.ip[0].family && !c->host.ip[1].family)
+		return hg_error_set(err, HG_CNI_NO_HOST_ADDRESS,
+				    "no host address for this container: it has %s%s%s, and hostIPs yields none of those "
+				    "families (no gateway in prevResult, no default route in the container)",
+				    hg_container_has_family(&c->cnet, AF_INET) ? "IPv4" : "",
+				    hg_container_has_family(&c->cnet, AF_INET) && hg_container_has_family(&c->cnet, AF_INET6)
+					    ? " and "
+					    : "",
+				    hg_container_has_family(&c->cnet, AF_INET6)
+					    ? "IPv6"
+					    : (hg_container_has_family(&c->cnet, AF_INET) ? "" : "no address"));
+	hg_hostaddr_targets(cfg, &c->cnet, &c->host, &c->targets);
+	for (int f = 0; f < 2; f++) {
+		if (!c->host.ip[f].family)
+			continue;
+		if (ensure_routable(c, &c->host.ip[f], f, err) < 0)
+			return -1;
+		if (!hg_ip_equal(&c->targets.ip[f], &c->host.ip[f]) && ensure_routable(c, &c->targets.ip[f], f, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int hg_entries_build(const struct hg_config *c, const struct hg_container_net *cn,
+		     const struct hg_host_addrs *targets, struct hg_entries *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->items = calloc(2 + c->n_extra_hosts * 2, sizeof(*out->items));
+	out->storage = calloc(c->n_extra_hosts * 2 + 1, sizeof(char *));
+	if (!out->items || !out->storage) {
+		hg_entries_free(out);
+		return -ENOMEM;
+	}
+	for (int f = 0; f < 2; f++)
+		if (targets->ip[f].family && c->names[0]) {
+			out->items[out->n].ip = targets->ip[f];
+			out->items[out->n++].names = c->names;
+		}
+	for (size_t i = 0; i < c->n_extra_hosts; i++) {
+		const struct hg_extra_host *h = &c->extra_hosts[i];
+		/* storage[2i] is the name, storage[2i+1] the NULL that ends its one-name list. */
+		out->storage[2 * i] = h->name;
+		if (!h->host_gateway) {
+			out->items[out->n].ip = h->ip;
+			out->items[out->n++].names = &out->storage[2 * i];
+			continue;
+		}
+		for (int f = 0; f < 2; f++)
+			if (targets->ip[f].family) {
+				out->items[out->n].ip = targets->ip[f];
+				out->items[out->n++].names = &out->storage[2 * i];
+			}
+	}
+	(void) cn;
+	return 0;
+}
+
+void hg_entries_free(struct hg_entries *e)
+{
+	free(e->items);
+	free(e->storage); /* the names themselves belong to the config */
+	memset(e, 0, sizeof(*e));
+}
+
+static json_t *ip_array(const struct hg_host_addrs *a)
+{
+	json_t *arr = json_array();
+	for (int f = 0; f < 2; f++)
+		if (a->ip[f].family)
+			json_array_append_new(arr, ip_json(&a->ip[f], false));
+	return arr;
+}
+
+static json_t *new_record(const struct hg_attach_req *req, int nsfd)
+{
+	struct hg_netns_id id = {0};
+	hg_netns_identify(nsfd, &id);
+	json_t *rec = json_pack("{s:i, s:s, s:s, s:{s:s, s:I, s:I}, s:[]}", "version", 1, "kind", req->kind,
+				"containerID", req->container_id, "netns", "path", req->netns_path, "dev",
+				(json_int_t) id.dev, "ino", (json_int_t) id.ino, "routes");
+	if (rec && req->network)
+		json_object_set_new(rec, "network", json_string(req->network));
+	if (rec && req->ifname)
+		json_object_set_new(rec, "ifname", json_string(req->ifname));
+	return rec;
+}
+
+int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_error *err)
+{
+	struct add_ctx c = {.req = req, .cnet = req->cnet};
+	bool need_netns;
+	*record = NULL;
+
+	_cleanup_close_ int nsfd = hg_netns_open(req->netns_path, NULL, err);
+	if (nsfd < 0)
+		return -1;
+	json_auto_t *rec = new_record(req, nsfd);
+	if (!rec)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	c.routes = json_object_get(rec, "routes");
+
+	/* The node's gateway is read here, before entering the container's namespace. */
+	if (!req->discover)
+		hg_hostaddr_needs(req->config, &c.cnet, &need_netns, &c.need_node);
+	else
+		c.need_node = true;
+	for (size_t i = 0; i < req->config->n_host_ips && c.need_node; i++)
+		if (req->config->host_ips[i].kind == HG_HOSTIP_NODE_GATEWAY) {
+			if (hg_route_default_gateways(c.node_gw, err) < 0)
+				return hg_error_prefix(err, "read the node's default route");
+			break;
+		}
+
+	if (hg_netns_run(nsfd, add_in_netns, &c, err) < 0) {
+		hg_attach_undo(rec, NULL, req->log);
+		return -1;
+	}
+	json_t *addrs = json_array();
+	for (size_t i = 0; i < c.cnet.n_addrs; i++)
+		json_array_append_new(addrs, ip_json(&c.cnet.addrs[i], true));
+	json_object_set_new(rec, "containerIPs", addrs);
+	json_object_set_new(rec, "hostIPs", ip_array(&c.host));
+	json_object_set_new(rec, "targets", ip_array(&c.targets));
+
+	struct hg_entries entries;
+	if (hg_entries_build(req->config, &c.cnet, &c.targets, &entries) < 0) {
+		hg_attach_undo(rec, NULL, req->log);
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	}
+	json_t *lines = json_array();
+	for (size_t i = 0; i < entries.n; i++) {
+		char a[HG_IP_STRLEN];
+		json_t *names = json_array();
+		for (size_t j = 0; entries.items[i].names[j]; j++)
+			json_array_append_new(names, json_string(entries.items[i].names[j]));
+		json_array_append_new(lines, json_pack("{s:s, s:o}", "ip", hg_ip_str(&entries.items[i].ip, a),
+						       "names", names));
+	}
+	json_object_set_new(rec, "entries", lines);
+
+	if (req->hosts_target) {
+		bool gone;
+		_cleanup_free_ char *block = NULL;
+		_cleanup_close_ int fd = hg_target_open(req->hosts_target, &gone, err);
+		if (fd < 0 || hg_hosts_apply_fd(fd, "the container's /etc/hosts", entries.items, entries.n, &block, err) < 0) {
+			hg_entries_free(&entries);
+			hg_attach_undo(rec, NULL, req->log);
+			return -1;
+		}
+		json_t *t = json_deep_copy(req->hosts_target);
+		json_object_set_new(t, "block", json_string(block));
+		json_object_set_new(rec, "hosts", t);
+	}
+	hg_entries_free(&entries);
+	*record = TAKE_PTR(rec);
+	return 0;
+}
+
+/* Opens the record's netns, but only if it is still the same namespace. */
+static int open_record_netns(json_t *record, const char *hint, bool *gone, struct hg_error *err)
+{
+	json_t *ns = json_object_get(record, "netns");
+	const char *paths[2] = {hint, json_string_value(json_object_get(ns, "path"))};
+	*gone = true;
+	for (int i = 0; i < 2; i++) {
+		struct hg_netns_id id;
+		if (!paths[i] || !paths[i][0])
+			continue;
+		int fd = hg_netns_open(paths[i], NULL, NULL);
+		if (fd < 0)
+			continue;
+		if (hg_netns_identify(fd, &id) == 0 && (json_int_t) id.dev == json_integer_value(json_object_get(ns, "dev")) &&
+		    (json_int_t) id.ino == json_integer_value(json_object_get(ns, "ino"))) {
+			*gone = false;
+			return fd;
+		}
+		close(fd);
+	}
+	return hg_error_set(err, HG_CNI_NETNS, "the container's network namespace is gone");
+}
+
+struct route_ctx {
+	json_t *routes;
+	const struct hg_log *log;
+	int missing;
+	char first_missing[128];
+};
+
+static int parse_route(json_t *r, struct hg_ip *dst, struct hg_ip *via, int *ifindex)
+{
+	if (ip_from_json(json_object_get(r, "dst"), dst) < 0)
+		return -1;
+	if (json_object_get(r, "via") && ip_from_json(json_object_get(r, "via"), via) < 0)
+		return -1;
+	*ifindex = (int) json_integer_value(json_object_get(r, "ifindex"));
+	return 0;
+}
+
+static int undo_in_netns(void *ctx, struct hg_error *err)
+{
+	struct route_ctx *c = ctx;
+	size_t i;
+	json_t *r;
+	json_array_foreach (c->routes, i, r) {
+		struct hg_ip dst, via = {0};
+		int ifindex;
+		struct hg_error e = {0};
+		if (parse_route(r, &dst, &via, &ifindex) < 0)
+			continue;
+		if (hg_route_del_host(&dst, &via, ifindex, &e) < 0)
+			hg_logf(c->log, "%s, ignoring", e.msg);
+	}
+	return 0;
+}
+
+void hg_attach_undo(json_t *record, const char *netns_hint, const struct hg_log *log)
+{
+	struct hg_error err = {0};
+	json_t *routes = json_object_get(record, "routes");
+	if (json_array_size(routes) > 0) {
+		bool gone;
+		_cleanup_close_ int nsfd = open_record_netns(record, netns_hint, &gone, &err);
+		struct route_ctx c = {.routes = routes, .log = log};
+		if (nsfd >= 0)
+			hg_netns_run(nsfd, undo_in_netns, &c, &err);
+	}
+	json_t *hosts = json_object_get(record, "hosts");
+	if (hosts) {
+		bool gone;
+		char what[512];
+		_cleanup_close_ int fd = hg_target_open(hosts, &gone, &err);
+		if (fd >= 0) {
+			if (hg_hosts_remove_fd(fd, hg_target_describe(hosts, what, sizeof(what)), &err) < 0)
+				hg_logf(log, "%s, ignoring", err.msg);
+		} else if (!gone) {
+			hg_logf(log, "%s, ignoring", err.msg);
+		}
+	}
+}
+
+static int check_in_netns(void *ctx, struct hg_error *err)
+{
+	struct route_ctx *c = ctx;
+	size_t i;
+	json_t *r;
+	json_array_foreach (c->routes, i, r) {
+		struct hg_ip dst, via = {0};
+		int ifindex;
+		if (parse_route(r, &dst, &via, &ifindex) < 0)
+			return hg_error_set(err, HG_CNI_STATE, "damaged route in the state record");
+		int has = hg_route_has_host(&dst, &via, ifindex, err);
+		if (has < 0)
+			return -1;
+		if (!has)
+			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the route to %s that host-gateway added is missing",
+					    json_string_value(json_object_get(r, "dst")));
+	}
+	return 0;
+}
+
+int hg_attach_check(json_t *record, struct hg_error *err)
+{
+	bool gone;
+	json_t *routes = json_object_get(record, "routes");
+	if (json_array_size(routes) > 0) {
+		_cleanup_close_ int nsfd = open_record_netns(record, NULL, &gone, err);
+		struct route_ctx c = {.routes = routes};
+		if (nsfd < 0)
+			return -1;
+		if (hg_netns_run(nsfd, check_in_netns, &c, err) < 0)
+			return -1;
+	}
+	json_t *hosts = json_object_get(record, "hosts");
+	if (hosts) {
+		char what[512];
+		_cleanup_free_ char *block = NULL;
+		_cleanup_close_ int fd = hg_target_open(hosts, &gone, err);
+		if (fd < 0)
+			return -1;
+		hg_target_describe(hosts, what, sizeof(what));
+		int r = hg_hosts_read_block_fd(fd, what, &block, err);
+		if (r < 0)
+			return -1;
+		const char *want = json_string_value(json_object_get(hosts, "block"));
+		if (want && want[0] && r == 0)
+			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the host-gateway block is missing from %s", what);
+		if (want && strcmp(want, block ? block : "") != 0)
+			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the host-gateway block in %s was altered", what);
+	}
+	return 0;
+}

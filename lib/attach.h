@@ -1,0 +1,41 @@
+/* The pipeline both personalities share: find the host, make it routable, name it, record
+ * it; and the undo and the check of all that from the record alone. */
+#pragma once
+
+#include <jansson.h>
+#include "config.h"
+#include "hostaddr.h"
+#include "log.h"
+#include "error.h"
+
+struct hg_attach_req {
+	const struct hg_config *config;
+	const char *kind;         /* "cni" or "hook": stored in the record */
+	const char *network;      /* CNI network name (NULL for the hook) */
+	const char *container_id;
+	const char *ifname;       /* the container's interface; NULL: the default route's */
+	const char *netns_path;
+	struct hg_container_net cnet; /* from prevResult; ignored when discover is set */
+	bool discover;            /* read the container's addresses inside the netns */
+	json_t *hosts_target;     /* where names go (target.h); NULL: nowhere, recorded only */
+	const struct hg_log *log;
+};
+
+/* Does the work and returns the record describing it (not yet written to disk). On failure
+ * whatever was already done is undone. */
+int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_error *err);
+/* Best effort: removes everything the record lists that still exists, logging the rest.
+ * netns_hint: the runtime's current path of the netns (may be NULL or stale). */
+void hg_attach_undo(json_t *record, const char *netns_hint, const struct hg_log *log);
+/* HG_CNI_CHECK_FAILED when something the record lists is missing or altered. */
+int hg_attach_check(json_t *record, struct hg_error *err);
+
+/* The lines of the managed hosts block for these targets (unit-tested). */
+struct hg_entries {
+	struct hg_hosts_entry *items;
+	size_t n;
+	char **storage; /* name lists for extra hosts, two slots each */
+};
+int hg_entries_build(const struct hg_config *c, const struct hg_container_net *cn,
+		     const struct hg_host_addrs *targets, struct hg_entries *out);
+void hg_entries_free(struct hg_entries *e);

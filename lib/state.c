@@ -1,0 +1,175 @@
+#include <fcntl.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/file.h>
+#include "state.h"
+#include "util.h"
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
+		      char **out)
+{
+	return asprintf(out, "%s/cni/%s/%s+%s.json", state_dir, network, container_id, ifname) < 0 ? -ENOMEM : 0;
+}
+
+int hg_state_hook_path(const char *state_dir, const char *container_id, char **out)
+{
+	return asprintf(out, "%s/hook/%s.json", state_dir, container_id) < 0 ? -ENOMEM : 0;
+}
+
+int hg_state_network_dir(const char *state_dir, const char *network, char **out)
+{
+	return asprintf(out, "%s/cni/%s", state_dir, network) < 0 ? -ENOMEM : 0;
+}
+
+int hg_state_write(const char *path, json_t *record, struct hg_error *err)
+{
+	_cleanup_free_ char *dir = strdup(path), *tmp = NULL;
+	if (!dir)
+		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	*strrchr(dir, '/') = '\0';
+	int r = mkdir_p(dir, 0700);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", dir);
+	if (asprintf(&tmp, "%s/.tmp.%d.json", dir, (int) getpid()) < 0)
+		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", tmp);
+	if (json_dumpfd(record, fd, JSON_INDENT(1) | JSON_SORT_KEYS) < 0 || write(fd, "\n", 1) != 1) {
+		unlink(tmp);
+		return hg_error_errno(err, HG_CNI_STATE, errno, "write %s", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return hg_error_errno(err, HG_CNI_STATE, e, "rename %s to %s", tmp, path);
+	}
+	return 0;
+}
+
+int hg_state_read(const char *path, json_t **record, struct hg_error *err)
+{
+	json_error_t jerr;
+	*record = NULL;
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	*record = json_load_file(path, 0, &jerr);
+	if (!*record)
+		return hg_error_set(err, HG_CNI_STATE, "read state record %s: %s", path, jerr.text);
+	return 0;
+}
+
+int hg_state_remove(const char *path, struct hg_error *err)
+{
+	if (unlink(path) < 0 && errno != ENOENT)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "remove %s", path);
+	return 0;
+}
+
+int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
+{
+	_cleanup_strv_ char **list = calloc(1, sizeof(char *));
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	if (!list)
+		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	if (!d && errno != ENOENT)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "open %s", dir);
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		_cleanup_free_ char *p = NULL;
+		if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+			continue;
+		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0 || strv_push(&list, p) < 0)
+			return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	}
+	*paths = TAKE_PTR(list);
+	return 0;
+}
+
+static bool record_has_netns(json_t *record, const struct hg_netns_id *id)
+{
+	json_t *ns = json_object_get(record, "netns");
+	return (dev_t) json_integer_value(json_object_get(ns, "dev")) == id->dev &&
+	       (ino_t) json_integer_value(json_object_get(ns, "ino")) == id->ino && id->ino != 0;
+}
+
+int hg_state_find_by_netns(const char *state_dir, const struct hg_netns_id *id, json_t **record, char **path,
+			   struct hg_error *err)
+{
+	_cleanup_free_ char *cni = NULL;
+	_cleanup_strv_ char **networks = NULL;
+	*record = NULL;
+	if (asprintf(&cni, "%s/cni", state_dir) < 0)
+		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	_cleanup_closedir_ DIR *d = opendir(cni);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *dir = NULL;
+		_cleanup_strv_ char **paths = NULL;
+		if (e->d_name[0] == '.')
+			continue;
+		if (asprintf(&dir, "%s/%s", cni, e->d_name) < 0)
+			return hg_error_set(err, HG_CNI_STATE, "out of memory");
+		if (hg_state_list(dir, &paths, err) < 0)
+			return -1;
+		for (size_t i = 0; paths[i]; i++) {
+			json_t *r = json_load_file(paths[i], 0, NULL);
+			if (r && record_has_netns(r, id)) {
+				*record = r;
+				if (path)
+					*path = strdup(paths[i]);
+				return 1;
+			}
+			json_decref(r);
+		}
+	}
+	return 0;
+}
+
+int hg_state_ready(const char *state_dir, struct hg_error *err)
+{
+	int r = mkdir_p(state_dir, 0700);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_NOT_READY, -r, "state directory %s", state_dir);
+	if (access(state_dir, W_OK | X_OK) < 0)
+		return hg_error_errno(err, HG_CNI_NOT_READY, errno, "state directory %s", state_dir);
+	return 0;
+}
+
+int hg_state_lock(const char *state_dir, struct hg_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = mkdir_p(state_dir, 0700);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
+	if (asprintf(&path, "%s/.lock", state_dir) < 0)
+		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "open %s", path);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return hg_error_errno(err, HG_CNI_STATE, errno, "lock %s", path);
+	return TAKE_FD(fd);
+}

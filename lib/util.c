@@ -1,0 +1,57 @@
+#include <string.h>
+#include "util.h"
+
+void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+size_t strv_len(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+int strv_push(char ***v, const char *s)
+{
+	size_t n = strv_len(*v);
+	char *copy = strdup(s);
+	if (!copy)
+		return -ENOMEM;
+	char **grown = realloc(*v, (n + 2) * sizeof(char *));
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	grown[n] = copy;
+	grown[n + 1] = NULL;
+	*v = grown;
+	return 0;
+}
+
+int strv_contains(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+char **strv_copy(char *const *v)
+{
+	char **out = calloc(1, sizeof(char *));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; v && v[i]; i++)
+		if (strv_push(&out, v[i]) < 0) {
+			strv_free(out);
+			return NULL;
+		}
+	return out;
+}

@@ -1,0 +1,423 @@
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <ctype.h>
+#include "cni.h"
+#include "result.h"
+#include "attach.h"
+#include "config.h"
+#include "netns.h"
+#include "state.h"
+#include "target.h"
+#include "util.h"
+
+const char *const hg_cni_versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL};
+#define LATEST "1.1.0"
+
+static const char *env_value(const char *name)
+{
+	const char *v = getenv(name);
+	return v && v[0] ? v : NULL;
+}
+
+void hg_cni_env_from_environ(struct hg_cni_env *env)
+{
+	env->command = env_value("CNI_COMMAND");
+	env->container_id = env_value("CNI_CONTAINERID");
+	env->netns = env_value("CNI_NETNS");
+	env->ifname = env_value("CNI_IFNAME");
+	env->args = env_value("CNI_ARGS");
+	env->path = env_value("CNI_PATH");
+	const char *o = env_value("CNI_NETNS_OVERRIDE");
+	env->netns_override = o && (strcmp(o, "1") == 0 || strcmp(o, "true") == 0);
+}
+
+int hg_cni_version_number(const char *v)
+{
+	unsigned a, b, c;
+	char tail;
+	if (!v || sscanf(v, "%u.%u.%u%c", &a, &b, &c, &tail) != 3 || a > 99 || b > 99 || c > 99)
+		return -1;
+	return (int) (a * 10000 + b * 100 + c);
+}
+
+static bool version_supported(const char *v)
+{
+	for (size_t i = 0; hg_cni_versions[i]; i++)
+		if (strcmp(hg_cni_versions[i], v) == 0)
+			return true;
+	return false;
+}
+
+int hg_cni_args_get(const char *args, const char *key, char *value, size_t size)
+{
+	const char *p = args;
+	size_t klen = strlen(key);
+	while (p && *p) {
+		const char *end = strchr(p, ';');
+		size_t len = end ? (size_t) (end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		if (!eq)
+			return -1;
+		if ((size_t) (eq - p) == klen && memcmp(p, key, klen) == 0) {
+			size_t vlen = len - klen - 1;
+			if (vlen >= size)
+				return -1;
+			memcpy(value, eq + 1, vlen);
+			value[vlen] = '\0';
+			return 1;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* The reference skel's rules for container IDs and interface names. */
+static bool valid_container_id(const char *s)
+{
+	if (!s || !isalnum((unsigned char) s[0]))
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char) *p) && *p != '_' && *p != '.' && *p != '-')
+			return false;
+	return true;
+}
+
+static bool valid_ifname(const char *s)
+{
+	if (!s || !*s || strlen(s) > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (const char *p = s; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char) *p))
+			return false;
+	return true;
+}
+
+static bool valid_network_name(const char *s)
+{
+	return valid_container_id(s); /* the spec's rule for names is the same character set */
+}
+
+struct run {
+	const struct hg_cni_env *env;
+	const char *version; /* the input's, for error JSON and results */
+	json_t *conf;
+	struct hg_config config;
+	const char *network;
+	struct hg_log log;
+	const struct hg_log *outer;
+};
+
+static json_t *error_json(const char *version, const struct hg_error *err)
+{
+	json_t *e = json_pack("{s:s, s:i, s:s}", "cniVersion", version ? version : LATEST, "code", err->code, "msg",
+			      err->msg);
+	if (e && err->details[0])
+		json_object_set_new(e, "details", json_string(err->details));
+	return e;
+}
+
+/* Diagnostics go to the front's sink and, when configured, to logFile too. */
+static void log_line(void *ctx, const char *msg)
+{
+	struct run *r = ctx;
+	char line[1400];
+	snprintf(line, sizeof(line), "CNI %s %s%s%s: %s", r->env->command ? r->env->command : "?",
+		 r->network ? r->network : "", r->env->container_id ? "/" : "",
+		 r->env->container_id ? r->env->container_id : "", msg);
+	if (r->outer && r->outer->fn)
+		r->outer->fn(r->outer->ctx, line);
+	if (r->config.log_file) {
+		FILE *f = fopen(r->config.log_file, "ae");
+		if (f) {
+			fprintf(f, "host-gateway[%d]: %s\n", (int) getpid(), line);
+			fclose(f);
+		}
+	}
+}
+
+static int require_env(const struct run *r, bool need_netns, struct hg_error *err)
+{
+	const struct hg_cni_env *e = r->env;
+	char missing[128] = "";
+	if (!e->container_id)
+		strcat(missing, " CNI_CONTAINERID");
+	if (need_netns && !e->netns)
+		strcat(missing, " CNI_NETNS");
+	if (!e->ifname)
+		strcat(missing, " CNI_IFNAME");
+	if (missing[0])
+		return hg_error_set(err, HG_CNI_INVALID_ENV, "missing environment variables:%s", missing);
+	if (!valid_container_id(e->container_id))
+		return hg_error_set(err, HG_CNI_INVALID_ENV,
+				    "CNI_CONTAINERID \"%s\" must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", e->container_id);
+	if (!valid_ifname(e->ifname))
+		return hg_error_set(err, HG_CNI_INVALID_ENV,
+				    "CNI_IFNAME \"%s\" is not a valid interface name (1-15 bytes, no '/', ':' or blanks)",
+				    e->ifname);
+	if (e->args) {
+		char v[8];
+		if (hg_cni_args_get(e->args, "IgnoreUnknown", v, sizeof(v)) < 0)
+			return hg_error_set(err, HG_CNI_INVALID_ENV, "CNI_ARGS \"%s\" is not K=V;K2=V2", e->args);
+	}
+	return 0;
+}
+
+static int record_path(const struct run *r, char **path, struct hg_error *err)
+{
+	if (hg_state_cni_path(r->config.state_dir, r->network, r->env->container_id, r->env->ifname, path) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	return 0;
+}
+
+static json_t *passthrough(const struct run *r)
+{
+	json_t *prev = json_object_get(r->conf, "prevResult");
+	json_t *out = json_deep_copy(prev);
+	json_object_set_new(out, "cniVersion", json_string(r->version));
+	return out;
+}
+
+static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	json_t *prev = json_object_get(r->conf, "prevResult");
+	json_auto_t *old = NULL, *target = NULL, *record = NULL;
+
+	if (require_env(r, true, err) < 0)
+		return -1;
+	if (!json_is_object(prev))
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+				    "host-gateway is a chained plugin: it needs a prevResult (list it after the plugin "
+				    "that creates the interface)");
+	if (!r->config.enabled) {
+		hg_logf(&r->log, "disabled by annotation %s, passing the result through", HG_ANNOTATION_ENABLED);
+		*output = passthrough(r);
+		return 0;
+	}
+	bool gone;
+	_cleanup_close_ int nsfd = hg_netns_open(r->env->netns, &gone, err);
+	if (nsfd < 0)
+		return -1;
+	if (!r->env->netns_override && hg_netns_is_current(nsfd))
+		return hg_error_set(err, HG_CNI_OWN_NETNS,
+				    "CNI_NETNS %s is the plugin's own network namespace (set CNI_NETNS_OVERRIDE=1 to allow)",
+				    r->env->netns);
+
+	struct hg_attach_req req = {
+		.config = &r->config,
+		.kind = "cni",
+		.network = r->network,
+		.container_id = r->env->container_id,
+		.ifname = r->env->ifname,
+		.netns_path = r->env->netns,
+		.log = &r->log,
+	};
+	if (hg_result_container_net(prev, r->env->ifname, &req.cnet, err) < 0)
+		return -1;
+	pid_t pid = hg_pid_of_netns_path(r->env->netns);
+	if (pid > 0) {
+		const char *why = NULL;
+		target = hg_target_for_pid(pid, &why);
+		if (!target)
+			hg_logf(&r->log, "not writing /proc/%d/root/etc/hosts: %s; names are recorded for the hook",
+				(int) pid, why);
+	}
+	req.hosts_target = target;
+
+	if (record_path(r, &path, err) < 0 || hg_state_read(path, &old, err) < 0)
+		return -1;
+	/* A repeated ADD replaces: what the previous one did goes first. */
+	if (old)
+		hg_attach_undo(old, r->env->netns, &r->log);
+	if (hg_attach_add(&req, &record, err) < 0)
+		return -1;
+	if (hg_state_write(path, record, err) < 0) {
+		hg_attach_undo(record, r->env->netns, &r->log);
+		return -1;
+	}
+	*output = passthrough(r);
+	return 0;
+}
+
+static int cmd_del(struct run *r, struct hg_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	json_auto_t *record = NULL;
+	if (require_env(r, false, err) < 0)
+		return -1;
+	if (record_path(r, &path, err) < 0)
+		return -1;
+	/* A damaged record cannot be undone; it is removed so that DEL still succeeds. */
+	if (hg_state_read(path, &record, err) < 0)
+		hg_logf(&r->log, "%s, removing it", err->msg);
+	if (record)
+		hg_attach_undo(record, r->env->netns, &r->log);
+	if (hg_state_remove(path, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int cmd_check(struct run *r, struct hg_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	json_auto_t *record = NULL;
+	if (hg_cni_version_number(r->version) < 400)
+		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION, "CHECK needs cniVersion 0.4.0 or later, got %s",
+				    r->version);
+	if (require_env(r, true, err) < 0)
+		return -1;
+	if (!json_is_object(json_object_get(r->conf, "prevResult")))
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "CHECK needs a prevResult");
+	if (!r->config.enabled)
+		return 0;
+	if (record_path(r, &path, err) < 0 || hg_state_read(path, &record, err) < 0)
+		return -1;
+	if (!record)
+		return hg_error_set(err, HG_CNI_CHECK_FAILED, "no host-gateway record for %s/%s/%s (ADD did not run?)",
+				    r->network, r->env->container_id, r->env->ifname);
+	return hg_attach_check(record, err);
+}
+
+static bool attachment_valid(json_t *valid, const char *cid, const char *ifname)
+{
+	size_t i;
+	json_t *a;
+	json_array_foreach (valid, i, a) {
+		const char *c = json_string_value(json_object_get(a, "containerID"));
+		const char *n = json_string_value(json_object_get(a, "ifname"));
+		if (c && n && cid && ifname && strcmp(c, cid) == 0 && strcmp(n, ifname) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int cmd_gc(struct run *r, struct hg_error *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_strv_ char **paths = NULL;
+	json_t *valid = json_object_get(r->conf, "cni.dev/valid-attachments");
+	if (!valid)
+		valid = json_object_get(r->conf, "cni.dev/attachments");
+	if (hg_cni_version_number(r->version) < 10100)
+		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION, "GC needs cniVersion 1.1.0, got %s", r->version);
+	if (valid && !json_is_array(valid))
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "cni.dev/valid-attachments must be an array");
+	if (hg_state_network_dir(r->config.state_dir, r->network, &dir) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	if (hg_state_list(dir, &paths, err) < 0)
+		return -1;
+	for (size_t i = 0; paths[i]; i++) {
+		struct hg_error e = {0};
+		json_auto_t *record = NULL;
+		if (hg_state_read(paths[i], &record, &e) < 0) {
+			hg_logf(&r->log, "GC: %s, removing it", e.msg);
+			hg_state_remove(paths[i], &e);
+			continue;
+		}
+		const char *cid = json_string_value(json_object_get(record, "containerID"));
+		const char *ifname = json_string_value(json_object_get(record, "ifname"));
+		if (attachment_valid(valid, cid, ifname))
+			continue;
+		hg_attach_undo(record, NULL, &r->log);
+		if (hg_state_remove(paths[i], &e) < 0)
+			hg_logf(&r->log, "GC: %s, ignoring", e.msg);
+	}
+	return 0;
+}
+
+static int cmd_status(struct run *r, struct hg_error *err)
+{
+	if (hg_cni_version_number(r->version) < 10100)
+		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION, "STATUS needs cniVersion 1.1.0, got %s",
+				    r->version);
+	return hg_state_ready(r->config.state_dir, err);
+}
+
+static json_t *version_json(const char *v)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; hg_cni_versions[i]; i++)
+		json_array_append_new(list, json_string(hg_cni_versions[i]));
+	return json_pack("{s:s, s:o}", "cniVersion", v, "supportedVersions", list);
+}
+
+static int dispatch(struct run *r, const char *input, size_t len, json_t **output, struct hg_error *err)
+{
+	json_error_t jerr;
+	const char *cmd = r->env->command;
+
+	if (!cmd)
+		return hg_error_set(err, HG_CNI_INVALID_ENV, "CNI_COMMAND is not set");
+	if (strcmp(cmd, "VERSION") == 0) {
+		json_auto_t *in = len ? json_loadb(input, len, 0, &jerr) : NULL;
+		const char *v = json_string_value(json_object_get(in, "cniVersion"));
+		*output = version_json(v ? v : LATEST);
+		return 0;
+	}
+	static const char *const known[] = {"ADD", "DEL", "CHECK", "GC", "STATUS"};
+	bool ok = false;
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++)
+		ok |= strcmp(cmd, known[i]) == 0;
+	if (!ok)
+		return hg_error_set(err, HG_CNI_INVALID_ENV, "unknown CNI_COMMAND \"%s\"", cmd);
+
+	r->conf = json_loadb(input, len, 0, &jerr);
+	if (!r->conf)
+		return hg_error_set(err, HG_CNI_DECODE, "network configuration on stdin is not JSON: %s (line %d)",
+				    jerr.text, jerr.line);
+	if (!json_is_object(r->conf))
+		return hg_error_set(err, HG_CNI_DECODE, "network configuration on stdin is not a JSON object");
+	json_t *v = json_object_get(r->conf, "cniVersion");
+	if (!v)
+		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION,
+				    "configuration has no cniVersion (that means 0.1.0, which is not supported)");
+	if (!json_is_string(v) || !version_supported(json_string_value(v)))
+		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION,
+				    "cniVersion %s is not supported (supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0)",
+				    json_is_string(v) ? json_string_value(v) : "(not a string)");
+	r->version = json_string_value(v);
+	r->network = json_string_value(json_object_get(r->conf, "name"));
+	if (!r->network || !valid_network_name(r->network))
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+				    "configuration key \"name\" must be a network name matching ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$");
+	if (hg_config_load_json(&r->config, r->conf, false, err) < 0)
+		return -1;
+	json_t *rc = json_object_get(r->conf, "runtimeConfig");
+	if (rc && hg_config_apply_annotations(&r->config, json_object_get(rc, "io.kubernetes.cri.pod-annotations"), err) < 0)
+		return -1;
+
+	if (strcmp(cmd, "ADD") == 0)
+		return cmd_add(r, output, err);
+	if (strcmp(cmd, "DEL") == 0)
+		return cmd_del(r, err);
+	if (strcmp(cmd, "CHECK") == 0)
+		return cmd_check(r, err);
+	if (strcmp(cmd, "GC") == 0)
+		return cmd_gc(r, err);
+	return cmd_status(r, err);
+}
+
+int hg_cni_run(const struct hg_cni_env *env, const char *input, size_t len, json_t **output,
+	       const struct hg_log *log)
+{
+	struct hg_error err = {0};
+	struct run r = {.env = env, .outer = log};
+	r.log = (struct hg_log){.fn = log_line, .ctx = &r};
+	*output = NULL;
+	if (hg_config_init(&r.config) < 0) {
+		hg_error_set(&err, HG_CNI_IO, "out of memory");
+		*output = error_json(NULL, &err);
+		return 1;
+	}
+	int ret = dispatch(&r, input, len, output, &err);
+	if (ret < 0) {
+		hg_logf(&r.log, "error %d: %s", err.code, err.msg);
+		json_decref(*output);
+		*output = error_json(r.version, &err);
+		ret = 1;
+	}
+	hg_config_free(&r.config);
+	json_decref(r.conf);
+	return ret;
+}

@@ -1,0 +1,118 @@
+/* The single entry point: the CNI environment selects the CNI personality, `hook STAGE`
+ * the OCI hook personality, anything else the command line for people. Only this file
+ * writes to stdout. */
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "hg-build-config.h"
+#include "cni.h"
+#include "util.h"
+
+static const char help[] =
+	"Usage: host-gateway [--help | --version]\n"
+	"\n"
+	"Makes the host reachable from containers by name: host.docker.internal,\n"
+	"host.containers.internal and gateway.docker.internal (configurable).\n"
+	"\n"
+	"As a CNI plugin (CNI_COMMAND set): list it after the main plugin of a conflist:\n"
+	"  {\"type\": \"host-gateway\", \"capabilities\": {\"io.kubernetes.cri.pod-annotations\": true}}\n"
+	"  Keys: names, hostIPs, extraHosts, stateDir, logFile. Commands: ADD DEL CHECK GC STATUS VERSION.\n"
+	"  Supported CNI versions: 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0.\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help     show this help\n"
+	"  -V, --version  show the version and the supported CNI versions\n"
+	"\n"
+	"See README.md for configuration keys, annotations and examples.\n";
+
+static void log_to_stderr(void *ctx, const char *msg)
+{
+	fprintf(stderr, "host-gateway: %s\n", msg);
+}
+
+static int read_stdin(char **out, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return -1;
+	for (;;) {
+		if (n == cap) {
+			/* A network configuration is small; refuse to buffer without bound. */
+			if (cap >= 64u << 20) {
+				free(buf);
+				return -1;
+			}
+			char *grown = realloc(buf, cap *= 2);
+			if (!grown) {
+				free(buf);
+				return -1;
+			}
+			buf = grown;
+		}
+		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += r;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int print_json(json_t *j)
+{
+	if (!j)
+		return 0;
+	if (json_dumpf(j, stdout, JSON_COMPACT) < 0 || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+		return -1;
+	return 0;
+}
+
+static int cni_main(void)
+{
+	struct hg_cni_env env;
+	struct hg_log log = {.fn = log_to_stderr};
+	_cleanup_free_ char *input = NULL;
+	size_t len = 0;
+	json_auto_t *out = NULL;
+
+	hg_cni_env_from_environ(&env);
+	if (read_stdin(&input, &len) < 0) {
+		printf("{\"cniVersion\":\"1.1.0\",\"code\":5,\"msg\":\"cannot read the configuration on stdin\"}\n");
+		return 1;
+	}
+	int ret = hg_cni_run(&env, input, len, &out, &log);
+	if (print_json(out) < 0)
+		return 1;
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = getenv("CNI_COMMAND");
+	if (cmd && cmd[0])
+		return cni_main();
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		fputs(help, stdout);
+		return 0;
+	}
+	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+		printf("host-gateway %s\nCNI spec versions: ", HG_VERSION);
+		for (size_t i = 0; hg_cni_versions[i]; i++)
+			printf("%s%s", i ? " " : "", hg_cni_versions[i]);
+		printf("\n");
+		return 0;
+	}
+	if (argc >= 2)
+		fprintf(stderr, "host-gateway: unknown argument \"%s\"\n\n", argv[1]);
+	fputs(help, stderr);
+	return 2;
+}

@@ -1,0 +1,327 @@
+# shellcheck shell=bash
+# Shared helpers for host-gateway integration / e2e tests.
+#
+# A test is a standalone bash script run by `meson test`:
+#   exit 0 = pass, 77 = skip, anything else = fail.
+#
+#   . "$(dirname "$0")/../lib/common.sh"
+#   hg_init my-test
+#   hg_guard_forwarding on
+#   hg_netns_add "hgt-$$-c1"
+#   ...
+#
+# Everything a test creates is registered with hg_defer right after it is
+# created, so the EXIT trap can undo it even when the test dies half-way.
+#
+# Tests that touch host-global state (nft ruleset, ip_forward, root-netns
+# links) must not run concurrently with each other: hg_init takes a host-wide
+# lock, and meson should still declare such tests `is_parallel : false` so that
+# waiting for the lock does not eat into a test's own timeout.
+
+HG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HG_LOCK_DIR=/run/lock/host-gateway-tests.lock
+HG_CLEANUPS=()
+HG_GUARD_TABLE=
+HG_HAVE_LOCK=
+HG_NLISTEN=0
+HG_SNAPSHOT_DIRS=()
+
+hg_log() { printf '[%s] %s\n' "${HG_NAME:-hg}" "$*" >&2; }
+
+hg_fail() {
+	printf '[%s] FAIL: %s\n' "${HG_NAME:-hg}" "$*" >&2
+	exit 1
+}
+
+# hg_skip MSG: exit 77 so meson reports SKIP rather than FAIL.
+hg_skip() {
+	printf '[%s] SKIP: %s\n' "${HG_NAME:-hg}" "$*" >&2
+	exit 77
+}
+
+# hg_assert_eq ACTUAL EXPECTED [MSG]
+hg_assert_eq() {
+	[ "$1" = "$2" ] && return 0
+	printf '[%s] FAIL: %s\n  expected: %q\n  actual:   %q\n' "${HG_NAME:-hg}" "${3:-values differ}" "$2" "$1" >&2
+	exit 1
+}
+
+# hg_assert_contains HAYSTACK NEEDLE [MSG]
+hg_assert_contains() {
+	case $1 in *"$2"*) return 0 ;; esac
+	printf '[%s] FAIL: %s\n  missing:  %q\n  in:\n%s\n' "${HG_NAME:-hg}" "${3:-substring missing}" "$2" "$1" >&2
+	exit 1
+}
+
+# hg_defer CMD ARGS...: run CMD at exit, last registered first. Arguments are
+# quoted now, so later changes to variables do not affect the cleanup.
+hg_defer() {
+	local q
+	printf -v q '%q ' "$@"
+	HG_CLEANUPS+=("$q")
+}
+
+_hg_exit() {
+	local rc=$? i
+	set +eE
+	trap - EXIT INT TERM HUP ERR
+	for ((i = ${#HG_CLEANUPS[@]} - 1; i >= 0; i--)); do
+		eval "${HG_CLEANUPS[i]}" >/dev/null 2>&1
+	done
+	# Keep the evidence of a failed run when asked to.
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${HG_KEEP_TMP:-}" ]; then
+		hg_log "keeping $HG_TMP"
+	else
+		[ -n "${HG_TMP:-}" ] && rm -rf "$HG_TMP"
+	fi
+	[ -n "$HG_HAVE_LOCK" ] && rm -rf "$HG_LOCK_DIR"
+	exit "$rc"
+}
+
+# A lock directory rather than flock(1): an flock fd would be inherited by
+# every daemon a test spawns (socat, conmon, containerd) and could outlive it.
+_hg_lock() {
+	local waited=0 owner
+	# A test script started by another test (HG_LOCK_PID exported) shares
+	# its parent's lock instead of deadlocking on it.
+	owner=$(cat "$HG_LOCK_DIR/pid" 2>/dev/null || true)
+	[ -n "$owner" ] && [ "$owner" = "${HG_LOCK_PID:-}" ] && return 0
+	while ! mkdir "$HG_LOCK_DIR" 2>/dev/null; do
+		owner=$(cat "$HG_LOCK_DIR/pid" 2>/dev/null || true)
+		if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
+			rm -rf "$HG_LOCK_DIR" # owner died without its trap (SIGKILL)
+			continue
+		fi
+		((waited++ < 3000)) || hg_fail "host lock $HG_LOCK_DIR held by pid ${owner:-?} for 300s"
+		sleep 0.1
+	done
+	echo $$ >"$HG_LOCK_DIR/pid"
+	HG_HAVE_LOCK=1
+	export HG_LOCK_PID=$$
+}
+
+# hg_init NAME: strict mode, root check, temp dir, cleanup trap, plugin dir.
+hg_init() {
+	HG_NAME=${1:?hg_init NAME}
+	set -euo pipefail
+	[ "$(id -u)" -eq 0 ] || hg_skip "needs root"
+	trap _hg_exit EXIT
+	# Name the command that tripped set -e; the bare exit status says little.
+	set -E
+	trap 'hg_log "command failed (exit $?) at ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND"' ERR
+	# Signals must go through exit so the EXIT trap runs the cleanups.
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	HG_TMP=$(mktemp -d "/tmp/hgt-$HG_NAME.XXXX")
+	_hg_lock
+
+	if [ -z "${HG_BIN:-}" ]; then
+		if [ -n "${MESON_BUILD_ROOT:-}" ]; then
+			HG_BIN=$MESON_BUILD_ROOT/host-gateway
+		else
+			HG_BIN=$PWD/build/host-gateway
+		fi
+	fi
+	HG_BIN=$(realpath -m "$HG_BIN")
+	# The plugin is looked up by its CNI "type" name in CNI_PATH.
+	HG_PLUGIN_DIR=$HG_TMP/cni-bin
+	mkdir -p "$HG_PLUGIN_DIR"
+	ln -s "$HG_BIN" "$HG_PLUGIN_DIR/host-gateway"
+	HG_CNI_PATH=$HG_PLUGIN_DIR:/usr/lib/cni
+	export HG_TMP HG_BIN HG_PLUGIN_DIR HG_CNI_PATH
+}
+
+# hg_require_bin: fail (not skip) when the binary under test was not built.
+hg_require_bin() {
+	[ -x "$HG_BIN" ] || hg_fail "binary under test not found: $HG_BIN (set HG_BIN)"
+}
+
+# hg_require_cmd CMD...: skip when a tool the test needs is not installed.
+hg_require_cmd() {
+	local c
+	for c; do
+		command -v "$c" >/dev/null 2>&1 || hg_skip "$c not installed"
+	done
+}
+
+# hg_netns_add NAME: new netns with lo up, deleted at exit.
+hg_netns_add() {
+	ip netns add "$1"
+	hg_defer hg_netns_del "$1"
+	ip -n "$1" link set lo up
+}
+
+# hg_netns_del NAME: kill what runs in it and delete its links before the
+# netns itself: the kernel frees a netns (and the host ends of its veths)
+# asynchronously, which would leak into the next test's host snapshot.
+hg_netns_del() {
+	local pids dev
+	pids=$(ip netns pids "$1" 2>/dev/null) || return 0
+	# shellcheck disable=SC2086 # one pid per word
+	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+	for dev in $(ip -n "$1" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
+		[ "$dev" = lo ] || ip -n "$1" link del dev "$dev" 2>/dev/null
+	done
+	ip netns delete "$1"
+}
+
+# hg_in NS CMD...: run CMD in netns NS, or in the current one when NS is "-".
+hg_in() {
+	local ns=$1
+	shift
+	if [ "$ns" = - ]; then "$@"; else ip netns exec "$ns" "$@"; fi
+}
+
+# hg_default_route_devs: interfaces that carry a default route (v4 or v6, any
+# table) in the current netns, one per line. Multipath nexthops included.
+hg_default_route_devs() {
+	{
+		ip -4 -j route show table all default 2>/dev/null || echo '[]'
+		ip -6 -j route show table all default 2>/dev/null || echo '[]'
+	} | jq -r '.[] | (.dev // empty), (.nexthops[]?.dev // empty)' | sort -u
+}
+
+# hg_guard_forwarding [on]: the workplace network-safety rule. Drops every
+# forwarded packet leaving through an interface that carries a default route,
+# and restores the forwarding sysctls at exit. With "on", IPv4 forwarding is
+# switched on now (restored at exit), so a bridge plugin with isGateway does
+# not change it later and host snapshots stay comparable. IPv6 forwarding is
+# never switched on here: it makes the host ignore router advertisements.
+hg_guard_forwarding() {
+	local v4 v6=/proc/sys/net/ipv6/conf/all/forwarding devs rule=
+	v4=$(cat /proc/sys/net/ipv4/ip_forward)
+	hg_defer sh -c "echo $v4 >/proc/sys/net/ipv4/ip_forward"
+	if [ -e "$v6" ]; then
+		hg_defer sh -c "echo $(cat "$v6") >$v6"
+	fi
+
+	devs=$(hg_default_route_devs | jq -R . | paste -sd, -)
+	if [ -n "$devs" ]; then
+		rule="oifname { $devs } counter drop"
+	else
+		hg_log "guard: no default-route interface found"
+	fi
+	HG_GUARD_TABLE=hg_guard_$$
+	# Priority -300: before any filter chain of the host could accept it.
+	nft -f - <<-EOF
+		table inet $HG_GUARD_TABLE {
+			chain forward {
+				type filter hook forward priority -300; policy accept;
+				$rule
+			}
+		}
+	EOF
+	hg_defer nft delete table inet "$HG_GUARD_TABLE"
+
+	if [ "${1:-}" = on ]; then
+		echo 1 >/proc/sys/net/ipv4/ip_forward
+	fi
+}
+
+# _hg_wait_port NS PROTO PORT PID: until something listens on PORT in NS.
+_hg_wait_port() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$4" 2>/dev/null || return 1
+		[ -n "$(hg_in "$1" ss -Hln"${2:0:1}" "sport = :$3")" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# _hg_listen PROTO NS ADDR PORT [REPLY]: shared by the TCP and UDP listeners.
+# REPLY is sent for every connection/datagram; "%PEER%" in it becomes the
+# client's address (to check SNAT); without REPLY the input is echoed.
+_hg_listen() {
+	local proto=$1 ns=$2 addr=$3 port=$4 fam=4 bind=$3 n pid log handler pre=()
+	case $addr in *:*) fam=6 bind="[$addr]" ;; esac
+	n=$((HG_NLISTEN++))
+	log=$HG_TMP/listener$n.log
+	if [ $# -ge 5 ]; then
+		printf '%s' "$5" >"$HG_TMP/listener$n.reply"
+		handler="SYSTEM:sed -e s/%PEER%/\$SOCAT_PEERADDR/g $HG_TMP/listener$n.reply"
+	else
+		handler="SYSTEM:cat"
+	fi
+	# Started directly, not via hg_in: $! must be socat itself (ip netns exec
+	# execs in place) so that the deferred kill reaches it.
+	[ "$ns" != - ] && pre=(ip netns exec "$ns")
+	if [ "$proto" = tcp ]; then
+		"${pre[@]}" socat "TCP$fam-LISTEN:$port,bind=$bind,reuseaddr,fork" "$handler" 2>"$log" &
+	else
+		"${pre[@]}" socat "UDP$fam-RECVFROM:$port,bind=$bind,fork" "$handler" 2>"$log" &
+	fi
+	pid=$!
+	disown "$pid" # no "Killed" job notices when the cleanup kills it
+	hg_defer kill "$pid"
+	_hg_wait_port "$ns" "$proto" "$port" "$pid" ||
+		hg_fail "$proto listener $ns $addr:$port did not start: $(cat "$log")"
+}
+
+# hg_listener NS ADDR PORT [REPLY]: TCP server in netns NS ("-" = current).
+hg_listener() { _hg_listen tcp "$@"; }
+
+# hg_udp_listener NS ADDR PORT [REPLY]: UDP server, one reply per datagram.
+hg_udp_listener() { _hg_listen udp "$@"; }
+
+# hg_connect NS ADDR PORT [tcp|udp] [DATA]: print what the server answers;
+# fails after 2 s without an answer. Only for loopback or test-netns addresses.
+hg_connect() {
+	local ns=$1 addr=$2 port=$3 proto=${4:-tcp} data=${5:-ping} fam=4
+	case $addr in *:*) fam=6 addr="[$addr]" ;; esac
+	printf '%s' "$data" |
+		hg_in "$ns" timeout 3 socat -t2 -T2 - "${proto^^}$fam:$addr:$port"
+}
+
+# Host state that a test must leave as it found it. Volatile details (nft
+# counters, route expiry, netns ids) are dropped to keep the diff meaningful.
+_hg_host_state() {
+	local d
+	echo "== nft ruleset"
+	nft -s list ruleset | awk -v t="table inet $HG_GUARD_TABLE {" '
+		$0 == t { skip = 1 } !skip { print } skip && /^}/ { skip = 0 }'
+	echo "== ip addr show lo"
+	ip addr show lo
+	echo "== ip -br link"
+	ip -br link
+	echo "== ip route"
+	ip -4 route show table all | sed 's/ expires [^ ]*//'
+	ip -6 route show table all | sed 's/ expires [^ ]*//'
+	echo "== ip rule"
+	ip rule
+	ip -6 rule
+	echo "== ip netns list"
+	ip netns list | sed 's/ (id: [0-9]*)//'
+	echo "== forwarding"
+	cat /proc/sys/net/ipv4/ip_forward
+	cat /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null || true
+	for d in "${HG_SNAPSHOT_DIRS[@]}"; do
+		echo "== files in $d"
+		find "$d" 2>/dev/null | sort
+	done
+}
+
+# hg_snapshot_host [DIR...]: remember host state; DIRs (e.g. the plugin's
+# state directory) are compared by their file lists.
+hg_snapshot_host() {
+	HG_SNAPSHOT_DIRS=("$@")
+	_hg_host_state >"$HG_TMP/host.before"
+}
+
+# hg_assert_host_unchanged: compare with hg_snapshot_host. Retries for a few
+# seconds because a deleted netns (and the veths in it) is torn down
+# asynchronously by the kernel.
+hg_assert_host_unchanged() {
+	local i
+	for ((i = 0; i < 30; i++)); do
+		_hg_host_state >"$HG_TMP/host.after"
+		cmp -s "$HG_TMP/host.before" "$HG_TMP/host.after" && return 0
+		sleep 0.1
+	done
+	diff -u "$HG_TMP/host.before" "$HG_TMP/host.after" >&2 || true
+	hg_fail "host state changed (see diff above)"
+}
+
+# shellcheck source=chain.sh
+. "$HG_LIB_DIR/chain.sh"
