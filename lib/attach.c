@@ -2,6 +2,9 @@
 #include <stdio.h>
 #include <net/if.h>
 #include "attach.h"
+#include "hostside.h"
+#include "nat.h"
+#include "state.h"
 #include "hosts.h"
 #include "netns.h"
 #include "route.h"
@@ -18,7 +21,8 @@ struct add_ctx {
 	struct hg_gateway netns_gw[2];
 	struct hg_host_addrs host, targets;
 	int ifindex;
-	json_t *routes; /* added so far, recorded for the undo */
+	json_t *rec;    /* the record, filled as steps succeed, for the undo */
+	json_t *routes; /* its "routes" */
 };
 
 static json_t *ip_json(const struct hg_ip *ip, bool cidr)
@@ -69,6 +73,46 @@ static int ensure_routable(struct add_ctx *c, const struct hg_ip *dst, int f, st
 	return 0;
 }
 
+/* The container's own table: virtual IPs DNATed to the host (unless they are loopback
+ * aliases on the host), its 127.0.0.1 ports forwarded. */
+static int add_container_nat(struct add_ctx *c, struct hg_error *err)
+{
+	const struct hg_config *cfg = c->req->config;
+	struct hg_nat_plan plan = {
+		.host = c->host,
+		.localhost_ports = cfg->localhost_ports,
+		.n_localhost_ports = cfg->n_localhost_ports,
+	};
+	_cleanup_free_ char *text = NULL;
+	if (!cfg->host_alias)
+		for (int f = 0; f < 2; f++)
+			if (!hg_ip_equal(&c->targets.ip[f], &c->host.ip[f]))
+				plan.vip.ip[f] = c->targets.ip[f];
+	if (hg_nat_container_text(&plan, &text, err) < 0)
+		return -1;
+	if (!text)
+		return 0;
+	/* Recorded first: a half-applied transaction is still removed by the undo. */
+	json_object_set_new(c->rec, "containerTable", json_true());
+	if (hg_nft_run(text, err) < 0)
+		return hg_error_prefix(err, "container rules");
+	if (cfg->n_localhost_ports) {
+		/* Only the container's interface may carry 127.0.0.0/8 sources, and only out. */
+		char path[128], old[16];
+		const char *ifname = c->req->ifname;
+		char name[IF_NAMESIZE];
+		if (!ifname)
+			ifname = if_indextoname(c->netns_gw[0].ifindex, name);
+		if (!ifname)
+			return hg_error_set(err, HG_CNI_NETNS, "localhostPorts: no IPv4 interface in the container");
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname);
+		if (hg_sysctl_write(path, "1", old, sizeof(old), err) < 0)
+			return -1;
+		json_object_set_new(c->rec, "routeLocalnet", json_pack("{s:s, s:s}", "iface", ifname, "old", old));
+	}
+	return 0;
+}
+
 static int add_in_netns(void *ctx, struct hg_error *err)
 {
 	struct add_ctx *c = ctx;
@@ -108,7 +152,7 @@ static int add_in_netns(void *ctx, struct hg_error *err)
 		if (!hg_ip_equal(&c->targets.ip[f], &c->host.ip[f]) && ensure_routable(c, &c->targets.ip[f], f, err) < 0)
 			return -1;
 	}
-	return 0;
+	return add_container_nat(c, err);
 }
 
 int hg_entries_build(const struct hg_config *c, const struct hg_container_net *cn,
@@ -164,15 +208,66 @@ static json_t *ip_array(const struct hg_host_addrs *a)
 static json_t *new_record(const struct hg_attach_req *req, int nsfd)
 {
 	struct hg_netns_id id = {0};
+	char key[300];
 	hg_netns_identify(nsfd, &id);
-	json_t *rec = json_pack("{s:i, s:s, s:s, s:{s:s, s:I, s:I}, s:[]}", "version", 1, "kind", req->kind,
-				"containerID", req->container_id, "netns", "path", req->netns_path, "dev",
-				(json_int_t) id.dev, "ino", (json_int_t) id.ino, "routes");
+	if (hg_attachment_key(req->network, req->container_id, req->ifname, key, sizeof(key)) < 0)
+		return NULL;
+	json_t *rec = json_pack("{s:i, s:s, s:s, s:s, s:s, s:{s:s, s:I, s:I}, s:[]}", "version", HG_RECORD_VERSION,
+				"kind", req->kind, "containerID", req->container_id, "key", key, "stateDir",
+				req->config->state_dir, "netns", "path", req->netns_path, "dev", (json_int_t) id.dev, "ino",
+				(json_int_t) id.ino, "routes");
 	if (rec && req->network)
 		json_object_set_new(rec, "network", json_string(req->network));
 	if (rec && req->ifname)
 		json_object_set_new(rec, "ifname", json_string(req->ifname));
 	return rec;
+}
+
+/* Host-side pieces, in the namespace the plugin runs in, serialised with other attachments. */
+static int add_host_side(struct add_ctx *c, json_t *rec, struct hg_error *err)
+{
+	const struct hg_config *cfg = c->req->config;
+	const char *key = json_string_value(json_object_get(rec, "key"));
+	bool alias = cfg->host_alias && (c->targets.ip[0].family || c->targets.ip[1].family);
+	if (!alias && !cfg->n_host_loopback_ports)
+		return 0;
+	_cleanup_close_ int lock = hg_state_lock(cfg->state_dir, err);
+	if (lock < 0)
+		return -1;
+	if (alias) {
+		json_t *list = json_array();
+		json_object_set_new(rec, "alias", list);
+		for (int f = 0; f < 2; f++) {
+			if (!c->targets.ip[f].family || hg_ip_equal(&c->targets.ip[f], &c->host.ip[f]))
+				continue;
+			json_array_append_new(list, ip_json(&c->targets.ip[f], false));
+			if (hg_alias_acquire(cfg->state_dir, &c->targets.ip[f], key, err) < 0)
+				return -1;
+		}
+	}
+	if (cfg->n_host_loopback_ports) {
+		const struct hg_ip *container = NULL;
+		char iface[IF_NAMESIZE];
+		json_t *elements = NULL;
+		for (size_t i = 0; i < c->cnet.n_addrs && !container; i++)
+			if (c->cnet.addrs[i].family == AF_INET)
+				container = &c->cnet.addrs[i];
+		if (!container || !c->host.ip[0].family)
+			return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+					    "invalid configuration: key \"hostLoopbackPorts\": needs IPv4 on the container "
+					    "and the host");
+		if (hg_route_oif(container, iface, err) < 0)
+			return -1;
+		/* The address the packets carry when they reach the host: an alias stays as it is. */
+		const struct hg_ip *wire = alias ? &c->targets.ip[0] : &c->host.ip[0];
+		if (hg_nat_host_elements(iface, container, wire, cfg->host_loopback_ports, cfg->n_host_loopback_ports,
+					 key, &elements, err) < 0)
+			return -1;
+		json_object_set_new(rec, "hostLoopback", json_pack("{s:s, s:o}", "iface", iface, "elements", elements));
+		if (hg_loopback_acquire(cfg->state_dir, iface, elements, key, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_error *err)
@@ -187,6 +282,7 @@ int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_er
 	json_auto_t *rec = new_record(req, nsfd);
 	if (!rec)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	c.rec = rec;
 	c.routes = json_object_get(rec, "routes");
 
 	/* The node's gateway is read here, before entering the container's namespace. */
@@ -201,7 +297,7 @@ int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_er
 			break;
 		}
 
-	if (hg_netns_run(nsfd, add_in_netns, &c, err) < 0) {
+	if (hg_netns_run(nsfd, add_in_netns, &c, err) < 0 || add_host_side(&c, rec, err) < 0) {
 		hg_attach_undo(rec, NULL, req->log);
 		return -1;
 	}
@@ -230,9 +326,11 @@ int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_er
 
 	if (req->hosts_target) {
 		bool gone;
+		char what[512];
 		_cleanup_free_ char *block = NULL;
 		_cleanup_close_ int fd = hg_target_open(req->hosts_target, &gone, err);
-		if (fd < 0 || hg_hosts_apply_fd(fd, "the container's /etc/hosts", entries.items, entries.n, &block, err) < 0) {
+		if (fd < 0 || hg_hosts_apply_fd(fd, hg_target_describe(req->hosts_target, what, sizeof(what)),
+						entries.items, entries.n, &block, err) < 0) {
 			hg_entries_free(&entries);
 			hg_attach_undo(rec, NULL, req->log);
 			return -1;
@@ -269,11 +367,9 @@ static int open_record_netns(json_t *record, const char *hint, bool *gone, struc
 	return hg_error_set(err, HG_CNI_NETNS, "the container's network namespace is gone");
 }
 
-struct route_ctx {
-	json_t *routes;
+struct netns_ctx {
+	json_t *record;
 	const struct hg_log *log;
-	int missing;
-	char first_missing[128];
 };
 
 static int parse_route(json_t *r, struct hg_ip *dst, struct hg_ip *via, int *ifindex)
@@ -286,37 +382,71 @@ static int parse_route(json_t *r, struct hg_ip *dst, struct hg_ip *via, int *ifi
 	return 0;
 }
 
-static int undo_in_netns(void *ctx, struct hg_error *err)
+static int undo_in_netns(void *ctx, struct hg_error *unused)
 {
-	struct route_ctx *c = ctx;
+	struct netns_ctx *c = ctx;
+	struct hg_error e = {0};
 	size_t i;
 	json_t *r;
-	json_array_foreach (c->routes, i, r) {
+	json_array_foreach (json_object_get(c->record, "routes"), i, r) {
 		struct hg_ip dst, via = {0};
 		int ifindex;
-		struct hg_error e = {0};
-		if (parse_route(r, &dst, &via, &ifindex) < 0)
-			continue;
-		if (hg_route_del_host(&dst, &via, ifindex, &e) < 0)
+		if (parse_route(r, &dst, &via, &ifindex) == 0 && hg_route_del_host(&dst, &via, ifindex, &e) < 0)
+			hg_logf(c->log, "%s, ignoring", e.msg);
+	}
+	if (json_is_true(json_object_get(c->record, "containerTable")) &&
+	    hg_nft_run(hg_nat_container_delete_text(), &e) < 0)
+		hg_logf(c->log, "%s, ignoring", e.msg);
+	json_t *localnet = json_object_get(c->record, "routeLocalnet");
+	if (localnet) {
+		char path[128];
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet",
+			 json_string_value(json_object_get(localnet, "iface")));
+		const char *old = json_string_value(json_object_get(localnet, "old"));
+		if (old && access(path, F_OK) == 0 && hg_sysctl_write(path, old, NULL, 0, &e) < 0)
 			hg_logf(c->log, "%s, ignoring", e.msg);
 	}
 	return 0;
 }
 
+static void undo_host_side(json_t *record, const struct hg_log *log)
+{
+	const char *state_dir = json_string_value(json_object_get(record, "stateDir"));
+	const char *key = json_string_value(json_object_get(record, "key"));
+	json_t *alias = json_object_get(record, "alias");
+	json_t *loopback = json_object_get(record, "hostLoopback");
+	struct hg_error err = {0};
+	if ((!alias && !loopback) || !state_dir || !key)
+		return;
+	_cleanup_close_ int lock = hg_state_lock(state_dir, &err);
+	if (lock < 0) {
+		hg_logf(log, "%s, host rules left in place", err.msg);
+		return;
+	}
+	size_t i;
+	json_t *a;
+	json_array_foreach (alias, i, a) {
+		struct hg_ip ip;
+		if (ip_from_json(a, &ip) == 0)
+			hg_alias_release(state_dir, &ip, key, log);
+	}
+	if (loopback)
+		hg_loopback_release(state_dir, json_string_value(json_object_get(loopback, "iface")),
+				    json_object_get(loopback, "elements"), key, log);
+}
+
 void hg_attach_undo(json_t *record, const char *netns_hint, const struct hg_log *log)
 {
 	struct hg_error err = {0};
-	json_t *routes = json_object_get(record, "routes");
-	if (json_array_size(routes) > 0) {
-		bool gone;
-		_cleanup_close_ int nsfd = open_record_netns(record, netns_hint, &gone, &err);
-		struct route_ctx c = {.routes = routes, .log = log};
-		if (nsfd >= 0)
-			hg_netns_run(nsfd, undo_in_netns, &c, &err);
-	}
+	bool gone;
+	_cleanup_close_ int nsfd = open_record_netns(record, netns_hint, &gone, &err);
+	struct netns_ctx c = {.record = record, .log = log};
+	/* A namespace that is gone took its routes, table and sysctls with it. */
+	if (nsfd >= 0)
+		hg_netns_run(nsfd, undo_in_netns, &c, &err);
+	undo_host_side(record, log);
 	json_t *hosts = json_object_get(record, "hosts");
 	if (hosts) {
-		bool gone;
 		char what[512];
 		_cleanup_close_ int fd = hg_target_open(hosts, &gone, &err);
 		if (fd >= 0) {
@@ -330,10 +460,10 @@ void hg_attach_undo(json_t *record, const char *netns_hint, const struct hg_log 
 
 static int check_in_netns(void *ctx, struct hg_error *err)
 {
-	struct route_ctx *c = ctx;
+	struct netns_ctx *c = ctx;
 	size_t i;
 	json_t *r;
-	json_array_foreach (c->routes, i, r) {
+	json_array_foreach (json_object_get(c->record, "routes"), i, r) {
 		struct hg_ip dst, via = {0};
 		int ifindex;
 		if (parse_route(r, &dst, &via, &ifindex) < 0)
@@ -345,21 +475,54 @@ static int check_in_netns(void *ctx, struct hg_error *err)
 			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the route to %s that host-gateway added is missing",
 					    json_string_value(json_object_get(r, "dst")));
 	}
+	if (json_is_true(json_object_get(c->record, "containerTable"))) {
+		json_auto_t *table = NULL;
+		if (hg_nft_list_json("list table inet " HG_NFT_TABLE, &table, err) < 0)
+			return -1;
+		if (!table)
+			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the nftables table inet %s in the container is missing",
+					    HG_NFT_TABLE);
+	}
+	return 0;
+}
+
+static int check_host_side(json_t *record, struct hg_error *err)
+{
+	const char *key = json_string_value(json_object_get(record, "key"));
+	json_t *loopback = json_object_get(record, "hostLoopback");
+	size_t i;
+	json_t *a;
+	json_array_foreach (json_object_get(record, "alias"), i, a) {
+		struct hg_ip ip;
+		if (ip_from_json(a, &ip) < 0)
+			return hg_error_set(err, HG_CNI_STATE, "damaged alias in the state record");
+		int has = hg_lo_has_address(&ip, err);
+		if (has < 0)
+			return -1;
+		if (!has)
+			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the alias %s on the host's lo is missing",
+					    json_string_value(a));
+	}
+	if (loopback) {
+		int has = hg_loopback_present(json_string_value(json_object_get(loopback, "iface")),
+					      json_object_get(loopback, "elements"), key, err);
+		if (has < 0)
+			return -1;
+		if (!has)
+			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the host rules for hostLoopbackPorts are missing");
+	}
 	return 0;
 }
 
 int hg_attach_check(json_t *record, struct hg_error *err)
 {
 	bool gone;
-	json_t *routes = json_object_get(record, "routes");
-	if (json_array_size(routes) > 0) {
-		_cleanup_close_ int nsfd = open_record_netns(record, NULL, &gone, err);
-		struct route_ctx c = {.routes = routes};
-		if (nsfd < 0)
-			return -1;
-		if (hg_netns_run(nsfd, check_in_netns, &c, err) < 0)
-			return -1;
-	}
+	_cleanup_close_ int nsfd = open_record_netns(record, NULL, &gone, err);
+	struct netns_ctx c = {.record = record};
+	if (nsfd < 0)
+		return -1;
+	if (hg_netns_run(nsfd, check_in_netns, &c, err) < 0 || check_host_side(record, err) < 0)
+		return -1;
 	json_t *hosts = json_object_get(record, "hosts");
 	if (hosts) {
 		char what[512];

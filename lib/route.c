@@ -279,3 +279,23 @@ int hg_lo_has_address(const struct hg_ip *addr, struct hg_error *err)
 	}
 	return 0;
 }
+
+int hg_route_oif(const struct hg_ip *dst, char ifname[16], struct hg_error *err)
+{
+	_cleanup_nlsock_ struct nl_sock *s = rtnl_socket(err);
+	_cleanup_nladdr_ struct nl_addr *a = to_nl(dst, hg_ip_len(dst->family) * 8);
+	_cleanup_route_ struct rtnl_route *result = NULL;
+	char buf[HG_IP_STRLEN];
+	if (!s)
+		return -1;
+	if (!a)
+		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+	int r = rtnl_route_lookup(s, a, &result);
+	if (r < 0 || rtnl_route_get_nnexthops(result) < 1)
+		return hg_error_set(err, HG_CNI_NETLINK, "no route to the container address %s on the host",
+				    hg_ip_str(dst, buf));
+	int ifindex = rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(result, 0));
+	if (!if_indextoname(ifindex, ifname))
+		return hg_error_errno(err, HG_CNI_NETLINK, errno, "name of interface %d", ifindex);
+	return 0;
+}

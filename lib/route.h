@@ -26,3 +26,5 @@ int hg_addresses(struct hg_ip *out, size_t max, size_t *n, struct hg_error *err)
 /* Adds or removes addr/32 (/128) on lo; adding an existing one and removing a missing one are no-ops. */
 int hg_lo_address(const struct hg_ip *addr, bool add, struct hg_error *err);
 int hg_lo_has_address(const struct hg_ip *addr, struct hg_error *err);
+/* The name of the interface the kernel would send a packet to dst out of. */
+int hg_route_oif(const struct hg_ip *dst, char ifname[16], struct hg_error *err);

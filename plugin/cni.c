@@ -5,6 +5,7 @@
 #include "cni.h"
 #include "result.h"
 #include "attach.h"
+#include "hostside.h"
 #include "config.h"
 #include "netns.h"
 #include "state.h"
@@ -323,6 +324,11 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 		if (hg_state_remove(paths[i], &e) < 0)
 			hg_logf(&r->log, "GC: %s, ignoring", e.msg);
 	}
+	/* Host rules whose record was lost: their comments name the attachment. */
+	_cleanup_close_ int lock = hg_state_lock(r->config.state_dir, err);
+	if (lock < 0)
+		return -1;
+	hg_loopback_gc(r->config.state_dir, r->network, valid, &r->log);
 	return 0;
 }
 

@@ -100,7 +100,7 @@ _e2e_ctr_remove() { # NAME: best effort, silent
 
 e2e_containerd_stop() {
 	[ -n "${E2E_CTRD_PID:-}" ] || return 0
-	local c p i cg
+	local c p i cg alive
 	if kill -0 "$E2E_CTRD_PID" 2>/dev/null; then
 		for c in $(e2e_ctr containers ls -q 2>/dev/null); do _e2e_ctr_remove "$c"; done
 		kill -TERM "$E2E_CTRD_PID" 2>/dev/null
@@ -108,7 +108,16 @@ e2e_containerd_stop() {
 		kill -KILL "$E2E_CTRD_PID" 2>/dev/null
 	fi
 	wait "$E2E_CTRD_PID" 2>/dev/null
-	for p in $(_e2e_ctrd_own_pids); do kill -KILL "$p" 2>/dev/null; done
+	local left; left=$(_e2e_ctrd_own_pids)
+	if [ -n "$left" ]; then
+		kill -KILL $left 2>/dev/null
+		for i in $(seq 100); do
+			alive=0
+			for p in $left; do _e2e_pid_alive "$p" && alive=1; done
+			[ "$alive" = 0 ] && break
+			sleep 0.02
+		done
+	fi
 	# ctr's default cgroup is /NS/ID in every hierarchy; runc removes ID, not NS.
 	for cg in /sys/fs/cgroup/*/"$E2E_CTR_NS" /sys/fs/cgroup/"$E2E_CTR_NS"; do
 		[ -d "$cg" ] || continue

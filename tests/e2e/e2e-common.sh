@@ -112,3 +112,52 @@ e2e_del_link() {
 	ip link show dev "$1" >/dev/null 2>&1 || return 0
 	ip link del dev "$1"
 }
+
+# e2e_pid_alive PID: true while PID exists and is not a zombie (a daemonized shim's
+# zombie waits for PID 1 to reap it).
+_e2e_pid_alive() {
+	local st
+	st=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+# _e2e_fw_snapshot: sorted list of nft tables and CNI-* iptables chains (for diffs).
+_e2e_fw_snapshot() {
+	{
+		nft list tables 2>/dev/null | sed 's/^/nft /'
+		local ipt t
+		for ipt in iptables ip6tables; do
+			command -v "$ipt" >/dev/null || continue
+			for t in filter nat mangle; do
+				"$ipt" -w 5 -t "$t" -S 2>/dev/null | awk -v p="$ipt $t" '$1 == "-N" && $2 ~ /^CNI-/ {print p, $2}'
+			done
+		done
+	} | sort
+}
+
+# _e2e_cni_purge_iptables NETWORK: remove the iptables/ip6tables rules the reference
+# plugins (bridge ipMasq, portmap) left for NETWORK, recognised by their comment
+# `name: "NETWORK"`, and the per-attachment CNI-* chains they jump to. Rules of other
+# networks are never touched. Normally a no-op: DEL removes them.
+_e2e_cni_purge_iptables() {
+	local net=$1 ipt t line chain chains
+	[ -n "$net" ] || return 0
+	for ipt in iptables ip6tables; do
+		command -v "$ipt" >/dev/null || continue
+		for t in filter nat mangle; do
+			chains=
+			while IFS= read -r line; do
+				case $line in -A\ *"name: \\\"$net\\\" "*) ;; *) continue ;; esac
+				chain=$(sed -n 's/.* -j \(CNI-[^ ]*\).*/\1/p' <<<"$line")
+				[ -n "$chain" ] && chains="$chains $chain"
+				eval "$ipt -w 5 -t $t -D ${line#-A }" 2>/dev/null &&
+					e2e_log "purged leftover $ipt -t $t rule: $line"
+			done < <("$ipt" -w 5 -t "$t" -S 2>/dev/null)
+			for chain in $chains; do
+				"$ipt" -w 5 -t "$t" -S 2>/dev/null | grep -q -- "-j $chain\\( \\|$\\)" && continue
+				"$ipt" -w 5 -t "$t" -F "$chain" 2>/dev/null
+				"$ipt" -w 5 -t "$t" -X "$chain" 2>/dev/null
+			done
+		done
+	done
+}

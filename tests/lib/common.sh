@@ -100,6 +100,21 @@ _hg_lock() {
 	export HG_LOCK_PID=$$
 }
 
+# Remove what an earlier test left when it was SIGKILLed (meson sends SIGKILL
+# 0.5 s after SIGTERM on timeout): netns "hgt-PID-*" and guard tables of
+# PIDs that are gone. Their sysctls cannot be recovered.
+_hg_janitor() {
+	local ns t pid
+	for ns in $(ip netns list | awk '$1 ~ /^hgt-[0-9]+-/ { print $1 }'); do
+		pid=${ns#hgt-}
+		pid=${pid%%-*}
+		kill -0 "$pid" 2>/dev/null || hg_netns_del "$ns" || true
+	done
+	for t in $(nft list tables inet | awk '$3 ~ /^hg_guard_[0-9]+$/ { print $3 }'); do
+		kill -0 "${t#hg_guard_}" 2>/dev/null || nft delete table inet "$t" || true
+	done
+}
+
 # hg_init NAME: strict mode, root check, temp dir, cleanup trap, plugin dir.
 hg_init() {
 	HG_NAME=${1:?hg_init NAME}
@@ -108,13 +123,14 @@ hg_init() {
 	trap _hg_exit EXIT
 	# Name the command that tripped set -e; the bare exit status says little.
 	set -E
-	trap 'hg_log "command failed (exit $?) at ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND"' ERR
+	trap 'hg_log "command failed (exit $?) at ${BASH_SOURCE[0]:-$0}:$LINENO: $BASH_COMMAND"' ERR
 	# Signals must go through exit so the EXIT trap runs the cleanups.
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
 	HG_TMP=$(mktemp -d "/tmp/hgt-$HG_NAME.XXXX")
 	_hg_lock
+	_hg_janitor
 
 	if [ -z "${HG_BIN:-}" ]; then
 		if [ -n "${MESON_BUILD_ROOT:-}" ]; then
@@ -323,5 +339,5 @@ hg_assert_host_unchanged() {
 	hg_fail "host state changed (see diff above)"
 }
 
-# shellcheck source=chain.sh
+# shellcheck source-path=SCRIPTDIR source=chain.sh
 . "$HG_LIB_DIR/chain.sh"

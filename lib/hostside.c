@@ -1,0 +1,273 @@
+#include <string.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include "hostside.h"
+#include "nat.h"
+#include "netns.h"
+#include "route.h"
+#include "util.h"
+
+int hg_attachment_key(const char *network, const char *container_id, const char *ifname, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s/%s/%s", network ? network : "hook", container_id, ifname ? ifname : "-");
+	return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* The users directory of a resource and the file of one user in it. */
+static int user_paths(const char *state_dir, const char *kind, const char *resource, const char *key,
+		      char dir[512], char file[1024])
+{
+	char k[300];
+	snprintf(k, sizeof(k), "%s", key);
+	for (char *p = k; *p; p++)
+		if (*p == '/')
+			*p = '+';
+	snprintf(dir, 512, "%s/%s/%s", state_dir, kind, resource);
+	snprintf(file, 1024, "%s/%s", dir, k);
+	return 0;
+}
+
+static int mkdirs(const char *state_dir, const char *kind, const char *dir)
+{
+	char mid[512];
+	snprintf(mid, sizeof(mid), "%s/%s", state_dir, kind);
+	mkdir(state_dir, 0700);
+	if (mkdir(mid, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int touch(const char *path, const char *content)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (content && write(fd, content, strlen(content)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Removes the user file; 1 when dir is empty afterwards (and removed), 0 when others are left. */
+static int drop_user(const char *dir, const char *file)
+{
+	unlink(file);
+	return rmdir(dir) == 0 ? 1 : 0;
+}
+
+int hg_alias_acquire(const char *state_dir, const struct hg_ip *ip, const char *key, struct hg_error *err)
+{
+	char a[HG_IP_STRLEN], dir[512], file[1024], owned[600];
+	hg_ip_str(ip, a);
+	user_paths(state_dir, "alias", a, key, dir, file);
+	snprintf(owned, sizeof(owned), "%s.owned", dir);
+	int r = mkdirs(state_dir, "alias", dir);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", dir);
+	int has = hg_lo_has_address(ip, err);
+	if (has < 0)
+		return -1;
+	if (!has) {
+		/* Marked before it exists, so that a crash in between still lets the last user remove it. */
+		if ((r = touch(owned, NULL)) < 0)
+			return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", owned);
+		if (hg_lo_address(ip, true, err) < 0)
+			return -1;
+	}
+	if ((r = touch(file, NULL)) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", file);
+	return 0;
+}
+
+void hg_alias_release(const char *state_dir, const struct hg_ip *ip, const char *key, const struct hg_log *log)
+{
+	char a[HG_IP_STRLEN], dir[512], file[1024], owned[600];
+	struct hg_error err = {0};
+	hg_ip_str(ip, a);
+	user_paths(state_dir, "alias", a, key, dir, file);
+	snprintf(owned, sizeof(owned), "%s.owned", dir);
+	if (!drop_user(dir, file))
+		return;
+	if (access(owned, F_OK) == 0) {
+		if (hg_lo_address(ip, false, &err) < 0)
+			hg_logf(log, "%s, ignoring", err.msg);
+		unlink(owned);
+	}
+}
+
+static int localnet_path(const char *iface, char *path, size_t size)
+{
+	return snprintf(path, size, "/proc/sys/net/ipv4/conf/%s/route_localnet", iface) < (int) size ? 0 : -1;
+}
+
+int hg_loopback_acquire(const char *state_dir, const char *iface, json_t *elements, const char *key,
+			struct hg_error *err)
+{
+	char dir[512], file[1024], orig[600], sysctl[256], old[16];
+	_cleanup_free_ char *text = NULL;
+	user_paths(state_dir, "localnet", iface, key, dir, file);
+	snprintf(orig, sizeof(orig), "%s.orig", dir);
+	int r = mkdirs(state_dir, "localnet", dir);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", dir);
+	if ((r = touch(file, NULL)) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", file);
+	if (hg_nat_host_add_text(iface, elements, &text) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	/* The guard is in place before route_localnet opens the interface. */
+	if (hg_nft_run(text, err) < 0)
+		return -1;
+	localnet_path(iface, sysctl, sizeof(sysctl));
+	if (hg_sysctl_read(sysctl, old, sizeof(old)) < 0)
+		return hg_error_errno(err, HG_CNI_NETNS, errno, "read %s", sysctl);
+	if (strcmp(old, "1") != 0) {
+		if ((r = touch(orig, old)) < 0)
+			return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", orig);
+		if (hg_sysctl_write(sysctl, "1", NULL, 0, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void delete_elements(json_t *elements, const struct hg_log *log)
+{
+	_cleanup_free_ char *text = NULL;
+	struct hg_error err = {0};
+	if (!json_array_size(elements) || hg_nat_host_del_text(elements, &text) < 0)
+		return;
+	if (hg_nft_run(text, &err) == 0)
+		return;
+	/* One element already gone fails the whole transaction: retry one by one. */
+	size_t i;
+	json_t *e;
+	json_array_foreach (elements, i, e) {
+		json_auto_t *one = json_array();
+		_cleanup_free_ char *t = NULL;
+		json_array_append(one, e);
+		if (hg_nat_host_del_text(one, &t) == 0)
+			hg_nft_run(t, &err);
+	}
+}
+
+/* The last user of the last interface takes the whole host table away. */
+static void drop_table_if_unused(const char *state_dir, const struct hg_log *log)
+{
+	char dir[512];
+	struct hg_error err = {0};
+	snprintf(dir, sizeof(dir), "%s/localnet", state_dir);
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && e->d_type == DT_DIR)
+			return;
+	if (hg_nft_run("table inet " HG_NFT_TABLE "\ndelete table inet " HG_NFT_TABLE "\n", &err) < 0)
+		hg_logf(log, "remove the host table: %s, ignoring", err.msg);
+}
+
+void hg_loopback_release(const char *state_dir, const char *iface, json_t *elements, const char *key,
+			 const struct hg_log *log)
+{
+	char dir[512], file[1024], orig[600], sysctl[256], old[16], text[300];
+	struct hg_error err = {0};
+	user_paths(state_dir, "localnet", iface, key, dir, file);
+	snprintf(orig, sizeof(orig), "%s.orig", dir);
+	delete_elements(elements, log);
+	if (!drop_user(dir, file))
+		return;
+	snprintf(text, sizeof(text), "delete element inet %s localnet_ifaces { \"%s\" }\n", HG_NFT_TABLE, iface);
+	hg_nft_run(text, &err);
+	localnet_path(iface, sysctl, sizeof(sysctl));
+	if (hg_sysctl_read(orig, old, sizeof(old)) == 0) {
+		/* The interface may be gone with its container (ptp): nothing to restore then. */
+		if (access(sysctl, F_OK) == 0 && hg_sysctl_write(sysctl, old, NULL, 0, &err) < 0)
+			hg_logf(log, "%s, ignoring", err.msg);
+		unlink(orig);
+	}
+	drop_table_if_unused(state_dir, log);
+}
+
+/* The elements of the host map as nft prints them in JSON: [[{"elem":{"val":{"concat":[…]},"comment":…}}, port], …] */
+static json_t *host_map_elements(json_t *listing)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach (json_object_get(listing, "nftables"), i, item) {
+		json_t *map = json_object_get(item, "map");
+		if (map)
+			return json_object_get(map, "elem");
+	}
+	return NULL;
+}
+
+static const char *element_comment(json_t *e)
+{
+	return json_string_value(json_object_get(json_object_get(json_array_get(e, 0), "elem"), "comment"));
+}
+
+int hg_loopback_present(const char *iface, json_t *elements, const char *key, struct hg_error *err)
+{
+	json_auto_t *listing = NULL, *set = NULL;
+	size_t i, found = 0;
+	json_t *e;
+	if (hg_nft_list_json("list map inet " HG_NFT_TABLE " loopback4", &listing, err) < 0)
+		return -1;
+	json_array_foreach (host_map_elements(listing), i, e) {
+		const char *c = element_comment(e);
+		if (c && strcmp(c, key) == 0)
+			found++;
+	}
+	if (found != json_array_size(elements))
+		return 0;
+	if (hg_nft_list_json("list set inet " HG_NFT_TABLE " localnet_ifaces", &set, err) < 0)
+		return -1;
+	_cleanup_free_ char *dump = set ? json_dumps(set, JSON_COMPACT) : NULL;
+	char quoted[64];
+	snprintf(quoted, sizeof(quoted), "\"%s\"", iface);
+	return dump && strstr(dump, quoted) ? 1 : 0;
+}
+
+static bool key_valid(const char *key, const char *network, json_t *valid)
+{
+	size_t i, n = strlen(network);
+	json_t *a;
+	if (strncmp(key, network, n) != 0 || key[n] != '/')
+		return true; /* another network's: not ours to judge */
+	json_array_foreach (valid, i, a) {
+		char k[300];
+		if (hg_attachment_key(network, json_string_value(json_object_get(a, "containerID")) ?: "",
+				      json_string_value(json_object_get(a, "ifname")) ?: "", k, sizeof(k)) == 0 &&
+		    strcmp(k, key) == 0)
+			return true;
+	}
+	return false;
+}
+
+void hg_loopback_gc(const char *state_dir, const char *network, json_t *valid, const struct hg_log *log)
+{
+	json_auto_t *listing = NULL;
+	struct hg_error err = {0};
+	size_t i;
+	json_t *e;
+	if (hg_nft_list_json("list map inet " HG_NFT_TABLE " loopback4", &listing, &err) < 0 || !listing)
+		return;
+	json_array_foreach (host_map_elements(listing), i, e) {
+		const char *c = element_comment(e);
+		json_t *concat = json_object_get(json_object_get(json_object_get(json_array_get(e, 0), "elem"), "val"),
+						 "concat");
+		if (!c || key_valid(c, network, valid) || json_array_size(concat) != 5)
+			continue;
+		char text[512];
+		snprintf(text, sizeof(text), "delete element inet %s loopback4 { \"%s\" . %s . %s . %s . %lld }\n",
+			 HG_NFT_TABLE, json_string_value(json_array_get(concat, 0)),
+			 json_string_value(json_array_get(concat, 1)), json_string_value(json_array_get(concat, 2)),
+			 json_string_value(json_array_get(concat, 3)),
+			 (long long) json_integer_value(json_array_get(concat, 4)));
+		if (hg_nft_run(text, &err) < 0)
+			hg_logf(log, "GC: %s, ignoring", err.msg);
+		else
+			hg_logf(log, "GC: removed stale host rule of %s", c);
+	}
+	(void) state_dir;
+}

@@ -1,0 +1,27 @@
+/* Host-side resources that several attachments share: the loopback alias of a virtual IP,
+ * and an interface's route_localnet with its guard. Each has a users directory under the
+ * state directory, one file per attachment key, so the resource stays while one user is
+ * left and goes with the last; a resource that existed before us is never taken away.
+ * Callers hold hg_state_lock. Everything acts on the current network namespace. */
+#pragma once
+
+#include <jansson.h>
+#include "ip.h"
+#include "log.h"
+#include "error.h"
+
+/* The attachment key as nft comments and user files carry it: "network/containerID/ifname". */
+int hg_attachment_key(const char *network, const char *container_id, const char *ifname, char *out, size_t size);
+
+int hg_alias_acquire(const char *state_dir, const struct hg_ip *ip, const char *key, struct hg_error *err);
+void hg_alias_release(const char *state_dir, const struct hg_ip *ip, const char *key, const struct hg_log *log);
+
+/* route_localnet=1 on iface, the guard entry for it and the map elements of this attachment. */
+int hg_loopback_acquire(const char *state_dir, const char *iface, json_t *elements, const char *key,
+			struct hg_error *err);
+void hg_loopback_release(const char *state_dir, const char *iface, json_t *elements, const char *key,
+			 const struct hg_log *log);
+/* 1 when every element is in the host map and iface is guarded, 0 when not. */
+int hg_loopback_present(const char *iface, json_t *elements, const char *key, struct hg_error *err);
+/* Deletes map elements of network whose attachment is not in valid (GC without records). */
+void hg_loopback_gc(const char *state_dir, const char *network, json_t *valid, const struct hg_log *log);

@@ -1,0 +1,233 @@
+#include <string.h>
+#include <stdio.h>
+#include <nftables/libnftables.h>
+#include "nat.h"
+#include "util.h"
+
+struct text {
+	FILE *f;
+	char *data;
+	size_t len;
+};
+
+static int text_open(struct text *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->f = open_memstream(&t->data, &t->len);
+	return t->f ? 0 : -ENOMEM;
+}
+
+static int text_close(struct text *t, char **out)
+{
+	if (fclose(t->f) != 0) {
+		free(t->data);
+		return -ENOMEM;
+	}
+	*out = t->data;
+	return 0;
+}
+
+static const char *proto_name(enum hg_proto p) { return p == HG_UDP ? "udp" : "tcp"; }
+
+static void ports_expr(FILE *f, const struct hg_port_map *m)
+{
+	if (m->first == m->last)
+		fprintf(f, "%u", m->first);
+	else
+		fprintf(f, "%u-%u", m->first, m->last);
+}
+
+/* DNAT of 127.0.0.1:PORT to the host. Identity ports keep their number; a remap uses a map
+ * so that each port of a range keeps its offset. */
+static void localhost_rule(FILE *f, const struct hg_port_map *m, const char *host)
+{
+	fprintf(f, "\t\tip daddr 127.0.0.1 %s dport ", proto_name(m->proto));
+	ports_expr(f, m);
+	if (m->host_first == m->first) {
+		fprintf(f, " dnat ip to %s\n", host);
+		return;
+	}
+	if (m->first == m->last) {
+		fprintf(f, " dnat ip to %s:%u\n", host, m->host_first);
+		return;
+	}
+	fprintf(f, " dnat ip to %s : %s dport map { ", host, proto_name(m->proto));
+	for (unsigned p = m->first; p <= m->last; p++)
+		fprintf(f, "%s%u : %u", p == m->first ? "" : ", ", p, m->host_first + (p - m->first));
+	fprintf(f, " }\n");
+}
+
+int hg_nat_container_text(const struct hg_nat_plan *p, char **out, struct hg_error *err)
+{
+	char host4[HG_IP_STRLEN], host6[HG_IP_STRLEN], vip[HG_IP_STRLEN];
+	bool have_vip = p->vip.ip[0].family || p->vip.ip[1].family;
+	struct text t;
+
+	*out = NULL;
+	if (!have_vip && p->n_localhost_ports == 0)
+		return 0;
+	if (p->n_localhost_ports && !p->host.ip[0].family)
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+				    "invalid configuration: key \"localhostPorts\": needs an IPv4 host address (::1 "
+				    "cannot be forwarded), and this container has none");
+	hg_ip_str(&p->host.ip[0], host4);
+	hg_ip_str(&p->host.ip[1], host6);
+	if (text_open(&t) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	/* Declaring, deleting and re-creating the table in one transaction replaces it
+	 * atomically whether or not it existed. */
+	fprintf(t.f, "table inet %s\ndelete table inet %s\ntable inet %s {\n", HG_NFT_TABLE, HG_NFT_TABLE, HG_NFT_TABLE);
+	fprintf(t.f, "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n");
+	if (p->vip.ip[0].family && p->host.ip[0].family)
+		fprintf(t.f, "\t\tip daddr %s dnat ip to %s\n", hg_ip_str(&p->vip.ip[0], vip), host4);
+	if (p->vip.ip[1].family && p->host.ip[1].family)
+		fprintf(t.f, "\t\tip6 daddr %s dnat ip6 to %s\n", hg_ip_str(&p->vip.ip[1], vip), host6);
+	for (size_t i = 0; i < p->n_localhost_ports; i++)
+		localhost_rule(t.f, &p->localhost_ports[i], host4);
+	fprintf(t.f, "\t}\n");
+	if (p->n_localhost_ports) {
+		/* Packets DNATed from 127.0.0.1 keep that source; the host could not answer it. */
+		fprintf(t.f, "\tchain postrouting {\n\t\ttype nat hook postrouting priority 100; policy accept;\n");
+		fprintf(t.f, "\t\tip saddr 127.0.0.0/8 ip daddr %s masquerade\n\t}\n", host4);
+	}
+	fprintf(t.f, "}\n");
+	if (text_close(&t, out) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	return 0;
+}
+
+const char *hg_nat_container_delete_text(void)
+{
+	return "table inet " HG_NFT_TABLE "\ndelete table inet " HG_NFT_TABLE "\n";
+}
+
+int hg_nat_host_elements(const char *iface, const struct hg_ip *container, const struct hg_ip *host,
+			 const struct hg_port_map *ports, size_t n, const char *comment, json_t **elements,
+			 struct hg_error *err)
+{
+	char c[HG_IP_STRLEN], h[HG_IP_STRLEN];
+	json_auto_t *list = json_array();
+	size_t count = 0;
+	hg_ip_str(container, c);
+	hg_ip_str(host, h);
+	for (size_t i = 0; i < n; i++)
+		for (unsigned p = ports[i].first; p <= ports[i].last; p++) {
+			char elem[512];
+			if (++count > HG_NFT_MAX_ELEMENTS)
+				return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+						    "invalid configuration: key \"hostLoopbackPorts\": more than %d ports",
+						    HG_NFT_MAX_ELEMENTS);
+			snprintf(elem, sizeof(elem), "\"%s\" . %s . %s . %s . %u comment \"%s\" : %u", iface, c, h,
+				 proto_name(ports[i].proto), p, comment, ports[i].host_first + (p - ports[i].first));
+			json_array_append_new(list, json_string(elem));
+		}
+	*elements = TAKE_PTR(list);
+	return 0;
+}
+
+static void element_list(FILE *f, json_t *elements)
+{
+	size_t i;
+	json_t *e;
+	json_array_foreach (elements, i, e)
+		fprintf(f, "%s%s", i ? ", " : "", json_string_value(e));
+}
+
+int hg_nat_host_add_text(const char *iface, json_t *elements, char **out)
+{
+	struct text t;
+	if (text_open(&t) < 0)
+		return -ENOMEM;
+	/* Every statement is idempotent: concurrent ADDs serialise on the state lock, but a
+	 * table left by an earlier run must be reused, not duplicated. The rules are the same
+	 * for every container, so flushing and re-adding them is exact. */
+	fprintf(t.f,
+		"add table inet %1$s\n"
+		"add map inet %1$s loopback4 { type ifname . ipv4_addr . ipv4_addr . inet_proto . inet_service : "
+		"inet_service; }\n"
+		"add set inet %1$s localnet_ifaces { type ifname; }\n"
+		"add chain inet %1$s loopback_dnat { type nat hook prerouting priority -110; policy accept; }\n"
+		"flush chain inet %1$s loopback_dnat\n"
+		"add rule inet %1$s loopback_dnat meta nfproto ipv4 meta l4proto { tcp, udp } dnat ip to 127.0.0.1 : "
+		"iifname . ip saddr . ip daddr . meta l4proto . th dport map @loopback4\n"
+		"add chain inet %1$s guard { type filter hook prerouting priority -300; policy accept; }\n"
+		"flush chain inet %1$s guard\n"
+		"add rule inet %1$s guard iifname @localnet_ifaces ip daddr 127.0.0.0/8 drop\n"
+		"add element inet %1$s localnet_ifaces { \"%2$s\" }\n",
+		HG_NFT_TABLE, iface);
+	if (json_array_size(elements)) {
+		fprintf(t.f, "add element inet %s loopback4 { ", HG_NFT_TABLE);
+		element_list(t.f, elements);
+		fprintf(t.f, " }\n");
+	}
+	return text_close(&t, out);
+}
+
+int hg_nat_host_del_text(json_t *elements, char **out)
+{
+	struct text t;
+	if (text_open(&t) < 0)
+		return -ENOMEM;
+	if (json_array_size(elements)) {
+		fprintf(t.f, "delete element inet %s loopback4 { ", HG_NFT_TABLE);
+		element_list(t.f, elements);
+		fprintf(t.f, " }\n");
+	}
+	return text_close(&t, out);
+}
+
+static void nft_ctx_freep(struct nft_ctx **c) { if (*c) nft_ctx_free(*c); }
+#define _cleanup_nft_ __attribute__((cleanup(nft_ctx_freep)))
+
+static struct nft_ctx *new_ctx(void)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx)
+		return NULL;
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	return ctx;
+}
+
+static void error_text(struct nft_ctx *ctx, char *buf, size_t size)
+{
+	const char *e = nft_ctx_get_error_buffer(ctx);
+	snprintf(buf, size, "%s", e && *e ? e : "unknown error");
+	/* One line is enough for a CNI message; nft repeats the statement after it. */
+	char *nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+}
+
+int hg_nft_run(const char *text, struct hg_error *err)
+{
+	_cleanup_nft_ struct nft_ctx *ctx = new_ctx();
+	char msg[400];
+	if (!ctx)
+		return hg_error_set(err, HG_CNI_NFTABLES, "cannot create an nftables context");
+	if (nft_run_cmd_from_buffer(ctx, text) != 0) {
+		error_text(ctx, msg, sizeof(msg));
+		return hg_error_set(err, HG_CNI_NFTABLES, "nftables: %s", msg);
+	}
+	return 0;
+}
+
+int hg_nft_list_json(const char *cmd, json_t **out, struct hg_error *err)
+{
+	_cleanup_nft_ struct nft_ctx *ctx = new_ctx();
+	char msg[400];
+	*out = NULL;
+	if (!ctx)
+		return hg_error_set(err, HG_CNI_NFTABLES, "cannot create an nftables context");
+	nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+	if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
+		error_text(ctx, msg, sizeof(msg));
+		if (strstr(msg, "No such file or directory"))
+			return 0;
+		return hg_error_set(err, HG_CNI_NFTABLES, "nftables: %s", msg);
+	}
+	*out = json_loads(nft_ctx_get_output_buffer(ctx), 0, NULL);
+	if (!*out)
+		return hg_error_set(err, HG_CNI_NFTABLES, "nftables printed no JSON for \"%s\"", cmd);
+	return 0;
+}
