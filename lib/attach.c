@@ -117,7 +117,6 @@ static int add_in_netns(void *ctx, struct hg_error *err)
 {
 	struct add_ctx *c = ctx;
 	const struct hg_config *cfg = c->req->config;
-	bool need_netns, need_node;
 
 	if (c->req->ifname) {
 		c->ifindex = (int) if_nametoindex(c->req->ifname);
@@ -127,7 +126,15 @@ static int add_in_netns(void *ctx, struct hg_error *err)
 	}
 	if (c->req->discover && hg_addresses(c->cnet.addrs, HG_MAX_CONTAINER_ADDRS, &c->cnet.n_addrs, err) < 0)
 		return -1;
-	hg_hostaddr_needs(cfg, &c->cnet, &need_netns, &need_node);
+	for (size_t i = 0; i < cfg->n_virtual_ips; i++)
+		for (size_t j = 0; j < c->cnet.n_addrs; j++)
+			if (hg_ip_contains(&c->cnet.addrs[j], &cfg->virtual_ips[i])) {
+				char v[HG_IP_STRLEN], n[HG_IP_STRLEN];
+				return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+						    "invalid configuration: key \"virtualIPs\": %s is inside the container's "
+						    "subnet %s",
+						    hg_ip_str(&cfg->virtual_ips[i], v), hg_ip_cidr(&c->cnet.addrs[j], n));
+			}
 	/* Routes are always read: a host route needs the gateway when prevResult has none. */
 	if (hg_route_default_gateways(c->netns_gw, err) < 0)
 		return -1;

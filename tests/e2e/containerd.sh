@@ -61,6 +61,8 @@ e2e_containerd_start() {
 	[plugins."io.containerd.internal.v1.opt"]
 	  path = "$dir/opt"
 	EOF
+	E2E_CTR_NETWORKS=" "
+	_e2e_fw_snapshot >"$dir/fw-before.txt"
 	t0=$(e2e_now_ms)
 	# The daemon and every shim it forks live in this mount namespace only.
 	unshare -m --propagation private -- bash -c '
@@ -124,11 +126,17 @@ e2e_containerd_stop() {
 		find "$cg" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
 		rmdir "$cg" 2>/dev/null || echo "e2e_containerd_stop: cannot remove cgroup $cg" >&2
 	done
+	# Leftovers of reference plugins after failed DELs (normally none).
+	for c in $E2E_CTR_NETWORKS; do _e2e_cni_purge_iptables "$c"; done
+	_e2e_fw_purge_new_empty "$E2E_CTRD_DIR/fw-before.txt"
+	c=$(_e2e_fw_snapshot | comm -13 "$E2E_CTRD_DIR/fw-before.txt" -)
+	[ -z "$c" ] || e2e_log "containerd stop: firewall objects new since start, kept (not empty or not ours): $c"
 	# Mounts happened in the daemon's private namespace; defensively check the machine.
 	grep -F " $E2E_CTRD_DIR/" /proc/self/mounts | awk '{print $2}' | sort -r |
 		while read -r p; do umount -l "$p"; done
 	rm -rf "${E2E_CTRD_DIR:?}"/{root,state,run,opt,fifo,ovl,image,cni} \
-		"$E2E_CTRD_DIR"/containerd.sock "$E2E_CTRD_DIR"/containerd.sock.ttrpc
+		"$E2E_CTRD_DIR"/containerd.sock "$E2E_CTRD_DIR"/containerd.sock.ttrpc \
+		"$E2E_CTRD_DIR"/fw-before.txt
 	E2E_CTRD_PID=
 }
 
@@ -173,6 +181,8 @@ e2e_ctr_run_cni() {
 	cp "$conflist" "$cd/net.d/10-e2e.conflist" || return 1
 	plugdir=$(cd "$plugdir" && pwd)
 	e2e_cni_defer_bridge_cleanup "$conflist"
+	local net; net=$(jq -r '.name // empty' "$conflist")
+	case $E2E_CTR_NETWORKS in *" $net "*) ;; *) E2E_CTR_NETWORKS="$E2E_CTR_NETWORKS$net " ;; esac
 	hg_defer _e2e_ctr_remove "$name"
 	local t0; t0=$(e2e_now_ms)
 	timeout -k 5 "$E2E_CTR_TIMEOUT" unshare -m --propagation private -- bash -c '

@@ -75,18 +75,26 @@ fi
 # If PATH exists: bind SRC_DIR over it. Otherwise the deepest existing ancestor A gets an
 # overlayfs (lower = A itself, upper/work in SCRATCH_DIR) so that the missing components
 # can be created in the upper layer only; then SRC_DIR is bound over PATH.
+# An ancestor is overlaid once per shell (_E2E_OVERLAID): a second overlay on the same
+# directory would hide the binds made below the first one.
 # Nothing is ever written to the machine's own directories.
 e2e_cover_path() {
-	local path=$1 src=$2 scratch=$3 anc
+	local path=$1 src=$2 scratch=$3 anc key
 	if [ ! -d "$path" ]; then
 		anc=$path
 		while [ ! -d "$anc" ]; do anc=$(dirname "$anc"); done
 		[ "$anc" != / ] || { echo "e2e_cover_path: refusing overlay on /" >&2; return 1; }
-		local key; key=$(echo "$anc" | tr / _)
-		mkdir -p "$scratch/ovl$key/up" "$scratch/ovl$key/work"
-		mount -t overlay overlay \
-			-o "lowerdir=$anc,upperdir=$scratch/ovl$key/up,workdir=$scratch/ovl$key/work" "$anc" ||
-			mount -t tmpfs tmpfs "$anc" || return 1
+		case " ${_E2E_OVERLAID:-} " in
+		*" $anc "*) ;;
+		*)
+			key=$(echo "$anc" | tr / _)
+			mkdir -p "$scratch/ovl$key/up" "$scratch/ovl$key/work" || return 1
+			mount -t overlay overlay -o \
+				"lowerdir=$anc,upperdir=$scratch/ovl$key/up,workdir=$scratch/ovl$key/work" "$anc" ||
+				mount -t tmpfs tmpfs "$anc" || return 1
+			_E2E_OVERLAID="${_E2E_OVERLAID:-} $anc"
+			;;
+		esac
 		mkdir -p "$path" || return 1
 	fi
 	mount --bind "$src" "$path"
@@ -160,4 +168,21 @@ _e2e_cni_purge_iptables() {
 			done
 		done
 	done
+}
+
+# _e2e_fw_purge_new_empty BEFORE_SNAPSHOT_FILE: delete the iptables-nft compatibility
+# tables (ip/ip6 filter|nat|mangle|raw|security) that did not exist in the snapshot and
+# now hold no rule: iptables-nft creates them for the first rule (bridge ipMasq, portmap)
+# and never removes them. Tables with rules, and any other table, are left alone.
+_e2e_fw_purge_new_empty() {
+	[ -f "$1" ] || return 0
+	local fam name
+	while read -r _ _ fam name; do
+		case $fam in ip|ip6) ;; *) continue ;; esac
+		case $name in filter|nat|mangle|raw|security) ;; *) continue ;; esac
+		nft list table "$fam" "$name" 2>/dev/null |
+			grep -qvE '^[[:space:]]*(table |chain |type |}|$)' && continue
+		nft delete table "$fam" "$name" 2>/dev/null &&
+			e2e_log "removed empty iptables-nft table $fam $name created during the test"
+	done < <(_e2e_fw_snapshot | comm -13 "$1" - | grep '^nft table ')
 }

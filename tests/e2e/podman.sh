@@ -21,7 +21,7 @@
 #         /run/crun, /run/runc = DIR/run-crun, DIR/run-runc (runtime state)
 #       so podman's mounts (overlay storage, netns, shm) never appear on the machine and
 #       disappear with the namespace. With crun the hybrid-cgroup fix is applied inside that
-#       namespace (see _e2e_podman_hybrid_fix) and undone at teardown.
+#       namespace (see _e2e_podman_crun_fix); it vanishes with the namespace.
 #       Registers e2e_podman_teardown with hg_defer.
 #   e2e_podman ARG...
 #       podman ARG... inside the namespace (CONTAINERS_* exported).
@@ -65,6 +65,12 @@ e2e_podman_setup() {
 	cp "$conflist" "$dir/net.d/$net.conflist" || return 1
 	E2E_PODMAN_DIR=$dir E2E_PODMAN_NETWORK=$net E2E_PODMAN_RUNTIME=$runtime
 	E2E_PODMAN_CGROUP=/hge2e-podman-$$
+	# podman commands without --cgroup-parent use libpod_parent: clean it only if new.
+	E2E_PODMAN_LIBPOD_PARENT=()
+	local h
+	for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+		[ -d "${h}libpod_parent" ] || E2E_PODMAN_LIBPOD_PARENT+=("${h}libpod_parent")
+	done
 	cat >"$dir/containers.conf" <<-EOF
 	[containers]
 	default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
@@ -111,41 +117,26 @@ e2e_podman_setup() {
 	E2E_PODMAN_NS_PID=$!
 	hg_defer e2e_podman_teardown
 	e2e_wait_for 10 test -e "$dir/ns-ready" || { cat "$dir/ns.log" >&2; return 1; }
-	if [ "$runtime" = crun ]; then _e2e_podman_hybrid_fix || return 1; fi
+	if [ "$runtime" = crun ]; then _e2e_podman_crun_fix || return 1; fi
 	local t0; t0=$(e2e_now_ms)
 	e2e_podman info --format '{{.Host.NetworkBackend}} {{.Host.OCIRuntime.Name}}' >"$dir/info.txt" 2>&1 ||
 		{ cat "$dir/info.txt" >&2; return 1; }
 	e2e_log "podman ready ($(cat "$dir/info.txt")) in $(( $(e2e_now_ms) - t0 )) ms"
 }
 
-# crun refuses hybrid cgroups (cgroup2 at /sys/fs/cgroup/unified owns a controller,
-# here hugetlb). Mount each such controller as a v1 hierarchy at /sys/fs/cgroup/C, but
-# only inside the podman namespace. The directory C is created on the machine's
-# /sys/fs/cgroup tmpfs (the one visible trace), removed at teardown. Moving a controller
-# to v1 is kernel-wide while mounted; it returns to v2 once the namespace (the only
-# mount) is gone and its cgroups are removed.
-_e2e_podman_hybrid_fix() {
-	local u=/sys/fs/cgroup/unified/cgroup.controllers c mp
-	E2E_PODMAN_CG_MOUNTED=()
-	[ -r "$u" ] || return 0
-	for c in $(cat "$u"); do
-		mp=/sys/fs/cgroup/$c
-		[ "$c" = io ] && mp=/sys/fs/cgroup/blkio
-		if e2e_podman_nsenter mountpoint -q "$mp"; then continue; fi
-		if [ ! -d "$mp" ]; then
-			mkdir "$mp" || return 1
-			hg_defer _e2e_rmdir_if_unmounted "$mp"
-		fi
-		e2e_podman_nsenter mount -t cgroup -o "$c" cgroup "$mp" || return 1
-		E2E_PODMAN_CG_MOUNTED+=("$mp")
-	done
-	[ ${#E2E_PODMAN_CG_MOUNTED[@]} -eq 0 ] || e2e_log "cgroup fix: mounted ${E2E_PODMAN_CG_MOUNTED[*]} (podman namespace only)"
-}
-
-_e2e_rmdir_if_unmounted() {
-	[ -d "$1" ] || return 0
-	mountpoint -q "$1" && return 0
-	rmdir "$1"
+# crun 1.8 refuses "hybrid" cgroups (tmpfs /sys/fs/cgroup with v1 hierarchies plus a
+# cgroup2 at /sys/fs/cgroup/unified that owns a controller, here hugetlb). Fix used here,
+# confined to the podman namespace: cover /sys/fs/cgroup/unified with a private tmpfs, so
+# crun sees plain v1 ("legacy") cgroups. Nothing changes outside the namespace (unlike
+# moving hugetlb to a v1 mount, which is kernel-wide and outlives its umount while
+# dying child cgroups exist). crun still writes cgroup.procs files below
+# /sys/fs/cgroup/unified: they land in that private tmpfs and vanish with it.
+_e2e_podman_crun_fix() {
+	local u=/sys/fs/cgroup/unified
+	[ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ] || return 0
+	[ "$(stat -f -c %T "$u" 2>/dev/null)" = cgroup2fs ] || return 0
+	e2e_podman_nsenter mount -t tmpfs -o size=1m,mode=755 e2e-no-unified "$u" || return 1
+	e2e_log "crun hybrid-cgroup fix: $u covered by a tmpfs in the podman namespace"
 }
 
 e2e_podman_run() {
@@ -185,9 +176,34 @@ _e2e_podman_ns_pids() {
 	done
 }
 
+# e2e_podman_cgroup_cleanup: remove our cgroup parent (and libpod_parent when it did not
+# exist at setup) in every hierarchy, as seen from the podman namespace. Retries while
+# the killed conmon is a zombie not yet reaped by PID 1 (its cgroup stays busy).
+_e2e_podman_cgroup_cleanup() {
+	e2e_podman_nsenter bash -c '
+		left=
+		for i in $(seq 150); do
+			left=
+			for cg in "$@"; do
+				[ -d "$cg" ] || continue
+				case $(stat -f -c %T "$cg") in
+				cgroupfs|cgroup2fs)
+					find "$cg" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
+					rmdir "$cg" 2>/dev/null || left="$left $cg" ;;
+				*) rm -rf "$cg" ;;
+				esac
+			done
+			[ -z "$left" ] && exit 0
+			sleep 0.02
+		done
+		echo "podman teardown: cgroups left:$left" >&2; exit 1
+	' e2e /sys/fs/cgroup/*/"${E2E_PODMAN_CGROUP#/}" /sys/fs/cgroup/"${E2E_PODMAN_CGROUP#/}" \
+		"${E2E_PODMAN_LIBPOD_PARENT[@]}"
+}
+
 e2e_podman_teardown() {
 	[ -n "${E2E_PODMAN_NS_PID:-}" ] || return 0
-	local d=$E2E_PODMAN_DIR p i cg mp
+	local d=$E2E_PODMAN_DIR p i mp
 	if kill -0 "$E2E_PODMAN_NS_PID" 2>/dev/null; then
 		timeout 60 nsenter --mount="/proc/$E2E_PODMAN_NS_PID/ns/mnt" -- \
 			podman rm -a -f -t 0 >/dev/null 2>&1
@@ -197,34 +213,21 @@ e2e_podman_teardown() {
 			p=; for mp in $(_e2e_podman_ns_pids); do _e2e_pid_alive "$mp" && p=1; done
 			[ -z "$p" ] && break; sleep 0.02
 		done
-		# cgroups of our parent (each hierarchy, the namespace's view includes the fix)
-		e2e_podman_nsenter bash -c '
-			for cg in /sys/fs/cgroup/*/"$1" /sys/fs/cgroup/"$1"; do
-				[ -d "$cg" ] || continue
-				find "$cg" -depth -mindepth 1 -type d -exec rmdir {} \; 2>/dev/null
-				rmdir "$cg" || echo "podman teardown: cannot remove $cg" >&2
-			done
-			grep -F " $2/" /proc/self/mounts | awk "{print \$2}" | sort -r |
-				while read -r m; do umount -l "$m"; done
-			for m in "${@:3}"; do umount "$m" || umount -l "$m"; done
-		' e2e "$E2E_PODMAN_CGROUP" "$d" "${E2E_PODMAN_CG_MOUNTED[@]}"
+		_e2e_podman_cgroup_cleanup
 		kill -KILL "$E2E_PODMAN_NS_PID" 2>/dev/null
 	fi
 	wait "$E2E_PODMAN_NS_PID" 2>/dev/null
 	E2E_PODMAN_NS_PID=
-	# The fix's hierarchy is gone with the namespace: check the controllers came back.
-	if [ ${#E2E_PODMAN_CG_MOUNTED[@]} -gt 0 ]; then
-		for mp in "${E2E_PODMAN_CG_MOUNTED[@]}"; do _e2e_rmdir_if_unmounted "$mp"; done
-		E2E_PODMAN_CG_MOUNTED=()
-	fi
 	_e2e_cni_purge_iptables "$E2E_PODMAN_NETWORK"
+	_e2e_fw_purge_new_empty "$d/fw-before.txt"
 	if [ -f "$d/fw-before.txt" ]; then
-		_e2e_fw_snapshot >"$d/fw-after.txt"
-		local new; new=$(comm -13 "$d/fw-before.txt" "$d/fw-after.txt")
-		[ -z "$new" ] || e2e_log "podman teardown: firewall objects new since setup (not removed, may belong to others): $new"
+		local new; new=$(_e2e_fw_snapshot | comm -13 "$d/fw-before.txt" -)
+		[ -z "$new" ] || e2e_log "podman teardown: firewall objects new since setup, kept (not empty or not ours): $new"
 	fi
-	# No mounts remain (they lived in the namespace): plain removal is safe.
-	grep -qF " $d/" /proc/self/mounts && { e2e_log "podman teardown: mounts left under $d"; return 1; }
+	# Every podman mount lived in the namespace: no mount can remain under DIR.
+	if grep -qF " $d/" /proc/self/mounts; then
+		e2e_log "podman teardown: mounts left under $d"; return 1
+	fi
 	rm -rf "${d:?}"/{storage,runroot,tmp,var-lib-cni,netns,run-crun,run-runc,ovl,volumes}
 	rm -rf "$d"/rootfs-*
 }
