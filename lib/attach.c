@@ -1,6 +1,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <net/if.h>
+#include <fcntl.h>
 #include "attach.h"
 #include "hostside.h"
 #include "nat.h"
@@ -196,6 +197,44 @@ int hg_entries_build(const struct hg_config *c, const struct hg_container_net *c
 	return 0;
 }
 
+int hg_entries_from_record(json_t *entries, struct hg_entries *out)
+{
+	size_t n = json_array_size(entries), total = 0, i;
+	json_t *e;
+	memset(out, 0, sizeof(*out));
+	json_array_foreach (entries, i, e)
+		total += json_array_size(json_object_get(e, "names")) + 1;
+	out->items = calloc(n + 1, sizeof(*out->items));
+	out->storage = calloc(total + 1, sizeof(char *));
+	if (!out->items || !out->storage) {
+		hg_entries_free(out);
+		return -ENOMEM;
+	}
+	size_t slot = 0;
+	json_array_foreach (entries, i, e) {
+		size_t j;
+		json_t *name;
+		if (hg_ip_parse(json_string_value(json_object_get(e, "ip")), false, &out->items[out->n].ip) < 0)
+			continue;
+		out->items[out->n++].names = &out->storage[slot];
+		json_array_foreach (json_object_get(e, "names"), j, name)
+			if (json_is_string(name))
+				out->storage[slot++] = (char *) json_string_value(name);
+		out->storage[slot++] = NULL;
+	}
+	return 0;
+}
+
+int hg_names_write(const struct hg_entries *e, json_t *target, char **block, struct hg_error *err)
+{
+	bool gone;
+	char what[512];
+	_cleanup_close_ int fd = hg_target_open(target, &gone, err);
+	if (fd < 0)
+		return -1;
+	return hg_hosts_apply_fd(fd, hg_target_describe(target, what, sizeof(what)), e->items, e->n, block, err);
+}
+
 void hg_entries_free(struct hg_entries *e)
 {
 	free(e->items);
@@ -283,9 +322,10 @@ int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_er
 	bool need_netns;
 	*record = NULL;
 
-	_cleanup_close_ int nsfd = hg_netns_open(req->netns_path, NULL, err);
+	_cleanup_close_ int nsfd = req->netns_fd > 0 ? fcntl(req->netns_fd, F_DUPFD_CLOEXEC, 3)
+						     : hg_netns_open(req->netns_path, NULL, err);
 	if (nsfd < 0)
-		return -1;
+		return req->netns_fd > 0 ? hg_error_errno(err, HG_CNI_NETNS, errno, "dup netns fd") : -1;
 	json_auto_t *rec = new_record(req, nsfd);
 	if (!rec)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
@@ -332,12 +372,8 @@ int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_er
 	json_object_set_new(rec, "entries", lines);
 
 	if (req->hosts_target) {
-		bool gone;
-		char what[512];
 		_cleanup_free_ char *block = NULL;
-		_cleanup_close_ int fd = hg_target_open(req->hosts_target, &gone, err);
-		if (fd < 0 || hg_hosts_apply_fd(fd, hg_target_describe(req->hosts_target, what, sizeof(what)),
-						entries.items, entries.n, &block, err) < 0) {
+		if (hg_names_write(&entries, req->hosts_target, &block, err) < 0) {
 			hg_entries_free(&entries);
 			hg_attach_undo(rec, NULL, req->log);
 			return -1;

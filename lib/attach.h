@@ -15,6 +15,7 @@ struct hg_attach_req {
 	const char *container_id;
 	const char *ifname;       /* the container's interface; NULL: the default route's */
 	const char *netns_path;
+	int netns_fd;             /* > 0: an already opened netns_path (pidfd-checked) */
 	struct hg_container_net cnet; /* from prevResult; ignored when discover is set */
 	bool discover;            /* read the container's addresses inside the netns */
 	json_t *hosts_target;     /* where names go (target.h); NULL: nowhere, recorded only */
@@ -39,3 +40,8 @@ struct hg_entries {
 int hg_entries_build(const struct hg_config *c, const struct hg_container_net *cn,
 		     const struct hg_host_addrs *targets, struct hg_entries *out);
 void hg_entries_free(struct hg_entries *e);
+/* The same, from a record's "entries" ([{"ip", "names"}]); names are borrowed from it. */
+int hg_entries_from_record(json_t *entries, struct hg_entries *out);
+
+/* Writes the managed block of entries into the hosts file target (target.h). */
+int hg_names_write(const struct hg_entries *e, json_t *target, char **block, struct hg_error *err);

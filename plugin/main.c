@@ -7,10 +7,12 @@
 #include <unistd.h>
 #include "hg-build-config.h"
 #include "cni.h"
+#include "oci.h"
 #include "util.h"
 
 static const char help[] =
 	"Usage: host-gateway [--help | --version]\n"
+	"       host-gateway hook createRuntime|prestart|poststop [--config PATH]\n"
 	"\n"
 	"Makes the host reachable from containers by name: host.docker.internal,\n"
 	"host.containers.internal and gateway.docker.internal (configurable).\n"
@@ -19,6 +21,12 @@ static const char help[] =
 	"  {\"type\": \"host-gateway\", \"capabilities\": {\"io.kubernetes.cri.pod-annotations\": true}}\n"
 	"  Keys: names, hostIPs, extraHosts, stateDir, logFile. Commands: ADD DEL CHECK GC STATUS VERSION.\n"
 	"  Supported CNI versions: 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0.\n"
+	"  nftables keys: virtualIPs, hostAlias, localhostPorts, hostLoopbackPorts.\n"
+	"\n"
+	"As an OCI hook (hook STAGE, the OCI state on stdin): writes the names into the\n"
+	"container's /etc/hosts and, where no CNI plugin ran, does the same plumbing.\n"
+	"  --config PATH  the hook's configuration (default " HG_DEFAULT_CONFIG ");\n"
+	"                 the same keys as the CNI entry, plus failurePolicy (ignore|fail)\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help\n"
@@ -95,11 +103,41 @@ static int cni_main(void)
 	return ret;
 }
 
+static int hook_main(int argc, char **argv)
+{
+	const char *config = HG_DEFAULT_CONFIG;
+	struct hg_log log = {.fn = log_to_stderr};
+	_cleanup_free_ char *input = NULL;
+	size_t len = 0;
+
+	if (argc < 3) {
+		fprintf(stderr, "host-gateway hook: missing STAGE (createRuntime, prestart or poststop)\n");
+		return 2;
+	}
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config = argv[i] + 9;
+		else {
+			fprintf(stderr, "host-gateway hook: unknown argument \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	if (read_stdin(&input, &len) < 0) {
+		fprintf(stderr, "host-gateway: hook %s: cannot read the OCI state on stdin\n", argv[2]);
+		return 1;
+	}
+	return hg_hook_run(argv[2], config, input, len, &log);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = getenv("CNI_COMMAND");
 	if (cmd && cmd[0])
 		return cni_main();
+	if (argc >= 2 && strcmp(argv[1], "hook") == 0)
+		return hook_main(argc, argv);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(help, stdout);
 		return 0;

@@ -1,0 +1,102 @@
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "bundle.h"
+#include "util.h"
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+int hg_oci_state_parse(const char *text, size_t len, struct hg_oci_state *out, struct hg_error *err)
+{
+	json_error_t jerr;
+	memset(out, 0, sizeof(*out));
+	json_auto_t *state = json_loadb(text, len, 0, &jerr);
+	if (!json_is_object(state))
+		return hg_error_set(err, HG_CNI_DECODE, "the OCI state on stdin is not a JSON object (%s)",
+				    state ? "wrong type" : jerr.text);
+	const char *id = json_string_value(json_object_get(state, "id"));
+	const char *bundle = json_string_value(json_object_get(state, "bundle"));
+	json_t *pid = json_object_get(state, "pid");
+	if (!id || !id[0])
+		return hg_error_set(err, HG_CNI_DECODE, "the OCI state has no \"id\"");
+	if (!bundle || bundle[0] != '/')
+		return hg_error_set(err, HG_CNI_DECODE, "the OCI state has no absolute \"bundle\" path");
+	if (pid && (!json_is_integer(pid) || json_integer_value(pid) < 0 || json_integer_value(pid) > 0x7fffffff))
+		return hg_error_set(err, HG_CNI_DECODE, "the OCI state's \"pid\" is not a process ID");
+	json_t *ann = json_object_get(state, "annotations");
+	if (ann && !json_is_object(ann))
+		return hg_error_set(err, HG_CNI_DECODE, "the OCI state's \"annotations\" is not an object");
+	out->id = strdup(id);
+	out->bundle = strdup(bundle);
+	out->status = dup_or_null(json_string_value(json_object_get(state, "status")));
+	out->pid = pid ? (pid_t) json_integer_value(pid) : 0;
+	out->annotations = ann ? json_incref(ann) : json_object();
+	if (!out->id || !out->bundle || !out->annotations) {
+		hg_oci_state_free(out);
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	}
+	return 0;
+}
+
+void hg_oci_state_free(struct hg_oci_state *s)
+{
+	free(s->id);
+	free(s->bundle);
+	free(s->status);
+	json_decref(s->annotations);
+	memset(s, 0, sizeof(*s));
+}
+
+int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what, struct hg_oci_bundle *out,
+			struct hg_error *err)
+{
+	size_t i;
+	json_t *item;
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(config))
+		return hg_error_set(err, HG_CNI_DECODE, "%s is not a JSON object", what);
+
+	json_t *namespaces = json_object_get(json_object_get(config, "linux"), "namespaces");
+	json_array_foreach (namespaces, i, item) {
+		const char *type = json_string_value(json_object_get(item, "type"));
+		if (!type || strcmp(type, "network") != 0)
+			continue;
+		out->has_netns = true;
+		const char *path = json_string_value(json_object_get(item, "path"));
+		if (path && path[0]) {
+			if (path[0] != '/')
+				return hg_error_set(err, HG_CNI_DECODE, "%s: linux.namespaces network path \"%s\" is not absolute",
+						    what, path);
+			out->netns_path = strdup(path);
+		}
+	}
+	/* The last mount at /etc/hosts is the one the container sees. */
+	json_array_foreach (json_object_get(config, "mounts"), i, item) {
+		const char *dest = json_string_value(json_object_get(item, "destination"));
+		const char *source = json_string_value(json_object_get(item, "source"));
+		if (dest && source && strcmp(dest, "/etc/hosts") == 0) {
+			if (source[0] != '/')
+				return hg_error_set(err, HG_CNI_DECODE, "%s: the /etc/hosts mount source \"%s\" is not absolute",
+						    what, source);
+			free(out->hosts_source);
+			out->hosts_source = strdup(source);
+		}
+	}
+	const char *root = json_string_value(json_object_get(json_object_get(config, "root"), "path"));
+	if (root && root[0] == '/')
+		out->root = strdup(root);
+	else if (root && root[0] && asprintf(&out->root, "%s/%s", bundle_dir, root) < 0)
+		out->root = NULL;
+	json_t *ann = json_object_get(config, "annotations");
+	out->annotations = json_is_object(ann) ? json_incref(ann) : json_object();
+	return 0;
+}
+
+void hg_oci_bundle_free(struct hg_oci_bundle *b)
+{
+	free(b->netns_path);
+	free(b->hosts_source);
+	free(b->root);
+	json_decref(b->annotations);
+	memset(b, 0, sizeof(*b));
+}

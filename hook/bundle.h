@@ -1,0 +1,31 @@
+/* What the hook needs from the OCI state (stdin) and the bundle's config.json: pure
+ * parsing, unit-tested with the shapes crun and runc really send. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <jansson.h>
+#include "error.h"
+
+struct hg_oci_state {
+	char *id;
+	pid_t pid;       /* 0 when absent (runc poststop) or 0 (crun poststop) */
+	char *bundle;
+	char *status;
+	json_t *annotations; /* object, never NULL */
+};
+
+struct hg_oci_bundle {
+	bool has_netns;      /* a linux.namespaces entry of type network */
+	char *netns_path;    /* its path, NULL when the runtime creates a new one */
+	char *hosts_source;  /* source of the bind mount at /etc/hosts, NULL when none */
+	char *root;          /* absolute root path */
+	json_t *annotations; /* object, never NULL */
+};
+
+int hg_oci_state_parse(const char *text, size_t len, struct hg_oci_state *out, struct hg_error *err);
+void hg_oci_state_free(struct hg_oci_state *s);
+/* what names the file in messages. */
+int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what, struct hg_oci_bundle *out,
+			struct hg_error *err);
+void hg_oci_bundle_free(struct hg_oci_bundle *b);

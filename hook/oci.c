@@ -1,0 +1,273 @@
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include "oci.h"
+#include "bundle.h"
+#include "attach.h"
+#include "config.h"
+#include "netns.h"
+#include "state.h"
+#include "target.h"
+#include "util.h"
+
+struct hook {
+	const char *stage;
+	const char *config_path;
+	struct hg_config config;
+	struct hg_oci_state state;
+	struct hg_oci_bundle bundle;
+	struct hg_log log;
+	const struct hg_log *outer;
+};
+
+static void hook_line(void *ctx, const char *msg)
+{
+	struct hook *h = ctx;
+	char line[1400];
+	snprintf(line, sizeof(line), "hook %s %s: %s", h->stage, h->state.id ? h->state.id : "?", msg);
+	if (h->outer && h->outer->fn)
+		h->outer->fn(h->outer->ctx, line);
+	if (h->config.log_file) {
+		FILE *f = fopen(h->config.log_file, "ae");
+		if (f) {
+			fprintf(f, "host-gateway[%d]: %s\n", (int) getpid(), line);
+			fclose(f);
+		}
+	}
+}
+
+static int load_config(struct hook *h, struct hg_error *err)
+{
+	json_error_t jerr;
+	if (access(h->config_path, F_OK) < 0 && errno == ENOENT)
+		return 0; /* no file: the defaults */
+	json_auto_t *conf = json_load_file(h->config_path, 0, &jerr);
+	if (!conf)
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s: line %d: %s", h->config_path, jerr.line, jerr.text);
+	if (hg_config_load_json(&h->config, conf, true, err) < 0)
+		return hg_error_prefix(err, "%s", h->config_path);
+	return 0;
+}
+
+static int load_bundle(struct hook *h, struct hg_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	json_error_t jerr;
+	if (asprintf(&path, "%s/config.json", h->state.bundle) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	json_auto_t *conf = json_load_file(path, 0, &jerr);
+	if (!conf)
+		return hg_error_set(err, HG_CNI_DECODE, "%s: %s", path, jerr.text);
+	if (hg_oci_bundle_parse(conf, h->state.bundle, path, &h->bundle, err) < 0)
+		return -1;
+	/* The state's annotations are the runtime's view of the same map; they win. */
+	json_auto_t *merged = json_copy(h->bundle.annotations);
+	json_object_update(merged, h->state.annotations);
+	if (hg_config_apply_annotations(&h->config, merged, err) < 0)
+		return hg_error_prefix(err, "annotations of container %s", h->state.id);
+	return 0;
+}
+
+/* /proc/PID/ns/net, opened so that a recycled PID cannot hand us another process's
+ * namespace: the pidfd pins the process, and it must still be alive after the open. */
+static int open_pid_netns(pid_t pid, struct hg_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int) pid);
+	_cleanup_close_ int pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+	_cleanup_close_ int fd = hg_netns_open(path, NULL, err);
+	if (fd < 0)
+		return -1;
+	if (pidfd >= 0 && syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		return hg_error_set(err, HG_CNI_NETNS, "process %d exited while its network namespace was opened",
+				    (int) pid);
+	return TAKE_FD(fd);
+}
+
+static json_t *hosts_target(struct hook *h)
+{
+	if (h->bundle.hosts_source)
+		return hg_target_file(h->bundle.hosts_source);
+	if (h->bundle.root)
+		return hg_target_in_root(h->bundle.root, "/etc/hosts");
+	return NULL;
+}
+
+static int write_names(struct hook *h, const struct hg_entries *entries, struct hg_error *err)
+{
+	json_auto_t *target = hosts_target(h);
+	_cleanup_free_ char *block = NULL;
+	char what[512];
+	if (!target) {
+		hg_logf(&h->log, "the container has neither an /etc/hosts mount nor a root path, no names written");
+		return 0;
+	}
+	if (hg_names_write(entries, target, &block, err) < 0)
+		return -1;
+	hg_logf(&h->log, "names written to %s", hg_target_describe(target, what, sizeof(what)));
+	return 0;
+}
+
+static bool host_has_ipv6_loopback(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/net/if_inet6", "re");
+	char line[256];
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "00000000000000000000000000000001", 32) == 0)
+			return true;
+	return false;
+}
+
+/* --network host: the host is the container's own loopback. */
+static int host_network(struct hook *h, struct hg_error *err)
+{
+	struct hg_host_addrs targets = {0};
+	struct hg_entries entries;
+	hg_ip_parse("127.0.0.1", false, &targets.ip[0]);
+	if (host_has_ipv6_loopback())
+		hg_ip_parse("::1", false, &targets.ip[1]);
+	if (hg_entries_build(&h->config, NULL, &targets, &entries) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	int r = write_names(h, &entries, err);
+	hg_entries_free(&entries);
+	return r;
+}
+
+static int create(struct hook *h, struct hg_error *err)
+{
+	_cleanup_free_ char *record_path = NULL, *netns_path = NULL;
+	_cleanup_close_ int nsfd = -1;
+	json_auto_t *cni = NULL, *old = NULL, *record = NULL;
+	struct hg_netns_id id;
+
+	if (!h->bundle.has_netns)
+		return host_network(h, err);
+	if (h->bundle.netns_path) {
+		netns_path = strdup(h->bundle.netns_path);
+		nsfd = hg_netns_open(netns_path, NULL, err);
+	} else if (h->state.pid > 0) {
+		if (asprintf(&netns_path, "/proc/%d/ns/net", (int) h->state.pid) < 0)
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+		nsfd = open_pid_netns(h->state.pid, err);
+	} else {
+		return hg_error_set(err, HG_CNI_DECODE, "the OCI state has no pid and config.json no network namespace path");
+	}
+	if (nsfd < 0 || hg_netns_identify(nsfd, &id) < 0)
+		return -1;
+	if (hg_netns_is_current(nsfd))
+		return host_network(h, err);
+
+	/* The CNI personality already did the plumbing at sandbox time: only names are left. */
+	if (hg_state_find_by_netns(h->config.state_dir, &id, &cni, NULL, err) < 0)
+		return -1;
+	if (cni) {
+		struct hg_entries entries;
+		if (hg_entries_from_record(json_object_get(cni, "entries"), &entries) < 0)
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+		int r = write_names(h, &entries, err);
+		hg_entries_free(&entries);
+		return r;
+	}
+
+	if (hg_state_hook_path(h->config.state_dir, h->state.id, &record_path) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	if (hg_state_read(record_path, &old, err) < 0)
+		return -1;
+	if (old) /* createRuntime again (a runtime restart): replace, never duplicate */
+		hg_attach_undo(old, netns_path, &h->log);
+	struct hg_attach_req req = {
+		.config = &h->config,
+		.kind = "hook",
+		.container_id = h->state.id,
+		.netns_path = netns_path,
+		.netns_fd = nsfd,
+		.discover = true,
+		.log = &h->log,
+	};
+	if (hg_attach_add(&req, &record, err) < 0) {
+		hg_state_remove(record_path, NULL);
+		if (err->code == HG_CNI_NO_HOST_ADDRESS) {
+			/* ctr run --config runs hooks before its CNI ADD: nothing to name yet. */
+			hg_logf(&h->log, "%s; skipping", err->msg);
+			return 0;
+		}
+		return -1;
+	}
+	if (hg_state_write(record_path, record, err) < 0) {
+		hg_attach_undo(record, netns_path, &h->log);
+		return -1;
+	}
+	struct hg_entries entries;
+	if (hg_entries_from_record(json_object_get(record, "entries"), &entries) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	int r = write_names(h, &entries, err);
+	hg_entries_free(&entries);
+	return r;
+}
+
+/* Undoes the hook's own plumbing. A shared pod hosts file keeps its block: another
+ * container of the pod may still be running and reading it. */
+static void poststop(struct hook *h)
+{
+	_cleanup_free_ char *path = NULL;
+	json_auto_t *record = NULL;
+	struct hg_error err = {0};
+	if (hg_state_hook_path(h->config.state_dir, h->state.id, &path) < 0)
+		return;
+	if (hg_state_read(path, &record, &err) < 0) {
+		hg_logf(&h->log, "%s, removing it", err.msg);
+	} else if (record) {
+		hg_attach_undo(record, h->bundle.netns_path, &h->log);
+	}
+	if (hg_state_remove(path, &err) < 0)
+		hg_logf(&h->log, "%s, ignoring", err.msg);
+}
+
+int hg_hook_run(const char *stage, const char *config_path, const char *input, size_t len, const struct hg_log *log)
+{
+	struct hook h = {.stage = stage, .config_path = config_path, .outer = log};
+	struct hg_error err = {0};
+	int ret = 0;
+	h.log = (struct hg_log){.fn = hook_line, .ctx = &h};
+
+	bool is_create = strcmp(stage, "createRuntime") == 0 || strcmp(stage, "prestart") == 0;
+	bool is_stop = strcmp(stage, "poststop") == 0;
+	if (!is_create && !is_stop) {
+		hg_logf(&h.log, "unknown stage \"%s\" (expected createRuntime, prestart or poststop)", stage);
+		return 2;
+	}
+	if (hg_config_init(&h.config) < 0)
+		return 1;
+	if (load_config(&h, &err) < 0) {
+		/* Without a valid file there is no failure policy to read: say it loudly. */
+		hg_logf(&h.log, "%s", err.msg);
+		ret = 1;
+		goto out;
+	}
+	if (hg_oci_state_parse(input, len, &h.state, &err) < 0) {
+		hg_logf(&h.log, "%s", err.msg);
+		ret = is_stop || h.config.failure_policy == HG_FAIL_IGNORE ? 0 : 1;
+		goto out;
+	}
+	if (is_stop) {
+		/* The bundle may be half gone at poststop; only its netns path is useful. */
+		if (load_bundle(&h, &err) < 0)
+			hg_logf(&h.log, "%s, ignoring", err.msg);
+		poststop(&h);
+		goto out;
+	}
+	if (load_bundle(&h, &err) < 0 || (h.config.enabled && create(&h, &err) < 0)) {
+		bool fail = h.config.failure_policy == HG_FAIL_FAIL;
+		hg_logf(&h.log, "%s%s", err.msg, fail ? "" : " (failurePolicy ignore: the container starts without the names)");
+		ret = fail ? 1 : 0;
+	}
+out:
+	hg_oci_state_free(&h.state);
+	hg_oci_bundle_free(&h.bundle);
+	hg_config_free(&h.config);
+	return ret;
+}

@@ -1,0 +1,9 @@
+/* The OCI hook personality: `host-gateway hook STAGE [--config PATH]`, with the OCI state
+ * on stdin, run by crun, runc, podman (hooks.d), CRI-O and containerd (base spec). */
+#pragma once
+
+#include <stddef.h>
+#include "log.h"
+
+/* Returns the exit status. log receives every diagnostic line. */
+int hg_hook_run(const char *stage, const char *config_path, const char *input, size_t len, const struct hg_log *log);
