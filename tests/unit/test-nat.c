@@ -1,0 +1,138 @@
+/* Golden tests of the generated nftables text: every rule set is compared byte for byte
+ * with a file under tests/unit/golden/, so a change of the rules is a visible diff. Set
+ * HG_UPDATE_GOLDEN=1 to rewrite the files after a deliberate change. */
+#include "test-helpers.h"
+#include "nat.h"
+#include "config.h"
+
+#ifndef GOLDEN_DIR
+#error GOLDEN_DIR must be defined by the build
+#endif
+
+static void check_golden(const char *name, const char *text)
+{
+	char *path = path_join(GOLDEN_DIR, name);
+	if (getenv("HG_UPDATE_GOLDEN")) {
+		file_write(path, text, strlen(text), 0644);
+		free(path);
+		return;
+	}
+	FILE *f = fopen(path, "re");
+	if (!f)
+		fail_msg("golden file %s is missing", path);
+	char buf[65536];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	if (strcmp(buf, text) != 0)
+		fail_msg("%s differs from the generated text:\n--- golden\n%s--- generated\n%s", path, buf, text);
+	free(path);
+}
+
+static struct hg_ip ip(const char *s)
+{
+	struct hg_ip a;
+	assert_int_equal(hg_ip_parse(s, false, &a), 0);
+	return a;
+}
+
+static struct hg_port_map port(const char *s)
+{
+	struct hg_port_map m;
+	assert_int_equal(hg_parse_port_map(s, &m), 0);
+	return m;
+}
+
+static void test_no_rules_no_table(void **state)
+{
+	struct hg_nat_plan p = {0};
+	struct hg_error err = {0};
+	char *text = (char *) 1;
+	p.host.ip[0] = ip("10.0.0.1");
+	assert_int_equal(hg_nat_container_text(&p, &text, &err), 0);
+	assert_null(text);
+}
+
+static void test_virtual_ip_v4(void **state)
+{
+	struct hg_nat_plan p = {0};
+	struct hg_error err = {0};
+	char *text = NULL;
+	p.host.ip[0] = ip("10.244.7.1");
+	p.vip.ip[0] = ip("169.254.1.2");
+	assert_int_equal(hg_nat_container_text(&p, &text, &err), 0);
+	check_golden("container-vip4.nft", text);
+	free(text);
+}
+
+static void test_dual_stack_and_ports(void **state)
+{
+	struct hg_port_map ports[] = {port("5432"), port("8080:80"), port("53/udp"), port("8000-8002:9000-9002"),
+				      port("7000-7002")};
+	struct hg_nat_plan p = {.localhost_ports = ports, .n_localhost_ports = 5};
+	struct hg_error err = {0};
+	char *text = NULL;
+	p.host.ip[0] = ip("10.244.7.1");
+	p.host.ip[1] = ip("fd00:7::1");
+	p.vip.ip[0] = ip("169.254.1.2");
+	p.vip.ip[1] = ip("fd00:254::2");
+	assert_int_equal(hg_nat_container_text(&p, &text, &err), 0);
+	check_golden("container-dual-ports.nft", text);
+	free(text);
+}
+
+static void test_ports_need_ipv4_host(void **state)
+{
+	struct hg_port_map ports[] = {port("5432")};
+	struct hg_nat_plan p = {.localhost_ports = ports, .n_localhost_ports = 1};
+	struct hg_error err = {0};
+	char *text = NULL;
+	p.host.ip[1] = ip("fd00:7::1");
+	assert_int_equal(hg_nat_container_text(&p, &text, &err), -1);
+	assert_int_equal(err.code, HG_CNI_INVALID_CONFIG);
+	assert_non_null(strstr(err.msg, "localhostPorts"));
+	assert_null(text);
+}
+
+static void test_host_elements_and_texts(void **state)
+{
+	struct hg_port_map ports[] = {port("6379"), port("5353-5354/udp"), port("8443:443")};
+	struct hg_error err = {0};
+	json_t *elements = NULL;
+	struct hg_ip c = ip("10.244.7.2"), h = ip("10.244.7.1");
+	char *add = NULL, *del = NULL;
+	assert_int_equal(hg_nat_host_elements("cni0", &c, &h, ports, 3, "kind/abc/eth0", &elements, &err), 0);
+	assert_int_equal(json_array_size(elements), 4);
+	assert_int_equal(hg_nat_host_add_text("cni0", elements, &add), 0);
+	assert_int_equal(hg_nat_host_del_text(elements, &del), 0);
+	check_golden("host-add.nft", add);
+	check_golden("host-del.nft", del);
+	free(add);
+	free(del);
+	json_decref(elements);
+}
+
+static void test_host_elements_bounded(void **state)
+{
+	struct hg_port_map ports[] = {port("1-65535")};
+	struct hg_error err = {0};
+	json_t *elements = NULL;
+	struct hg_ip c = ip("10.244.7.2"), h = ip("10.244.7.1");
+	assert_int_equal(hg_nat_host_elements("cni0", &c, &h, ports, 1, "k", &elements, &err), -1);
+	assert_int_equal(err.code, HG_CNI_INVALID_CONFIG);
+	assert_non_null(strstr(err.msg, "hostLoopbackPorts"));
+	assert_null(elements);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_rules_no_table),
+		cmocka_unit_test(test_virtual_ip_v4),
+		cmocka_unit_test(test_dual_stack_and_ports),
+		cmocka_unit_test(test_ports_need_ipv4_host),
+		cmocka_unit_test(test_host_elements_and_texts),
+		cmocka_unit_test(test_host_elements_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
