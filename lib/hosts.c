@@ -65,7 +65,8 @@ static bool next_line(const char **p, const char *end, struct line *l)
 	l->start = *p;
 	l->full_len = nl ? (size_t) (nl - *p) + 1 : (size_t) (end - *p);
 	l->len = nl ? (size_t) (nl - *p) : (size_t) (end - *p);
-	if (l->len > 0 && l->start[l->len - 1] == '\r')
+	/* A CR ends a line only before LF; a lone CR at the end of the file is content. */
+	if (nl && l->len > 0 && l->start[l->len - 1] == '\r')
 		l->len--;
 	*p += l->full_len;
 	return true;
@@ -155,7 +156,7 @@ static void strip_line(const struct line *l, bool in_block, void *ctx)
 	if (in_block)
 		return;
 	buf_add(&c->out, l->start, l->full_len);
-	c->last_unterminated = l->full_len == l->len;
+	c->last_unterminated = l->start[l->full_len - 1] != '\n';
 	if (c->user_names)
 		collect_names(l, &c->user_names, &c->oom);
 }
@@ -188,6 +189,10 @@ int hg_hosts_merge(const char *content, size_t len, const struct hg_hosts_entry 
 		return -ENOMEM;
 	}
 	walk(content, len, strip_line, &c);
+	/* A file without any line end but a trailing CR: an LF appended after it would make a
+	 * CRLF line, so the file is CRLF from then on. */
+	if (!c.seen_eol && c.last_unterminated && content[len - 1] == '\r')
+		c.crlf = true;
 	const char *eol = c.crlf ? "\r\n" : "\n";
 
 	for (size_t i = 0; i < n; i++) {
@@ -260,6 +265,14 @@ int hg_hosts_block(const char *content, size_t len, char **block)
 			if (is_end(&l)) {
 				closed = true;
 				break;
+			}
+			if (is_begin(&l)) {
+				/* The previous BEGIN has no END: a stray marker, as walk() treats it, and
+				 * the lines after it are the user's, not the block's. */
+				b.len = 0;
+				if (b.data)
+					b.data[0] = '\0';
+				continue;
 			}
 			if (b.len)
 				buf_str(&b, "\n");

@@ -131,8 +131,10 @@ int hg_state_find_by_netns(const char *state_dir, const struct hg_netns_id *id, 
 			continue;
 		if (asprintf(&dir, "%s/%s", cni, e->d_name) < 0)
 			return hg_error_set(err, HG_CNI_STATE, "out of memory");
-		if (hg_state_list(dir, &paths, err) < 0)
-			return -1;
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+			continue;
+		if (hg_state_list(dir, &paths, NULL) < 0)
+			continue; /* not a network directory: nothing of ours to find there */
 		for (size_t i = 0; paths[i]; i++) {
 			json_t *r = json_load_file(paths[i], 0, NULL);
 			if (r && record_has_netns(r, id)) {

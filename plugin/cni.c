@@ -54,23 +54,25 @@ int hg_cni_args_get(const char *args, const char *key, char *value, size_t size)
 {
 	const char *p = args;
 	size_t klen = strlen(key);
+	int found = 0;
+	/* The whole string is scanned, so that a malformed pair anywhere is reported. */
 	while (p && *p) {
 		const char *end = strchr(p, ';');
 		size_t len = end ? (size_t) (end - p) : strlen(p);
 		const char *eq = memchr(p, '=', len);
 		if (!eq)
 			return -1;
-		if ((size_t) (eq - p) == klen && memcmp(p, key, klen) == 0) {
+		if (!found && (size_t) (eq - p) == klen && memcmp(p, key, klen) == 0) {
 			size_t vlen = len - klen - 1;
 			if (vlen >= size)
 				return -1;
 			memcpy(value, eq + 1, vlen);
 			value[vlen] = '\0';
-			return 1;
+			found = 1;
 		}
 		p = end ? end + 1 : NULL;
 	}
-	return 0;
+	return found;
 }
 
 /* The reference skel's rules for container IDs and interface names. */
@@ -157,7 +159,7 @@ static int require_env(const struct run *r, bool need_netns, struct hg_error *er
 				    "CNI_IFNAME \"%s\" is not a valid interface name (1-15 bytes, no '/', ':' or blanks)",
 				    e->ifname);
 	if (e->args) {
-		char v[8];
+		char v[256];
 		if (hg_cni_args_get(e->args, "IgnoreUnknown", v, sizeof(v)) < 0)
 			return hg_error_set(err, HG_CNI_INVALID_ENV, "CNI_ARGS \"%s\" is not K=V;K2=V2", e->args);
 	}

@@ -31,7 +31,7 @@ int hg_result_container_net(json_t *result, const char *ifname, struct hg_contai
 		if (out->n_addrs < HG_MAX_CONTAINER_ADDRS)
 			out->addrs[out->n_addrs++] = addr;
 		json_t *g = json_object_get(ip, "gateway");
-		if (!g)
+		if (!g || json_is_null(g)) /* Go's CNI types write null for "none" */
 			continue;
 		if (hg_ip_parse(json_string_value(g), false, &gw) < 0)
 			return hg_error_set(err, HG_CNI_DECODE, "prevResult: ips[%zu].gateway is not an address", i);

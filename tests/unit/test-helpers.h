@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,7 +103,7 @@ static inline char *file_read(const char *path, size_t *len)
 static inline json_t *json_parse(const char *text)
 {
 	json_error_t jerr;
-	json_t *j = json_loads(text, 0, &jerr);
+	json_t *j = json_loads(text, JSON_DECODE_ANY, &jerr);
 	if (!j)
 		fail_msg("test JSON does not parse: %s: %s", jerr.text, text);
 	return j;

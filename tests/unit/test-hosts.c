@@ -306,6 +306,10 @@ static void test_block_read(void **state)
 	assert_int_equal(hg_hosts_block(two, strlen(two), &block), 1);
 	assert_string_equal(block, "10.7.7.7\tx");
 	free(block);
+	const char *two_empty = "a b\n" BEGIN "\nuser line\n" BEGIN "\n" END "\n";
+	assert_int_equal(hg_hosts_block(two_empty, strlen(two_empty), &block), 1);
+	assert_string_equal(block, "");
+	free(block);
 }
 
 /* In-place file operations ---------------------------------------------------------------- */

@@ -1,0 +1,319 @@
+/* state.c: record paths, atomic write and read, listing, lookup by netns, readiness, lock. */
+#include "test-helpers.h"
+#include <dirent.h>
+#include <sys/file.h>
+#include "state.h"
+#include "util.h"
+
+static int setup(void **state)
+{
+	*state = tmpdir_make();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	tmpdir_remove(*state);
+	return 0;
+}
+
+static void test_paths(void **state)
+{
+	char *p = NULL;
+	assert_int_equal(hg_state_cni_path("/run/host-gateway", "kindnet", "0123abcd", "eth0", &p), 0);
+	assert_string_equal(p, "/run/host-gateway/cni/kindnet/0123abcd+eth0.json");
+	free(p);
+	assert_int_equal(hg_state_hook_path("/run/host-gateway", "0123abcd", &p), 0);
+	assert_string_equal(p, "/run/host-gateway/hook/0123abcd.json");
+	free(p);
+	assert_int_equal(hg_state_network_dir("/var/lib/hg", "podman", &p), 0);
+	assert_string_equal(p, "/var/lib/hg/cni/podman");
+	free(p);
+
+	/* The record of an attachment lives in its network's directory. */
+	char *dir = NULL;
+	assert_int_equal(hg_state_cni_path("/s", "net", "c", "eth1", &p), 0);
+	assert_int_equal(hg_state_network_dir("/s", "net", &dir), 0);
+	assert_int_equal(strncmp(p, dir, strlen(dir)), 0);
+	assert_int_equal(p[strlen(dir)], '/');
+	free(p);
+	free(dir);
+}
+
+/* Names in dir that are not "." or "..". */
+static size_t dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void test_write_read(void **state)
+{
+	const char *root = *state;
+	char *path = NULL, *dir = NULL;
+	struct hg_error err = {0};
+	json_t *rec = json_parse("{\"version\":1,\"kind\":\"cni\",\"containerID\":\"c1\",\"routes\":[]}");
+	json_t *got = NULL;
+
+	assert_int_equal(hg_state_cni_path(root, "net", "c1", "eth0", &path), 0);
+	assert_int_equal(hg_state_network_dir(root, "net", &dir), 0);
+	assert_int_equal(hg_state_write(path, rec, &err), 0);
+
+	/* The parents were created private, the record is private and alone (no temp file left). */
+	struct stat st;
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(dir_entries(dir), 1);
+	char *text = file_read(path, NULL);
+	assert_true(text[strlen(text) - 1] == '\n');
+	free(text);
+
+	assert_int_equal(hg_state_read(path, &got, &err), 0);
+	assert_non_null(got);
+	assert_true(json_equal(got, rec));
+	json_decref(got);
+
+	/* A second write replaces the file atomically: a new inode, never a half-written one. */
+	ino_t first = st.st_ino;
+	json_object_set_new(rec, "containerID", json_string("c1-again"));
+	assert_int_equal(hg_state_write(path, rec, &err), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_not_equal(st.st_ino, first);
+	assert_int_equal(dir_entries(dir), 1);
+	assert_int_equal(hg_state_read(path, &got, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(got, "containerID")), "c1-again");
+	json_decref(got);
+
+	assert_int_equal(hg_state_remove(path, &err), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(hg_state_remove(path, &err), 0); /* already gone: fine */
+	json_decref(rec);
+	free(path);
+	free(dir);
+}
+
+static void test_read_missing_and_damaged(void **state)
+{
+	const char *root = *state;
+	struct hg_error err = {0};
+	json_t *got = (json_t *) 1;
+	char *path = path_join(root, "missing.json");
+	assert_int_equal(hg_state_read(path, &got, &err), 0);
+	assert_null(got);
+	free(path);
+
+	path = path_join(root, "damaged.json");
+	file_write_str(path, "{\"version\":1,");
+	got = (json_t *) 1;
+	assert_int_equal(hg_state_read(path, &got, &err), -1);
+	assert_null(got);
+	assert_int_equal(err.code, HG_CNI_STATE);
+	assert_contains(err.msg, path);
+	free(path);
+}
+
+static void test_write_fails(void **state)
+{
+	const char *root = *state;
+	struct hg_error err = {0};
+	char *file = path_join(root, "file");
+	file_write_str(file, "x");
+	char *path = path_join(file, "cni/net/c+eth0.json");
+	json_t *rec = json_parse("{}");
+	assert_int_equal(hg_state_write(path, rec, &err), -1);
+	assert_int_equal(err.code, HG_CNI_STATE);
+	assert_contains(err.msg, file);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(hg_state_remove(path, &err), -1);
+	assert_int_equal(err.code, HG_CNI_STATE);
+	json_decref(rec);
+	free(path);
+	free(file);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void test_list(void **state)
+{
+	const char *root = *state;
+	struct hg_error err = {0};
+	char **paths = NULL;
+
+	/* A missing directory lists nothing. */
+	char *dir = path_join(root, "cni/net");
+	assert_int_equal(hg_state_list(dir, &paths, &err), 0);
+	assert_non_null(paths);
+	assert_int_equal(strv_len(paths), 0);
+	strv_free(paths);
+
+	char *sub = path_join(root, "cni");
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	static const char *const files[] = {"b+eth0.json", "a+eth0.json", ".tmp.123.json", "notes.txt",
+					    ".json", "x.json.bak", "json"};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *p = path_join(dir, files[i]);
+		file_write_str(p, "{}");
+		free(p);
+	}
+	assert_int_equal(hg_state_list(dir, &paths, &err), 0);
+	assert_int_equal(strv_len(paths), 2);
+	qsort(paths, 2, sizeof(char *), cmp_str);
+	char *want = path_join(dir, "a+eth0.json");
+	assert_string_equal(paths[0], want);
+	free(want);
+	want = path_join(dir, "b+eth0.json");
+	assert_string_equal(paths[1], want);
+	free(want);
+	strv_free(paths);
+
+	/* Not a directory: an error, not an empty list. */
+	char *file = path_join(dir, "notes.txt");
+	paths = NULL;
+	assert_int_equal(hg_state_list(file, &paths, &err), -1);
+	assert_int_equal(err.code, HG_CNI_STATE);
+	assert_null(paths);
+	free(file);
+	free(sub);
+	free(dir);
+}
+
+static void write_record(const char *root, const char *network, const char *cid, const char *netns_json)
+{
+	char *path = NULL, text[256];
+	struct hg_error err = {0};
+	assert_int_equal(hg_state_cni_path(root, network, cid, "eth0", &path), 0);
+	snprintf(text, sizeof(text), "{\"version\":1,\"containerID\":\"%s\"%s%s}", cid, netns_json ? ",\"netns\":" : "",
+		 netns_json ? netns_json : "");
+	json_t *rec = json_parse(text);
+	assert_int_equal(hg_state_write(path, rec, &err), 0);
+	json_decref(rec);
+	free(path);
+}
+
+static void test_find_by_netns(void **state)
+{
+	const char *root = *state;
+	struct hg_error err = {0};
+	json_t *rec = (json_t *) 1;
+	char *path = NULL;
+	struct hg_netns_id id = {.dev = 4, .ino = 4026532801};
+
+	/* No state at all. */
+	assert_int_equal(hg_state_find_by_netns(root, &id, &rec, &path, &err), 0);
+	assert_null(rec);
+
+	write_record(root, "net-a", "c1", "{\"path\":\"/proc/1/ns/net\",\"dev\":4,\"ino\":4026532700}");
+	write_record(root, "net-a", "c0", NULL);
+	write_record(root, "net-b", "c2", "{\"path\":\"/proc/2/ns/net\",\"dev\":4,\"ino\":4026532801}");
+	write_record(root, "net-b", "c3", "{\"path\":\"/proc/3/ns/net\",\"dev\":5,\"ino\":4026532900}");
+	char *damaged = path_join(root, "cni/net-a/broken+eth0.json");
+	file_write_str(damaged, "not json");
+	free(damaged);
+
+	assert_int_equal(hg_state_find_by_netns(root, &id, &rec, &path, &err), 1);
+	assert_non_null(rec);
+	assert_string_equal(json_string_value(json_object_get(rec, "containerID")), "c2");
+	char *want = NULL;
+	assert_int_equal(hg_state_cni_path(root, "net-b", "c2", "eth0", &want), 0);
+	assert_string_equal(path, want);
+	free(want);
+	free(path);
+	json_decref(rec);
+
+	/* The path is optional. */
+	assert_int_equal(hg_state_find_by_netns(root, &id, &rec, NULL, &err), 1);
+	json_decref(rec);
+
+	/* Both dev and ino must match. */
+	struct hg_netns_id other_dev = {.dev = 5, .ino = 4026532801};
+	assert_int_equal(hg_state_find_by_netns(root, &other_dev, &rec, NULL, &err), 0);
+	assert_null(rec);
+	struct hg_netns_id unknown = {.dev = 4, .ino = 1};
+	assert_int_equal(hg_state_find_by_netns(root, &unknown, &rec, NULL, &err), 0);
+	assert_null(rec);
+	/* An unknown identity (0) never matches a record without netns. */
+	struct hg_netns_id zero = {0};
+	assert_int_equal(hg_state_find_by_netns(root, &zero, &rec, NULL, &err), 0);
+	assert_null(rec);
+}
+
+static void test_ready(void **state)
+{
+	const char *root = *state;
+	struct hg_error err = {0};
+	char *dir = path_join(root, "a/b/c");
+	struct stat st;
+	assert_int_equal(hg_state_ready(dir, &err), 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_int_equal(hg_state_ready(dir, &err), 0); /* already there */
+	free(dir);
+
+	char *file = path_join(root, "file");
+	file_write_str(file, "x");
+	dir = path_join(file, "state");
+	assert_int_equal(hg_state_ready(dir, &err), -1);
+	assert_int_equal(err.code, HG_CNI_NOT_READY);
+	assert_contains(err.msg, dir);
+	/* The state directory itself being a regular file. */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(hg_state_ready(file, &err), -1);
+	assert_int_equal(err.code, HG_CNI_NOT_READY);
+	free(dir);
+	free(file);
+}
+
+static void test_lock(void **state)
+{
+	const char *root = *state;
+	struct hg_error err = {0};
+	char *dir = path_join(root, "state");
+	int fd = hg_state_lock(dir, &err);
+	assert_true(fd >= 0);
+	char *lock = path_join(dir, ".lock");
+	int other = open(lock, O_RDWR | O_CLOEXEC);
+	assert_true(other >= 0);
+	/* Held: another open file description cannot take it. */
+	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	close(fd);
+	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
+	close(other);
+	/* The lock file is not a record. */
+	char **paths = NULL;
+	assert_int_equal(hg_state_list(dir, &paths, &err), 0);
+	assert_int_equal(strv_len(paths), 0);
+	strv_free(paths);
+	free(lock);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_paths),
+		cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_missing_and_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_find_by_netns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ready, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
+}
