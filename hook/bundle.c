@@ -64,9 +64,12 @@ int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what
 		out->has_netns = true;
 		const char *path = json_string_value(json_object_get(item, "path"));
 		if (path && path[0]) {
-			if (path[0] != '/')
+			if (path[0] != '/') {
+				hg_oci_bundle_free(out);
 				return hg_error_set(err, HG_CNI_DECODE, "%s: linux.namespaces network path \"%s\" is not absolute",
 						    what, path);
+			}
+			free(out->netns_path);
 			out->netns_path = strdup(path);
 		}
 	}
@@ -75,9 +78,11 @@ int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what
 		const char *dest = json_string_value(json_object_get(item, "destination"));
 		const char *source = json_string_value(json_object_get(item, "source"));
 		if (dest && source && strcmp(dest, "/etc/hosts") == 0) {
-			if (source[0] != '/')
+			if (source[0] != '/') {
+				hg_oci_bundle_free(out);
 				return hg_error_set(err, HG_CNI_DECODE, "%s: the /etc/hosts mount source \"%s\" is not absolute",
 						    what, source);
+			}
 			free(out->hosts_source);
 			out->hosts_source = strdup(source);
 		}

@@ -149,12 +149,14 @@ static void collect_names(const struct line *l, char ***names, bool *oom)
 static void strip_line(const struct line *l, bool in_block, void *ctx)
 {
 	struct strip_ctx *c = ctx;
+	/* The line-end style is the user's: our own lines must not decide it, or a second
+	 * merge (after our lines are gone) could choose another one. */
+	if (in_block)
+		return;
 	if (!c->seen_eol && l->full_len > l->len) {
 		c->seen_eol = true;
 		c->crlf = l->start[l->len] == '\r';
 	}
-	if (in_block)
-		return;
 	buf_add(&c->out, l->start, l->full_len);
 	c->last_unterminated = l->start[l->full_len - 1] != '\n';
 	if (c->user_names)
@@ -220,8 +222,10 @@ int hg_hosts_merge(const char *content, size_t len, const struct hg_hosts_entry 
 	}
 	strv_free(c.user_names);
 	if (block.len) {
+		/* After a trailing CR, a bare LF would turn "text\r" into a line ending in CRLF,
+		 * and "# END host-gateway\r" into our marker: the CR must stay content. */
 		if (c.last_unterminated)
-			buf_str(&c.out, eol);
+			buf_str(&c.out, content[len - 1] == '\r' ? "\r\n" : eol);
 		buf_str(&c.out, HG_HOSTS_BEGIN);
 		buf_str(&c.out, eol);
 		const char *p = block.data;
