@@ -29,15 +29,7 @@ static void hook_line(void *ctx, const char *msg)
 	struct hook *h = ctx;
 	char line[1400];
 	snprintf(line, sizeof(line), "hook %s %s: %s", h->stage, h->state.id ? h->state.id : "?", msg);
-	if (h->outer && h->outer->fn)
-		h->outer->fn(h->outer->ctx, line);
-	if (h->config.log_file) {
-		FILE *f = fopen(h->config.log_file, "ae");
-		if (f) {
-			fprintf(f, "host-gateway[%d]: %s\n", (int) getpid(), line);
-			fclose(f);
-		}
-	}
+	hg_log_emit(h->outer, h->config.log_file, line);
 }
 
 static int load_config(struct hook *h, struct hg_error *err)

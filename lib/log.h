@@ -8,3 +8,7 @@ struct hg_log {
 };
 
 void hg_logf(const struct hg_log *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Hands line to outer (the front's sink) and appends it to log_file when one is configured:
+ * what both personalities do with every diagnostic. */
+void hg_log_emit(const struct hg_log *outer, const char *log_file, const char *line);

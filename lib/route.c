@@ -136,7 +136,9 @@ static struct rtnl_route *host_route(const struct hg_ip *dst, const struct hg_ip
 	return TAKE_PTR(route);
 }
 
-int hg_route_add_host(const struct hg_ip *dst, const struct hg_ip *gw, int ifindex, struct hg_error *err)
+/* Adds (replacing) or deletes the host route; deleting a missing one is not an error. */
+static int change_host_route(bool add, const struct hg_ip *dst, const struct hg_ip *gw, int ifindex,
+			     struct hg_error *err)
 {
 	_cleanup_nlsock_ struct nl_sock *s = rtnl_socket(err);
 	_cleanup_route_ struct rtnl_route *route = host_route(dst, gw, ifindex);
@@ -145,25 +147,21 @@ int hg_route_add_host(const struct hg_ip *dst, const struct hg_ip *gw, int ifind
 		return -1;
 	if (!route)
 		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
-	int r = rtnl_route_add(s, route, NLM_F_CREATE | NLM_F_REPLACE);
-	if (r < 0)
-		return hg_error_set(err, HG_CNI_NETLINK, "add route to %s: %s", hg_ip_str(dst, a), nl_geterror(r));
+	int r = add ? rtnl_route_add(s, route, NLM_F_CREATE | NLM_F_REPLACE) : rtnl_route_delete(s, route, 0);
+	if (r < 0 && (add || (r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV)))
+		return hg_error_set(err, HG_CNI_NETLINK, "%s route to %s: %s", add ? "add" : "delete", hg_ip_str(dst, a),
+				    nl_geterror(r));
 	return 0;
+}
+
+int hg_route_add_host(const struct hg_ip *dst, const struct hg_ip *gw, int ifindex, struct hg_error *err)
+{
+	return change_host_route(true, dst, gw, ifindex, err);
 }
 
 int hg_route_del_host(const struct hg_ip *dst, const struct hg_ip *gw, int ifindex, struct hg_error *err)
 {
-	_cleanup_nlsock_ struct nl_sock *s = rtnl_socket(err);
-	_cleanup_route_ struct rtnl_route *route = host_route(dst, gw, ifindex);
-	char a[HG_IP_STRLEN];
-	if (!s)
-		return -1;
-	if (!route)
-		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
-	int r = rtnl_route_delete(s, route, 0);
-	if (r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV)
-		return hg_error_set(err, HG_CNI_NETLINK, "delete route to %s: %s", hg_ip_str(dst, a), nl_geterror(r));
-	return 0;
+	return change_host_route(false, dst, gw, ifindex, err);
 }
 
 int hg_route_has_host(const struct hg_ip *dst, const struct hg_ip *gw, int ifindex, struct hg_error *err)

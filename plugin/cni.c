@@ -128,15 +128,7 @@ static void log_line(void *ctx, const char *msg)
 	snprintf(line, sizeof(line), "CNI %s %s%s%s: %s", r->env->command ? r->env->command : "?",
 		 r->network ? r->network : "", r->env->container_id ? "/" : "",
 		 r->env->container_id ? r->env->container_id : "", msg);
-	if (r->outer && r->outer->fn)
-		r->outer->fn(r->outer->ctx, line);
-	if (r->config.log_file) {
-		FILE *f = fopen(r->config.log_file, "ae");
-		if (f) {
-			fprintf(f, "host-gateway[%d]: %s\n", (int) getpid(), line);
-			fclose(f);
-		}
-	}
+	hg_log_emit(r->outer, r->config.log_file, line);
 }
 
 static int require_env(const struct run *r, bool need_netns, struct hg_error *err)
