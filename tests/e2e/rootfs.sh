@@ -5,7 +5,8 @@
 #       DIR/bin/busybox (static) + a symlink per applet in DIR/bin (sh cat nc wget ping ip
 #       nslookup sleep grep ...), DIR/etc/{hosts,passwd,group,nsswitch.conf,resolv.conf},
 #       empty DIR/{tmp,proc,sys,dev,root,run,var/tmp}.
-#       /etc/hosts = "127.0.0.1 localhost" + "::1 localhost" + each HOSTS_LINE.
+#       /etc/hosts = "127.0.0.1 localhost" + "::1 localhost" + each HOSTS_LINE (ctr uses
+#       the image's file as is; podman writes its own unless --no-hosts).
 #       resolv.conf names 127.0.0.1 only, so a stray DNS lookup never leaves the container.
 #
 # Name resolution inside the container (busybox has no getent; its nslookup speaks DNS
@@ -21,20 +22,27 @@
 E2E_BUSYBOX=${E2E_BUSYBOX:-/bin/busybox}
 
 e2e_make_rootfs() {
-	local dir=$1; shift
-	local a
-	[ -x "$E2E_BUSYBOX" ] || { echo "e2e_make_rootfs: $E2E_BUSYBOX missing (busybox-static)" >&2; return 1; }
+	local dir=$1 a
+	shift
+	if [ ! -x "$E2E_BUSYBOX" ]; then
+		echo "e2e_make_rootfs: $E2E_BUSYBOX missing (busybox-static)" >&2
+		return 1
+	fi
 	# A dynamically linked busybox would need its libraries in the rootfs.
 	if command -v ldd >/dev/null && ldd "$E2E_BUSYBOX" 2>&1 | grep -q '=>'; then
-		echo "e2e_make_rootfs: $E2E_BUSYBOX is not static (install busybox-static)" >&2; return 1
+		echo "e2e_make_rootfs: $E2E_BUSYBOX is not static (install busybox-static)" >&2
+		return 1
 	fi
 	mkdir -p "$dir"/{bin,etc,tmp,proc,sys,dev,root,run,var/tmp} || return 1
 	chmod 1777 "$dir/tmp" "$dir/var/tmp"
 	cp "$E2E_BUSYBOX" "$dir/bin/busybox" || return 1
-	for a in $("$E2E_BUSYBOX" --list); do
-		case $a in busybox|'['|'[[') ;; *) ln -sf busybox "$dir/bin/$a" ;; esac
-	done
-	ln -sf busybox "$dir/bin/["
+	# One symlink /bin/APPLET -> /bin/busybox per applet; chroot makes the targets right
+	# for the container (~10 ms, against ~1 s for one ln per applet).
+	if ! chroot "$dir" /bin/busybox --install -s /bin 2>/dev/null; then
+		for a in $("$E2E_BUSYBOX" --list); do
+			[ "$a" = busybox ] || ln -sf busybox "$dir/bin/$a"
+		done
+	fi
 	# usr/bin and sbin point at bin so absolute paths like /usr/bin/env work.
 	mkdir -p "$dir/usr"
 	[ -e "$dir/usr/bin" ] || ln -s ../bin "$dir/usr/bin"
@@ -44,14 +52,9 @@ e2e_make_rootfs() {
 		echo "::1	localhost ip6-localhost ip6-loopback"
 		for a in "$@"; do echo "$a"; done
 	} >"$dir/etc/hosts"
-	cat >"$dir/etc/passwd" <<-'EOF'
-	root:x:0:0:root:/root:/bin/sh
-	nobody:x:65534:65534:nobody:/nonexistent:/bin/false
-	EOF
-	cat >"$dir/etc/group" <<-'EOF'
-	root:x:0:
-	nogroup:x:65534:
-	EOF
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+		'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$dir/etc/passwd"
+	printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$dir/etc/group"
 	echo "hosts: files dns" >"$dir/etc/nsswitch.conf"
 	echo "nameserver 127.0.0.1" >"$dir/etc/resolv.conf"
 	echo "e2e" >"$dir/etc/hostname"

@@ -113,6 +113,12 @@ _hg_janitor() {
 	for t in $(nft list tables inet | awk '$3 ~ /^hg_guard_[0-9]+$/ { print $3 }'); do
 		kill -0 "${t#hg_guard_}" 2>/dev/null || nft delete table inet "$t" || true
 	done
+	# Links on the host named after a test's PID (bridges "hgt-PID-b", veth ends).
+	for t in $(ip -o link show | awk -F': ' '$2 ~ /^hgt-[0-9]+-/ { sub(/@.*/, "", $2); print $2 }'); do
+		pid=${t#hgt-}
+		pid=${pid%%-*}
+		kill -0 "$pid" 2>/dev/null || ip link del "$t" 2>/dev/null || true
+	done
 }
 
 # hg_init NAME: strict mode, root check, temp dir, cleanup trap, plugin dir.
@@ -177,7 +183,8 @@ hg_netns_del() {
 	# shellcheck disable=SC2086 # one pid per word
 	[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
 	for dev in $(ip -n "$1" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
-		[ "$dev" = lo ] || ip -n "$1" link del dev "$dev" 2>/dev/null
+		# Both ends of a veth may sit here: the second is gone with the first.
+		[ "$dev" = lo ] || ip -n "$1" link del dev "$dev" 2>/dev/null || true
 	done
 	ip netns delete "$1"
 }
@@ -314,7 +321,7 @@ _hg_host_state() {
 	cat /proc/sys/net/ipv6/conf/all/forwarding 2>/dev/null || true
 	for d in "${HG_SNAPSHOT_DIRS[@]}"; do
 		echo "== files in $d"
-		find "$d" 2>/dev/null | sort
+		{ find "$d" 2>/dev/null || true; } | sort
 	done
 }
 

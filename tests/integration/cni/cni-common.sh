@@ -10,8 +10,11 @@ export HG_SOURCE_ROOT
 # shellcheck source=../../lib/common.sh
 . "$HG_SOURCE_ROOT/tests/lib/common.sh"
 
+# Used by the scripts that source this file.
+# shellcheck disable=SC2034
 HGC_BEGIN='# BEGIN host-gateway'
 HGC_END='# END host-gateway'
+# shellcheck disable=SC2034
 HGC_DEFAULT_NAMES='host.docker.internal host.containers.internal gateway.docker.internal'
 
 # A user's /etc/hosts, with a comment, an IPv6 line, no block of ours.
@@ -60,6 +63,7 @@ hgc_ptp_list() {
 # /proc/PID/root/etc/hosts). Sets HGC_PID. Killed at exit.
 hgc_container() {
 	local ns=$1 hosts=$2 pid i ours
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	ip netns exec "$ns" unshare -m --propagation private \
 		sh -c 'mount --bind "$1" /etc/hosts && exec sleep 300' sh "$hosts" &
 	pid=$!
@@ -69,6 +73,7 @@ hgc_container() {
 	for ((i = 0; i < 100; i++)); do
 		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] &&
 			[ "$(readlink "/proc/$pid/ns/mnt")" != "$ours" ]; then
+			# shellcheck disable=SC2034 # read by the caller
 			HGC_PID=$pid
 			return 0
 		fi

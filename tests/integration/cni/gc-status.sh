@@ -1,0 +1,95 @@
+#!/bin/bash
+# GC and STATUS (cniVersion 1.1.0) through the real binary. Three attachments (each with a
+# host route and a hosts block); GC with cni.dev/valid-attachments naming one removes the
+# other two records, routes and blocks and keeps the valid one intact (CHECK still passes);
+# the older key cni.dev/attachments works the same. STATUS: 0 with a usable stateDir,
+# code 50 with a stateDir under a regular file.
+. "$(dirname "$0")/cni-common.sh"
+hg_init cni-gc-status
+hg_require_bin
+hg_require_cmd jq unshare
+hg_guard_forwarding on
+
+net=hgt-gc br=hg$$gc subnet=10.250.80.0/24 hostip=10.250.81.1
+hgc_subnet_free "$subnet" 10.250.81.0/24
+hg_defer ip link del "$br"
+# ADDs at 1.0.0 (the reference plugins 1.1.1 stop there); GC/STATUS at 1.1.0.
+list=$(hgc_bridge_list "$net" 1.0.0 "$br" "$subnet" "{\"hostIPs\": [\"$hostip\"]}" | jq -c '.plugins[0].ipam.routes = []')
+declare -a PIDS
+for i in 1 2 3; do
+	hg_netns_add "hgt-$$-g$i"
+	hgc_user_hosts >"$HG_TMP/hosts-$i"
+	hgc_container "hgt-$$-g$i" "$HG_TMP/hosts-$i"
+	PIDS[i]=$HGC_PID
+	hg_defer hg_chain DEL "$list" "hgt-$$-g$i-c" "/proc/$HGC_PID/ns/net" eth0
+done
+cp "$HG_TMP/hosts-1" "$HG_TMP/hosts.orig"
+
+# add I [again]: the chain's ADD; "again": host-gateway's ADD alone with the cached result
+# (the interface made by the bridge plugin is still there; GC does not touch it).
+add() {
+	local cid=hgt-$$-g$1-c conf
+	if [ -z "${2:-}" ]; then
+		hg_chain ADD "$list" "$cid" "/proc/${PIDS[$1]}/ns/net" eth0 >/dev/null
+	else
+		conf=$(jq -c --slurpfile prev "$HG_TMP/cache/$cid-eth0.json" \
+			'.plugins[1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev[0]}' <<<"$list")
+		hg_plugin ADD "$conf" "$cid" "/proc/${PIDS[$1]}/ns/net" eth0 >/dev/null || hg_fail "ADD $1 again failed"
+	fi
+	[ -f "$(hgc_record "$net" "hgt-$$-g$1-c" eth0)" ] || hg_fail "no record after ADD $1"
+	[ -n "$(ip -n "hgt-$$-g$1" route show "$hostip/32")" ] || hg_fail "no host route after ADD $1"
+	hg_assert_eq "$(hgc_nblocks "$HG_TMP/hosts-$1")" 1 "block after ADD $1"
+}
+intact() {
+	[ -f "$(hgc_record "$net" "hgt-$$-g$1-c" eth0)" ] || hg_fail "$2: record of valid attachment $1 removed"
+	[ -n "$(ip -n "hgt-$$-g$1" route show "$hostip/32")" ] || hg_fail "$2: route of valid attachment $1 removed"
+	hg_assert_eq "$(hgc_block "$HG_TMP/hosts-$1")" "$(printf '%s\t%s' "$hostip" "$HGC_DEFAULT_NAMES")" "$2: block of valid attachment $1"
+	hg_chain CHECK "$list" "hgt-$$-g$1-c" "/proc/${PIDS[$1]}/ns/net" eth0 || hg_fail "$2: CHECK of valid attachment $1 failed"
+}
+collected() {
+	[ ! -e "$(hgc_record "$net" "hgt-$$-g$1-c" eth0)" ] || hg_fail "$2: record of attachment $1 not collected"
+	hg_assert_eq "$(ip -n "hgt-$$-g$1" route show "$hostip/32")" "" "$2: route of attachment $1 not collected"
+	cmp -s "$HG_TMP/hosts-$1" "$HG_TMP/hosts.orig" || hg_fail "$2: block of attachment $1 not collected: $(cat "$HG_TMP/hosts-$1")"
+}
+# gc KEY VALID_JSON: GC as libcni 1.1 sends it (only CNI_COMMAND and CNI_PATH set).
+gc() {
+	local conf out rc=0
+	conf=$(jq -c --arg key "$1" --argjson valid "$2" \
+		'.plugins[1] + {name: .name, cniVersion: "1.1.0", ($key): $valid}' <<<"$list")
+	out=$(hg_plugin GC "$conf" "" "" "") || rc=$?
+	hg_assert_eq "$rc" 0 "GC ($1) exit status: $out"
+	hg_assert_eq "$out" "" "GC ($1) stdout"
+}
+
+add 1
+add 2
+add 3
+hg_assert_eq "$(hgc_nrecords "$net")" 3 "records before GC"
+gc cni.dev/valid-attachments "[{\"containerID\": \"hgt-$$-g2-c\", \"ifname\": \"eth0\"}]"
+hg_assert_eq "$(hgc_nrecords "$net")" 1 "records after GC"
+intact 2 valid-attachments
+collected 1 valid-attachments
+collected 3 valid-attachments
+
+# The older key; attachment 2 is no longer valid, 1 is again.
+add 1 again
+gc cni.dev/attachments "[{\"containerID\": \"hgt-$$-g1-c\", \"ifname\": \"eth0\"}, {\"containerID\": \"hgt-$$-g2-c\", \"ifname\": \"eth1\"}]"
+hg_assert_eq "$(hgc_nrecords "$net")" 1 "records after GC with cni.dev/attachments"
+intact 1 attachments
+collected 2 attachments
+
+# STATUS
+status_conf=$(jq -c '.plugins[1] + {name: .name, cniVersion: "1.1.0"}' <<<"$list")
+rc=0
+out=$(hg_plugin STATUS "$status_conf" "" "" "") || rc=$?
+hg_assert_eq "$rc" 0 "STATUS exit status: $out"
+hg_assert_eq "$out" "" "STATUS stdout"
+: >"$HG_TMP/afile"
+bad=$(jq -c --arg d "$HG_TMP/afile/state" '.stateDir = $d' <<<"$status_conf")
+rc=0
+out=$(hg_plugin STATUS "$bad" "" "" "") || rc=$?
+[ "$rc" -ne 0 ] || hg_fail "STATUS with a stateDir under a regular file exited 0: $out"
+hg_assert_eq "$(jq -r .code <<<"$out")" 50 "STATUS code with an unusable stateDir ($out)"
+hg_assert_eq "$(jq -r .cniVersion <<<"$out")" 1.1.0 "STATUS error cniVersion"
+[ -f "$HG_TMP/afile" ] || hg_fail "STATUS replaced the regular file"
+hg_log "PASS"
