@@ -296,8 +296,10 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 		valid = json_object_get(r->conf, "cni.dev/attachments");
 	if (hg_cni_version_number(r->version) < 10100)
 		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION, "GC needs cniVersion 1.1.0, got %s", r->version);
-	if (valid && !json_is_array(valid))
-		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "cni.dev/valid-attachments must be an array");
+	/* Without the list every attachment would look stale: refuse rather than wipe. */
+	if (!json_is_array(valid))
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+				    "GC needs \"cni.dev/valid-attachments\" (an array of {containerID, ifname})");
 	if (hg_state_network_dir(r->config.state_dir, r->network, &dir) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	if (hg_state_list(dir, &paths, err) < 0)

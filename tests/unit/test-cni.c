@@ -275,8 +275,8 @@ static void test_missing_env(void **state)
 	expect_error(&env, c, HG_CNI_INVALID_ENV, "1.0.0", "CNI_IFNAME");
 	free(c);
 
-	/* GC and STATUS need nothing but the command. */
-	c = conf("1.1.0", NULL);
+	/* GC and STATUS need nothing but the command (and GC its list). */
+	c = conf("1.1.0", ",\"cni.dev/valid-attachments\":[]");
 	expect_silent_success(&env_gc, c);
 	expect_silent_success(&env_status, c);
 	free(c);
@@ -645,6 +645,11 @@ static void test_gc(void **state)
 	c = conf("1.1.0", ",\"cni.dev/valid-attachments\":{}");
 	expect_error(&env_gc, c, HG_CNI_INVALID_CONFIG, "1.1.0", "cni.dev/valid-attachments");
 	assert_int_equal(access(stale, F_OK), 0); /* nothing removed on a refused request */
+	free(c);
+	/* No list at all would make every attachment stale: refused, nothing removed. */
+	c = conf("1.1.0", NULL);
+	expect_error(&env_gc, c, HG_CNI_INVALID_CONFIG, "1.1.0", "cni.dev/valid-attachments");
+	assert_int_equal(access(stale, F_OK), 0);
 	free(c);
 	free(keep);
 	free(stale);
