@@ -131,10 +131,11 @@ static int add_in_netns(void *ctx, struct hg_error *err)
 		for (size_t j = 0; j < c->cnet.n_addrs; j++)
 			if (hg_ip_contains(&c->cnet.addrs[j], &cfg->virtual_ips[i])) {
 				char v[HG_IP_STRLEN], n[HG_IP_STRLEN];
+				struct hg_ip net = hg_ip_network(&c->cnet.addrs[j]);
 				return hg_error_set(err, HG_CNI_INVALID_CONFIG,
 						    "invalid configuration: key \"virtualIPs\": %s is inside the container's "
 						    "subnet %s",
-						    hg_ip_str(&cfg->virtual_ips[i], v), hg_ip_cidr(&c->cnet.addrs[j], n));
+						    hg_ip_str(&cfg->virtual_ips[i], v), hg_ip_cidr(&net, n));
 			}
 	/* Routes are always read: a host route needs the gateway when prevResult has none. */
 	if (hg_route_default_gateways(c->netns_gw, err) < 0)

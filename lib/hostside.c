@@ -81,20 +81,27 @@ int hg_alias_acquire(const char *state_dir, const struct hg_ip *ip, const char *
 	return 0;
 }
 
+/* The last user of an alias is gone: the address goes, unless it was there before us. */
+static void release_alias(const char *dir, const char *address, const struct hg_log *log)
+{
+	char owned[600];
+	struct hg_ip ip;
+	struct hg_error err = {0};
+	snprintf(owned, sizeof(owned), "%s.owned", dir);
+	if (access(owned, F_OK) < 0 || hg_ip_parse(address, false, &ip) < 0)
+		return;
+	if (hg_lo_address(&ip, false, &err) < 0)
+		hg_logf(log, "%s, ignoring", err.msg);
+	unlink(owned);
+}
+
 void hg_alias_release(const char *state_dir, const struct hg_ip *ip, const char *key, const struct hg_log *log)
 {
-	char a[HG_IP_STRLEN], dir[512], file[1024], owned[600];
-	struct hg_error err = {0};
+	char a[HG_IP_STRLEN], dir[512], file[1024];
 	hg_ip_str(ip, a);
 	user_paths(state_dir, "alias", a, key, dir, file);
-	snprintf(owned, sizeof(owned), "%s.owned", dir);
-	if (!drop_user(dir, file))
-		return;
-	if (access(owned, F_OK) == 0) {
-		if (hg_lo_address(ip, false, &err) < 0)
-			hg_logf(log, "%s, ignoring", err.msg);
-		unlink(owned);
-	}
+	if (drop_user(dir, file))
+		release_alias(dir, a, log);
 }
 
 static int localnet_path(const char *iface, char *path, size_t size)
@@ -166,16 +173,13 @@ static void drop_table_if_unused(const char *state_dir, const struct hg_log *log
 		hg_logf(log, "remove the host table: %s, ignoring", err.msg);
 }
 
-void hg_loopback_release(const char *state_dir, const char *iface, json_t *elements, const char *key,
-			 const struct hg_log *log)
+/* The last user of an interface is gone: its guard entry goes and route_localnet gets
+ * back the value it had before us. */
+static void release_localnet(const char *dir, const char *iface, const struct hg_log *log)
 {
-	char dir[512], file[1024], orig[600], sysctl[256], old[16], text[300];
+	char orig[600], sysctl[256], old[16], text[300];
 	struct hg_error err = {0};
-	user_paths(state_dir, "localnet", iface, key, dir, file);
 	snprintf(orig, sizeof(orig), "%s.orig", dir);
-	delete_elements(elements, log);
-	if (!drop_user(dir, file))
-		return;
 	snprintf(text, sizeof(text), "delete element inet %s localnet_ifaces { \"%s\" }\n", HG_NFT_TABLE, iface);
 	hg_nft_run(text, &err);
 	localnet_path(iface, sysctl, sizeof(sysctl));
@@ -185,6 +189,16 @@ void hg_loopback_release(const char *state_dir, const char *iface, json_t *eleme
 			hg_logf(log, "%s, ignoring", err.msg);
 		unlink(orig);
 	}
+}
+
+void hg_loopback_release(const char *state_dir, const char *iface, json_t *elements, const char *key,
+			 const struct hg_log *log)
+{
+	char dir[512], file[1024];
+	user_paths(state_dir, "localnet", iface, key, dir, file);
+	delete_elements(elements, log);
+	if (drop_user(dir, file))
+		release_localnet(dir, iface, log);
 	drop_table_if_unused(state_dir, log);
 }
 
@@ -244,7 +258,7 @@ static bool key_valid(const char *key, const char *network, json_t *valid)
 	return false;
 }
 
-void hg_loopback_gc(const char *state_dir, const char *network, json_t *valid, const struct hg_log *log)
+static void gc_elements(const char *network, json_t *valid, const struct hg_log *log)
 {
 	json_auto_t *listing = NULL;
 	struct hg_error err = {0};
@@ -269,5 +283,51 @@ void hg_loopback_gc(const char *state_dir, const char *network, json_t *valid, c
 		else
 			hg_logf(log, "GC: removed stale host rule of %s", c);
 	}
-	(void) state_dir;
+}
+
+/* Drops the users of network that are not valid from every resource of kind, releasing a
+ * resource whose last user that was. A user file is the key with '/' written as '+'. */
+static void gc_users(const char *state_dir, const char *kind, const char *network, json_t *valid,
+		     void (*release)(const char *dir, const char *resource, const struct hg_log *log),
+		     const struct hg_log *log)
+{
+	char top[512];
+	snprintf(top, sizeof(top), "%s/%s", state_dir, kind);
+	_cleanup_closedir_ DIR *d = opendir(top);
+	struct dirent *r;
+	while (d && (r = readdir(d))) {
+		char dir[1024];
+		if (r->d_name[0] == '.' || r->d_type != DT_DIR)
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", top, r->d_name);
+		_cleanup_closedir_ DIR *users = opendir(dir);
+		struct dirent *u;
+		bool dropped = false;
+		while (users && (u = readdir(users))) {
+			char key[300], file[1400];
+			if (u->d_name[0] == '.')
+				continue;
+			snprintf(key, sizeof(key), "%s", u->d_name);
+			/* Network names and container IDs have no '+': the first two are separators. */
+			char *p = strchr(key, '+');
+			if (p && (*p = '/', p = strchr(p + 1, '+')))
+				*p = '/';
+			if (key_valid(key, network, valid))
+				continue;
+			snprintf(file, sizeof(file), "%s/%s", dir, u->d_name);
+			unlink(file);
+			dropped = true;
+			hg_logf(log, "GC: released %s %s of %s", kind, r->d_name, key);
+		}
+		if (dropped && rmdir(dir) == 0)
+			release(dir, r->d_name, log);
+	}
+}
+
+void hg_loopback_gc(const char *state_dir, const char *network, json_t *valid, const struct hg_log *log)
+{
+	gc_elements(network, valid, log);
+	gc_users(state_dir, "alias", network, valid, release_alias, log);
+	gc_users(state_dir, "localnet", network, valid, release_localnet, log);
+	drop_table_if_unused(state_dir, log);
 }

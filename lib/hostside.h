@@ -23,5 +23,6 @@ void hg_loopback_release(const char *state_dir, const char *iface, json_t *eleme
 			 const struct hg_log *log);
 /* 1 when every element is in the host map and iface is guarded, 0 when not. */
 int hg_loopback_present(const char *iface, json_t *elements, const char *key, struct hg_error *err);
-/* Deletes map elements of network whose attachment is not in valid (GC without records). */
+/* GC without records: deletes map elements and resource users of network whose attachment
+ * is not in valid, releasing what their last user held. */
 void hg_loopback_gc(const char *state_dir, const char *network, json_t *valid, const struct hg_log *log);

@@ -78,3 +78,15 @@ bool hg_ip_contains(const struct hg_ip *net, const struct hg_ip *addr)
 	}
 	return true;
 }
+
+struct hg_ip hg_ip_network(const struct hg_ip *ip)
+{
+	struct hg_ip net = *ip;
+	unsigned bits = ip->prefix;
+	for (size_t i = 0; i < hg_ip_len(ip->family); i++) {
+		unsigned take = bits >= 8 ? 8 : bits;
+		net.bytes[i] &= (uint8_t) (0xff << (8 - take));
+		bits -= take;
+	}
+	return net;
+}

@@ -29,3 +29,5 @@ bool hg_ip_equal(const struct hg_ip *a, const struct hg_ip *b);
 /* Does the network net/prefix contain the address addr? */
 bool hg_ip_contains(const struct hg_ip *net, const struct hg_ip *addr);
 size_t hg_ip_len(int family);
+/* The network of ip/prefix: host bits cleared. */
+struct hg_ip hg_ip_network(const struct hg_ip *ip);

@@ -271,7 +271,13 @@ _hg_listen() {
 	# execs in place) so that the deferred kill reaches it.
 	[ "$ns" != - ] && pre=(ip netns exec "$ns")
 	if [ "$proto" = tcp ]; then
-		"${pre[@]}" socat "TCP$fam-LISTEN:$port,bind=$bind,reuseaddr,fork" "$handler" 2>"$log" &
+		# nofork: the handler's stdio is the connection itself. With a socat process
+		# in between, socat 1.7.4 sometimes closes the connection when the handler
+		# exits before relaying its output: ~0.3% of replies were lost (empty reply,
+		# clean EOF), measured over 2000 connections; 0 in 2000 with nofork.
+		# -t5: socat's default 0.5 s after the client's half-close can cut a reply
+		# that is still being written under CPU load (2 in 60 connections seen).
+		"${pre[@]}" socat -t5 "TCP$fam-LISTEN:$port,bind=$bind,reuseaddr,fork" "$handler,nofork" 2>"$log" &
 	else
 		"${pre[@]}" socat "UDP$fam-RECVFROM:$port,bind=$bind,fork" "$handler" 2>"$log" &
 	fi

@@ -13,19 +13,39 @@
 
 declare -gA HGN_NETNS=() # short name -> CNI_NETNS path
 declare -gA HGN_NSNAME=() # short name -> netns name for ip netns exec / hg_in
+# shellcheck disable=SC2034 # read by the tests
 declare -gA HGN_PID=()   # short name -> pid of the holder process (hgn_container_proc)
 
 # hgn_init NAME: hg_init plus the checks every test of this folder needs.
 hgn_init() {
 	hg_init "$1"
 	hg_require_bin
+	# A private copy: on a shared machine another job may relink the build
+	# tree's binary while this test runs (seen as "failed to find plugin").
+	cp "$HG_BIN" "$HG_TMP/host-gateway.bin"
+	"$HG_TMP/host-gateway.bin" --version >/dev/null 2>&1 || hg_fail "$HG_BIN does not run (being rebuilt?)"
+	HG_BIN=$HG_TMP/host-gateway.bin
+	ln -sf "$HG_BIN" "$HG_PLUGIN_DIR/host-gateway"
 	hg_require_cmd nft socat jq ip unshare nsenter
-	[ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] ||
+	if [ ! -x /usr/lib/cni/bridge ] || [ ! -x /usr/lib/cni/host-local ]; then
 		hg_skip "reference CNI plugins not installed in /usr/lib/cni"
+	fi
+	_hgn_janitor
 	HGN_STATE=$HG_TMP/state
 	HGN_IPAM=$HG_TMP/ipam
 	HGN_CID_PREFIX=hgt-$$
 	export HGN_STATE HGN_IPAM
+}
+
+# Bridges "hgt-PID-b" of test runs that were SIGKILLed (common.sh's janitor
+# only knows netns): their subnet would make hgn_subnet_free fail every later run.
+_hgn_janitor() {
+	local br pid
+	for br in $(ip -o link show type bridge | awk -F': ' '{ print $2 }' | grep -E '^hgt-[0-9]+-b$' || true); do
+		pid=${br#hgt-}
+		pid=${pid%-b}
+		kill -0 "$pid" 2>/dev/null || ip link del dev "$br" || true
+	done
 }
 
 # hgn_subnet_free CIDR: fail when the host already routes (part of) CIDR, so a
@@ -33,9 +53,12 @@ hgn_init() {
 hgn_subnet_free() {
 	local fam=-4
 	case $1 in *:*) fam=-6 ;; esac
-	[ -z "$(ip "$fam" route show table all to match "$1" | grep -v '^default' || true)" ] &&
-		[ -z "$(ip "$fam" route show table all root "$1" || true)" ] ||
-		hg_fail "subnet $1 is already routed on this host; pick another one for the test"
+	local covering inside
+	covering=$(ip "$fam" route show table all to match "$1" | grep -v '^default' || true)
+	inside=$(ip "$fam" route show table all root "$1" || true)
+	if [ -n "$covering$inside" ]; then
+		hg_fail "subnet $1 is already routed on this host; pick another one for the test: $covering $inside"
+	fi
 }
 
 # hgn_bridge_list NET BRIDGE SUBNET4 [HG_JSON] [VERSION] [SUBNET6]: a conflist
@@ -84,6 +107,7 @@ hgn_container() {
 hgn_container_proc() {
 	local name=$1 file=$2 pid i ours
 	hgn_container "$name"
+	# shellcheck disable=SC2016 # $1 is the inner sh's
 	ip netns exec "${HGN_NSNAME[$name]}" unshare -m --propagation private \
 		sh -c 'mount --bind "$1" /etc/hosts && exec sleep 600' sh "$file" &
 	pid=$!
@@ -101,6 +125,7 @@ hgn_container_proc() {
 		sleep 0.05
 	done
 	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] || hg_fail "holder process of $name did not start"
+	# shellcheck disable=SC2034 # read by the tests
 	HGN_PID[$name]=$pid
 	HGN_NETNS[$name]=/proc/$pid/ns/net
 }
@@ -161,10 +186,17 @@ hgn_no_answer() {
 	return 0
 }
 
-# hgn_expect_answer NS ADDR PORT PROTO EXPECTED [MSG]
+# hgn_expect_answer NS ADDR PORT PROTO EXPECTED [MSG]: up to 3 attempts. The
+# helpers' socat pairs give up after 2 s (client -t2) and UDP may drop; on a
+# loaded machine (other jobs' builds) the forked reply can come too late. A
+# rule that is missing fails all three.
 hgn_expect_answer() {
-	local out
-	out=$(hg_connect "$1" "$2" "$3" "$4" 2>&1) || true
+	local out i
+	for ((i = 1; i <= 3; i++)); do
+		out=$(hg_connect "$1" "$2" "$3" "$4" 2>&1) || true
+		[ "$out" = "$5" ] && break
+		hg_log "attempt $i: ${6:-answer from $2:$3/$4 in $1}: got '$out'"
+	done
 	hg_assert_eq "$out" "$5" "${6:-answer from $2:$3/$4 in $1}"
 }
 
@@ -182,6 +214,24 @@ hgn_host_table() {
 hgn_map_elements() {
 	nft -j list map inet host_gateway loopback4 2>/dev/null |
 		jq -c '.nftables[] | select(.map) | .map.elem // [] | .[]' || true
+}
+
+# hgn_add_fails NAME CONFLIST [CNI_ARGS] [RUNTIME_CONFIG]: an ADD that must
+# fail in host-gateway. Sets HGN_ERR to host-gateway's stdout (the CNI error
+# JSON); fails the test when the chain succeeds or another plugin fails. Not
+# in $(...): the deferred DEL must be registered in the test's own shell.
+hgn_add_fails() {
+	local name=$1 list=$2 args=${3:-} rc=${4:-'{}'} err=$HG_TMP/add-fails.err
+	hg_defer hg_chain DEL "$list" "$(hgn_cid "$name")" "${HGN_NETNS[$name]}" eth0 "$args" "$rc"
+	if hg_chain ADD "$list" "$(hgn_cid "$name")" "${HGN_NETNS[$name]}" eth0 "$args" "$rc" \
+		>/dev/null 2>"$err"; then
+		hg_fail "ADD of $name succeeded; expected host-gateway to fail (config: $(jq -c '.plugins[-1]' "$list"), runtimeConfig: $rc)"
+	fi
+	grep -q '^hg_chain: plugin host-gateway failed (ADD)' "$err" ||
+		hg_fail "ADD of $name did not fail in host-gateway: $(cat "$err")"
+	# shellcheck disable=SC2034 # read by the caller
+	HGN_ERR=$(sed -n '/^hg_chain: plugin host-gateway failed (ADD)/,$p' "$err" |
+		sed '1s/^hg_chain: plugin host-gateway failed (ADD), exit [0-9]*: //')
 }
 
 # hgn_cni_error_code OUTPUT: the "code" of a CNI error JSON.
