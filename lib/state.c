@@ -9,6 +9,9 @@
 static int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096];
+	/* Usually the directory exists: one system call instead of one per component. */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
 	if (strlen(path) >= sizeof(buf))
 		return -ENAMETOOLONG;
 	strcpy(buf, path);
@@ -55,9 +58,14 @@ int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", tmp);
-	if (json_dumpfd(record, fd, JSON_INDENT(1) | JSON_SORT_KEYS) < 0 || write(fd, "\n", 1) != 1) {
+	/* One write: json_dumpfd would issue one write(2) per token. */
+	_cleanup_free_ char *text = json_dumps(record, JSON_INDENT(1) | JSON_SORT_KEYS);
+	size_t len = text ? strlen(text) : 0;
+	if (text)
+		text[len++] = '\n'; /* replaces the terminating NUL; len bytes are written */
+	if (!text || write(fd, text, len) != (ssize_t) len) {
 		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_STATE, errno, "write %s", tmp);
+		return hg_error_errno(err, HG_CNI_STATE, text ? errno : ENOMEM, "write %s", tmp);
 	}
 	if (rename(tmp, path) < 0) {
 		int e = errno;
