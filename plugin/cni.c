@@ -206,6 +206,7 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 		.container_id = r->env->container_id,
 		.ifname = r->env->ifname,
 		.netns_path = r->env->netns,
+		.netns_fd = nsfd,
 		.log = &r->log,
 	};
 	if (hg_result_container_net(prev, r->env->ifname, &req.cnet, err) < 0)
