@@ -1,0 +1,135 @@
+# shellcheck shell=bash
+# Helpers of the CNI e2e tests (real runtimes: ctr run --cni, podman's CNI backend).
+# Sourced, never run. Sources tests/lib/common.sh, so a test needs only:
+#   . "$(dirname "$0")/e2e-cni-lib.sh"
+#   hg_init NAME
+# then sources containerd.sh and/or podman.sh itself.
+#
+#   ec_subnet_free CIDR...       fail when the machine already routes inside one of them
+#   ec_port_free PORT...         fail when something listens on PORT (a listener of ours
+#                                would then be reported ready when it is not)
+#   ec_conflist FILE NAME BRIDGE SUBNET [HG_ENTRY_JSON]
+#                                bridge (isGateway, no ipMasq) + host-local (dataDir in
+#                                $HG_TMP/ipam) + host-gateway (stateDir $EC_STATE, logFile
+#                                $EC_LOG) merged with HG_ENTRY_JSON; cniVersion 1.0.0
+#   ec_records NETWORK           the plugin's record files of NETWORK, one per line
+#   ec_wait_record FILE SECS     until FILE exists; fail with the plugin log otherwise
+#   ec_wait_no_records NETWORK SECS
+#                                until NETWORK has no record; fail listing them otherwise
+#   ec_block FILE|-              the lines between our markers (markers excluded)
+#   ec_traced_plugin_dir         a plugin dir (EC_PLUGIN_DIR) whose host-gateway is a tiny
+#                                wrapper appending "COMMAND cid=.. netns=[..] by=[parent's
+#                                command line]" to $EC_TRACE before it execs $HG_BIN: shows
+#                                which calls the runtime made, from which process
+#   ec_trace                     that trace
+#   ec_calls CID                 the ADD and DEL lines of CID in the trace, without by=
+#   ec_machine_paths             fingerprint of the machine's CNI paths and /etc/hosts
+#                                (never written by the tests: compared before/after)
+
+ECL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HG_SOURCE_ROOT=${HG_SOURCE_ROOT:-$(cd "$ECL_DIR/../../.." && pwd)}
+export HG_SOURCE_ROOT
+# shellcheck source-path=SCRIPTDIR source=../../lib/common.sh
+. "$HG_SOURCE_ROOT/tests/lib/common.sh"
+
+# shellcheck disable=SC2034 # used by the tests
+EC_BEGIN='# BEGIN host-gateway'
+# shellcheck disable=SC2034
+EC_END='# END host-gateway'
+# shellcheck disable=SC2034
+EC_DEFAULT_NAMES='host.docker.internal host.containers.internal gateway.docker.internal'
+
+ec_subnet_free() {
+	local c
+	for c; do
+		[ -z "$(ip route show root "$c" 2>/dev/null)" ] ||
+			hg_fail "subnet $c is in use on this machine: $(ip route show root "$c")"
+	done
+}
+
+ec_port_free() {
+	local p
+	for p; do
+		[ -z "$(ss -Hlnt "sport = :$p")" ] || hg_fail "port $p already has a listener on this machine"
+	done
+}
+
+ec_conflist() {
+	local file=$1 name=$2 br=$3 subnet=$4 hg=${5:-'{}'}
+	EC_STATE=${EC_STATE:-$HG_TMP/state}
+	EC_LOG=${EC_LOG:-$HG_TMP/plugin.log}
+	jq -n --arg name "$name" --arg br "$br" --arg subnet "$subnet" --arg data "$HG_TMP/ipam" \
+		--arg state "$EC_STATE" --arg log "$EC_LOG" --argjson hg "$hg" '
+		{cniVersion: "1.0.0", name: $name, plugins: [
+			{type: "bridge", bridge: $br, isGateway: true, ipMasq: false,
+			 ipam: {type: "host-local", dataDir: $data,
+			        ranges: [[{subnet: $subnet}]], routes: [{dst: "0.0.0.0/0"}]}},
+			({type: "host-gateway", stateDir: $state, logFile: $log} + $hg)]}' >"$file"
+}
+
+ec_records() {
+	find "$EC_STATE/cni/$1" -maxdepth 1 -name '*.json' 2>/dev/null | sort
+}
+
+ec_wait_record() {
+	e2e_wait_for "$2" test -f "$1" && return 0
+	hg_log "records now: $(find "$EC_STATE" -type f 2>/dev/null | tr '\n' ' ')"
+	hg_log "plugin log: $(cat "$EC_LOG" 2>/dev/null || :)"
+	hg_fail "no record $1 after $2 s"
+}
+
+ec_wait_no_records() {
+	local net=$1 secs=$2
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	e2e_wait_for "$secs" bash -c '[ -z "$(find "$1" -maxdepth 1 -name "*.json" 2>/dev/null)" ]' \
+		_ "$EC_STATE/cni/$net" && return 0
+	hg_log "plugin log: $(tail -n 20 "$EC_LOG" 2>/dev/null || :)"
+	hg_fail "records of $net still there after $secs s: $(ec_records "$net" | tr '\n' ' ')"
+}
+
+ec_block() {
+	awk -v b="$EC_BEGIN" -v e="$EC_END" '
+		index($0, b) == 1 { inb = 1; next }
+		$0 == e { inb = 0; next }
+		inb { print }' "$1"
+}
+
+ec_traced_plugin_dir() {
+	EC_PLUGIN_DIR=$HG_TMP/cni-traced
+	EC_TRACE=$HG_TMP/cni-calls.log
+	mkdir -p "$EC_PLUGIN_DIR"
+	: >"$EC_TRACE"
+	cat >"$EC_PLUGIN_DIR/host-gateway" <<-EOF
+		#!/bin/sh
+		by=\$(/usr/bin/tr '\\0\\n' '  ' </proc/\$PPID/cmdline)
+		echo "\$CNI_COMMAND cid=\$CNI_CONTAINERID netns=[\$CNI_NETNS] by=[\${by% }]" >>'$EC_TRACE'
+		exec '$HG_BIN' "\$@"
+	EOF
+	chmod 755 "$EC_PLUGIN_DIR/host-gateway"
+}
+
+ec_trace() { cat "$EC_TRACE" 2>/dev/null || :; }
+
+ec_calls() {
+	grep -E "^(ADD|DEL) cid=$1 " "$EC_TRACE" | sed 's/ by=\[.*\]$//' || :
+}
+
+ec_machine_paths() {
+	local p
+	for p in /etc/cni /opt/cni /var/lib/cni /run/containerd; do
+		if [ -e "$p" ]; then
+			echo "== $p"
+			find "$p" -printf '%p %y %i %s %T@\n' 2>/dev/null | sort
+		else
+			echo "== $p absent"
+		fi
+	done
+	# Shared with other tools and tests: only what the runtimes would put there.
+	echo "== podman netns in /run/netns"
+	find /run/netns -maxdepth 1 -name 'netns-*' 2>/dev/null | sort
+	for p in /run/crun /run/runc; do
+		echo "== $p entries"
+		find "$p" -mindepth 1 -maxdepth 1 ! -name 'hgt-*' 2>/dev/null | sort
+	done
+	echo "== /etc/hosts $(stat -c '%i %s %Y %a %u' /etc/hosts) $(sha256sum </etc/hosts)"
+}
