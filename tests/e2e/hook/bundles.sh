@@ -17,6 +17,8 @@
 #  4. the prestart stage instead of createRuntime: same names.
 #  5. a network namespace the runtime creates (no path): the hook goes through
 #     /proc/PID/ns/net, finds only lo, logs, skips, exits 0; the container runs.
+#  5b. the same, wired by an earlier createRuntime hook (a veth moved into
+#     /proc/PID/ns/net): the hook finds the address through the pid and writes the names.
 #  6. no network namespace (--network host): names map to 127.0.0.1 and a listener on
 #     127.0.0.1 answers the container by name.
 
@@ -66,7 +68,7 @@ _hk_no_record() {
 
 hk_matrix() {
 	local rt=$1 port=18470 conf=$HG_TMP/hook.json conf_vip=$HG_TMP/hook-vip.json
-	local b id out hosts fp_before routes_before t0 want
+	local b id out hosts fp_before routes_before want
 	hk_runtime_need "$rt"
 	hk_runtime_need runc # `runc spec` makes every bundle
 	hg_guard_forwarding
@@ -162,6 +164,31 @@ hk_matrix() {
 		hg_fail "5. the skip line does not say why ($(grep "$id" "$HK_LOG"))"
 	_hk_no_record "$id"
 	_hk_step "5. runtime-made netns (lo only): ok"
+
+	# 5b. a network namespace the runtime creates, wired by an earlier createRuntime hook
+	# (the CNI-less shape: only /proc/PID/ns/net names it): the hook finds the address
+	# through the state's pid and writes the names; the container connects by name.
+	local h5=hgt$$h87 p5=hgt$$p87 wire
+	ip link add "$h5" type veth peer name "$p5"
+	hg_defer e2e_del_link "$h5"
+	hg_defer e2e_del_link "$p5"
+	ip addr add 10.213.87.1/24 dev "$h5"
+	ip link set "$h5" up
+	hg_listener - 10.213.87.1 "$port" "hk-pid %PEER%"
+	local ipb jqb nsb
+	ipb=$(command -v ip) jqb=$(command -v jq) nsb=$(command -v nsenter)
+	wire="pid=\$($jqb -r .pid) && $ipb link set $p5 netns \$pid && $nsb --net=/proc/\$pid/ns/net /bin/sh -c '$ipb link set $p5 name eth0 && $ipb addr add 10.213.87.2/24 dev eth0 && $ipb link set eth0 up && $ipb link set lo up && $ipb route add default via 10.213.87.1'"
+	b=$HG_TMP/b5b id=$HK_CID-$rt-5b
+	hk_bundle "$b" "$conf" new
+	hk_bundle_cmd "$b" "$(_hk_probe_script "$port")"
+	jq --arg w "$wire" '.hooks.createRuntime = [{path: "/bin/sh", args: ["sh", "-c", $w]}] + .hooks.createRuntime' \
+		"$b/config.json" >"$b/config.json.new"
+	mv "$b/config.json.new" "$b/config.json"
+	hk_run "$rt" "$b" "$id" || hg_fail "5b. $rt run failed ($?): $(cat "$HG_TMP/$id.err")"
+	hg_assert_eq "$(_hk_out_block "$id")" "10.213.87.1"$'\t'"$HK_NAMES" "5b. names from the netns found through the pid"
+	hg_assert_contains "$(cat "$HG_TMP/$id.out")" "answer[host.docker.internal]=hk-pid 10.213.87.2" "5b. by name"
+	_hk_no_record "$id"
+	_hk_step "5b. runtime-made netns wired by an earlier hook (pid path): ok"
 
 	# 6. host network.
 	hg_listener - 127.0.0.1 $((port + 1)) "hk-lo %PEER%"

@@ -30,6 +30,7 @@
 #   hk_state_json ID PID BUNDLE [crun|runc]   the OCI state as that runtime sends it
 #   hk_fingerprint FILE         "inode size mtime sha256" (for "untouched" asserts)
 #   hk_block_of FILE            the lines inside our block, markers left out
+#   hk_nrecords                 the number of hook records in $HK_STATE/hook
 #   hk_count_blocks FILE        number of "# BEGIN host-gateway" lines
 #   hk_netns_table NAME         the container netns' table inet host_gateway (empty: none)
 #   hk_runtime_need RUNTIME     skip unless installed
@@ -42,8 +43,11 @@ export HG_SOURCE_ROOT
 # shellcheck source=../rootfs.sh
 . "$HG_SOURCE_ROOT/tests/e2e/rootfs.sh"
 
+# Globals read by the test scripts:
+# shellcheck disable=SC2034
 HK_BEGIN='# BEGIN host-gateway'
 HK_END='# END host-gateway'
+# shellcheck disable=SC2034
 HK_NAMES='host.docker.internal host.containers.internal gateway.docker.internal'
 declare -gA HK_NS=() HK_NSPATH=() HK_HOSTIP=() HK_CIP=()
 
@@ -80,6 +84,7 @@ hk_init() {
 	[ -x "$E2E_BUSYBOX" ] || hg_skip "busybox-static not installed"
 	HK_STATE=$HG_TMP/state
 	HK_LOG=$HG_TMP/hook.log
+	# shellcheck disable=SC2034 # read by the tests
 	HK_CID=hgt-$$
 	: >"$HK_LOG"
 	export HK_STATE HK_LOG
@@ -125,8 +130,11 @@ hk_netns() {
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" route add default via "10.213.$idx.1"
 	HK_NS[$name]=$ns
+	# shellcheck disable=SC2034 # read by the tests
 	HK_NSPATH[$name]=/var/run/netns/$ns
+	# shellcheck disable=SC2034
 	HK_HOSTIP[$name]=10.213.$idx.1
+	# shellcheck disable=SC2034
 	HK_CIP[$name]=10.213.$idx.2
 }
 
@@ -136,6 +144,7 @@ hk_rootfs() {
 	if [ ! -d "$HG_TMP/rootfs-template" ]; then
 		e2e_make_rootfs "$HG_TMP/rootfs-template" || hg_fail "cannot build the busybox rootfs"
 	fi
+	mkdir -p "$(dirname "$dir")"
 	cp -a "$HG_TMP/rootfs-template" "$dir"
 	if [ $# -gt 0 ]; then printf '%s\n' "$@" >>"$dir/etc/hosts"; fi
 }
@@ -216,12 +225,13 @@ _hk_rt_cleanup() {
 
 hk_state_json() {
 	local id=$1 pid=$2 bundle=$3 shape=${4:-crun}
+	# printf, not jq: the concurrency tests make hundreds (IDs and paths need no escaping).
 	if [ "$shape" = crun ]; then
-		jq -nc --arg id "$id" --argjson pid "$pid" --arg b "$bundle" --arg r "/run/crun/$id" \
-			'{ociVersion: "1.0", id: $id, pid: $pid, root: $r, bundle: $b, status: "created", annotations: {}}'
+		printf '{"ociVersion":"1.0","id":"%s","pid":%s,"root":"/run/crun/%s","bundle":"%s","status":"created","annotations":{}}\n' \
+			"$id" "$pid" "$id" "$bundle"
 	else
-		jq -nc --arg id "$id" --argjson pid "$pid" --arg b "$bundle" \
-			'{ociVersion: "1.0.2-dev", id: $id, status: "creating", pid: $pid, bundle: $b, annotations: {}}'
+		printf '{"ociVersion":"1.0.2-dev","id":"%s","status":"creating","pid":%s,"bundle":"%s","annotations":{}}\n' \
+			"$id" "$pid" "$bundle"
 	fi
 }
 
@@ -241,6 +251,11 @@ hk_fingerprint() {
 # hk_block_of FILE: the lines inside our block (without the markers).
 hk_block_of() {
 	awk -v b="$HK_BEGIN" -v e="$HK_END" 'index($0, b) == 1 { on = 1; next } $0 == e { on = 0 } on' "$1"
+}
+
+# hk_nrecords: the number of hook records in $HK_STATE/hook.
+hk_nrecords() {
+	if [ -d "$HK_STATE/hook" ]; then find "$HK_STATE/hook" -name '*.json' | wc -l; else echo 0; fi
 }
 
 hk_count_blocks() {
