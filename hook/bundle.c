@@ -47,6 +47,34 @@ void hg_oci_state_free(struct hg_oci_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Runtimes clean a mount destination before mounting ("/etc//hosts", "/etc/./hosts/" and
+ * "etc/hosts" all land on /etc/hosts), so the comparison must too. */
+static bool is_etc_hosts(const char *dest)
+{
+	const char *want[] = {"etc", "hosts"};
+	size_t n = 0;
+	const char *p = dest;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		const char *start = p;
+		while (*p && *p != '/')
+			p++;
+		size_t len = p - start;
+		if (len == 0 || (len == 1 && start[0] == '.'))
+			continue;
+		if (len == 2 && start[0] == '.' && start[1] == '.') {
+			if (n > 0)
+				n--;
+			continue;
+		}
+		if (n >= 2 || len != strlen(want[n]) || memcmp(start, want[n], len) != 0)
+			return false;
+		n++;
+	}
+	return n == 2;
+}
+
 int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what, struct hg_oci_bundle *out,
 			struct hg_error *err)
 {
@@ -77,7 +105,7 @@ int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what
 	json_array_foreach (json_object_get(config, "mounts"), i, item) {
 		const char *dest = json_string_value(json_object_get(item, "destination"));
 		const char *source = json_string_value(json_object_get(item, "source"));
-		if (dest && source && strcmp(dest, "/etc/hosts") == 0) {
+		if (dest && source && is_etc_hosts(dest)) {
 			if (source[0] != '/') {
 				hg_oci_bundle_free(out);
 				return hg_error_set(err, HG_CNI_DECODE, "%s: the /etc/hosts mount source \"%s\" is not absolute",

@@ -129,13 +129,163 @@ static int host_network(struct hook *h, struct hg_error *err)
 	return r;
 }
 
+/* The hook's plumbing belongs to the network namespace, not to one container: the
+ * containers of a pod (or any that join one netns) share it, so the last one to stop
+ * undoes it. The container's own record only points at the netns record. */
+struct netns_ref {
+	char *record; /* <stateDir>/hook/netns/<dev>-<ino>.json */
+	char *users;  /* its users directory */
+};
+
+static void netns_ref_free(struct netns_ref *n)
+{
+	free(n->record);
+	free(n->users);
+}
+
+/* Drops container id from the users of the netns record; the last user undoes the
+ * plumbing. Called with the "hook" lock held. */
+static void release_user(struct hook *h, const char *netns_record, const char *netns_hint)
+{
+	_cleanup_free_ char *users = NULL, *file = NULL;
+	json_auto_t *record = NULL;
+	struct hg_error err = {0};
+	size_t n = strlen(netns_record);
+	if (n < 5 || asprintf(&users, "%.*s.users", (int) (n - 5), netns_record) < 0 ||
+	    asprintf(&file, "%s/%s", users, h->state.id) < 0)
+		return;
+	unlink(file);
+	if (rmdir(users) < 0)
+		return; /* other containers still use the namespace */
+	if (hg_state_read(netns_record, &record, &err) < 0)
+		hg_logf(&h->log, "%s, removing it", err.msg);
+	else if (record)
+		hg_attach_undo(record, netns_hint, &h->log);
+	if (hg_state_remove(netns_record, &err) < 0)
+		hg_logf(&h->log, "%s, ignoring", err.msg);
+	/* The last namespace takes the directory with it (fails harmlessly while others remain). */
+	_cleanup_free_ char *dir = strdup(netns_record);
+	if (dir && strrchr(dir, '/')) {
+		*strrchr(dir, '/') = '\0';
+		rmdir(dir);
+	}
+}
+
+/* Plumbing for the netns (done once, by its first container) and this container's
+ * membership. Returns the entries to write in *record_out. */
+static int join_netns(struct hook *h, int nsfd, const char *netns_path, const struct hg_netns_id *id,
+		      json_t **netns_record, struct hg_error *err)
+{
+	_cleanup_free_ char *own_path = NULL, *file = NULL;
+	struct netns_ref ref = {0};
+	json_auto_t *own = NULL, *record = NULL, *mine = NULL;
+	int r = -1;
+
+	_cleanup_close_ int lock = hg_state_lock(h->config.state_dir, "hook", err);
+	if (lock < 0)
+		return -1;
+	if (hg_state_hook_path(h->config.state_dir, h->state.id, &own_path) < 0 ||
+	    hg_state_hook_netns_paths(h->config.state_dir, id, &ref.record, &ref.users) < 0) {
+		hg_error_set(err, HG_CNI_IO, "out of memory");
+		goto out;
+	}
+	if (hg_state_read(own_path, &own, err) < 0)
+		goto out;
+	const char *previous = json_string_value(json_object_get(own, "netnsRecord"));
+	if (previous && strcmp(previous, ref.record) != 0) /* createRuntime again, in another netns */
+		release_user(h, previous, NULL);
+	if (hg_state_read(ref.record, &record, err) < 0)
+		goto out;
+	if (!record) {
+		struct hg_attach_req req = {
+			.config = &h->config,
+			.kind = "hook",
+			.container_id = h->state.id,
+			.netns_path = netns_path,
+			.netns_fd = nsfd,
+			.discover = true,
+			.log = &h->log,
+		};
+		if (hg_attach_add(&req, &record, err) < 0)
+			goto out;
+		if (hg_state_write(ref.record, record, err) < 0) {
+			hg_attach_undo(record, netns_path, &h->log);
+			goto out;
+		}
+	}
+	mine = json_pack("{s:i, s:s, s:s}", "version", HG_RECORD_VERSION, "containerID", h->state.id,
+				      "netnsRecord", ref.record);
+	if (mkdir(ref.users, 0700) < 0 && errno != EEXIST) {
+		hg_error_errno(err, HG_CNI_STATE, errno, "create %s", ref.users);
+	} else if (asprintf(&file, "%s/%s", ref.users, h->state.id) < 0) {
+		hg_error_set(err, HG_CNI_IO, "out of memory");
+	} else {
+		_cleanup_close_ int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			hg_error_errno(err, HG_CNI_STATE, errno, "create %s", file);
+		else if (hg_state_write(own_path, mine, err) == 0)
+			r = 0;
+	}
+	if (r < 0)
+		release_user(h, ref.record, netns_path);
+	else
+		*netns_record = TAKE_PTR(record);
+out:
+	netns_ref_free(&ref);
+	return r;
+}
+
+static void leave_netns(struct hook *h, const char *netns_hint)
+{
+	_cleanup_free_ char *own_path = NULL;
+	json_auto_t *own = NULL;
+	struct hg_error err = {0};
+	if (hg_state_hook_path(h->config.state_dir, h->state.id, &own_path) < 0)
+		return;
+	_cleanup_close_ int lock = hg_state_lock(h->config.state_dir, "hook", &err);
+	if (lock < 0) {
+		hg_logf(&h->log, "%s, plumbing left in place", err.msg);
+		return;
+	}
+	if (hg_state_read(own_path, &own, &err) < 0)
+		hg_logf(&h->log, "%s, removing it", err.msg);
+	const char *netns_record = json_string_value(json_object_get(own, "netnsRecord"));
+	if (netns_record)
+		release_user(h, netns_record, netns_hint);
+	if (hg_state_remove(own_path, &err) < 0)
+		hg_logf(&h->log, "%s, ignoring", err.msg);
+}
+
+/* Fails before any plumbing when the names could not be written anyway. */
+static int check_hosts_target(struct hook *h, struct hg_error *err)
+{
+	json_auto_t *target = hosts_target(h);
+	bool gone;
+	if (!target)
+		return 0;
+	_cleanup_close_ int fd = hg_target_open(target, &gone, err);
+	return fd < 0 ? -1 : 0;
+}
+
+static int write_entries(struct hook *h, json_t *record, struct hg_error *err)
+{
+	struct hg_entries entries;
+	if (hg_entries_from_record(json_object_get(record, "entries"), &entries) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	int r = write_names(h, &entries, err);
+	hg_entries_free(&entries);
+	return r;
+}
+
 static int create(struct hook *h, struct hg_error *err)
 {
-	_cleanup_free_ char *record_path = NULL, *netns_path = NULL;
+	_cleanup_free_ char *netns_path = NULL;
 	_cleanup_close_ int nsfd = -1;
-	json_auto_t *cni = NULL, *old = NULL, *record = NULL;
+	json_auto_t *cni = NULL, *record = NULL;
 	struct hg_netns_id id;
 
+	if (check_hosts_target(h, err) < 0)
+		return -1;
 	if (!h->bundle.has_netns)
 		return host_network(h, err);
 	if (h->bundle.netns_path) {
@@ -156,32 +306,10 @@ static int create(struct hook *h, struct hg_error *err)
 	/* The CNI personality already did the plumbing at sandbox time: only names are left. */
 	if (hg_state_find_by_netns(h->config.state_dir, &id, &cni, NULL, err) < 0)
 		return -1;
-	if (cni) {
-		struct hg_entries entries;
-		if (hg_entries_from_record(json_object_get(cni, "entries"), &entries) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
-		int r = write_names(h, &entries, err);
-		hg_entries_free(&entries);
-		return r;
-	}
+	if (cni)
+		return write_entries(h, cni, err);
 
-	if (hg_state_hook_path(h->config.state_dir, h->state.id, &record_path) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	if (hg_state_read(record_path, &old, err) < 0)
-		return -1;
-	if (old) /* createRuntime again (a runtime restart): replace, never duplicate */
-		hg_attach_undo(old, netns_path, &h->log);
-	struct hg_attach_req req = {
-		.config = &h->config,
-		.kind = "hook",
-		.container_id = h->state.id,
-		.netns_path = netns_path,
-		.netns_fd = nsfd,
-		.discover = true,
-		.log = &h->log,
-	};
-	if (hg_attach_add(&req, &record, err) < 0) {
-		hg_state_remove(record_path, NULL);
+	if (join_netns(h, nsfd, netns_path, &id, &record, err) < 0) {
 		if (err->code == HG_CNI_NO_HOST_ADDRESS) {
 			/* ctr run --config runs hooks before its CNI ADD: nothing to name yet. */
 			hg_logf(&h->log, "%s; skipping", err->msg);
@@ -189,34 +317,20 @@ static int create(struct hook *h, struct hg_error *err)
 		}
 		return -1;
 	}
-	if (hg_state_write(record_path, record, err) < 0) {
-		hg_attach_undo(record, netns_path, &h->log);
+	if (write_entries(h, record, err) < 0) {
+		/* The container will not start (failurePolicy fail) or starts without names:
+		 * either way nothing may be left behind for a poststop that may never run. */
+		leave_netns(h, netns_path);
 		return -1;
 	}
-	struct hg_entries entries;
-	if (hg_entries_from_record(json_object_get(record, "entries"), &entries) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	int r = write_names(h, &entries, err);
-	hg_entries_free(&entries);
-	return r;
+	return 0;
 }
 
-/* Undoes the hook's own plumbing. A shared pod hosts file keeps its block: another
- * container of the pod may still be running and reading it. */
+/* Undoes the hook's own plumbing once the last container of the netns stops. A shared
+ * pod hosts file keeps its block: another container may still be reading it. */
 static void poststop(struct hook *h)
 {
-	_cleanup_free_ char *path = NULL;
-	json_auto_t *record = NULL;
-	struct hg_error err = {0};
-	if (hg_state_hook_path(h->config.state_dir, h->state.id, &path) < 0)
-		return;
-	if (hg_state_read(path, &record, &err) < 0) {
-		hg_logf(&h->log, "%s, removing it", err.msg);
-	} else if (record) {
-		hg_attach_undo(record, h->bundle.netns_path, &h->log);
-	}
-	if (hg_state_remove(path, &err) < 0)
-		hg_logf(&h->log, "%s, ignoring", err.msg);
+	leave_netns(h, h->bundle.netns_path);
 }
 
 int hg_hook_run(const char *stage, const char *config_path, const char *input, size_t len, const struct hg_log *log)

@@ -278,7 +278,7 @@ static int add_host_side(struct add_ctx *c, json_t *rec, struct hg_error *err)
 	bool alias = cfg->host_alias && (c->targets.ip[0].family || c->targets.ip[1].family);
 	if (!alias && !cfg->n_host_loopback_ports)
 		return 0;
-	_cleanup_close_ int lock = hg_state_lock(cfg->state_dir, err);
+	_cleanup_close_ int lock = hg_state_lock(cfg->state_dir, "host", err);
 	if (lock < 0)
 		return -1;
 	if (alias) {
@@ -462,7 +462,7 @@ static void undo_host_side(json_t *record, const struct hg_log *log)
 	struct hg_error err = {0};
 	if ((!alias && !loopback) || !state_dir || !key)
 		return;
-	_cleanup_close_ int lock = hg_state_lock(state_dir, &err);
+	_cleanup_close_ int lock = hg_state_lock(state_dir, "host", &err);
 	if (lock < 0) {
 		hg_logf(log, "%s, host rules left in place", err.msg);
 		return;

@@ -167,13 +167,13 @@ int hg_state_ready(const char *state_dir, struct hg_error *err)
 	return 0;
 }
 
-int hg_state_lock(const char *state_dir, struct hg_error *err)
+int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	int r = mkdir_p(state_dir, 0700);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
-	if (asprintf(&path, "%s/.lock", state_dir) < 0)
+	if (asprintf(&path, "%s/.%s.lock", state_dir, name) < 0)
 		return hg_error_set(err, HG_CNI_STATE, "out of memory");
 	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -182,4 +182,16 @@ int hg_state_lock(const char *state_dir, struct hg_error *err)
 		if (errno != EINTR)
 			return hg_error_errno(err, HG_CNI_STATE, errno, "lock %s", path);
 	return TAKE_FD(fd);
+}
+
+int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *id, char **record, char **users)
+{
+	unsigned long long dev = id->dev, ino = id->ino;
+	if (asprintf(record, "%s/hook/netns/%llu-%llu.json", state_dir, dev, ino) < 0)
+		return -ENOMEM;
+	if (asprintf(users, "%s/hook/netns/%llu-%llu.users", state_dir, dev, ino) < 0) {
+		free(*record);
+		return -ENOMEM;
+	}
+	return 0;
 }

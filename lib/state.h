@@ -28,5 +28,10 @@ int hg_state_find_by_netns(const char *state_dir, const struct hg_netns_id *id, 
 			   struct hg_error *err);
 /* Is the state directory usable (created if missing, writable)? */
 int hg_state_ready(const char *state_dir, struct hg_error *err);
-/* Serialises changes to shared host-side resources (the loopback alias reference count). */
-int hg_state_lock(const char *state_dir, struct hg_error *err);
+/* An exclusive lock on <stateDir>/.NAME.lock, released when the returned fd is closed.
+ * "host" serialises the shared host-side resources; "hook" the hook's per-netns records.
+ * Distinct names never wait for each other (flock conflicts even within one process). */
+int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err);
+/* The hook's plumbing is per network namespace, shared by the containers that join it:
+ * <stateDir>/hook/netns/<dev>-<ino>.json and its users, <dev>-<ino>.users/<containerID>. */
+int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *id, char **record, char **users);

@@ -322,7 +322,7 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 			hg_logf(&r->log, "GC: %s, ignoring", e.msg);
 	}
 	/* Host rules whose record was lost: their comments name the attachment. */
-	_cleanup_close_ int lock = hg_state_lock(r->config.state_dir, err);
+	_cleanup_close_ int lock = hg_state_lock(r->config.state_dir, "host", err);
 	if (lock < 0)
 		return -1;
 	hg_loopback_gc(r->config.state_dir, r->network, valid, &r->log);

@@ -283,9 +283,9 @@ static void test_lock(void **state)
 	const char *root = *state;
 	struct hg_error err = {0};
 	char *dir = path_join(root, "state");
-	int fd = hg_state_lock(dir, &err);
+	int fd = hg_state_lock(dir, "host", &err);
 	assert_true(fd >= 0);
-	char *lock = path_join(dir, ".lock");
+	char *lock = path_join(dir, ".host.lock");
 	int other = open(lock, O_RDWR | O_CLOEXEC);
 	assert_true(other >= 0);
 	/* Held: another open file description cannot take it. */

@@ -255,7 +255,8 @@ hk_block_of() {
 
 # hk_nrecords: the number of hook records in $HK_STATE/hook.
 hk_nrecords() {
-	if [ -d "$HK_STATE/hook" ]; then find "$HK_STATE/hook" -name '*.json' | wc -l; else echo 0; fi
+	# Container records; the plumbing they share lives in hook/netns/ (one per netns).
+	if [ -d "$HK_STATE/hook" ]; then find "$HK_STATE/hook" -maxdepth 1 -name '*.json' | wc -l; else echo 0; fi
 }
 
 hk_count_blocks() {

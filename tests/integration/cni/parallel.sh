@@ -55,7 +55,7 @@ done
 hg_assert_eq "$(hgc_nrecords "$net")" "$N" "records after $N parallel ADDs"
 hg_assert_eq "$(printf '%s\n' "${gws[@]}" | sort -u | wc -l)" "$N" "distinct container addresses"
 # No stray files (temp files of the atomic writes) next to the records.
-hg_assert_eq "$(find "$HG_TMP/state" -type f ! -name '*.json' ! -name .lock | wc -l)" 0 \
+hg_assert_eq "$(find "$HG_TMP/state" -type f ! -name '*.json' ! -name '.*.lock' | wc -l)" 0 \
 	"stray files in the state directory: $(find "$HG_TMP/state" -type f)"
 
 for ((i = 0; i < N; i++)); do
@@ -68,7 +68,7 @@ for ((i = 0; i < N; i++)); do
 	cmp -s "$HG_TMP/hosts-$i" "$HG_TMP/hosts.orig" || hg_fail "container $i's hosts not restored: $(cat "$HG_TMP/hosts-$i")"
 done
 hg_assert_eq "$(hgc_nrecords "$net")" 0 "records after $N parallel DELs"
-hg_assert_eq "$(find "$HG_TMP/state" -type f ! -name .lock | wc -l)" 0 "files left in the state directory: $(find "$HG_TMP/state" -type f)"
+hg_assert_eq "$(find "$HG_TMP/state" -type f ! -name '.*.lock' | wc -l)" 0 "files left in the state directory: $(find "$HG_TMP/state" -type f)"
 leases=$(find "$HG_TMP/ipam/$net" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null || true)
 hg_assert_eq "$leases" "" "host-local leases left"
 # The bridge (and its address) is the bridge plugin's and stays after DEL by design.
