@@ -70,8 +70,13 @@ int hg_error_prefix(struct hg_error *err, const char *fmt, ...)
 	memcpy(old, err->msg, sizeof(old));
 	/* Truncation keeps the start of the message, which carries the context. */
 	int n = snprintf(err->msg, sizeof(err->msg), "%s: ", prefix);
-	if (n > 0 && (size_t) n < sizeof(err->msg))
-		strncat(err->msg, old, sizeof(err->msg) - n - 1);
+	if (n > 0 && (size_t) n < sizeof(err->msg) - 1) {
+		size_t room = sizeof(err->msg) - 1 - (size_t) n, len = strnlen(old, sizeof(old) - 1);
+		if (len > room)
+			len = room;
+		memcpy(err->msg + n, old, len);
+		err->msg[n + len] = '\0';
+	}
 	utf8_sanitize(err->msg);
 	return -1;
 }

@@ -48,9 +48,10 @@ static int pid_start_time(pid_t pid, unsigned long long *start)
 
 static int mntns_of(const char *proc_dir, ino_t *ino)
 {
-	char path[64];
+	char path[128];
 	struct stat st;
-	snprintf(path, sizeof(path), "%s/ns/mnt", proc_dir);
+	if (snprintf(path, sizeof(path), "%s/ns/mnt", proc_dir) >= (int) sizeof(path))
+		return -ENAMETOOLONG;
 	if (stat(path, &st) < 0)
 		return -errno;
 	*ino = st.st_ino;
