@@ -34,15 +34,8 @@ cat "$HG_TMP/demo.conflist"
 
 # The "container": a process in the netns with its own mount namespace and /etc/hosts.
 printf '127.0.0.1\tlocalhost\n' >"$HG_TMP/hosts"
-ip netns exec "$ns" unshare -m --propagation private \
-	sh -c "mount --bind '$HG_TMP/hosts' /etc/hosts && exec sleep 600" &
-pid=$!
-hg_defer kill "$pid"
-for _ in $(seq 100); do
-	[ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" != "$(readlink /proc/self/ns/mnt)" ] &&
-		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" != "" ] && grep -q sleep "/proc/$pid/cmdline" 2>/dev/null && break
-	sleep 0.05
-done
+hg_container_proc "$ns" "$HG_TMP/hosts"
+pid=$HG_CONTAINER_PID
 
 echo "== CNI ADD (bridge, then host-gateway) for /proc/$pid/ns/net"
 hg_chain ADD "$HG_TMP/demo.conflist" demo1 "/proc/$pid/ns/net" eth0 >/dev/null

@@ -189,6 +189,34 @@ hg_netns_del() {
 	ip netns delete "$1"
 }
 
+# hg_container_proc NS HOSTS_FILE: a long-lived process in netns NS with its own mount
+# namespace whose /etc/hosts is HOSTS_FILE: the shape of a ctr container, whose hosts file
+# the plugin reaches as /proc/PID/root/etc/hosts. Sets HG_CONTAINER_PID once the process
+# really sits in its own mount namespace (only then may an ADD write through it). Killed
+# at exit.
+hg_container_proc() {
+	local ns=$1 hosts=$2 pid i ours
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	ip netns exec "$ns" unshare -m --propagation private \
+		sh -c 'mount --bind "$1" /etc/hosts && exec sleep 600' sh "$hosts" &
+	pid=$!
+	disown "$pid"
+	hg_defer kill -KILL "$pid"
+	ours=$(readlink /proc/self/ns/mnt)
+	# ip netns exec execs unshare, which execs sh, which execs sleep after the bind
+	# mount: the same pid throughout. Wait for sleep in the other mount namespace.
+	for ((i = 0; i < 100; i++)); do
+		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] &&
+			[ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" != "$ours" ]; then
+			HG_CONTAINER_PID=$pid
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || hg_fail "container process in $ns died"
+		sleep 0.05
+	done
+	hg_fail "container process in $ns did not start"
+}
+
 # hg_in NS CMD...: run CMD in netns NS, or in the current one when NS is "-".
 hg_in() {
 	local ns=$1

@@ -51,32 +51,6 @@ HK_END='# END host-gateway'
 HK_NAMES='host.docker.internal host.containers.internal gateway.docker.internal'
 declare -gA HK_NS=() HK_NSPATH=() HK_HOSTIP=() HK_CIP=()
 
-# As in tests/integration/nat/nat-lib.sh: the TCP listener gets -t5, so that under load
-# the server does not close before its forked handler has written the reply.
-_hg_listen() {
-	local proto=$1 ns=$2 addr=$3 port=$4 fam=4 bind=$3 n pid log handler pre=()
-	case $addr in *:*) fam=6 bind="[$addr]" ;; esac
-	n=$((HG_NLISTEN++))
-	log=$HG_TMP/listener$n.log
-	if [ $# -ge 5 ]; then
-		printf '%s' "$5" >"$HG_TMP/listener$n.reply"
-		handler="SYSTEM:sed -e s/%PEER%/\$SOCAT_PEERADDR/g $HG_TMP/listener$n.reply"
-	else
-		handler="SYSTEM:cat"
-	fi
-	[ "$ns" != - ] && pre=(ip netns exec "$ns")
-	if [ "$proto" = tcp ]; then
-		"${pre[@]}" socat -t5 "TCP$fam-LISTEN:$port,bind=$bind,reuseaddr,fork" "$handler" 2>"$log" &
-	else
-		"${pre[@]}" socat "UDP$fam-RECVFROM:$port,bind=$bind,fork" "$handler" 2>"$log" &
-	fi
-	pid=$!
-	disown "$pid"
-	hg_defer kill "$pid"
-	_hg_wait_port "$ns" "$proto" "$port" "$pid" ||
-		hg_fail "$proto listener $ns $addr:$port did not start: $(cat "$log")"
-}
-
 hk_init() {
 	hg_init "$1"
 	hg_require_bin

@@ -62,25 +62,9 @@ hgc_ptp_list() {
 # namespace whose /etc/hosts is HOSTS_FILE (as ctr's containers: the plugin sees it as
 # /proc/PID/root/etc/hosts). Sets HGC_PID. Killed at exit.
 hgc_container() {
-	local ns=$1 hosts=$2 pid i ours
-	# shellcheck disable=SC2016 # expanded by the inner sh
-	ip netns exec "$ns" unshare -m --propagation private \
-		sh -c 'mount --bind "$1" /etc/hosts && exec sleep 300' sh "$hosts" &
-	pid=$!
-	disown "$pid"
-	hg_defer kill -KILL "$pid"
-	ours=$(readlink /proc/self/ns/mnt)
-	for ((i = 0; i < 100; i++)); do
-		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] &&
-			[ "$(readlink "/proc/$pid/ns/mnt")" != "$ours" ]; then
-			# shellcheck disable=SC2034 # read by the caller
-			HGC_PID=$pid
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || hg_fail "container process in $ns died"
-		sleep 0.05
-	done
-	hg_fail "container process in $ns did not start"
+	hg_container_proc "$1" "$2"
+	# shellcheck disable=SC2034 # read by the caller
+	HGC_PID=$HG_CONTAINER_PID
 }
 
 # hgc_block FILE: the lines between our markers (markers excluded).

@@ -105,29 +105,12 @@ hgn_container() {
 # netns with its own mount namespace whose /etc/hosts is HOSTSFILE (the shape of
 # ctr's /proc/PID/ns/net). HGN_NETNS[NAME] becomes /proc/PID/ns/net.
 hgn_container_proc() {
-	local name=$1 file=$2 pid i ours
+	local name=$1 file=$2
 	hgn_container "$name"
-	# shellcheck disable=SC2016 # $1 is the inner sh's
-	ip netns exec "${HGN_NSNAME[$name]}" unshare -m --propagation private \
-		sh -c 'mount --bind "$1" /etc/hosts && exec sleep 600' sh "$file" &
-	pid=$!
-	disown "$pid"
-	hg_defer kill -KILL "$pid"
-	ours=$(readlink /proc/self/ns/mnt)
-	# ip netns exec execs unshare, which execs sh, which execs sleep after the
-	# bind mount: same pid throughout. Wait for sleep and the other mount ns.
-	for ((i = 0; i < 100; i++)); do
-		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] &&
-			[ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" != "$ours" ]; then
-			break
-		fi
-		kill -0 "$pid" 2>/dev/null || hg_fail "holder process of $name died"
-		sleep 0.05
-	done
-	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] || hg_fail "holder process of $name did not start"
+	hg_container_proc "${HGN_NSNAME[$name]}" "$file"
 	# shellcheck disable=SC2034 # read by the tests
-	HGN_PID[$name]=$pid
-	HGN_NETNS[$name]=/proc/$pid/ns/net
+	HGN_PID[$name]=$HG_CONTAINER_PID
+	HGN_NETNS[$name]=/proc/$HG_CONTAINER_PID/ns/net
 }
 
 # hgn_cid NAME: the container ID used for NAME.
