@@ -122,39 +122,75 @@ static bool record_has_netns(json_t *record, const struct hg_netns_id *id)
 	       (ino_t) json_integer_value(json_object_get(ns, "ino")) == id->ino && id->ino != 0;
 }
 
+static int index_path(const char *state_dir, json_t *record, char **out)
+{
+	json_t *ns = json_object_get(record, "netns");
+	unsigned long long dev = json_integer_value(json_object_get(ns, "dev"));
+	unsigned long long ino = json_integer_value(json_object_get(ns, "ino"));
+	if (!ino)
+		return -EINVAL;
+	return asprintf(out, "%s/by-netns/%llu-%llu", state_dir, dev, ino) < 0 ? -ENOMEM : 0;
+}
+
+int hg_state_index(const char *state_dir, const char *path, json_t *record, struct hg_error *err)
+{
+	_cleanup_free_ char *link = NULL, *tmp = NULL, *dir = NULL;
+	if (index_path(state_dir, record, &link) < 0 || asprintf(&tmp, "%s.tmp.%d", link, (int) getpid()) < 0 ||
+	    asprintf(&dir, "%s/by-netns", state_dir) < 0)
+		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", dir);
+	unlink(tmp);
+	if (symlink(path, tmp) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", tmp);
+	if (rename(tmp, link) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return hg_error_errno(err, HG_CNI_STATE, e, "rename %s", tmp);
+	}
+	return 0;
+}
+
+void hg_state_unindex(const char *state_dir, const char *path, json_t *record)
+{
+	_cleanup_free_ char *link = NULL;
+	char target[4096];
+	if (index_path(state_dir, record, &link) < 0)
+		return;
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return;
+	target[n] = '\0';
+	/* Another attachment may have taken the namespace over since: only our own link goes. */
+	if (strcmp(target, path) == 0)
+		unlink(link);
+}
+
 int hg_state_find_by_netns(const char *state_dir, const struct hg_netns_id *id, json_t **record, char **path,
 			   struct hg_error *err)
 {
-	_cleanup_free_ char *cni = NULL;
-	_cleanup_strv_ char **networks = NULL;
+	_cleanup_free_ char *link = NULL;
+	char target[4096];
 	*record = NULL;
-	if (asprintf(&cni, "%s/cni", state_dir) < 0)
+	if (asprintf(&link, "%s/by-netns/%llu-%llu", state_dir, (unsigned long long) id->dev,
+		     (unsigned long long) id->ino) < 0)
 		return hg_error_set(err, HG_CNI_STATE, "out of memory");
-	_cleanup_closedir_ DIR *d = opendir(cni);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		_cleanup_free_ char *dir = NULL;
-		_cleanup_strv_ char **paths = NULL;
-		if (e->d_name[0] == '.')
-			continue;
-		if (asprintf(&dir, "%s/%s", cni, e->d_name) < 0)
-			return hg_error_set(err, HG_CNI_STATE, "out of memory");
-		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
-			continue;
-		if (hg_state_list(dir, &paths, NULL) < 0)
-			continue; /* not a network directory: nothing of ours to find there */
-		for (size_t i = 0; paths[i]; i++) {
-			json_t *r = json_load_file(paths[i], 0, NULL);
-			if (r && record_has_netns(r, id)) {
-				*record = r;
-				if (path)
-					*path = strdup(paths[i]);
-				return 1;
-			}
-			json_decref(r);
-		}
+	/* One readlink instead of reading every record of the node. */
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return 0;
+	target[n] = '\0';
+	json_t *r = json_load_file(target, 0, NULL);
+	/* A record that is gone, or names another namespace (an inode number reused after a
+	 * lost DEL), is no match. */
+	if (!r || !record_has_netns(r, id)) {
+		json_decref(r);
+		return 0;
 	}
-	return 0;
+	*record = r;
+	if (path)
+		*path = strdup(target);
+	return 1;
 }
 
 int hg_state_ready(const char *state_dir, struct hg_error *err)

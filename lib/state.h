@@ -23,6 +23,10 @@ int hg_state_read(const char *path, json_t **record, struct hg_error *err);
 int hg_state_remove(const char *path, struct hg_error *err);
 /* The full paths of the *.json records in dir (none when dir is missing). */
 int hg_state_list(const char *dir, char ***paths, struct hg_error *err);
+/* <stateDir>/by-netns/<dev>-<ino> links to the CNI record of that namespace, so the hook
+ * finds it without reading every record. Unindex removes the link only if it is path's. */
+int hg_state_index(const char *state_dir, const char *path, json_t *record, struct hg_error *err);
+void hg_state_unindex(const char *state_dir, const char *path, json_t *record);
 /* A CNI record (any network) whose netns has this identity; 0 with NULL when none. */
 int hg_state_find_by_netns(const char *state_dir, const struct hg_netns_id *id, json_t **record, char **path,
 			   struct hg_error *err);

@@ -224,12 +224,15 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 	if (record_path(r, &path, err) < 0 || hg_state_read(path, &old, err) < 0)
 		return -1;
 	/* A repeated ADD replaces: what the previous one did goes first. */
-	if (old)
+	if (old) {
 		hg_attach_undo(old, r->env->netns, &r->log);
+		hg_state_unindex(r->config.state_dir, path, old);
+	}
 	if (hg_attach_add(&req, &record, err) < 0)
 		return -1;
-	if (hg_state_write(path, record, err) < 0) {
+	if (hg_state_write(path, record, err) < 0 || hg_state_index(r->config.state_dir, path, record, err) < 0) {
 		hg_attach_undo(record, r->env->netns, &r->log);
+		hg_state_remove(path, NULL);
 		return -1;
 	}
 	*output = passthrough(r);
@@ -247,8 +250,10 @@ static int cmd_del(struct run *r, struct hg_error *err)
 	/* A damaged record cannot be undone; it is removed so that DEL still succeeds. */
 	if (hg_state_read(path, &record, err) < 0)
 		hg_logf(&r->log, "%s, removing it", err->msg);
-	if (record)
+	if (record) {
 		hg_attach_undo(record, r->env->netns, &r->log);
+		hg_state_unindex(r->config.state_dir, path, record);
+	}
 	if (hg_state_remove(path, err) < 0)
 		return -1;
 	return 0;
@@ -318,6 +323,7 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 		if (attachment_valid(valid, cid, ifname))
 			continue;
 		hg_attach_undo(record, NULL, &r->log);
+		hg_state_unindex(r->config.state_dir, paths[i], record);
 		if (hg_state_remove(paths[i], &e) < 0)
 			hg_logf(&r->log, "GC: %s, ignoring", e.msg);
 	}

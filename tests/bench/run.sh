@@ -284,6 +284,8 @@ jq -n --arg b "$HOOKB" '{ociVersion: "1.0", id: "hg-bench", pid: 1, bundle: $b, 
 "$HG_BIN" hook createRuntime --config "$HOOK_CONF" <"$HOOK_STATE" || hg_fail "hook createRuntime failed"
 grep -q host.docker.internal "$HOOKB/rootfs/etc/hosts" || hg_fail "the hook wrote no names"
 "$HG_BIN" hook poststop --config "$HOOK_CONF" <"$HOOK_STATE" || hg_fail "hook poststop failed"
+HOOK_CONF_TMPFS=$HG_TMP/hook-config-tmpfs.json
+jq -n --arg s "$HG_TMP/tmpfs/hookstate" '{stateDir: $s, failurePolicy: "fail"}' >"$HOOK_CONF_TMPFS"
 
 # crun running /bin/true from a busybox root: the reference the hook runs next to.
 CRUN=$(command -v crun || :)
@@ -315,6 +317,8 @@ measure_cni "portmap (reference), one DNAT" /usr/lib/cni/portmap "$PORTMAP" "$N_
 PAIR_A=createRuntime PAIR_B=poststop
 measure "host-gateway hook" -i "$HOOK_STATE" "$HG_BIN" hook createRuntime --config "$HOOK_CONF" \
 	::: -i "$HOOK_STATE" "$HG_BIN" hook poststop --config "$HOOK_CONF"
+measure "host-gateway hook, stateDir on tmpfs" -i "$HOOK_STATE" "$HG_BIN" hook createRuntime --config "$HOOK_CONF_TMPFS" \
+	::: -i "$HOOK_STATE" "$HG_BIN" hook poststop --config "$HOOK_CONF_TMPFS"
 PAIR_A=ADD PAIR_B=DEL
 if [ -n "$CRUN" ]; then
 	measure "crun run /bin/true" -n "$N_CRUN" "$CRUN" --root "$HG_TMP/crun-root" run -b "$HG_TMP/crun" hg-bench-true

@@ -200,6 +200,9 @@ static void write_record(const char *root, const char *network, const char *cid,
 		 netns_json ? netns_json : "");
 	json_t *rec = json_parse(text);
 	assert_int_equal(hg_state_write(path, rec, &err), 0);
+	/* As ADD does: a record with a namespace is indexed by it. */
+	if (netns_json)
+		assert_int_equal(hg_state_index(root, path, rec, &err), 0);
 	json_decref(rec);
 	free(path);
 }
@@ -249,6 +252,27 @@ static void test_find_by_netns(void **state)
 	struct hg_netns_id zero = {0};
 	assert_int_equal(hg_state_find_by_netns(root, &zero, &rec, NULL, &err), 0);
 	assert_null(rec);
+
+	/* The index of a record rewritten for another namespace (an inode reused) is no match. */
+	write_record(root, "net-b", "c2", "{\"path\":\"/proc/2/ns/net\",\"dev\":4,\"ino\":4026532999}");
+	char *stale = path_join(root, "by-netns/4-4026532801");
+	assert_int_equal(access(stale, F_OK), 0);
+	assert_int_equal(hg_state_find_by_netns(root, &id, &rec, NULL, &err), 0);
+	assert_null(rec);
+
+	/* Unindex removes only a link that points at the given record. */
+	char *c2 = NULL, *c3 = NULL;
+	assert_int_equal(hg_state_cni_path(root, "net-b", "c2", "eth0", &c2), 0);
+	assert_int_equal(hg_state_cni_path(root, "net-b", "c3", "eth0", &c3), 0);
+	json_t *r3 = json_parse("{\"netns\":{\"dev\":4,\"ino\":4026532801}}");
+	hg_state_unindex(root, c3, r3);
+	assert_int_equal(access(stale, F_OK), 0);
+	hg_state_unindex(root, c2, r3);
+	assert_int_equal(access(stale, F_OK), -1);
+	json_decref(r3);
+	free(c2);
+	free(c3);
+	free(stale);
 }
 
 static void test_ready(void **state)
