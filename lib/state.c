@@ -134,19 +134,21 @@ static int index_path(const char *state_dir, json_t *record, char **out)
 
 int hg_state_index(const char *state_dir, const char *path, json_t *record, struct hg_error *err)
 {
-	_cleanup_free_ char *link = NULL, *tmp = NULL, *dir = NULL;
-	if (index_path(state_dir, record, &link) < 0 || asprintf(&tmp, "%s.tmp.%d", link, (int) getpid()) < 0 ||
-	    asprintf(&dir, "%s/by-netns", state_dir) < 0)
+	_cleanup_free_ char *link = NULL, *dir = NULL;
+	char target[4096];
+	if (index_path(state_dir, record, &link) < 0 || asprintf(&dir, "%s/by-netns", state_dir) < 0)
 		return hg_error_set(err, HG_CNI_STATE, "out of memory");
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", dir);
-	unlink(tmp);
-	if (symlink(path, tmp) < 0)
-		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", tmp);
-	if (rename(tmp, link) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_STATE, e, "rename %s", tmp);
+	/* Usually there is no link yet: one symlink(2). A reader that finds none between the
+	 * unlink and the symlink below sees "no record", as it would have a moment earlier. */
+	for (int attempt = 0; symlink(path, link) < 0; attempt++) {
+		if (errno != EEXIST || attempt > 1)
+			return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", link);
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+		if (n >= 0 && (size_t) n == strlen(path) && memcmp(target, path, n) == 0)
+			return 0;
+		unlink(link);
 	}
 	return 0;
 }
