@@ -122,7 +122,7 @@ static int host_network(struct hook *h, struct hg_error *err)
 	hg_ip_parse("127.0.0.1", false, &targets.ip[0]);
 	if (host_has_ipv6_loopback())
 		hg_ip_parse("::1", false, &targets.ip[1]);
-	if (hg_entries_build(&h->config, NULL, &targets, &entries) < 0)
+	if (hg_entries_build(&h->config, &targets, &entries) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	int r = write_names(h, &entries, err);
 	hg_entries_free(&entries);

@@ -164,8 +164,7 @@ static int add_in_netns(void *ctx, struct hg_error *err)
 	return add_container_nat(c, err);
 }
 
-int hg_entries_build(const struct hg_config *c, const struct hg_container_net *cn,
-		     const struct hg_host_addrs *targets, struct hg_entries *out)
+int hg_entries_build(const struct hg_config *c, const struct hg_host_addrs *targets, struct hg_entries *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->items = calloc(2 + c->n_extra_hosts * 2, sizeof(*out->items));
@@ -194,7 +193,6 @@ int hg_entries_build(const struct hg_config *c, const struct hg_container_net *c
 				out->items[out->n++].names = &out->storage[2 * i];
 			}
 	}
-	(void) cn;
 	return 0;
 }
 
@@ -357,7 +355,7 @@ int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_er
 	json_object_set_new(rec, "targets", ip_array(&c.targets));
 
 	struct hg_entries entries;
-	if (hg_entries_build(req->config, &c.cnet, &c.targets, &entries) < 0) {
+	if (hg_entries_build(req->config, &c.targets, &entries) < 0) {
 		hg_attach_undo(rec, NULL, req->log);
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	}

@@ -37,8 +37,7 @@ struct hg_entries {
 	size_t n;
 	char **storage; /* name lists for extra hosts, two slots each */
 };
-int hg_entries_build(const struct hg_config *c, const struct hg_container_net *cn,
-		     const struct hg_host_addrs *targets, struct hg_entries *out);
+int hg_entries_build(const struct hg_config *c, const struct hg_host_addrs *targets, struct hg_entries *out);
 void hg_entries_free(struct hg_entries *e);
 /* The same, from a record's "entries" ([{"ip", "names"}]); names are borrowed from it. */
 int hg_entries_from_record(json_t *entries, struct hg_entries *out);

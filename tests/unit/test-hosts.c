@@ -488,10 +488,9 @@ static void target_addrs(struct hg_host_addrs *t, const char *v4, const char *v6
 
 static char *entries_block(const struct hg_config *c, const struct hg_host_addrs *t)
 {
-	struct hg_container_net cn = {0};
 	struct hg_entries e;
 	char *block = NULL;
-	assert_int_equal(hg_entries_build(c, &cn, t, &e), 0);
+	assert_int_equal(hg_entries_build(c, t, &e), 0);
 	free(merge_n("", e.items, e.n, &block));
 	hg_entries_free(&e);
 	assert_null(e.items);
