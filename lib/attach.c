@@ -1,4 +1,5 @@
 #include <string.h>
+#include <errno.h>
 #include <stdio.h>
 #include <net/if.h>
 #include <fcntl.h>
@@ -372,14 +373,21 @@ int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_er
 
 	if (req->hosts_target) {
 		_cleanup_free_ char *block = NULL;
-		if (hg_names_write(&entries, req->hosts_target, &block, err) < 0) {
+		struct hg_error herr = {0};
+		if (hg_names_write(&entries, req->hosts_target, &block, &herr) == 0) {
+			json_t *t = json_deep_copy(req->hosts_target);
+			json_object_set_new(t, "block", json_string(block));
+			json_object_set_new(rec, "hosts", t);
+		} else if (herr.errnum == ENOENT || herr.errnum == EROFS) {
+			/* An image without /etc/hosts, or a read-only root: the container's own choice,
+			 * not a reason to refuse it. The names stay recorded for the hook. */
+			hg_logf(req->log, "%s; names not written, recorded only", herr.msg);
+		} else {
+			*err = herr;
 			hg_entries_free(&entries);
 			hg_attach_undo(rec, NULL, req->log);
 			return -1;
 		}
-		json_t *t = json_deep_copy(req->hosts_target);
-		json_object_set_new(t, "block", json_string(block));
-		json_object_set_new(rec, "hosts", t);
 	}
 	hg_entries_free(&entries);
 	*record = TAKE_PTR(rec);

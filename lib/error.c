@@ -36,6 +36,7 @@ int hg_error_set(struct hg_error *err, int code, const char *fmt, ...)
 	if (!err)
 		return -1;
 	err->code = code;
+	err->errnum = 0;
 	err->details[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
@@ -50,6 +51,7 @@ int hg_error_errno(struct hg_error *err, int code, int errnum, const char *fmt, 
 	if (!err)
 		return -1;
 	err->code = code;
+	err->errnum = errnum < 0 ? -errnum : errnum;
 	err->details[0] = '\0';
 	va_start(ap, fmt);
 	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);

@@ -27,6 +27,7 @@ enum hg_cni_code {
 
 struct hg_error {
 	int code;
+	int errnum; /* the errno behind it, when a system call failed; 0 otherwise */
 	char msg[512];
 	char details[512];
 };

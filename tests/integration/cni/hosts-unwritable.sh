@@ -1,0 +1,69 @@
+#!/bin/bash
+# A container whose /etc/hosts cannot take names is not refused: an image without
+# /etc/hosts (ENOENT) or a read-only one (EROFS) gets a successful ADD, the plumbing, the
+# names in the record for the hook, one log line, and its file untouched. A hosts file that
+# is refused for safety (a directory here) still fails ADD with code 103.
+. "$(dirname "$0")/cni-common.sh"
+hg_init cni-hosts-unwritable
+hg_require_bin
+hg_require_cmd jq nsenter unshare
+hg_guard_forwarding on
+
+net=hgt-unwr subnet=10.250.96.0/24
+hgc_subnet_free "$subnet"
+br=hgt-$$-ub
+hg_defer ip link del "$br"
+list=$(hgc_bridge_list "$net" 1.0.0 "$br" "$subnet" "$(jq -nc --arg log "$HG_TMP/plugin.log" '{logFile: $log}')")
+
+# start_container NS SETUP: a process in NS with its own mount namespace prepared by SETUP.
+start_container() {
+	local ns=$1 setup=$2 pid i ours
+	ip netns exec "$ns" unshare -m --propagation private sh -c "$setup && exec sleep 600" &
+	pid=$!
+	disown "$pid"
+	hg_defer kill -KILL "$pid"
+	ours=$(readlink /proc/self/ns/mnt)
+	for ((i = 0; i < 100; i++)); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] &&
+			[ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" != "$ours" ] && break
+		sleep 0.05
+	done
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] || hg_fail "container process in $ns did not start"
+	CPID=$pid
+}
+
+n=0
+for shape in missing readonly directory; do
+	n=$((n + 1))
+	ns=hgt-$$-u$n cid=hgt-$$-$shape
+	hg_netns_add "$ns"
+	hosts=$HG_TMP/hosts-$shape
+	hgc_user_hosts >"$hosts"
+	cp "$hosts" "$hosts.orig"
+	case $shape in
+	missing) start_container "$ns" "mount -t tmpfs hgt-etc /etc" ;;
+	readonly) start_container "$ns" "mount --bind '$hosts' /etc/hosts && mount -o remount,ro,bind /etc/hosts" ;;
+	directory) start_container "$ns" "mount -t tmpfs hgt-etc /etc && mkdir /etc/hosts" ;;
+	esac
+	netns=/proc/$CPID/ns/net
+	rec=$(hgc_record "$net" "$cid" eth0)
+	hg_defer hg_chain DEL "$list" "$cid" "$netns" eth0
+	if [ "$shape" = directory ]; then
+		rc=0
+		hg_chain ADD "$list" "$cid" "$netns" eth0 >/dev/null 2>"$HG_TMP/err" || rc=$?
+		[ "$rc" -ne 0 ] || hg_fail "ADD accepted a directory as /etc/hosts"
+		hg_assert_contains "$(cat "$HG_TMP/err")" '"code":103' "a refused hosts file is code 103"
+		[ ! -f "$rec" ] || hg_fail "a failed ADD left its record"
+		continue
+	fi
+	hg_chain ADD "$list" "$cid" "$netns" eth0 >/dev/null || hg_fail "$shape: ADD failed"
+	[ -f "$rec" ] || hg_fail "$shape: no record"
+	hg_assert_eq "$(jq -r 'has("hosts")' "$rec")" false "$shape: the record claims a hosts file"
+	hg_assert_contains "$(jq -c .entries "$rec")" host.docker.internal "$shape: names recorded for the hook"
+	hg_assert_contains "$(cat "$HG_TMP/plugin.log")" "names not written" "$shape: the log says why"
+	cmp -s "$hosts" "$hosts.orig" || hg_fail "$shape: the hosts file changed"
+	hg_chain CHECK "$list" "$cid" "$netns" eth0 || hg_fail "$shape: CHECK failed"
+	hg_chain DEL "$list" "$cid" "$netns" eth0 || hg_fail "$shape: DEL failed"
+	[ ! -f "$rec" ] || hg_fail "$shape: DEL left the record"
+done
+hg_log PASS
