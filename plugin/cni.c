@@ -223,13 +223,34 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 
 	if (record_path(r, &path, err) < 0 || hg_state_read(path, &old, err) < 0)
 		return -1;
-	/* A repeated ADD replaces: what the previous one did goes first. */
+	/* A repeated ADD replaces: what the previous one did goes first, except the
+	 * container's table in the same netns, which the new ADD refills in one transaction
+	 * (deleting it would cost a kernel grace period, ~15 ms). */
+	bool kept_table = false;
 	if (old) {
+		struct hg_netns_id id;
+		json_t *ns = json_object_get(old, "netns");
+		if (json_is_true(json_object_get(old, "containerTable")) && hg_netns_identify(nsfd, &id) == 0 &&
+		    (json_int_t) id.dev == json_integer_value(json_object_get(ns, "dev")) &&
+		    (json_int_t) id.ino == json_integer_value(json_object_get(ns, "ino"))) {
+			json_object_del(old, "containerTable");
+			kept_table = true;
+		}
 		hg_attach_undo(old, r->env->netns, &r->log);
 		hg_state_unindex(r->config.state_dir, path, old);
 	}
-	if (hg_attach_add(&req, &record, err) < 0)
+	if (hg_attach_add(&req, &record, err) < 0) {
+		if (kept_table) { /* the old table must not outlive its record */
+			json_auto_t *table = json_pack("{s:O, s:b}", "netns", json_object_get(old, "netns"), "containerTable", 1);
+			hg_attach_undo(table, r->env->netns, &r->log);
+		}
 		return -1;
+	}
+	if (kept_table && !json_is_true(json_object_get(record, "containerTable"))) {
+		/* The new configuration has no rules: the kept table goes now. */
+		json_auto_t *table = json_pack("{s:O, s:b}", "netns", json_object_get(record, "netns"), "containerTable", 1);
+		hg_attach_undo(table, r->env->netns, &r->log);
+	}
 	if (hg_state_write(path, record, err) < 0 || hg_state_index(r->config.state_dir, path, record, err) < 0) {
 		hg_attach_undo(record, r->env->netns, &r->log);
 		hg_state_remove(path, NULL);

@@ -72,6 +72,17 @@ hg_assert_eq "$n" 1 "one DNAT rule after repeated ADD"
 hgn_check c1 "$LIST" || hg_fail "CHECK after repeated ADD failed"
 hgn_expect_answer "$NS" "$VIP" "$PORT" tcp "vip-ok $(hgn_address c1)" "connect after repeated ADD"
 
+# A repeated ADD whose configuration has no rule any more takes the table away; the next
+# one with the virtual IP brings it back.
+plain=$(jq -c 'del(.plugins[-1].virtualIPs)' "$LIST")
+hgn_hg c1 ADD "$plain" >/dev/null || hg_fail "repeated ADD without virtualIPs failed"
+if hg_in "$NS" nft list table inet host_gateway >/dev/null 2>&1; then
+	hg_fail "the table outlived a repeated ADD without virtualIPs"
+fi
+hgn_check c1 "$plain" || hg_fail "CHECK after the ADD without virtualIPs failed"
+hgn_hg c1 ADD "$LIST" >/dev/null || hg_fail "repeated ADD with virtualIPs again failed"
+hgn_check c1 "$LIST" || hg_fail "CHECK with virtualIPs again failed"
+
 # DEL: table, route to the virtual IP and hosts block gone.
 hgn_del c1 "$LIST"
 if hg_in "$NS" nft list table inet host_gateway >/dev/null 2>&1; then
