@@ -143,6 +143,19 @@ static void netns_ref_free(struct netns_ref *n)
 	free(n->users);
 }
 
+static void remove_users(const char *users)
+{
+	_cleanup_closedir_ DIR *d = opendir(users);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[4096];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", users, e->d_name);
+		unlink(path);
+	}
+}
+
 /* Drops container id from the users of the netns record; the last user undoes the
  * plumbing. Called with the "hook" lock held. */
 static void release_user(struct hook *h, const char *netns_record, const char *netns_hint)
@@ -196,6 +209,13 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, const st
 		release_user(h, previous, NULL);
 	if (hg_state_read(ref.record, &record, err) < 0)
 		goto out;
+	if (record && !hg_state_record_has_netns(record, id)) {
+		/* Left by a namespace whose last poststop never ran, and whose inode number the
+		 * kernel has given to this one: its plumbing died with it. */
+		hg_logf(&h->log, "stale record %s of an earlier namespace, replacing it", ref.record);
+		json_decref(TAKE_PTR(record));
+		remove_users(ref.users);
+	}
 	if (!record) {
 		struct hg_attach_req req = {
 			.config = &h->config,
@@ -298,8 +318,10 @@ static int create(struct hook *h, struct hg_error *err)
 	} else {
 		return hg_error_set(err, HG_CNI_DECODE, "the OCI state has no pid and config.json no network namespace path");
 	}
-	if (nsfd < 0 || hg_netns_identify(nsfd, &id) < 0)
+	if (nsfd < 0)
 		return -1;
+	if (hg_netns_identify_full(nsfd, &id) < 0)
+		return hg_error_set(err, HG_CNI_NETNS, "identify the network namespace %s", netns_path);
 	if (hg_netns_is_current(nsfd))
 		return host_network(h, err);
 

@@ -126,6 +126,9 @@ static int add_in_netns(void *ctx, struct hg_error *err)
 			return hg_error_set(err, HG_CNI_NETNS, "interface %s does not exist in the container",
 					    c->req->ifname);
 	}
+	uint64_t cookie = hg_netns_cookie();
+	if (cookie)
+		json_object_set_new(json_object_get(c->rec, "netns"), "cookie", json_integer((json_int_t) cookie));
 	if (c->req->discover && hg_addresses(c->cnet.addrs, HG_MAX_CONTAINER_ADDRS, &c->cnet.n_addrs, err) < 0)
 		return -1;
 	for (size_t i = 0; i < cfg->n_virtual_ips; i++)

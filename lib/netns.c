@@ -3,6 +3,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/ioctl.h>
 #include <sys/vfs.h>
 #include <linux/nsfs.h>
@@ -41,6 +42,39 @@ int hg_netns_identify(int fd, struct hg_netns_id *id)
 		return -errno;
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
+	id->cookie = 0;
+	return 0;
+}
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+uint64_t hg_netns_cookie(void)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+	_cleanup_close_ int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) < 0)
+		return 0;
+	return cookie;
+}
+
+static int read_cookie(void *ctx, struct hg_error *err)
+{
+	*(uint64_t *) ctx = hg_netns_cookie();
+	return 0;
+}
+
+int hg_netns_identify_full(int fd, struct hg_netns_id *id)
+{
+	uint64_t cookie = 0;
+	int r = hg_netns_identify(fd, id);
+	if (r < 0)
+		return r;
+	if (hg_netns_run(fd, read_cookie, &cookie, NULL) < 0)
+		return -EIO;
+	id->cookie = cookie;
 	return 0;
 }
 

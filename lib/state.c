@@ -115,9 +115,14 @@ int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
 	return 0;
 }
 
-static bool record_has_netns(json_t *record, const struct hg_netns_id *id)
+bool hg_state_record_has_netns(json_t *record, const struct hg_netns_id *id)
 {
 	json_t *ns = json_object_get(record, "netns");
+	json_t *cookie = json_object_get(ns, "cookie");
+	/* Inode numbers of namespaces are reused; cookies are not. A record whose DEL was lost
+	 * must not be taken for a new namespace that got the same inode. */
+	if (cookie && id->cookie && (uint64_t) json_integer_value(cookie) != id->cookie)
+		return false;
 	return (dev_t) json_integer_value(json_object_get(ns, "dev")) == id->dev &&
 	       (ino_t) json_integer_value(json_object_get(ns, "ino")) == id->ino && id->ino != 0;
 }
@@ -185,7 +190,7 @@ int hg_state_find_by_netns(const char *state_dir, const struct hg_netns_id *id, 
 	json_t *r = json_load_file(target, 0, NULL);
 	/* A record that is gone, or names another namespace (an inode number reused after a
 	 * lost DEL), is no match. */
-	if (!r || !record_has_netns(r, id)) {
+	if (!r || !hg_state_record_has_netns(r, id)) {
 		json_decref(r);
 		return 0;
 	}

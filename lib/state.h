@@ -4,6 +4,7 @@
  *   <stateDir>/hook/<containerID>.json                      plumbing done by the hook */
 #pragma once
 
+#include <stdbool.h>
 #include <jansson.h>
 #include "error.h"
 #include "netns.h"
@@ -30,6 +31,8 @@ void hg_state_unindex(const char *state_dir, const char *path, json_t *record);
 /* A CNI record (any network) whose netns has this identity; 0 with NULL when none. */
 int hg_state_find_by_netns(const char *state_dir, const struct hg_netns_id *id, json_t **record, char **path,
 			   struct hg_error *err);
+/* Does the record name this namespace (dev, ino and, when both know it, the cookie)? */
+bool hg_state_record_has_netns(json_t *record, const struct hg_netns_id *id);
 /* Is the state directory usable (created if missing, writable)? */
 int hg_state_ready(const char *state_dir, struct hg_error *err);
 /* An exclusive lock on <stateDir>/.NAME.lock, released when the returned fd is closed.

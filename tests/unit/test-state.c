@@ -273,6 +273,16 @@ static void test_find_by_netns(void **state)
 	free(c2);
 	free(c3);
 	free(stale);
+
+	/* A reused inode with another cookie is another namespace; unknown cookies compare by inode. */
+	json_t *rc = json_parse("{\"netns\":{\"dev\":4,\"ino\":77,\"cookie\":1001}}");
+	struct hg_netns_id same = {.dev = 4, .ino = 77, .cookie = 1001};
+	struct hg_netns_id reused = {.dev = 4, .ino = 77, .cookie = 2002};
+	struct hg_netns_id unknown_cookie = {.dev = 4, .ino = 77};
+	assert_true(hg_state_record_has_netns(rc, &same));
+	assert_false(hg_state_record_has_netns(rc, &reused));
+	assert_true(hg_state_record_has_netns(rc, &unknown_cookie));
+	json_decref(rc);
 }
 
 static void test_ready(void **state)

@@ -74,4 +74,23 @@ hg_assert_eq "$out" "hk-c2 ${HK_CIP[c2]}" "moved: $VIP:$PORT answers in c2"
 hk_hook poststop "$conf" "$(hk_state_json "$id" 0 "$br")" || hg_fail "moved: poststop exit $?"
 [ -z "$(hk_netns_table c2)" ] || hg_fail "moved: table left in c2 after poststop"
 hg_assert_eq "$(hk_nrecords)" 0 "moved: no record after poststop"
+
+# A netns record left by a namespace whose last poststop never ran, and whose inode number
+# the kernel gave to a new namespace: the cookie tells them apart, the stale record and
+# its ghost users are replaced, and the new container's poststop cleans everything.
+id=$HK_CID-fresh
+hk_hook createRuntime "$conf" "$(hk_state_json "$id" 1 "$br")" || hg_fail "stale: first createRuntime exit $?"
+rec=$(jq -r .netnsRecord "$HK_STATE/hook/$id.json")
+jq '.netns.cookie = 1' "$rec" >"$rec.new" && mv "$rec.new" "$rec"
+touch "${rec%.json}.users/ghost-container"
+rm "$HK_STATE/hook/$id.json" "${rec%.json}.users/$id"
+id=$HK_CID-after
+hk_hook createRuntime "$conf" "$(hk_state_json "$id" 1 "$br")" || hg_fail "stale: createRuntime exit $?"
+hg_assert_contains "$(cat "$HK_LOG")" "stale record" "stale: the hook says it replaced a stale record"
+hg_assert_eq "$(ls "${rec%.json}.users")" "$id" "stale: the users are the new container only"
+[ "$(jq -r .netns.cookie "$rec")" != 1 ] || hg_fail "stale: the record keeps the stale cookie"
+_hk_one_table c2 "stale, after"
+hk_hook poststop "$conf" "$(hk_state_json "$id" 0 "$br")" || hg_fail "stale: poststop exit $?"
+[ -z "$(hk_netns_table c2)" ] || hg_fail "stale: table left in c2 after poststop"
+[ ! -e "$rec" ] || hg_fail "stale: the netns record outlived its last container"
 hg_log PASS
