@@ -184,9 +184,24 @@ static void release_user(struct hook *h, const char *netns_record, const char *n
 	}
 }
 
+/* Does record still describe the namespace nsfd? Inode numbers are reused, cookies are
+ * not: the cookie (which takes entering the namespace) is read only when a record found by
+ * inode has one to compare, so the common first container pays nothing for it. */
+static bool same_netns(json_t *record, int nsfd, struct hg_netns_id *id)
+{
+	if (!json_object_get(json_object_get(record, "netns"), "cookie"))
+		return hg_state_record_has_netns(record, id);
+	if (!id->cookie) {
+		struct hg_netns_id full;
+		if (hg_netns_identify_full(nsfd, &full) == 0)
+			id->cookie = full.cookie;
+	}
+	return hg_state_record_has_netns(record, id);
+}
+
 /* Plumbing for the netns (done once, by its first container) and this container's
  * membership. Returns the entries to write in *record_out. */
-static int join_netns(struct hook *h, int nsfd, const char *netns_path, const struct hg_netns_id *id,
+static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct hg_netns_id *id,
 		      json_t **netns_record, struct hg_error *err)
 {
 	_cleanup_free_ char *own_path = NULL, *file = NULL;
@@ -209,7 +224,7 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, const st
 		release_user(h, previous, NULL);
 	if (hg_state_read(ref.record, &record, err) < 0)
 		goto out;
-	if (record && !hg_state_record_has_netns(record, id)) {
+	if (record && !same_netns(record, nsfd, id)) {
 		/* Left by a namespace whose last poststop never ran, and whose inode number the
 		 * kernel has given to this one: its plumbing died with it. */
 		hg_logf(&h->log, "stale record %s of an earlier namespace, replacing it", ref.record);
@@ -320,14 +335,16 @@ static int create(struct hook *h, struct hg_error *err)
 	}
 	if (nsfd < 0)
 		return -1;
-	if (hg_netns_identify_full(nsfd, &id) < 0)
-		return hg_error_set(err, HG_CNI_NETNS, "identify the network namespace %s", netns_path);
+	if (hg_netns_identify(nsfd, &id) < 0)
+		return hg_error_errno(err, HG_CNI_NETNS, errno, "identify the network namespace %s", netns_path);
 	if (hg_netns_is_current(nsfd))
 		return host_network(h, err);
 
 	/* The CNI personality already did the plumbing at sandbox time: only names are left. */
 	if (hg_state_find_by_netns(h->config.state_dir, &id, &cni, NULL, err) < 0)
 		return -1;
+	if (cni && !same_netns(cni, nsfd, &id))
+		json_decref(TAKE_PTR(cni)); /* a record whose DEL was lost, of an earlier namespace */
 	if (cni)
 		return write_entries(h, cni, err);
 
