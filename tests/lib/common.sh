@@ -195,19 +195,26 @@ hg_netns_del() {
 # really sits in its own mount namespace (only then may an ADD write through it). Killed
 # at exit.
 hg_container_proc() {
-	local ns=$1 hosts=$2 pid i ours
-	# shellcheck disable=SC2016 # expanded by the inner sh
+	# shellcheck disable=SC2016 # $1 is the inner sh's
+	hg_container_proc_with "$1" 'mount --bind "$1" /etc/hosts' "$2"
+}
+
+# hg_container_proc_with NS SETUP [ARG]: the same, with the mount namespace prepared by the
+# shell snippet SETUP instead (ARG is its $1), e.g. a tmpfs over /etc.
+hg_container_proc_with() {
+	local ns=$1 setup=$2 pid i ours
 	ip netns exec "$ns" unshare -m --propagation private \
-		sh -c 'mount --bind "$1" /etc/hosts && exec sleep 600' sh "$hosts" &
+		sh -c "$setup && exec sleep 600" sh "${3:-}" &
 	pid=$!
 	disown "$pid"
 	hg_defer kill -KILL "$pid"
 	ours=$(readlink /proc/self/ns/mnt)
-	# ip netns exec execs unshare, which execs sh, which execs sleep after the bind
-	# mount: the same pid throughout. Wait for sleep in the other mount namespace.
+	# ip netns exec execs unshare, which execs sh, which execs sleep after the setup: the
+	# same pid throughout. Wait for sleep in the other mount namespace.
 	for ((i = 0; i < 100; i++)); do
 		if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] &&
 			[ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" != "$ours" ]; then
+			# shellcheck disable=SC2034 # read by the caller
 			HG_CONTAINER_PID=$pid
 			return 0
 		fi

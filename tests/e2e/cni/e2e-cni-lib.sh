@@ -133,3 +133,15 @@ ec_machine_paths() {
 	done
 	echo "== /etc/hosts $(stat -c '%i %s %Y %a %u' /etc/hosts) $(sha256sum </etc/hosts)"
 }
+
+# ec_finish: the end both runtimes' tests share, after their own cleanup: the host as it
+# was, the machine's CNI paths and /etc/hosts untouched, then what the plugin did.
+ec_finish() {
+	hg_assert_host_unchanged
+	ec_machine_paths >"$HG_TMP/machine.after"
+	diff -u "$HG_TMP/machine.before" "$HG_TMP/machine.after" >&2 ||
+		hg_fail "the machine's CNI paths or /etc/hosts changed"
+	hg_log "plugin log (last 20 lines):"$'\n'"$(tail -n 20 "$EC_LOG" 2>/dev/null || :)"
+	hg_log "CNI calls of host-gateway:"$'\n'"$(ec_trace | cut -c1-160)"
+	hg_log "PASS in $(($(e2e_now_ms) - T_START)) ms (after the host lock)"
+}

@@ -15,23 +15,6 @@ br=hgt-$$-ub
 hg_defer ip link del "$br"
 list=$(hgc_bridge_list "$net" 1.0.0 "$br" "$subnet" "$(jq -nc --arg log "$HG_TMP/plugin.log" '{logFile: $log}')")
 
-# start_container NS SETUP: a process in NS with its own mount namespace prepared by SETUP.
-start_container() {
-	local ns=$1 setup=$2 pid i ours
-	ip netns exec "$ns" unshare -m --propagation private sh -c "$setup && exec sleep 600" &
-	pid=$!
-	disown "$pid"
-	hg_defer kill -KILL "$pid"
-	ours=$(readlink /proc/self/ns/mnt)
-	for ((i = 0; i < 100; i++)); do
-		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] &&
-			[ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" != "$ours" ] && break
-		sleep 0.05
-	done
-	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sleep ] || hg_fail "container process in $ns did not start"
-	CPID=$pid
-}
-
 n=0
 for shape in missing readonly directory; do
 	n=$((n + 1))
@@ -40,12 +23,13 @@ for shape in missing readonly directory; do
 	hosts=$HG_TMP/hosts-$shape
 	hgc_user_hosts >"$hosts"
 	cp "$hosts" "$hosts.orig"
+	# shellcheck disable=SC2016 # "$1" is the inner sh's
 	case $shape in
-	missing) start_container "$ns" "mount -t tmpfs hgt-etc /etc" ;;
-	readonly) start_container "$ns" "mount --bind '$hosts' /etc/hosts && mount -o remount,ro,bind /etc/hosts" ;;
-	directory) start_container "$ns" "mount -t tmpfs hgt-etc /etc && mkdir /etc/hosts" ;;
+	missing) hg_container_proc_with "$ns" "mount -t tmpfs hgt-etc /etc" ;;
+	readonly) hg_container_proc_with "$ns" 'mount --bind "$1" /etc/hosts && mount -o remount,ro,bind /etc/hosts' "$hosts" ;;
+	directory) hg_container_proc_with "$ns" "mount -t tmpfs hgt-etc /etc && mkdir /etc/hosts" ;;
 	esac
-	netns=/proc/$CPID/ns/net
+	netns=/proc/$HG_CONTAINER_PID/ns/net
 	rec=$(hgc_record "$net" "$cid" eth0)
 	hg_defer hg_chain DEL "$list" "$cid" "$netns" eth0
 	if [ "$shape" = directory ]; then
