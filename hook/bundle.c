@@ -113,6 +113,17 @@ int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what
 			}
 			free(out->hosts_source);
 			out->hosts_source = strdup(source);
+			/* mount(8) semantics: the last of "ro" and "rw" counts. */
+			size_t j;
+			json_t *opt;
+			out->hosts_readonly = false;
+			json_array_foreach (json_object_get(item, "options"), j, opt) {
+				const char *o = json_string_value(opt);
+				if (o && strcmp(o, "ro") == 0)
+					out->hosts_readonly = true;
+				else if (o && strcmp(o, "rw") == 0)
+					out->hosts_readonly = false;
+			}
 		}
 	}
 	const char *root = json_string_value(json_object_get(json_object_get(config, "root"), "path"));

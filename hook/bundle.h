@@ -19,6 +19,7 @@ struct hg_oci_bundle {
 	bool has_netns;      /* a linux.namespaces entry of type network */
 	char *netns_path;    /* its path, NULL when the runtime creates a new one */
 	char *hosts_source;  /* source of the bind mount at /etc/hosts, NULL when none */
+	bool hosts_readonly; /* that mount has "ro": the container must not see it change */
 	char *root;          /* absolute root path */
 	json_t *annotations; /* object, never NULL */
 };

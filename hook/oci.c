@@ -28,24 +28,34 @@ static void hook_line(void *ctx, const char *msg)
 {
 	struct hook *h = ctx;
 	char line[1400];
-	snprintf(line, sizeof(line), "hook %s %s: %s", h->stage, h->state.id ? h->state.id : "?", msg);
+	snprintf(line, sizeof(line), "hook %s %.100s: %s", h->stage, h->state.id ? h->state.id : "?", msg);
 	hg_log_emit(h->outer, h->config.log_file, line);
 }
 
-static int load_config(struct hook *h, struct hg_error *err)
+/* poststop undoes from records and never fails: it reads only where the records and the
+ * log are (lenient), so that a file broken since createRuntime cannot strand plumbing. */
+static int load_config(struct hook *h, bool lenient, struct hg_error *err)
 {
 	json_error_t jerr;
 	if (access(h->config_path, F_OK) < 0 && errno == ENOENT)
 		return 0; /* no file: the defaults */
 	json_auto_t *conf = json_load_file(h->config_path, 0, &jerr);
-	if (!conf)
-		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s: line %d: %s", h->config_path, jerr.line, jerr.text);
+	if (!conf) {
+		hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s: line %d: %s", h->config_path, jerr.line, jerr.text);
+		return lenient ? 0 : -1;
+	}
+	if (lenient) {
+		char why[512];
+		if (hg_config_load_locations(&h->config, conf, why, sizeof(why)) > 0)
+			hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s: %s", h->config_path, why);
+		return 0;
+	}
 	if (hg_config_load_json(&h->config, conf, true, err) < 0)
 		return hg_error_prefix(err, "%s", h->config_path);
 	return 0;
 }
 
-static int load_bundle(struct hook *h, struct hg_error *err)
+static int load_bundle(struct hook *h, bool annotations, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	json_error_t jerr;
@@ -56,6 +66,8 @@ static int load_bundle(struct hook *h, struct hg_error *err)
 		return hg_error_set(err, HG_CNI_DECODE, "%s: %s", path, jerr.text);
 	if (hg_oci_bundle_parse(conf, h->state.bundle, path, &h->bundle, err) < 0)
 		return -1;
+	if (!annotations)
+		return 0;
 	/* The state's annotations are the runtime's view of the same map; they win. */
 	json_auto_t *merged = json_copy(h->bundle.annotations);
 	json_object_update(merged, h->state.annotations);
@@ -82,6 +94,10 @@ static int open_pid_netns(pid_t pid, struct hg_error *err)
 
 static json_t *hosts_target(struct hook *h)
 {
+	/* A read-only mount (a host file shared as a read-only hostPath) is the user's promise
+	 * that the file does not change: it is not ours to write. */
+	if (h->bundle.hosts_source && h->bundle.hosts_readonly)
+		return NULL;
 	if (h->bundle.hosts_source)
 		return hg_target_file(h->bundle.hosts_source);
 	if (h->bundle.root)
@@ -95,11 +111,21 @@ static int write_names(struct hook *h, const struct hg_entries *entries, struct 
 	_cleanup_free_ char *block = NULL;
 	char what[512];
 	if (!target) {
-		hg_logf(&h->log, "the container has neither an /etc/hosts mount nor a root path, no names written");
+		if (h->bundle.hosts_readonly)
+			hg_logf(&h->log, "the /etc/hosts mount of %s is read-only (\"ro\"), no names written",
+				h->bundle.hosts_source);
+		else
+			hg_logf(&h->log, "the container has neither an /etc/hosts mount nor a root path, no names written");
 		return 0;
 	}
-	if (hg_names_write(entries, target, &block, err) < 0)
-		return -1;
+	if (hg_names_write(h->config.state_dir, entries, target, &block, err) < 0) {
+		if (err->errnum != EXDEV)
+			return -1;
+		/* A mount of this machine's own /etc/hosts: never written, and no reason to refuse
+		 * the container. */
+		hg_logf(&h->log, "%s; no names written", err->msg);
+		return 0;
+	}
 	hg_logf(&h->log, "names written to %s", hg_target_describe(target, what, sizeof(what)));
 	return 0;
 }
@@ -255,7 +281,7 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct h
 	} else if (asprintf(&file, "%s/%s", ref.users, h->state.id) < 0) {
 		hg_error_set(err, HG_CNI_IO, "out of memory");
 	} else {
-		_cleanup_close_ int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		_cleanup_close_ int fd = open(file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			hg_error_errno(err, HG_CNI_STATE, errno, "create %s", file);
 		else if (hg_state_write(own_path, mine, err) == 0)
@@ -319,8 +345,12 @@ static int create(struct hook *h, struct hg_error *err)
 	json_auto_t *cni = NULL, *record = NULL;
 	struct hg_netns_id id;
 
-	if (check_hosts_target(h, err) < 0)
-		return -1;
+	if (check_hosts_target(h, err) < 0) {
+		if (err->errnum != EXDEV)
+			return -1;
+		hg_logf(&h->log, "%s; no names written, nothing done", err->msg);
+		return 0;
+	}
 	if (!h->bundle.has_netns)
 		return host_network(h, err);
 	if (h->bundle.netns_path) {
@@ -387,25 +417,42 @@ int hg_hook_run(const char *stage, const char *config_path, const char *input, s
 	}
 	if (hg_config_init(&h.config) < 0)
 		return 1;
-	if (load_config(&h, &err) < 0) {
+	if (load_config(&h, is_stop, &err) < 0) {
 		/* Without a valid file there is no failure policy to read: say it loudly. */
 		hg_logf(&h.log, "%s", err.msg);
 		ret = 1;
 		goto out;
 	}
+	if (err.msg[0]) /* poststop: the defaults stand in for what was invalid */
+		hg_logf(&h.log, "%s; using the defaults, ignoring", err.msg);
+	err = (struct hg_error){0};
 	if (hg_oci_state_parse(input, len, &h.state, &err) < 0) {
+		hg_logf(&h.log, "%s", err.msg);
+		ret = is_stop || h.config.failure_policy == HG_FAIL_IGNORE ? 0 : 1;
+		goto out;
+	}
+	if (!hg_valid_id(h.state.id, HG_MAX_ID_LEN)) {
+		/* The ID names state files: "../x" would leave the state directory. No record of
+		 * ours can carry such an ID, so poststop has nothing to undo. */
+		hg_logf(&h.log, "container ID \"%.100s\" is not ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (at most " STR(
+					HG_MAX_ID_LEN) " bytes), refusing it",
+			h.state.id);
+		ret = is_stop || h.config.failure_policy == HG_FAIL_IGNORE ? 0 : 1;
+		goto out;
+	}
+	if (hg_state_check_dir(h.config.state_dir, &err) < 0) {
 		hg_logf(&h.log, "%s", err.msg);
 		ret = is_stop || h.config.failure_policy == HG_FAIL_IGNORE ? 0 : 1;
 		goto out;
 	}
 	if (is_stop) {
 		/* The bundle may be half gone at poststop; only its netns path is useful. */
-		if (load_bundle(&h, &err) < 0)
+		if (load_bundle(&h, false, &err) < 0)
 			hg_logf(&h.log, "%s, ignoring", err.msg);
 		poststop(&h);
 		goto out;
 	}
-	if (load_bundle(&h, &err) < 0 || (h.config.enabled && create(&h, &err) < 0)) {
+	if (load_bundle(&h, true, &err) < 0 || (h.config.enabled && create(&h, &err) < 0)) {
 		bool fail = h.config.failure_policy == HG_FAIL_FAIL;
 		hg_logf(&h.log, "%s%s", err.msg, fail ? "" : " (failurePolicy ignore: the container starts without the names)");
 		ret = fail ? 1 : 0;

@@ -228,12 +228,16 @@ int hg_entries_from_record(json_t *entries, struct hg_entries *out)
 	return 0;
 }
 
-int hg_names_write(const struct hg_entries *e, json_t *target, char **block, struct hg_error *err)
+int hg_names_write(const char *state_dir, const struct hg_entries *e, json_t *target, char **block,
+		   struct hg_error *err)
 {
 	bool gone;
 	char what[512];
 	_cleanup_close_ int fd = hg_target_open(target, &gone, err);
 	if (fd < 0)
+		return -1;
+	_cleanup_close_ int lock = hg_state_lock_file(state_dir, fd, err);
+	if (lock < 0)
 		return -1;
 	return hg_hosts_apply_fd(fd, hg_target_describe(target, what, sizeof(what)), e->items, e->n, block, err);
 }
@@ -307,6 +311,11 @@ static int add_host_side(struct add_ctx *c, json_t *rec, struct hg_error *err)
 					    "and the host");
 		if (hg_route_oif(container, iface, err) < 0)
 			return -1;
+		if (!hg_iface_name_safe(iface))
+			return hg_error_set(err, HG_CNI_NFTABLES,
+					    "hostLoopbackPorts: the host interface of this container, \"%.20s\", has characters "
+					    "nftables rules cannot match safely",
+					    iface);
 		/* The address the packets carry when they reach the host: an alias stays as it is. */
 		const struct hg_ip *wire = alias ? &c->targets.ip[0] : &c->host.ip[0];
 		if (hg_nat_host_elements(iface, container, wire, cfg->host_loopback_ports, cfg->n_host_loopback_ports,
@@ -377,13 +386,14 @@ int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_er
 	if (req->hosts_target) {
 		_cleanup_free_ char *block = NULL;
 		struct hg_error herr = {0};
-		if (hg_names_write(&entries, req->hosts_target, &block, &herr) == 0) {
+		if (hg_names_write(req->config->state_dir, &entries, req->hosts_target, &block, &herr) == 0) {
 			json_t *t = json_deep_copy(req->hosts_target);
 			json_object_set_new(t, "block", json_string(block));
 			json_object_set_new(rec, "hosts", t);
-		} else if (herr.errnum == ENOENT || herr.errnum == EROFS) {
+		} else if (herr.errnum == ENOENT || herr.errnum == EROFS || herr.errnum == EXDEV) {
 			/* An image without /etc/hosts, or a read-only root: the container's own choice,
-			 * not a reason to refuse it. The names stay recorded for the hook. */
+			 * not a reason to refuse it; or (EXDEV) a root that is this machine's. The names
+			 * stay recorded for the hook. */
 			hg_logf(req->log, "%s; names not written, recorded only", herr.msg);
 		} else {
 			*err = herr;
@@ -501,8 +511,11 @@ void hg_attach_undo(json_t *record, const char *netns_hint, const struct hg_log 
 	json_t *hosts = json_object_get(record, "hosts");
 	if (hosts) {
 		char what[512];
+		const char *state_dir = json_string_value(json_object_get(record, "stateDir"));
 		_cleanup_close_ int fd = hg_target_open(hosts, &gone, &err);
-		if (fd >= 0) {
+		/* (A record without stateDir is damaged; its block still goes, unserialised.) */
+		_cleanup_close_ int lock = fd >= 0 && state_dir ? hg_state_lock_file(state_dir, fd, &err) : -1;
+		if (fd >= 0 && (lock >= 0 || !state_dir)) {
 			if (hg_hosts_remove_fd(fd, hg_target_describe(hosts, what, sizeof(what)), &err) < 0)
 				hg_logf(log, "%s, ignoring", err.msg);
 		} else if (!gone) {
@@ -580,9 +593,14 @@ int hg_attach_check(json_t *record, struct hg_error *err)
 	if (hosts) {
 		char what[512];
 		_cleanup_free_ char *block = NULL;
+		const char *state_dir = json_string_value(json_object_get(record, "stateDir"));
 		_cleanup_close_ int fd = hg_target_open(hosts, &gone, err);
 		if (fd < 0)
 			return -1;
+		/* Not torn by a writer rewriting the file in place. */
+		_cleanup_close_ int lock = state_dir ? hg_state_lock_file(state_dir, fd, err) : -1;
+		if (lock < 0)
+			return state_dir ? -1 : hg_error_set(err, HG_CNI_STATE, "damaged state record: no stateDir");
 		hg_target_describe(hosts, what, sizeof(what));
 		int r = hg_hosts_read_block_fd(fd, what, &block, err);
 		if (r < 0)

@@ -43,4 +43,5 @@ void hg_entries_free(struct hg_entries *e);
 int hg_entries_from_record(json_t *entries, struct hg_entries *out);
 
 /* Writes the managed block of entries into the hosts file target (target.h). */
-int hg_names_write(const struct hg_entries *e, json_t *target, char **block, struct hg_error *err);
+int hg_names_write(const char *state_dir, const struct hg_entries *e, json_t *target, char **block,
+		   struct hg_error *err);

@@ -187,7 +187,11 @@ static int load_names(char ***names, json_t *v, const char *key, struct hg_error
 		const char *s = json_string_value(item);
 		if (hg_parse_name(s) < 0)
 			return invalid(err, key, item, "is not a valid host name");
-		if (!strv_contains(list, s) && strv_push(&list, s) < 0)
+		if (strv_contains(list, s))
+			continue;
+		if (strv_len(list) >= HG_MAX_NAMES)
+			return invalid(err, key, NULL, "has more than " STR(HG_MAX_NAMES) " names");
+		if (strv_push(&list, s) < 0)
 			return hg_error_set(err, HG_CNI_IO, "out of memory");
 	}
 	strv_free(*names);
@@ -199,6 +203,8 @@ static int add_extra_host(struct hg_config *c, const char *s, const char *key, j
 			  struct hg_error *err)
 {
 	struct hg_extra_host h;
+	if (c->n_extra_hosts >= HG_MAX_EXTRA_HOSTS)
+		return invalid(err, key, NULL, "has more than " STR(HG_MAX_EXTRA_HOSTS) " entries (with extraHosts)");
 	if (hg_parse_extra_host(s, &h) < 0)
 		return invalid(err, key, shown, "is not NAME:IP or NAME:host-gateway");
 	struct hg_extra_host *grown = realloc(c->extra_hosts, (c->n_extra_hosts + 1) * sizeof(*grown));
@@ -211,13 +217,39 @@ static int add_extra_host(struct hg_config *c, const char *s, const char *key, j
 	return 0;
 }
 
-static int add_port_map(struct hg_port_map **list, size_t *n, const char *s, const char *key, json_t *shown,
+static size_t port_elements(const struct hg_port_map *m, bool each_port)
+{
+	return each_port || m->host_first != m->first ? (size_t) (m->last - m->first) + 1 : 1;
+}
+
+size_t hg_config_port_elements(const struct hg_config *c)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < c->n_localhost_ports; i++)
+		total += port_elements(&c->localhost_ports[i], false);
+	for (size_t i = 0; i < c->n_host_loopback_ports; i++)
+		total += port_elements(&c->host_loopback_ports[i], true);
+	return total;
+}
+
+/* Checked as each entry is added, so that a long list is refused before it is expanded. */
+static int add_port_map(struct hg_config *c, bool loopback, const char *s, const char *key, json_t *shown,
 			struct hg_error *err)
 {
+	struct hg_port_map **list = loopback ? &c->host_loopback_ports : &c->localhost_ports;
+	size_t *n = loopback ? &c->n_host_loopback_ports : &c->n_localhost_ports;
 	struct hg_port_map m;
 	if (hg_parse_port_map(s, &m) < 0)
 		return invalid(err, key, shown,
 			       "is not PORT, PORT/tcp, PORT/udp, FIRST-LAST or CONTAINER:HOST (ports 1-65535)");
+	if (c->n_localhost_ports + c->n_host_loopback_ports >= HG_MAX_PORT_SPECS)
+		return invalid(err, key, NULL,
+			       "too many port entries: localhostPorts and hostLoopbackPorts together take at most " STR(
+				       HG_MAX_PORT_SPECS));
+	if (hg_config_port_elements(c) + port_elements(&m, loopback) > HG_MAX_PORT_ELEMENTS)
+		return invalid(err, key, shown,
+			       "asks for too many ports: localhostPorts remaps and hostLoopbackPorts together take at "
+			       "most " STR(HG_MAX_PORT_ELEMENTS) " ports");
 	struct hg_port_map *grown = realloc(*list, (*n + 1) * sizeof(*grown));
 	if (!grown)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
@@ -226,18 +258,18 @@ static int add_port_map(struct hg_port_map **list, size_t *n, const char *s, con
 	return 0;
 }
 
-static int load_port_maps(struct hg_port_map **list, size_t *n, json_t *v, const char *key,
-			  struct hg_error *err)
+static int load_port_maps(struct hg_config *c, bool loopback, json_t *v, const char *key, struct hg_error *err)
 {
 	size_t i;
 	json_t *item;
+	struct hg_port_map **list = loopback ? &c->host_loopback_ports : &c->localhost_ports;
 	free(*list);
 	*list = NULL;
-	*n = 0;
+	*(loopback ? &c->n_host_loopback_ports : &c->n_localhost_ports) = 0;
 	if (require_string_array(v, key, err) < 0)
 		return -1;
 	json_array_foreach (v, i, item)
-		if (add_port_map(list, n, json_string_value(item), key, item, err) < 0)
+		if (add_port_map(c, loopback, json_string_value(item), key, item, err) < 0)
 			return -1;
 	return 0;
 }
@@ -338,11 +370,9 @@ int hg_config_load_json(struct hg_config *c, json_t *obj, bool allow_failure_pol
 			return invalid(err, "hostAlias", v, "must be true or false");
 		c->host_alias = json_is_true(v);
 	}
-	if ((v = json_object_get(obj, "localhostPorts")) &&
-	    load_port_maps(&c->localhost_ports, &c->n_localhost_ports, v, "localhostPorts", err) < 0)
+	if ((v = json_object_get(obj, "localhostPorts")) && load_port_maps(c, false, v, "localhostPorts", err) < 0)
 		return -1;
-	if ((v = json_object_get(obj, "hostLoopbackPorts")) &&
-	    load_port_maps(&c->host_loopback_ports, &c->n_host_loopback_ports, v, "hostLoopbackPorts", err) < 0)
+	if ((v = json_object_get(obj, "hostLoopbackPorts")) && load_port_maps(c, true, v, "hostLoopbackPorts", err) < 0)
 		return -1;
 	if (allow_failure_policy && (v = json_object_get(obj, "failurePolicy"))) {
 		const char *s = json_string_value(v);
@@ -394,9 +424,28 @@ static int annotation_list(json_t *annotations, const char *key, char ***out, st
 	*out = NULL;
 	if (!v)
 		return 0;
-	if (!json_is_string(v) || split_commas(json_string_value(v), out) < 0)
+	if (!json_is_string(v))
+		return invalid(err, key, v, "must be a comma-separated string");
+	if (json_string_length(v) > HG_MAX_ANNOTATION_LEN)
+		return invalid(err, key, NULL, "is longer than " STR(HG_MAX_ANNOTATION_LEN) " bytes");
+	if (split_commas(json_string_value(v), out) < 0)
 		return invalid(err, key, v, "must be a comma-separated string");
 	return 1;
+}
+
+int hg_config_load_locations(struct hg_config *c, json_t *obj, char *why, size_t why_size)
+{
+	static const char *const keys[] = {"stateDir", "logFile"};
+	int bad = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		json_t *v = json_object_get(obj, keys[i]);
+		struct hg_error e = {0};
+		if (v && load_path(i == 0 ? &c->state_dir : &c->log_file, v, keys[i], &e) < 0) {
+			snprintf(why, why_size, "%s", e.msg);
+			bad++;
+		}
+	}
+	return bad;
 }
 
 int hg_config_apply_annotations(struct hg_config *c, json_t *annotations, struct hg_error *err)
@@ -439,8 +488,7 @@ int hg_config_apply_annotations(struct hg_config *c, json_t *annotations, struct
 		return -1;
 	for (size_t i = 0; r > 0 && ports[i]; i++) {
 		json_auto_t *shown = json_string(ports[i]);
-		if (add_port_map(&c->localhost_ports, &c->n_localhost_ports, ports[i], HG_ANNOTATION_LOCALHOST_PORTS,
-				 shown, err) < 0)
+		if (add_port_map(c, false, ports[i], HG_ANNOTATION_LOCALHOST_PORTS, shown, err) < 0)
 			return -1;
 	}
 	return 0;

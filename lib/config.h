@@ -15,6 +15,17 @@
 #define HG_ANNOTATION_LOCALHOST_PORTS "host-gateway.io/localhost-ports"
 #define HG_MAX_HOST_IPS 8
 
+/* What configuration plus annotations may ask for, so that the work an annotation causes
+ * is bounded (README "Limits"). A port element is one port of a remapped localhostPorts
+ * range or of a hostLoopbackPorts entry (nftables has no range-to-range offset, so those
+ * are one map element per port); a localhostPorts entry that keeps its port numbers is
+ * one rule and counts once. */
+#define HG_MAX_NAMES 64
+#define HG_MAX_EXTRA_HOSTS 256
+#define HG_MAX_PORT_SPECS 256     /* localhostPorts + hostLoopbackPorts entries */
+#define HG_MAX_PORT_ELEMENTS 4096
+#define HG_MAX_ANNOTATION_LEN 16384
+
 enum hg_hostip_kind {
 	HG_HOSTIP_AUTO,         /* prevResult gateway, else the netns default route */
 	HG_HOSTIP_NODE_GATEWAY, /* default-route gateway of the netns the plugin runs in */
@@ -74,6 +85,14 @@ int hg_config_load_json(struct hg_config *c, json_t *obj, bool allow_failure_pol
 
 /* Applies the host-gateway.io annotations of a string map (pod or container annotations). */
 int hg_config_apply_annotations(struct hg_config *c, json_t *annotations, struct hg_error *err);
+
+/* For DEL, GC and poststop, which undo from records and must never fail on configuration:
+ * reads only stateDir and logFile, keeping the default of an invalid one. Returns the
+ * number of invalid keys, each described in why (the last one). */
+int hg_config_load_locations(struct hg_config *c, json_t *obj, char *why, size_t why_size);
+
+/* The port elements a configuration asks for (see HG_MAX_PORT_ELEMENTS). */
+size_t hg_config_port_elements(const struct hg_config *c);
 
 /* Parsers shared with the annotations and the tests. */
 int hg_parse_name(const char *s);

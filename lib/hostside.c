@@ -8,10 +8,53 @@
 #include "route.h"
 #include "util.h"
 
+static bool key_char_safe(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+	       ch == '.' || ch == '-';
+}
+
+/* One part of a key: as it is when short and plain, else its first bytes (unsafe ones as
+ * '_') and a hash of the whole, so that distinct parts stay distinct and the key is safe
+ * in nft text, a file name, and an nft comment (at most 128 bytes). */
+static void key_part(const char *s, size_t max, char *out)
+{
+	size_t n = strlen(s);
+	bool plain = n <= max;
+	for (size_t i = 0; plain && i < n; i++)
+		plain = key_char_safe(s[i]);
+	if (plain) {
+		memcpy(out, s, n + 1);
+		return;
+	}
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char) s[i]) * 0x100000001b3ull;
+	size_t keep = n < max - 17 ? n : max - 17;
+	for (size_t i = 0; i < keep; i++)
+		out[i] = key_char_safe(s[i]) ? s[i] : '_';
+	snprintf(out + keep, 18, "~%016llx", (unsigned long long) h);
+}
+
 int hg_attachment_key(const char *network, const char *container_id, const char *ifname, char *out, size_t size)
 {
-	int n = snprintf(out, size, "%s/%s/%s", network ? network : "hook", container_id, ifname ? ifname : "-");
+	char net[HG_KEY_NETWORK_MAX + 1], cid[HG_KEY_ID_MAX + 1], ifn[HG_KEY_IFNAME_MAX + 1];
+	/* '=' is in no network name: a CNI network called "hook" is not the hook. */
+	key_part(network ? network : "", HG_KEY_NETWORK_MAX, net);
+	key_part(container_id, HG_KEY_ID_MAX, cid);
+	key_part(ifname ? ifname : "-", HG_KEY_IFNAME_MAX, ifn);
+	int n = snprintf(out, size, "%s+%s+%s", network ? net : "=hook", cid, ifn);
 	return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+bool hg_iface_name_safe(const char *iface)
+{
+	if (!iface || !iface[0] || strlen(iface) >= 16)
+		return false;
+	for (const char *p = iface; *p; p++)
+		if (!key_char_safe(*p) && *p != '@' && *p != '+')
+			return false;
+	return true;
 }
 
 /* The users directory of a resource and the file of one user in it. */
@@ -42,7 +85,7 @@ static int mkdirs(const char *state_dir, const char *kind, const char *dir)
 
 static int touch(const char *path, const char *content)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (content && write(fd, content, strlen(content)) < 0)
@@ -179,6 +222,8 @@ static void release_localnet(const char *dir, const char *iface, const struct hg
 {
 	char orig[600], sysctl[256], old[16], text[300];
 	struct hg_error err = {0};
+	if (!hg_iface_name_safe(iface))
+		return; /* never acquired: ADD refuses such a name */
 	snprintf(orig, sizeof(orig), "%s.orig", dir);
 	snprintf(text, sizeof(text), "delete element inet %s localnet_ifaces { \"%s\" }\n", HG_NFT_TABLE, iface);
 	hg_nft_run(text, &err);
@@ -242,14 +287,24 @@ int hg_loopback_present(const char *iface, json_t *elements, const char *key, st
 	return dump && strstr(dump, quoted) ? 1 : 0;
 }
 
-static bool key_valid(const char *key, const char *network, json_t *valid)
+/* Is key (a user file name or an nft comment) of network, and then of a valid attachment?
+ * Keys of earlier versions wrote '/' where '+' is now. */
+static bool key_valid(const char *stored, const char *network, json_t *valid)
 {
-	size_t i, n = strlen(network);
+	char key[300], prefix[HG_KEY_MAX];
+	size_t i;
 	json_t *a;
-	if (strncmp(key, network, n) != 0 || key[n] != '/')
+	snprintf(key, sizeof(key), "%s", stored);
+	for (char *p = key; *p; p++)
+		if (*p == '/')
+			*p = '+';
+	if (hg_attachment_key(network, "x", NULL, prefix, sizeof(prefix)) < 0)
+		return true;
+	size_t n = strlen(prefix) - strlen("x+-");
+	if (strncmp(key, prefix, n) != 0)
 		return true; /* another network's: not ours to judge */
 	json_array_foreach (valid, i, a) {
-		char k[300];
+		char k[HG_KEY_MAX];
 		if (hg_attachment_key(network, json_string_value(json_object_get(a, "containerID")) ?: "",
 				      json_string_value(json_object_get(a, "ifname")) ?: "", k, sizeof(k)) == 0 &&
 		    strcmp(k, key) == 0)
@@ -304,14 +359,10 @@ static void gc_users(const char *state_dir, const char *kind, const char *networ
 		struct dirent *u;
 		bool dropped = false;
 		while (users && (u = readdir(users))) {
-			char key[300], file[1400];
+			const char *key = u->d_name;
+			char file[1400];
 			if (u->d_name[0] == '.')
 				continue;
-			snprintf(key, sizeof(key), "%s", u->d_name);
-			/* Network names and container IDs have no '+': the first two are separators. */
-			char *p = strchr(key, '+');
-			if (p && (*p = '/', p = strchr(p + 1, '+')))
-				*p = '/';
 			if (key_valid(key, network, valid))
 				continue;
 			snprintf(file, sizeof(file), "%s/%s", dir, u->d_name);

@@ -16,7 +16,8 @@ int hg_netns_open(const char *path, bool *gone, struct hg_error *err)
 	struct statfs sfs;
 	if (gone)
 		*gone = false;
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO at that path must not hang us. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		if (gone && (errno == ENOENT || errno == ESRCH))
 			*gone = true;

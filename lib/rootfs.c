@@ -76,19 +76,24 @@ static int reopen_regular(int pathfd, const char *what, size_t max_size, struct 
 	return fd;
 }
 
-int hg_open_in_root(const char *root, const char *path, size_t max_size, struct hg_error *err)
+int hg_open_in_rootfd(int rootfd, const char *root, const char *path, size_t max_size, struct hg_error *err)
 {
 	char what[4200];
 	snprintf(what, sizeof(what), "%s (in container root %s)", path, root);
-	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "open container root %s", root);
 	_cleanup_close_ int pathfd = openat2_in_root(rootfd, path);
-	if (pathfd < 0 && (errno == ENOSYS || errno == EPERM) ) /* EPERM: seccomp without openat2 */
+	if (pathfd < 0 && (errno == ENOSYS || errno == EPERM)) /* EPERM: seccomp without openat2 */
 		pathfd = walk_in_root(rootfd, path);
 	if (pathfd < 0)
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "open %s", what);
 	return reopen_regular(pathfd, what, max_size, err);
+}
+
+int hg_open_in_root(const char *root, const char *path, size_t max_size, struct hg_error *err)
+{
+	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "open container root %s", root);
+	return hg_open_in_rootfd(rootfd, root, path, max_size, err);
 }
 
 int hg_open_host_file(const char *path, size_t max_size, struct hg_error *err)

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/file.h>
+#include <time.h>
+#include <stdint.h>
 #include "state.h"
 #include "util.h"
 
@@ -55,7 +57,11 @@ int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", dir);
 	if (asprintf(&tmp, "%s/.tmp.%d.json", dir, (int) getpid()) < 0)
 		return hg_error_set(err, HG_CNI_STATE, "out of memory");
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A new file, never one that is there: a temp name left by a killed run with our PID is
+	 * removed first, and a symlink planted there is not followed. */
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", tmp);
 	/* One write: json_dumpfd would issue one write(2) per token. */
@@ -210,6 +216,53 @@ int hg_state_ready(const char *state_dir, struct hg_error *err)
 	return 0;
 }
 
+int hg_state_check_dir(const char *state_dir, struct hg_error *err)
+{
+	struct stat st;
+	int r = mkdir_p(state_dir, 0700);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
+	if (lstat(state_dir, &st) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "state directory %s", state_dir);
+	/* Root writes records, users files and locks there: whoever else could write the
+	 * directory could plant links and redirect those writes. */
+	if (S_ISLNK(st.st_mode))
+		return hg_error_set(err, HG_CNI_STATE, "state directory %s is a symbolic link, refusing it", state_dir);
+	if (!S_ISDIR(st.st_mode))
+		return hg_error_set(err, HG_CNI_STATE, "state directory %s is not a directory", state_dir);
+	if (st.st_uid != geteuid())
+		return hg_error_set(err, HG_CNI_STATE, "state directory %s is owned by uid %u, not by us (uid %u), refusing it",
+				    state_dir, (unsigned) st.st_uid, (unsigned) geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return hg_error_set(err, HG_CNI_STATE, "state directory %s is writable by group or others (mode %04o), refusing it",
+				    state_dir, (unsigned) (st.st_mode & 07777));
+	return 0;
+}
+
+/* Our locks are held for milliseconds, by our processes only; a wait that long means one of
+ * them is stopped or stuck, and the runtime's timeout must not be eaten by it. */
+#define LOCK_WAIT_MS 5000
+
+static int lock_path(const char *path, struct hg_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "open %s", path);
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0;) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return hg_error_errno(err, HG_CNI_STATE, errno, "lock %s", path);
+		if (waited >= LOCK_WAIT_MS)
+			return hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: still held after %d ms, try again", path,
+					    LOCK_WAIT_MS);
+		struct timespec ts = {.tv_nsec = 2 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		waited += 2;
+	}
+	return TAKE_FD(fd);
+}
+
 int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
@@ -218,13 +271,20 @@ int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
 	if (asprintf(&path, "%s/.%s.lock", state_dir, name) < 0)
 		return hg_error_set(err, HG_CNI_STATE, "out of memory");
-	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return hg_error_errno(err, HG_CNI_STATE, errno, "open %s", path);
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return hg_error_errno(err, HG_CNI_STATE, errno, "lock %s", path);
-	return TAKE_FD(fd);
+	return lock_path(path, err);
+}
+
+int hg_state_lock_file(const char *state_dir, int fd, struct hg_error *err)
+{
+	struct stat st;
+	char name[32];
+	if (fstat(fd, &st) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "stat the file to lock");
+	/* A fixed set of lock files, so that they never accumulate; two files sharing one only
+	 * wait for each other's milliseconds. */
+	uint64_t h = ((uint64_t) st.st_dev * 0x9e3779b97f4a7c15ull) ^ ((uint64_t) st.st_ino * 0xbf58476d1ce4e5b9ull);
+	snprintf(name, sizeof(name), "hosts-%02u", (unsigned) ((h >> 32) % 64));
+	return hg_state_lock(state_dir, name, err);
 }
 
 int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *id, char **record, char **users)

@@ -35,10 +35,18 @@ int hg_state_find_by_netns(const char *state_dir, const struct hg_netns_id *id, 
 bool hg_state_record_has_netns(json_t *record, const struct hg_netns_id *id);
 /* Is the state directory usable (created if missing, writable)? */
 int hg_state_ready(const char *state_dir, struct hg_error *err);
+/* Creates the state directory if needed and refuses one that is a symlink, not ours, or
+ * writable by group or others (its parents may be anything). */
+int hg_state_check_dir(const char *state_dir, struct hg_error *err);
 /* An exclusive lock on <stateDir>/.NAME.lock, released when the returned fd is closed.
+ * Waits at most 5 s (HG_CNI_TRY_AGAIN after that).
  * "host" serialises the shared host-side resources; "hook" the hook's per-netns records.
  * Distinct names never wait for each other (flock conflicts even within one process). */
 int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err);
+/* Serialises writers of the file fd is open on (a hosts file), keyed by its device and
+ * inode, in the state directory: a lock on the file itself could be held for ever by any
+ * process of a container that shares it. */
+int hg_state_lock_file(const char *state_dir, int fd, struct hg_error *err);
 /* The hook's plumbing is per network namespace, shared by the containers that join it:
  * <stateDir>/hook/netns/<dev>-<ino>.json and its users, <dev>-<ino>.users/<containerID>. */
 int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *id, char **record, char **users);

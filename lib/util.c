@@ -1,5 +1,16 @@
 #include <string.h>
+#include <ctype.h>
 #include "util.h"
+
+bool hg_valid_id(const char *s, size_t max)
+{
+	if (!s || !isalnum((unsigned char) s[0]))
+		return false;
+	for (size_t i = 0; s[i]; i++)
+		if (i >= max || (!isalnum((unsigned char) s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-'))
+			return false;
+	return true;
+}
 
 void strv_free(char **v)
 {

@@ -28,7 +28,16 @@ static inline void closedirp(DIR **d) { if (*d) closedir(*d); }
 #define TAKE_PTR(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
 #define TAKE_FD(fd) ({ int _t = (fd); (fd) = -1; _t; })
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Container IDs and network names as the CNI spec allows them, ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$,
+ * at most max bytes: they become file names and keys, so nothing else may pass. */
+#include <stdbool.h>
+#define HG_MAX_ID_LEN 200
+bool hg_valid_id(const char *s, size_t max);
 
 /* A NULL-terminated, heap-owned list of heap-owned strings. */
 typedef char **strv_t;

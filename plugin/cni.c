@@ -75,17 +75,6 @@ int hg_cni_args_get(const char *args, const char *key, char *value, size_t size)
 	return found;
 }
 
-/* The reference skel's rules for container IDs and interface names. */
-static bool valid_container_id(const char *s)
-{
-	if (!s || !isalnum((unsigned char) s[0]))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!isalnum((unsigned char) *p) && *p != '_' && *p != '.' && *p != '-')
-			return false;
-	return true;
-}
-
 static bool valid_ifname(const char *s)
 {
 	if (!s || !*s || strlen(s) > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
@@ -98,7 +87,7 @@ static bool valid_ifname(const char *s)
 
 static bool valid_network_name(const char *s)
 {
-	return valid_container_id(s); /* the spec's rule for names is the same character set */
+	return hg_valid_id(s, HG_MAX_ID_LEN); /* the spec's rule for names is the same character set */
 }
 
 struct run {
@@ -125,7 +114,7 @@ static void log_line(void *ctx, const char *msg)
 {
 	struct run *r = ctx;
 	char line[1400];
-	snprintf(line, sizeof(line), "CNI %s %s%s%s: %s", r->env->command ? r->env->command : "?",
+	snprintf(line, sizeof(line), "CNI %.10s %.100s%s%.100s: %s", r->env->command ? r->env->command : "?",
 		 r->network ? r->network : "", r->env->container_id ? "/" : "",
 		 r->env->container_id ? r->env->container_id : "", msg);
 	hg_log_emit(r->outer, r->config.log_file, line);
@@ -143,9 +132,11 @@ static int require_env(const struct run *r, bool need_netns, struct hg_error *er
 		strcat(missing, " CNI_IFNAME");
 	if (missing[0])
 		return hg_error_set(err, HG_CNI_INVALID_ENV, "missing environment variables:%s", missing);
-	if (!valid_container_id(e->container_id))
+	if (!hg_valid_id(e->container_id, HG_MAX_ID_LEN))
 		return hg_error_set(err, HG_CNI_INVALID_ENV,
-				    "CNI_CONTAINERID \"%s\" must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", e->container_id);
+				    "CNI_CONTAINERID \"%.*s\" must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (at most " STR(
+					    HG_MAX_ID_LEN) " bytes)",
+				    100, e->container_id);
 	if (!valid_ifname(e->ifname))
 		return hg_error_set(err, HG_CNI_INVALID_ENV,
 				    "CNI_IFNAME \"%s\" is not a valid interface name (1-15 bytes, no '/', ':' or blanks)",
@@ -190,6 +181,8 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 		*output = passthrough(r);
 		return 0;
 	}
+	if (hg_state_check_dir(r->config.state_dir, err) < 0)
+		return -1;
 	bool gone;
 	_cleanup_close_ int nsfd = hg_netns_open(r->env->netns, &gone, err);
 	if (nsfd < 0)
@@ -266,6 +259,11 @@ static int cmd_del(struct run *r, struct hg_error *err)
 	json_auto_t *record = NULL;
 	if (require_env(r, false, err) < 0)
 		return -1;
+	if (hg_state_check_dir(r->config.state_dir, err) < 0) {
+		/* Records there cannot be trusted, and DEL must not fail: nothing is undone. */
+		hg_logf(&r->log, "%s; nothing undone", err->msg);
+		return 0;
+	}
 	if (record_path(r, &path, err) < 0)
 		return -1;
 	/* A damaged record cannot be undone; it is removed so that DEL still succeeds. */
@@ -293,7 +291,8 @@ static int cmd_check(struct run *r, struct hg_error *err)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "CHECK needs a prevResult");
 	if (!r->config.enabled)
 		return 0;
-	if (record_path(r, &path, err) < 0 || hg_state_read(path, &record, err) < 0)
+	if (hg_state_check_dir(r->config.state_dir, err) < 0 || record_path(r, &path, err) < 0 ||
+	    hg_state_read(path, &record, err) < 0)
 		return -1;
 	if (!record)
 		return hg_error_set(err, HG_CNI_CHECK_FAILED, "no host-gateway record for %s/%s/%s (ADD did not run?)",
@@ -327,6 +326,8 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 	if (!json_is_array(valid))
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
 				    "GC needs \"cni.dev/valid-attachments\" (an array of {containerID, ifname})");
+	if (hg_state_check_dir(r->config.state_dir, err) < 0)
+		return -1;
 	if (hg_state_network_dir(r->config.state_dir, r->network, &dir) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	if (hg_state_list(dir, &paths, err) < 0)
@@ -361,7 +362,11 @@ static int cmd_status(struct run *r, struct hg_error *err)
 	if (hg_cni_version_number(r->version) < 10100)
 		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION, "STATUS needs cniVersion 1.1.0, got %s",
 				    r->version);
-	return hg_state_ready(r->config.state_dir, err);
+	if (hg_state_check_dir(r->config.state_dir, err) < 0 || hg_state_ready(r->config.state_dir, err) < 0) {
+		err->code = HG_CNI_NOT_READY;
+		return -1;
+	}
+	return 0;
 }
 
 static json_t *version_json(const char *v)
@@ -410,12 +415,23 @@ static int dispatch(struct run *r, const char *input, size_t len, json_t **outpu
 	r->network = json_string_value(json_object_get(r->conf, "name"));
 	if (!r->network || !valid_network_name(r->network))
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
-				    "configuration key \"name\" must be a network name matching ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$");
-	if (hg_config_load_json(&r->config, r->conf, false, err) < 0)
-		return -1;
-	json_t *rc = json_object_get(r->conf, "runtimeConfig");
-	if (rc && hg_config_apply_annotations(&r->config, json_object_get(rc, "io.kubernetes.cri.pod-annotations"), err) < 0)
-		return -1;
+				    "configuration key \"name\" must be a network name matching ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ "
+				    "(at most " STR(HG_MAX_ID_LEN) " bytes)");
+	/* DEL and GC undo what records say: a configuration or annotation that ADD refused must
+	 * not make them fail too, or libcni stops the chain's DEL at us and the IPAM plugin
+	 * never releases the pod's address. */
+	if (strcmp(cmd, "DEL") == 0 || strcmp(cmd, "GC") == 0) {
+		char why[512];
+		if (hg_config_load_locations(&r->config, r->conf, why, sizeof(why)) > 0)
+			hg_logf(&r->log, "%s; using the default, ignoring", why);
+	} else {
+		if (hg_config_load_json(&r->config, r->conf, false, err) < 0)
+			return -1;
+		json_t *rc = json_object_get(r->conf, "runtimeConfig");
+		if (rc &&
+		    hg_config_apply_annotations(&r->config, json_object_get(rc, "io.kubernetes.cri.pod-annotations"), err) < 0)
+			return -1;
+	}
 
 	if (strcmp(cmd, "ADD") == 0)
 		return cmd_add(r, output, err);

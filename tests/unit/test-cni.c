@@ -342,7 +342,7 @@ static void test_error_json_not_utf8(void **state)
 			n += snprintf(extra + n, sizeof(extra) - n, "\xf0\x9f\x90\xb3");
 		snprintf(extra + n, sizeof(extra) - n, "\"]");
 		c = conf("1.0.0", extra);
-		expect_error(&env_del, c, HG_CNI_INVALID_CONFIG, "1.0.0", "\"names\"");
+		expect_error(&env_status, c, HG_CNI_INVALID_CONFIG, "1.0.0", "\"names\"");
 		free(c);
 	}
 }
@@ -454,8 +454,13 @@ static void test_add_needs_prev_result(void **state)
 
 static void test_invalid_config(void **state)
 {
-	char *c = conf("1.0.0", ",\"hostIPs\":[\"bogus\"]");
-	expect_error(&env_del, c, HG_CNI_INVALID_CONFIG, "1.0.0", "\"hostIPs\"");
+	char *c = conf("1.0.0", ",\"hostIPs\":[\"bogus\"],\"prevResult\":{}");
+	expect_error(&env_add, c, HG_CNI_INVALID_CONFIG, "1.0.0", "\"hostIPs\"");
+	/* DEL undoes from the record: what ADD refused does not make it fail. */
+	expect_silent_success(&env_del, c);
+	free(c);
+	c = conf("1.0.0", ",\"stateDir\":\"relative\",\"logFile\":7");
+	expect_silent_success(&env_del, c);
 	free(c);
 	c = conf("0.3.1", ",\"names\":[\"bad name\"],\"prevResult\":{}");
 	expect_error(&env_add, c, HG_CNI_INVALID_CONFIG, "0.3.1", "\"names\"");
@@ -468,8 +473,17 @@ static void test_invalid_config(void **state)
 	expect_error(&env_add, c, HG_CNI_INVALID_CONFIG, "1.0.0", "\"host-gateway.io/enabled\"");
 	free(c);
 	c = conf("1.0.0", ",\"runtimeConfig\":{\"io.kubernetes.cri.pod-annotations\":"
-			  "{\"host-gateway.io/localhost-ports\":\"80/sctp\"}}");
-	expect_error(&env_del, c, HG_CNI_INVALID_CONFIG, "1.0.0", "\"host-gateway.io/localhost-ports\"");
+			  "{\"host-gateway.io/localhost-ports\":\"80/sctp\"}},\"prevResult\":{}");
+	expect_error(&env_add, c, HG_CNI_INVALID_CONFIG, "1.0.0", "\"host-gateway.io/localhost-ports\"");
+	expect_silent_success(&env_del, c);
+	free(c);
+	/* Bounded work: one remapped range counts every port. */
+	c = conf("1.0.0", ",\"runtimeConfig\":{\"io.kubernetes.cri.pod-annotations\":"
+			  "{\"host-gateway.io/localhost-ports\":\"1-65534:2-65535\"}},\"prevResult\":{}");
+	expect_error(&env_add, c, HG_CNI_INVALID_CONFIG, "1.0.0", "too many ports");
+	free(c);
+	c = conf("1.0.0", ",\"localhostPorts\":[\"1-65535\"],\"prevResult\":{}");
+	expect_error(&env_check, c, HG_CNI_CHECK_FAILED, "1.0.0", "no host-gateway record");
 	free(c);
 	/* failurePolicy is the hook's: a CNI config may carry anything under that key. */
 	c = conf("1.0.0", ",\"failurePolicy\":\"bogus\"");
