@@ -337,6 +337,48 @@ static void test_lock(void **state)
 	free(dir);
 }
 
+/* A symlink planted at the temp name is not followed, and a state directory that others
+ * could write, or a symlink, is refused. */
+static void test_no_follow_and_dir_checks(void **state)
+{
+	const char *root = *state;
+	char *dir = NULL, *path = NULL, *tmp = NULL, *canary = NULL, *link = NULL, *open_dir = NULL;
+	struct hg_error err = {0};
+	assert_true(asprintf(&dir, "%s/s", root) > 0);
+	assert_true(asprintf(&path, "%s/r.json", dir) > 0);
+	assert_true(asprintf(&tmp, "%s/.tmp.%d.json", dir, (int) getpid()) > 0);
+	assert_true(asprintf(&canary, "%s/canary", root) > 0);
+	file_write_str(canary, "canary\n");
+	assert_int_equal(hg_state_check_dir(dir, &err), 0);
+	assert_int_equal(symlink(canary, tmp), 0);
+	json_t *rec = json_pack("{s:i}", "version", 1);
+	assert_int_equal(hg_state_write(path, rec, &err), 0);
+	char *text = file_read(canary, NULL);
+	assert_string_equal(text, "canary\n");
+	free(text);
+	assert_int_equal(access(tmp, F_OK), -1);
+	json_decref(rec);
+
+	assert_true(asprintf(&link, "%s/link", root) > 0);
+	assert_int_equal(symlink(dir, link), 0);
+	assert_int_equal(hg_state_check_dir(link, &err), -1);
+	assert_int_equal(err.code, HG_CNI_STATE);
+	assert_non_null(strstr(err.msg, "symbolic link"));
+	assert_true(asprintf(&open_dir, "%s/open", root) > 0);
+	assert_int_equal(mkdir(open_dir, 0700), 0);
+	assert_int_equal(chmod(open_dir, 0777), 0);
+	assert_int_equal(hg_state_check_dir(open_dir, &err), -1);
+	assert_non_null(strstr(err.msg, "writable by group or others"));
+	assert_int_equal(chmod(open_dir, 0755), 0);
+	assert_int_equal(hg_state_check_dir(open_dir, &err), 0);
+	free(dir);
+	free(path);
+	free(tmp);
+	free(canary);
+	free(link);
+	free(open_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +390,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_find_by_netns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ready, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_follow_and_dir_checks, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
 }
