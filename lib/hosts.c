@@ -1,7 +1,6 @@
 #include <string.h>
 #include <strings.h>
 #include <stdbool.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include "hosts.h"
 #include "util.h"
@@ -123,28 +122,116 @@ static void walk(const char *content, size_t len, line_fn fn, void *ctx)
 	}
 }
 
-struct strip_ctx {
-	struct buf out;
-	char **user_names;
-	bool crlf, seen_eol, last_unterminated, oom;
+/* The names of the entries, in a small open-addressing table, so that the user's lines are
+ * matched against them in one pass over the file: a merge costs time linear in the file
+ * (up to HG_HOSTS_MAX_SIZE), however many names its lines hold. */
+struct wanted_name {
+	const char *name; /* NULL: an empty slot */
+	size_t len;
+	bool mapped;	 /* a user line maps it, in any case */
+	bool emitted[2]; /* already written in the block: IPv4, IPv6 */
 };
 
-static void collect_names(const struct line *l, char ***names, bool *oom)
+struct wanted {
+	struct wanted_name *slots;
+	size_t mask;	/* the number of slots (a power of two) less one */
+	size_t max_len; /* a longer token cannot be one of the names */
+};
+
+/* Names match ignoring ASCII case, as strcasecmp does in the C locale the plugin runs in;
+ * folding by hand keeps the hash and the comparison in agreement whatever the locale. */
+static unsigned char fold(char c) { return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : (unsigned char) c; }
+
+static bool same_name(const char *a, const char *b, size_t len)
 {
-	char text[4096];
-	size_t n = l->len < sizeof(text) - 1 ? l->len : sizeof(text) - 1;
-	memcpy(text, l->start, n);
-	text[n] = '\0';
-	char *hash = strchr(text, '#');
-	if (hash)
-		*hash = '\0';
-	char *save = NULL, *tok = strtok_r(text, " \t", &save);
-	if (!tok) /* blank or comment */
-		return;
-	while ((tok = strtok_r(NULL, " \t", &save)))
-		if (strv_push(names, tok) < 0)
-			*oom = true;
+	for (size_t i = 0; i < len; i++)
+		if (fold(a[i]) != fold(b[i]))
+			return false;
+	return true;
 }
+
+/* FNV-1a over the folded bytes: every spelling of a name has the same home slot. */
+static size_t name_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ fold(s[i])) * 16777619u;
+	return h;
+}
+
+/* The slot of exactly this spelling, taken when new. Slots are never freed, so with linear
+ * probing every spelling of a name sits between its home slot and the next empty one. */
+static struct wanted_name *wanted_slot(struct wanted *w, const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = name_hash(name, len) & w->mask;; i = (i + 1) & w->mask) {
+		struct wanted_name *s = &w->slots[i];
+		if (!s->name) {
+			*s = (struct wanted_name){.name = name, .len = len};
+			if (len > w->max_len)
+				w->max_len = len;
+			return s;
+		}
+		if (s->len == len && memcmp(s->name, name, len) == 0)
+			return s;
+	}
+}
+
+static int wanted_init(struct wanted *w, const struct hg_hosts_entry *entries, size_t n)
+{
+	size_t total = 0, size = 8;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; entries[i].names[j]; j++)
+			total++;
+	/* At most half full: probes stay short and always reach an empty slot. */
+	while (size < 2 * total)
+		size *= 2;
+	*w = (struct wanted){.slots = calloc(size, sizeof(*w->slots)), .mask = size - 1};
+	if (!w->slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; entries[i].names[j]; j++)
+			wanted_slot(w, entries[i].names[j]);
+	return 0;
+}
+
+/* A user's token maps every spelling of it among our names. */
+static void wanted_mark(struct wanted *w, const char *tok, size_t len)
+{
+	if (len > w->max_len)
+		return;
+	for (size_t i = name_hash(tok, len) & w->mask; w->slots[i].name; i = (i + 1) & w->mask) {
+		struct wanted_name *s = &w->slots[i];
+		if (s->len == len && same_name(s->name, tok, len))
+			s->mapped = true;
+	}
+}
+
+/* A hosts line is an address, then names, separated by blanks or tabs, up to a '#'. A NUL
+ * ends the text too, as it always has here (lines used to be parsed as C strings). */
+static void mark_user_names(struct wanted *w, const struct line *l)
+{
+	const char *p = l->start, *end = l->start + l->len;
+	bool address = true;
+	for (;;) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		const char *tok = p;
+		while (p < end && *p != ' ' && *p != '\t' && *p != '#' && *p != '\0')
+			p++;
+		if (p == tok)
+			return;
+		if (!address)
+			wanted_mark(w, tok, p - tok);
+		address = false;
+	}
+}
+
+struct strip_ctx {
+	struct buf out;
+	struct wanted *wanted; /* merge only: the names the user's lines map get marked */
+	bool crlf, seen_eol, last_unterminated;
+};
 
 static void strip_line(const struct line *l, bool in_block, void *ctx)
 {
@@ -159,16 +246,8 @@ static void strip_line(const struct line *l, bool in_block, void *ctx)
 	}
 	buf_add(&c->out, l->start, l->full_len);
 	c->last_unterminated = l->start[l->full_len - 1] != '\n';
-	if (c->user_names)
-		collect_names(l, &c->user_names, &c->oom);
-}
-
-static bool user_maps(char *const *user_names, const char *name)
-{
-	for (size_t i = 0; user_names && user_names[i]; i++)
-		if (strcasecmp(user_names[i], name) == 0)
-			return true;
-	return false;
+	if (c->wanted)
+		mark_user_names(c->wanted, l);
 }
 
 int hg_hosts_strip(const char *content, size_t len, char **out, size_t *out_len)
@@ -178,18 +257,44 @@ int hg_hosts_strip(const char *content, size_t len, char **out, size_t *out_len)
 	return buf_finish(&c.out, out, out_len);
 }
 
+/* The lines of our block, "\n"-joined: per entry, its names the user does not map and that
+ * no earlier entry of the same family wrote. */
+static void block_lines(struct buf *block, struct wanted *w, const struct hg_hosts_entry *entries, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char ipbuf[HG_IP_STRLEN];
+		bool any = false;
+		int family = entries[i].ip.family == AF_INET6;
+		for (size_t j = 0; entries[i].names[j]; j++) {
+			const char *name = entries[i].names[j];
+			struct wanted_name *s = wanted_slot(w, name);
+			if (s->mapped || s->emitted[family])
+				continue;
+			s->emitted[family] = true;
+			if (!any) {
+				if (block->len)
+					buf_str(block, "\n");
+				buf_str(block, hg_ip_str(&entries[i].ip, ipbuf));
+				buf_str(block, "\t");
+			} else {
+				buf_str(block, " ");
+			}
+			buf_str(block, name);
+			any = true;
+		}
+	}
+}
+
 int hg_hosts_merge(const char *content, size_t len, const struct hg_hosts_entry *entries, size_t n, char **out,
 		   size_t *out_len, char **block_out)
 {
 	struct strip_ctx c = {0};
 	struct buf block = {0};
-	_cleanup_strv_ char **emitted = calloc(1, sizeof(char *)); /* "family/name" already written */
+	struct wanted w;
 
-	c.user_names = calloc(1, sizeof(char *));
-	if (!c.user_names || !emitted) {
-		strv_free(c.user_names);
+	if (wanted_init(&w, entries, n) < 0)
 		return -ENOMEM;
-	}
+	c.wanted = &w;
 	walk(content, len, strip_line, &c);
 	/* A file without any line end but a trailing CR: an LF appended after it would make a
 	 * CRLF line, so the file is CRLF from then on. */
@@ -197,30 +302,8 @@ int hg_hosts_merge(const char *content, size_t len, const struct hg_hosts_entry 
 		c.crlf = true;
 	const char *eol = c.crlf ? "\r\n" : "\n";
 
-	for (size_t i = 0; i < n; i++) {
-		char ipbuf[HG_IP_STRLEN];
-		bool any = false;
-		for (size_t j = 0; entries[i].names[j]; j++) {
-			const char *name = entries[i].names[j];
-			char key[300];
-			snprintf(key, sizeof(key), "%d/%s", entries[i].ip.family, name);
-			if (user_maps(c.user_names, name) || strv_contains(emitted, key))
-				continue;
-			if (strv_push(&emitted, key) < 0)
-				c.oom = true;
-			if (!any) {
-				if (block.len)
-					buf_str(&block, "\n");
-				buf_str(&block, hg_ip_str(&entries[i].ip, ipbuf));
-				buf_str(&block, "\t");
-			} else {
-				buf_str(&block, " ");
-			}
-			buf_str(&block, name);
-			any = true;
-		}
-	}
-	strv_free(c.user_names);
+	block_lines(&block, &w, entries, n);
+	free(w.slots);
 	if (block.len) {
 		/* After a trailing CR, a bare LF would turn "text\r" into a line ending in CRLF,
 		 * and "# END host-gateway\r" into our marker: the CR must stay content. */
@@ -239,7 +322,7 @@ int hg_hosts_merge(const char *content, size_t len, const struct hg_hosts_entry 
 		buf_str(&c.out, HG_HOSTS_END);
 		buf_str(&c.out, eol);
 	}
-	if (c.oom || block.oom) {
+	if (c.out.oom || block.oom) {
 		free(block.data);
 		free(c.out.data);
 		return -ENOMEM;
@@ -340,28 +423,16 @@ static int write_in_place(int fd, const char *what, const char *text, size_t len
 	return 0;
 }
 
-/* flock is released when the fd closes; the helpers below hold it for one read-modify-write. */
-static int lock(int fd, const char *what, struct hg_error *err)
-{
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "lock %s", what);
-	return 0;
-}
-
 int hg_hosts_apply_fd(int fd, const char *what, const struct hg_hosts_entry *entries, size_t n, char **block,
 		      struct hg_error *err)
 {
 	_cleanup_free_ char *old = NULL, *new = NULL;
 	size_t old_len, new_len;
-	int r = lock(fd, what, err);
-	if (r == 0)
-		r = read_all(fd, what, &old, &old_len, err);
+	int r = read_all(fd, what, &old, &old_len, err);
 	if (r == 0 && hg_hosts_merge(old, old_len, entries, n, &new, &new_len, block) < 0)
 		r = hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
 	if (r == 0 && (new_len != old_len || memcmp(old, new, new_len) != 0))
 		r = write_in_place(fd, what, new, new_len, err);
-	flock(fd, LOCK_UN);
 	return r;
 }
 
@@ -369,14 +440,11 @@ int hg_hosts_remove_fd(int fd, const char *what, struct hg_error *err)
 {
 	_cleanup_free_ char *old = NULL, *new = NULL;
 	size_t old_len, new_len;
-	int r = lock(fd, what, err);
-	if (r == 0)
-		r = read_all(fd, what, &old, &old_len, err);
+	int r = read_all(fd, what, &old, &old_len, err);
 	if (r == 0 && hg_hosts_strip(old, old_len, &new, &new_len) < 0)
 		r = hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
 	if (r == 0 && new_len != old_len)
 		r = write_in_place(fd, what, new, new_len, err);
-	flock(fd, LOCK_UN);
 	return r;
 }
 

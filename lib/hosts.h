@@ -30,8 +30,10 @@ int hg_hosts_strip(const char *content, size_t len, char **out, size_t *out_len)
 int hg_hosts_block(const char *content, size_t len, char **block);
 
 /* File operations on an fd opened by the caller (see rootfs.h): the file is rewritten in
- * place, under an exclusive flock, so its inode, owner and mode stay and concurrent
- * writers serialise. Nothing is written when the text would not change. */
+ * place, so its inode, owner and mode stay. Nothing is written when the text would not
+ * change. Callers serialise on a lock in the state directory (hg_state_lock_file), never
+ * on the file itself: any process of a container that shares the file could hold that
+ * lock for ever. */
 int hg_hosts_apply_fd(int fd, const char *what, const struct hg_hosts_entry *entries, size_t n, char **block,
 		      struct hg_error *err);
 int hg_hosts_remove_fd(int fd, const char *what, struct hg_error *err);

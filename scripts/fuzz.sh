@@ -1,10 +1,17 @@
 #!/bin/bash
 # Real fuzzing with libFuzzer (clang): builds every harness of tests/fuzz against the
 # library with ASan+UBSan and runs each for SECONDS (default 60), growing its corpus.
-# Crashes land in build-fuzz/; copy a reproducer into tests/fuzz/corpus/NAME/ to keep it.
+# Crashes, and inputs slower than FUZZ_TIMEOUT seconds (default 10: reported as a timeout),
+# land in build-fuzz/; copy a reproducer into tests/fuzz/corpus/NAME/ to keep it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+timeout=${FUZZ_TIMEOUT:-10}
+# libFuzzer's default max_len (4096, or the largest seed) would never try the inputs whose
+# cost grows with their size. hosts: the largest /etc/hosts the plugin reads is
+# HG_HOSTS_MAX_SIZE (1 MiB), plus a little to cross the limit. The JSON inputs: past the
+# config's largest string (a 16 KiB annotation) and its longest lists.
+declare -A max_len=([hosts]=1100000 [config]=65536 [oci]=65536 [result]=65536)
 command -v clang >/dev/null || apt-get install -y -qq clang libclang-rt-14-dev
 CC=clang meson setup --reconfigure build-fuzz -Dsanitize=true -Dintegration=false -Dwerror=false -Dc_args=-fsanitize=fuzzer-no-link >/dev/null 2>&1 ||
 	CC=clang meson setup build-fuzz -Dsanitize=true -Dintegration=false -Dwerror=false -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
@@ -15,5 +22,6 @@ for name in hosts config oci result; do
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ibuild-fuzz -Ilib -Iplugin -Ihook $flags \
 		"tests/fuzz/fuzz-$name.c" build-fuzz/libhg.a $libs -ldl -lpthread -o "build-fuzz/libfuzzer-$name"
 	mkdir -p "build-fuzz/corpus-$name"
-	(cd build-fuzz && "./libfuzzer-$name" -max_total_time="$seconds" "corpus-$name" "../tests/fuzz/corpus/$name")
+	(cd build-fuzz && "./libfuzzer-$name" -max_total_time="$seconds" -max_len="${max_len[$name]}" \
+		-timeout="$timeout" "corpus-$name" "../tests/fuzz/corpus/$name")
 done

@@ -7,14 +7,17 @@
 # Environment: BENCH_N (default 200), BENCH_N_PORTMAP (default 20: portmap ADD+DEL
 # takes ~130 ms), BENCH_ROUNDS (default 10: the iterations of every figure are spread
 # over that many rounds, see run_measurements), BENCH_WARMUP (unmeasured runs before a
-# figure's first chunk, default 5; 1 before the others), BENCH_NO_BUILD=1 (use
-# build/host-gateway, or HG_BIN, as it is).
+# figure's first chunk, default 5; 1 before the others), BENCH_N_HOSTS (default 50: merges
+# of the 1 MiB hosts file), BENCH_NO_BUILD=1 (use build/host-gateway, or HG_BIN, as it is).
 #
 # Every figure is the wall time of fork + execve + wait of the program, measured by
 # exec-bench.c (CLOCK_MONOTONIC), with its CPU time (user + sys) and peak RSS from wait4.
 # CNI plugins run the way a runtime runs them: config on stdin, CNI_* in an environment of
 # their own, in a fixed position (after bridge + host-local, whose result is the
 # prevResult of every run). A pair "ADD / DEL" is one iteration: ADD, then DEL.
+# One figure is in-process instead: "1 MiB hosts file merged" is one hg_hosts_merge call on
+# the largest /etc/hosts the plugin accepts, timed by hosts-merge-bench.c (built by meson
+# next to the binary, linked with the library) after the exec figures.
 #
 # The attachment is made once with the reference bridge + host-local plugins in a netns
 # of ours; the bridge's isGateway needs ip_forward, so the workplace guard table is
@@ -42,6 +45,7 @@ fi
 
 N=${BENCH_N:-200}
 N_PORTMAP=${BENCH_N_PORTMAP:-20}
+N_HOSTS=${BENCH_N_HOSTS:-50}
 ROUNDS=${BENCH_ROUNDS:-10}
 WARMUP=${BENCH_WARMUP:-5}
 
@@ -74,6 +78,11 @@ gcc "${CFLAGS[@]}" $(pkg-config --cflags libnftables) -o "$BIN/nft-floor" "$SRC/
 	$(pkg-config --libs libnftables)
 printf 'int main(void) { return 0; }\n' >"$BIN/empty.c"
 gcc "${CFLAGS[@]}" -o "$BIN/empty" "$BIN/empty.c"
+# Built with the library, in the build directory of the binary (or build/ when HG_BIN is
+# an installed one).
+HOSTS_BENCH=$(dirname "$HG_BIN")/tests/bench/hosts-merge-bench
+[ -x "$HOSTS_BENCH" ] || HOSTS_BENCH=$ROOT/build/tests/bench/hosts-merge-bench
+[ -x "$HOSTS_BENCH" ] || hg_fail "tests/bench/hosts-merge-bench not built (ninja -C build)"
 
 # ---------------------------------------------------------------- measuring
 # Figures are measured in rounds: each round runs 1/ROUNDS of every figure's iterations,
@@ -324,6 +333,10 @@ if [ -n "$CRUN" ]; then
 	measure "crun run /bin/true" -n "$N_CRUN" "$CRUN" --root "$HG_TMP/crun-root" run -b "$HG_TMP/crun" hg-bench-true
 fi
 run_measurements
+HOSTS="1 MiB hosts file merged"
+hg_log "$HOSTS: $N_HOSTS merges in-process"
+R[$HOSTS]=$("$HOSTS_BENCH" -n "$N_HOSTS" -l "${HOSTS//[^A-Za-z0-9]/_}") || hg_fail "hosts-merge-bench failed"
+_row "$HOSTS" "$HOSTS" ""
 
 [ -z "$(ip netns exec "$NS" nft list tables)" ] || hg_fail "a table was left in the container netns"
 [ -z "$(find "$STATE" "$HG_TMP/tmpfs" -name '*.json' 2>/dev/null)" ] || hg_fail "records left in a stateDir"
@@ -354,8 +367,9 @@ cpu:      ${cpu:-?} ($(nproc) online); load average $LOAD_START at the start, $(
 binary:   $("$HG_BIN" --version | head -n1), $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), ${build:-?}
 plugins:  containernetworking-plugins $(dpkg-query -W -f '${Version}' containernetworking-plugins 2>/dev/null || echo '?'), libnftables $(dpkg-query -W -f '${Version}' libnftables1 2>/dev/null || echo '?')
 setup:    cniVersion 1.0.0, prevResult of bridge (isGateway) + host-local; stateDir, host-local and tuning dataDir on $(df --output=fstype "$HG_TMP" | tail -n1)
-runs:     N=$N per figure (portmap $N_PORTMAP), in $ROUNDS rounds of N/$ROUNDS per figure in turn, $WARMUP warm-up runs first
+runs:     N=$N per figure (portmap $N_PORTMAP, hosts merge $N_HOSTS), in $ROUNDS rounds of N/$ROUNDS per figure in turn, $WARMUP warm-up runs first
 times:    wall ms of fork+exec+wait; CPU = user+sys of the process and its children; RSS = peak
+          ("$HOSTS": one hg_hosts_merge call in-process, $(val "$HOSTS" size_bytes) bytes of short-name lines, no exec)
 
 | measured | n | median ms | min–max ms | p90 ms | CPU median ms | peak RSS KiB |
 |---|--:|--:|--:|--:|--:|--:|
@@ -370,6 +384,7 @@ cat <<EOF
 | host-gateway peak RSS ≤ 4 MiB | $rss KiB | $(verdict "$rss" 4096) |
 | virtualIPs+localhostPorts ADD+DEL ≤ floor + 1 ms | $(calc "$nat") − $(calc "$floor") = $over ms | $(verdict "$over" 1) |
 | virtualIPs+localhostPorts ADD+DEL CPU median ≤ 3 ms | $(calc "$natcpu") ms (the floor's: $(calc "$floorcpu") ms) | $(verdict "$natcpu" 3) |
+| 1 MiB hosts merge median ≤ 20 ms | $(calc "$(val "$HOSTS" median_ms)") ms (min–max $(calc "$(val "$HOSTS" min_ms)")–$(calc "$(val "$HOSTS" max_ms)") ms) | $(verdict "$(val "$HOSTS" median_ms)" 20) |
 | hook createRuntime median ≤ 2 ms | $(calc "$(val "host-gateway hook" a_median_ms)") ms$([ -n "$CRUN" ] && echo " (crun run /bin/true: $(calc "$(val "crun run /bin/true" median_ms)") ms)") | $(verdict "$(val "host-gateway hook" a_median_ms)" 2) |
 
 host-gateway virtualIPs+localhostPorts minus the floor, medians: \

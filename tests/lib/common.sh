@@ -389,3 +389,14 @@ hg_assert_host_unchanged() {
 
 # shellcheck source-path=SCRIPTDIR source=chain.sh
 . "$HG_LIB_DIR/chain.sh"
+
+# hg_dir_entries DIR [FIND-TEST...]: the entries of DIR matching the find tests, full
+# paths, sorted; nothing when DIR does not exist. On a fresh machine /run/netns, /run/crun
+# and /run/runc appear only when something first uses them, and an absent folder simply
+# has no entries; any other error of find still fails the caller (pipefail).
+hg_dir_entries() {
+	local dir=$1
+	shift
+	[ -e "$dir" ] || return 0
+	find "$dir" -mindepth 1 -maxdepth 1 "$@" | sort
+}

@@ -268,6 +268,69 @@ static void test_duplicate_names_emitted_once(void **state)
 	free(block);
 }
 
+/* "10.0.0.1 a1 a2 ...": short-name lines up to about size bytes, with line inserted about
+ * halfway; the caller frees. */
+static char *short_names_file(size_t size, const char *line)
+{
+	char *text = malloc(size + strlen(line) + 1);
+	size_t len = 0;
+	assert_non_null(text);
+	for (unsigned i = 0; len + 600 < size; i++) {
+		len += sprintf(text + len, "10.0.%u.%u", i / 250 % 250, i % 250 + 1);
+		for (unsigned j = 0; j < 100; j++)
+			len += sprintf(text + len, " a%u", j);
+		text[len++] = '\n';
+		if (i == 1000)
+			len += sprintf(text + len, "%s", line);
+	}
+	text[len] = '\0';
+	return text;
+}
+
+/* A 1 MiB file of short names (the size limit) merges like a small one: user lines kept,
+ * the user's name respected, idempotent. Matching the user's names used to be quadratic
+ * in their number (17 s for this file, now milliseconds); the test timeout catches a
+ * return to that. */
+static void test_large_file(void **state)
+{
+	char *content = short_names_file(HG_HOSTS_MAX_SIZE, "10.9.9.9 a1 HOST.containers.internal # mine\n");
+	assert_true(strlen(content) > HG_HOSTS_MAX_SIZE - 1000 && strlen(content) <= HG_HOSTS_MAX_SIZE);
+	char *block = NULL;
+	char *out = merge(content, &block);
+	assert_string_equal(block, "10.0.2.2\thost.docker.internal\nfd00::1\thost.docker.internal");
+	size_t n = strlen(content);
+	assert_memory_equal(out, content, n);
+	assert_string_equal(out + n, BEGIN "\n10.0.2.2\thost.docker.internal\nfd00::1\thost.docker.internal\n" END "\n");
+	char *again = merge(out, NULL);
+	assert_string_equal(again, out);
+	char *stripped = strip(out);
+	assert_string_equal(stripped, content);
+	free(stripped);
+	free(again);
+	free(out);
+	free(block);
+	free(content);
+}
+
+/* A name is the user's wherever it stands on its line, however long the line. */
+static void test_name_at_end_of_long_line(void **state)
+{
+	size_t n = 20000;
+	char *content = malloc(n + 100);
+	assert_non_null(content);
+	strcpy(content, "10.9.9.9");
+	for (size_t len = strlen(content); len < n; len += 2)
+		strcpy(content + len, " x");
+	strcat(content, " host.docker.internal host.containers.internal\n");
+	char *block = NULL;
+	char *out = merge(content, &block);
+	assert_string_equal(out, content);
+	assert_string_equal(block, "");
+	free(out);
+	free(block);
+	free(content);
+}
+
 static void test_block_read(void **state)
 {
 	char *block = (char *) "sentinel";
@@ -559,6 +622,8 @@ int main(void)
 		cmocka_unit_test(test_strip_without_block_identical),
 		cmocka_unit_test(test_strip_undoes_merge),
 		cmocka_unit_test(test_duplicate_names_emitted_once),
+		cmocka_unit_test(test_large_file),
+		cmocka_unit_test(test_name_at_end_of_long_line),
 		cmocka_unit_test(test_block_read),
 		cmocka_unit_test_setup_teardown(test_apply_fd, file_setup, file_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_fd_shrinks, file_setup, file_teardown),

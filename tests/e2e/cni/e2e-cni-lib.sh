@@ -68,7 +68,7 @@ ec_conflist() {
 }
 
 ec_records() {
-	find "$EC_STATE/cni/$1" -maxdepth 1 -name '*.json' 2>/dev/null | sort
+	hg_dir_entries "$EC_STATE/cni/$1" -name '*.json'
 }
 
 ec_wait_record() {
@@ -126,10 +126,10 @@ ec_machine_paths() {
 	done
 	# Shared with other tools and tests: only what the runtimes would put there.
 	echo "== podman netns in /run/netns"
-	find /run/netns -maxdepth 1 -name 'netns-*' 2>/dev/null | sort
+	hg_dir_entries /run/netns -name 'netns-*'
 	for p in /run/crun /run/runc; do
 		echo "== $p entries"
-		find "$p" -mindepth 1 -maxdepth 1 ! -name 'hgt-*' 2>/dev/null | sort
+		hg_dir_entries "$p" ! -name 'hgt-*'
 	done
 	echo "== /etc/hosts $(stat -c '%i %s %Y %a %u' /etc/hosts) $(sha256sum </etc/hosts)"
 }

@@ -23,6 +23,9 @@ ip -n "$hostns" link set hgh0 up
 ip -n "$node" addr add 10.250.50.2/24 dev hgn0
 ip -n "$node" link set hgn0 up
 ip -n "$node" route add default via 10.250.50.1
+# A new netns copies the machine's IPv4 forwarding (net.core.devconf_inherit_init_net 0):
+# both are set here, so that the test does not depend on the machine's value.
+ip netns exec "$hostns" sysctl -qw net.ipv4.ip_forward=0
 ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
 ip netns exec "$node" nft -f - <<-'EOF'
 	table ip hgt_node_nat {
