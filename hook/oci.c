@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include "oci.h"
 #include "bundle.h"
+#include "collect.h"
 #include "attach.h"
 #include "config.h"
 #include "netns.h"
@@ -169,47 +170,6 @@ static void netns_ref_free(struct netns_ref *n)
 	free(n->users);
 }
 
-static void remove_users(const char *users)
-{
-	_cleanup_closedir_ DIR *d = opendir(users);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		char path[4096];
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", users, e->d_name);
-		unlink(path);
-	}
-}
-
-/* Drops container id from the users of the netns record; the last user undoes the
- * plumbing. Called with the "hook" lock held. */
-static void release_user(struct hook *h, const char *netns_record, const char *netns_hint)
-{
-	_cleanup_free_ char *users = NULL, *file = NULL;
-	json_auto_t *record = NULL;
-	struct hg_error err = {0};
-	size_t n = strlen(netns_record);
-	if (n < 5 || asprintf(&users, "%.*s.users", (int) (n - 5), netns_record) < 0 ||
-	    asprintf(&file, "%s/%s", users, h->state.id) < 0)
-		return;
-	unlink(file);
-	if (rmdir(users) < 0)
-		return; /* other containers still use the namespace */
-	if (hg_state_read(netns_record, &record, &err) < 0)
-		hg_logf(&h->log, "%s, removing it", err.msg);
-	else if (record)
-		hg_attach_undo(record, netns_hint, &h->log);
-	if (hg_state_remove(netns_record, &err) < 0)
-		hg_logf(&h->log, "%s, ignoring", err.msg);
-	/* The last namespace takes the directory with it (fails harmlessly while others remain). */
-	_cleanup_free_ char *dir = strdup(netns_record);
-	if (dir && strrchr(dir, '/')) {
-		*strrchr(dir, '/') = '\0';
-		rmdir(dir);
-	}
-}
-
 /* Does record still describe the namespace nsfd? Inode numbers are reused, cookies are
  * not: the cookie (which takes entering the namespace) is read only when a record found by
  * inode has one to compare, so the common first container pays nothing for it. */
@@ -223,6 +183,11 @@ static bool same_netns(json_t *record, int nsfd, struct hg_netns_id *id)
 			id->cookie = full.cookie;
 	}
 	return hg_state_record_has_netns(record, id);
+}
+
+static int save_intent(void *ctx, json_t *record, struct hg_error *err)
+{
+	return hg_state_write(ctx, record, err);
 }
 
 /* Plumbing for the netns (done once, by its first container) and this container's
@@ -247,7 +212,7 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct h
 		goto out;
 	const char *previous = json_string_value(json_object_get(own, "netnsRecord"));
 	if (previous && strcmp(previous, ref.record) != 0) /* createRuntime again, in another netns */
-		release_user(h, previous, NULL);
+		hg_hook_release_user(h->state.id, previous, NULL, &h->log);
 	if (hg_state_read(ref.record, &record, err) < 0)
 		goto out;
 	if (record && !same_netns(record, nsfd, id)) {
@@ -255,7 +220,7 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct h
 		 * kernel has given to this one: its plumbing died with it. */
 		hg_logf(&h->log, "stale record %s of an earlier namespace, replacing it", ref.record);
 		json_decref(TAKE_PTR(record));
-		remove_users(ref.users);
+		hg_hook_remove_users(ref.users);
 	}
 	if (!record) {
 		struct hg_attach_req req = {
@@ -266,9 +231,13 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct h
 			.netns_fd = nsfd,
 			.discover = true,
 			.log = &h->log,
+			.save = save_intent,
+			.save_ctx = ref.record,
 		};
-		if (hg_attach_add(&req, &record, err) < 0)
+		if (hg_attach_add(&req, &record, err) < 0) {
+			hg_state_remove(ref.record, NULL); /* an intent record: what it lists is undone */
 			goto out;
+		}
 		if (hg_state_write(ref.record, record, err) < 0) {
 			hg_attach_undo(record, netns_path, &h->log);
 			goto out;
@@ -276,6 +245,12 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct h
 	}
 	mine = json_pack("{s:i, s:s, s:s}", "version", HG_RECORD_VERSION, "containerID", h->state.id,
 				      "netnsRecord", ref.record);
+	/* So that a collector can tell a container that died without poststop. */
+	unsigned long long start;
+	if (mine && h->state.pid > 0 && hg_pid_start_time(h->state.pid, &start) == 0) {
+		json_object_set_new(mine, "pid", json_integer(h->state.pid));
+		json_object_set_new(mine, "pidStart", json_integer((json_int_t) start));
+	}
 	if (mkdir(ref.users, 0700) < 0 && errno != EEXIST) {
 		hg_error_errno(err, HG_CNI_STATE, errno, "create %s", ref.users);
 	} else if (asprintf(&file, "%s/%s", ref.users, h->state.id) < 0) {
@@ -288,7 +263,7 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct h
 			r = 0;
 	}
 	if (r < 0)
-		release_user(h, ref.record, netns_path);
+		hg_hook_release_user(h->state.id, ref.record, netns_path, &h->log);
 	else
 		*netns_record = TAKE_PTR(record);
 out:
@@ -312,7 +287,7 @@ static void leave_netns(struct hook *h, const char *netns_hint)
 		hg_logf(&h->log, "%s, removing it", err.msg);
 	const char *netns_record = json_string_value(json_object_get(own, "netnsRecord"));
 	if (netns_record)
-		release_user(h, netns_record, netns_hint);
+		hg_hook_release_user(h->state.id, netns_record, netns_hint, &h->log);
 	if (hg_state_remove(own_path, &err) < 0)
 		hg_logf(&h->log, "%s, ignoring", err.msg);
 }
@@ -400,6 +375,21 @@ static int create(struct hook *h, struct hg_error *err)
 static void poststop(struct hook *h)
 {
 	leave_netns(h, h->bundle.netns_path);
+}
+
+int hg_hook_gc(const char *config_path, const struct hg_log *log)
+{
+	struct hook h = {.stage = "gc", .config_path = config_path, .outer = log};
+	struct hg_error err = {0};
+	h.log = (struct hg_log){.fn = hook_line, .ctx = &h};
+	if (hg_config_init(&h.config) < 0)
+		return -1;
+	load_config(&h, true, &err);
+	if (err.msg[0])
+		hg_logf(&h.log, "%s; using the defaults, ignoring", err.msg);
+	int n = hg_hook_collect(h.config.state_dir, &h.log);
+	hg_config_free(&h.config);
+	return n;
 }
 
 int hg_hook_run(const char *stage, const char *config_path, const char *input, size_t len, const struct hg_log *log)

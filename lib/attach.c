@@ -276,12 +276,19 @@ static json_t *new_record(const struct hg_attach_req *req, int nsfd)
 	return rec;
 }
 
-/* Host-side pieces, in the namespace the plugin runs in, serialised with other attachments. */
+/* Host-side pieces, in the namespace the plugin runs in, serialised with other attachments.
+ * They outlive the container's namespace, so they are planned and recorded (req->save)
+ * before any is acquired: a plugin killed half-way (a runtime's timeout, the OOM killer)
+ * leaves a record that DEL undoes. */
 static int add_host_side(struct add_ctx *c, json_t *rec, struct hg_error *err)
 {
 	const struct hg_config *cfg = c->req->config;
 	const char *key = json_string_value(json_object_get(rec, "key"));
 	bool alias = cfg->host_alias && (c->targets.ip[0].family || c->targets.ip[1].family);
+	struct hg_ip aliases[2];
+	size_t n_aliases = 0;
+	char iface[IF_NAMESIZE];
+	json_t *elements = NULL;
 	if (!alias && !cfg->n_host_loopback_ports)
 		return 0;
 	_cleanup_close_ int lock = hg_state_lock(cfg->state_dir, "host", err);
@@ -293,15 +300,12 @@ static int add_host_side(struct add_ctx *c, json_t *rec, struct hg_error *err)
 		for (int f = 0; f < 2; f++) {
 			if (!c->targets.ip[f].family || hg_ip_equal(&c->targets.ip[f], &c->host.ip[f]))
 				continue;
+			aliases[n_aliases++] = c->targets.ip[f];
 			json_array_append_new(list, ip_json(&c->targets.ip[f], false));
-			if (hg_alias_acquire(cfg->state_dir, &c->targets.ip[f], key, err) < 0)
-				return -1;
 		}
 	}
 	if (cfg->n_host_loopback_ports) {
 		const struct hg_ip *container = NULL;
-		char iface[IF_NAMESIZE];
-		json_t *elements = NULL;
 		for (size_t i = 0; i < c->cnet.n_addrs && !container; i++)
 			if (c->cnet.addrs[i].family == AF_INET)
 				container = &c->cnet.addrs[i];
@@ -322,9 +326,14 @@ static int add_host_side(struct add_ctx *c, json_t *rec, struct hg_error *err)
 					 key, &elements, err) < 0)
 			return -1;
 		json_object_set_new(rec, "hostLoopback", json_pack("{s:s, s:o}", "iface", iface, "elements", elements));
-		if (hg_loopback_acquire(cfg->state_dir, iface, elements, key, err) < 0)
-			return -1;
 	}
+	if (c->req->save && c->req->save(c->req->save_ctx, rec, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n_aliases; i++)
+		if (hg_alias_acquire(cfg->state_dir, &aliases[i], key, err) < 0)
+			return -1;
+	if (elements && hg_loopback_acquire(cfg->state_dir, iface, elements, key, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -420,14 +429,24 @@ static int open_record_netns(json_t *record, const char *hint, bool *gone, struc
 		int fd = hg_netns_open(paths[i], NULL, NULL);
 		if (fd < 0)
 			continue;
-		if (hg_netns_identify(fd, &id) == 0 && (json_int_t) id.dev == json_integer_value(json_object_get(ns, "dev")) &&
-		    (json_int_t) id.ino == json_integer_value(json_object_get(ns, "ino"))) {
+		/* Inode numbers of namespaces are reused, cookies are not: a record whose DEL was
+		 * lost must not undo anything in a new namespace that got the same inode. */
+		bool cookie = json_object_get(ns, "cookie") != NULL;
+		if ((cookie ? hg_netns_identify_full(fd, &id) : hg_netns_identify(fd, &id)) == 0 &&
+		    hg_state_record_has_netns(record, &id)) {
 			*gone = false;
 			return fd;
 		}
 		close(fd);
 	}
 	return hg_error_set(err, HG_CNI_NETNS, "the container's network namespace is gone");
+}
+
+bool hg_attach_netns_alive(json_t *record)
+{
+	bool gone;
+	_cleanup_close_ int fd = open_record_netns(record, NULL, &gone, NULL);
+	return fd >= 0;
 }
 
 struct netns_ctx {

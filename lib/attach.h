@@ -20,6 +20,10 @@ struct hg_attach_req {
 	bool discover;            /* read the container's addresses inside the netns */
 	json_t *hosts_target;     /* where names go (target.h); NULL: nowhere, recorded only */
 	const struct hg_log *log;
+	/* Called with the record as planned, before resources that outlive the container's
+	 * namespace are acquired, so that the caller can store it where DEL will look. */
+	int (*save)(void *ctx, json_t *record, struct hg_error *err);
+	void *save_ctx;
 };
 
 /* Does the work and returns the record describing it (not yet written to disk). On failure
@@ -28,6 +32,8 @@ int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_er
 /* Best effort: removes everything the record lists that still exists, logging the rest.
  * netns_hint: the runtime's current path of the netns (may be NULL or stale). */
 void hg_attach_undo(json_t *record, const char *netns_hint, const struct hg_log *log);
+/* Does the record's network namespace still exist (same device, inode and cookie)? */
+bool hg_attach_netns_alive(json_t *record);
 /* HG_CNI_CHECK_FAILED when something the record lists is missing or altered. */
 int hg_attach_check(json_t *record, struct hg_error *err);
 

@@ -201,6 +201,13 @@ static void delete_elements(json_t *elements, const struct hg_log *log)
 	}
 }
 
+/* d_type is not trusted: some filesystems report DT_UNKNOWN. */
+static bool is_dir(int dfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
 /* The last user of the last interface takes the whole host table away. */
 static void drop_table_if_unused(const char *state_dir, const struct hg_log *log)
 {
@@ -210,7 +217,7 @@ static void drop_table_if_unused(const char *state_dir, const struct hg_log *log
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d)))
-		if (e->d_name[0] != '.' && e->d_type == DT_DIR)
+		if (e->d_name[0] != '.' && is_dir(dirfd(d), e->d_name))
 			return;
 	if (hg_nft_run("table inet " HG_NFT_TABLE "\ndelete table inet " HG_NFT_TABLE "\n", &err) < 0)
 		hg_logf(log, "remove the host table: %s, ignoring", err.msg);
@@ -352,7 +359,7 @@ static void gc_users(const char *state_dir, const char *kind, const char *networ
 	struct dirent *r;
 	while (d && (r = readdir(d))) {
 		char dir[1024];
-		if (r->d_name[0] == '.' || r->d_type != DT_DIR)
+		if (r->d_name[0] == '.' || !is_dir(dirfd(d), r->d_name))
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", top, r->d_name);
 		_cleanup_closedir_ DIR *users = opendir(dir);

@@ -66,6 +66,16 @@ static void proc_pid_close(struct proc_pid *p)
 	closep(&p->dirfd);
 }
 
+int hg_pid_start_time(pid_t pid, unsigned long long *start)
+{
+	struct proc_pid p = {.dirfd = -1};
+	int r = proc_pid_open(pid, &p);
+	proc_pid_close(&p);
+	if (r == 0)
+		*start = p.start;
+	return r;
+}
+
 json_t *hg_target_for_pid(pid_t pid, const char **why)
 {
 	char root[64];

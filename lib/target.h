@@ -22,5 +22,8 @@ int hg_target_open(json_t *target, bool *gone, struct hg_error *err);
 /* A readable name for messages. */
 const char *hg_target_describe(json_t *target, char *buf, size_t size);
 
+/* Start time of process pid (clock ticks since boot), to tell a recycled PID; -errno. */
+int hg_pid_start_time(pid_t pid, unsigned long long *start);
+
 /* Parses "/proc/PID/ns/net" into PID; 0 when path has another form. */
 pid_t hg_pid_of_netns_path(const char *path);

@@ -11,6 +11,7 @@
 #include "state.h"
 #include "target.h"
 #include "util.h"
+#include "collect.h"
 
 const char *const hg_cni_versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL};
 #define LATEST "1.1.0"
@@ -164,6 +165,11 @@ static json_t *passthrough(const struct run *r)
 	return out;
 }
 
+static int save_intent(void *ctx, json_t *record, struct hg_error *err)
+{
+	return hg_state_write(ctx, record, err);
+}
+
 static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
@@ -232,7 +238,10 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 		hg_attach_undo(old, r->env->netns, &r->log);
 		hg_state_unindex(r->config.state_dir, path, old);
 	}
+	req.save = save_intent;
+	req.save_ctx = path;
 	if (hg_attach_add(&req, &record, err) < 0) {
+		hg_state_remove(path, NULL); /* an intent record: what it lists is undone */
 		if (kept_table) { /* the old table must not outlive its record */
 			json_auto_t *table = json_pack("{s:O, s:b}", "netns", json_object_get(old, "netns"), "containerTable", 1);
 			hg_attach_undo(table, r->env->netns, &r->log);
@@ -354,6 +363,9 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 	if (lock < 0)
 		return -1;
 	hg_loopback_gc(r->config.state_dir, r->network, valid, &r->log);
+	close(TAKE_FD(lock));
+	/* The hook's plumbing shares the state directory; runtimes send no GC for it. */
+	hg_hook_collect(r->config.state_dir, &r->log);
 	return 0;
 }
 

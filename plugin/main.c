@@ -13,6 +13,7 @@
 static const char help[] =
 	"Usage: host-gateway [--help | --version]\n"
 	"       host-gateway hook createRuntime|prestart|poststop [--config PATH]\n"
+	"       host-gateway gc [--config PATH]\n"
 	"\n"
 	"Makes the host reachable from containers by name: host.docker.internal,\n"
 	"host.containers.internal and gateway.docker.internal (configurable).\n"
@@ -27,6 +28,11 @@ static const char help[] =
 	"container's /etc/hosts and, where no CNI plugin ran, does the same plumbing.\n"
 	"  --config PATH  the hook's configuration (default " HG_DEFAULT_CONFIG ");\n"
 	"                 the same keys as the CNI entry, plus failurePolicy (ignore|fail)\n"
+	"\n"
+	"gc: removes what a runtime left when it never ran poststop (it failed after\n"
+	"  createRuntime, or was killed): memberships of containers that are gone, the\n"
+	"  plumbing of network namespaces that are gone or unused, dangling index links.\n"
+	"  The stateDir is the one of --config's file. A CNI GC does the same.\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help\n"
@@ -131,6 +137,29 @@ static int hook_main(int argc, char **argv)
 	return hg_hook_run(argv[2], config, input, len, &log);
 }
 
+/* The collector of what runtimes left behind (poststop never run): exit 0 when the
+ * state directory was usable, 1 otherwise. */
+static int gc_main(int argc, char **argv)
+{
+	const char *config = HG_DEFAULT_CONFIG;
+	struct hg_log log = {.fn = log_to_stderr};
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			config = argv[i] + 9;
+		else {
+			fprintf(stderr, "host-gateway gc: unknown argument \"%s\"\n", argv[i]);
+			return 2;
+		}
+	}
+	int n = hg_hook_gc(config, &log);
+	if (n < 0)
+		return 1;
+	printf("host-gateway gc: removed %d stale item%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd = getenv("CNI_COMMAND");
@@ -138,6 +167,8 @@ int main(int argc, char **argv)
 		return cni_main();
 	if (argc >= 2 && strcmp(argv[1], "hook") == 0)
 		return hook_main(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "gc") == 0)
+		return gc_main(argc, argv);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(help, stdout);
 		return 0;

@@ -1,0 +1,185 @@
+#include <string.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include "collect.h"
+#include "attach.h"
+#include "state.h"
+#include "target.h"
+#include "util.h"
+
+void hg_hook_remove_users(const char *users)
+{
+	_cleanup_closedir_ DIR *d = opendir(users);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] != '.')
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+}
+
+void hg_hook_release_user(const char *id, const char *netns_record, const char *netns_hint,
+			  const struct hg_log *log)
+{
+	_cleanup_free_ char *users = NULL, *file = NULL;
+	json_auto_t *record = NULL;
+	struct hg_error err = {0};
+	size_t n = strlen(netns_record);
+	if (n < 5 || asprintf(&users, "%.*s.users", (int) (n - 5), netns_record) < 0 ||
+	    asprintf(&file, "%s/%s", users, id) < 0)
+		return;
+	unlink(file);
+	if (rmdir(users) < 0 && errno != ENOENT)
+		return; /* other containers still use the namespace */
+	if (hg_state_read(netns_record, &record, &err) < 0)
+		hg_logf(log, "%s, removing it", err.msg);
+	else if (record)
+		hg_attach_undo(record, netns_hint, log);
+	if (hg_state_remove(netns_record, &err) < 0)
+		hg_logf(log, "%s, ignoring", err.msg);
+	/* The last namespace takes the directory with it (fails harmlessly while others remain). */
+	_cleanup_free_ char *dir = strdup(netns_record);
+	if (dir && strrchr(dir, '/')) {
+		*strrchr(dir, '/') = '\0';
+		rmdir(dir);
+	}
+}
+
+/* Regular files named *.json in dir: d_type is not trusted (DT_UNKNOWN exists). */
+static bool is_record(int dfd, const char *name)
+{
+	struct stat st;
+	size_t n = strlen(name);
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0 &&
+	       fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool process_alive(json_t *own)
+{
+	json_int_t pid = json_integer_value(json_object_get(own, "pid"));
+	json_t *start = json_object_get(own, "pidStart");
+	unsigned long long now;
+	if (pid <= 0 || !start)
+		return true; /* unknown: only the namespace can tell */
+	return hg_pid_start_time((pid_t) pid, &now) == 0 && (json_int_t) now == json_integer_value(start);
+}
+
+/* Memberships of containers that are gone. */
+static int collect_members(const char *state_dir, const struct hg_log *log)
+{
+	_cleanup_free_ char *dir = NULL;
+	int removed = 0;
+	if (asprintf(&dir, "%s/hook", state_dir) < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		json_auto_t *own = NULL;
+		struct hg_error err = {0};
+		if (!is_record(dirfd(d), e->d_name) || asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+			continue;
+		if (hg_state_read(path, &own, &err) < 0) {
+			hg_logf(log, "gc: %s, removing it", err.msg);
+			unlink(path);
+			removed++;
+			continue;
+		}
+		const char *id = json_string_value(json_object_get(own, "containerID"));
+		const char *netns_record = json_string_value(json_object_get(own, "netnsRecord"));
+		bool gone = !netns_record || access(netns_record, F_OK) < 0 || !process_alive(own);
+		if (!gone)
+			continue;
+		hg_logf(log, "gc: container %s is gone without poststop, releasing its plumbing", id ? id : e->d_name);
+		if (id && netns_record)
+			hg_hook_release_user(id, netns_record, NULL, log);
+		unlink(path);
+		removed++;
+	}
+	return removed;
+}
+
+/* Plumbing of namespaces that are gone, or that no container uses any more. */
+static int collect_plumbing(const char *state_dir, const struct hg_log *log)
+{
+	_cleanup_free_ char *dir = NULL;
+	int removed = 0;
+	if (asprintf(&dir, "%s/hook/netns", state_dir) < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *path = NULL, *users = NULL;
+		json_auto_t *record = NULL;
+		struct hg_error err = {0};
+		if (!is_record(dirfd(d), e->d_name) || asprintf(&path, "%s/%s", dir, e->d_name) < 0 ||
+		    asprintf(&users, "%s/%.*s.users", dir, (int) (strlen(e->d_name) - 5), e->d_name) < 0)
+			continue;
+		if (hg_state_read(path, &record, &err) < 0 || !record) {
+			unlink(path);
+			continue;
+		}
+		/* A user whose membership record is missing was killed between the two writes. */
+		_cleanup_closedir_ DIR *u = opendir(users);
+		struct dirent *ue;
+		size_t left = 0;
+		while (u && (ue = readdir(u))) {
+			_cleanup_free_ char *own = NULL;
+			if (ue->d_name[0] == '.')
+				continue;
+			if (asprintf(&own, "%s/hook/%s.json", state_dir, ue->d_name) > 0 && access(own, F_OK) < 0)
+				unlinkat(dirfd(u), ue->d_name, 0);
+			else
+				left++;
+		}
+		if (left && hg_attach_netns_alive(record))
+			continue;
+		hg_logf(log, "gc: plumbing %s %s, undoing it", e->d_name, left ? "of a namespace that is gone" : "without users");
+		hg_hook_remove_users(users);
+		rmdir(users);
+		hg_attach_undo(record, NULL, log);
+		unlink(path);
+		removed++;
+	}
+	return removed;
+}
+
+/* by-netns links whose record is gone (a DEL killed between its two steps). */
+static int collect_links(const char *state_dir, const struct hg_log *log)
+{
+	_cleanup_free_ char *dir = NULL;
+	int removed = 0;
+	if (asprintf(&dir, "%s/by-netns", state_dir) < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, 0) == 0 || errno != ENOENT)
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+		removed++;
+	}
+	return removed;
+}
+
+int hg_hook_collect(const char *state_dir, const struct hg_log *log)
+{
+	struct hg_error err = {0};
+	if (hg_state_check_dir(state_dir, &err) < 0) {
+		hg_logf(log, "gc: %s", err.msg);
+		return -1;
+	}
+	_cleanup_close_ int lock = hg_state_lock(state_dir, "hook", &err);
+	if (lock < 0) {
+		hg_logf(log, "gc: %s", err.msg);
+		return -1;
+	}
+	int n = collect_members(state_dir, log);
+	n += collect_plumbing(state_dir, log);
+	n += collect_links(state_dir, log);
+	_cleanup_free_ char *netns_dir = NULL;
+	if (asprintf(&netns_dir, "%s/hook/netns", state_dir) > 0)
+		rmdir(netns_dir);
+	return n;
+}
