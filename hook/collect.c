@@ -175,8 +175,9 @@ int hg_hook_collect(const char *state_dir, const struct hg_log *log)
 		hg_logf(log, "gc: %s", err.msg);
 		return -1;
 	}
-	int n = collect_members(state_dir, log);
-	n += collect_plumbing(state_dir, log);
+	/* Plumbing first: a membership of plumbing that goes now goes in the same run. */
+	int n = collect_plumbing(state_dir, log);
+	n += collect_members(state_dir, log);
 	n += collect_links(state_dir, log);
 	_cleanup_free_ char *netns_dir = NULL;
 	if (asprintf(&netns_dir, "%s/hook/netns", state_dir) > 0)
