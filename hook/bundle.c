@@ -116,17 +116,21 @@ int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what
 			/* mount(8) semantics: the last of "ro" and "rw" counts. */
 			size_t j;
 			json_t *opt;
+			bool rro = false;
 			out->hosts_readonly = false;
 			json_array_foreach (json_object_get(item, "options"), j, opt) {
 				const char *o = json_string_value(opt);
 				if (o && strcmp(o, "ro") == 0)
 					out->hosts_readonly = true;
-				else if (o && strcmp(o, "rw") == 0)
+				else if (o && strcmp(o, "rw") == 0 && !rro)
 					out->hosts_readonly = false;
+				else if (o && strcmp(o, "rro") == 0) /* recursive: a later "rw" does not undo it */
+					out->hosts_readonly = rro = true;
 			}
 		}
 	}
 	const char *root = json_string_value(json_object_get(json_object_get(config, "root"), "path"));
+	out->root_readonly = json_is_true(json_object_get(json_object_get(config, "root"), "readonly"));
 	if (root && root[0] == '/')
 		out->root = strdup(root);
 	else if (root && root[0] && asprintf(&out->root, "%s/%s", bundle_dir, root) < 0)

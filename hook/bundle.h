@@ -21,6 +21,7 @@ struct hg_oci_bundle {
 	char *hosts_source;  /* source of the bind mount at /etc/hosts, NULL when none */
 	bool hosts_readonly; /* that mount has "ro": the container must not see it change */
 	char *root;          /* absolute root path */
+	bool root_readonly;  /* root.readonly: the root may be shared by other bundles */
 	json_t *annotations; /* object, never NULL */
 };
 

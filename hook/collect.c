@@ -5,6 +5,7 @@
 #include "collect.h"
 #include "attach.h"
 #include "state.h"
+#include "record.h"
 #include "target.h"
 #include "util.h"
 
@@ -22,19 +23,21 @@ void hg_hook_release_user(const char *id, const char *netns_record, const char *
 			  const struct hg_log *log)
 {
 	_cleanup_free_ char *users = NULL, *file = NULL;
-	json_auto_t *record = NULL;
+	_cleanup_record_ struct hg_record record;
 	struct hg_error err = {0};
+	bool found = false;
 	size_t n = strlen(netns_record);
+	hg_record_init(&record);
 	if (n < 5 || asprintf(&users, "%.*s.users", (int) (n - 5), netns_record) < 0 ||
 	    asprintf(&file, "%s/%s", users, id) < 0)
 		return;
 	unlink(file);
 	if (rmdir(users) < 0 && errno != ENOENT)
 		return; /* other containers still use the namespace */
-	if (hg_state_read(netns_record, &record, &err) < 0)
+	if (hg_record_load(netns_record, &record, &found, &err) < 0)
 		hg_logf(log, "%s, removing it", err.msg);
-	else if (record)
-		hg_attach_undo(record, netns_hint, log);
+	else if (found)
+		hg_attach_undo(&record, netns_hint, log);
 	if (hg_state_remove(netns_record, &err) < 0)
 		hg_logf(log, "%s, ignoring", err.msg);
 	/* The last namespace takes the directory with it (fails harmlessly while others remain). */
@@ -54,14 +57,12 @@ static bool is_record(int dfd, const char *name)
 	       fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-static bool process_alive(json_t *own)
+static bool process_alive(const struct hg_membership *m)
 {
-	json_int_t pid = json_integer_value(json_object_get(own, "pid"));
-	json_t *start = json_object_get(own, "pidStart");
 	unsigned long long now;
-	if (pid <= 0 || !start)
+	if (m->pid <= 0)
 		return true; /* unknown: only the namespace can tell */
-	return hg_pid_start_time((pid_t) pid, &now) == 0 && (json_int_t) now == json_integer_value(start);
+	return hg_pid_start_time(m->pid, &now) == 0 && now == m->pid_start;
 }
 
 /* Memberships of containers that are gone. */
@@ -75,24 +76,26 @@ static int collect_members(const char *state_dir, const struct hg_log *log)
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
 		_cleanup_free_ char *path = NULL;
-		json_auto_t *own = NULL;
+		struct hg_membership own = {0};
 		struct hg_error err = {0};
+		bool found;
 		if (!is_record(dirfd(d), e->d_name) || asprintf(&path, "%s/%s", dir, e->d_name) < 0)
 			continue;
-		if (hg_state_read(path, &own, &err) < 0) {
+		if (hg_membership_load(path, &own, &found, &err) < 0) {
 			hg_logf(log, "gc: %s, removing it", err.msg);
 			unlink(path);
 			removed++;
 			continue;
 		}
-		const char *id = json_string_value(json_object_get(own, "containerID"));
-		const char *netns_record = json_string_value(json_object_get(own, "netnsRecord"));
-		bool gone = !netns_record || access(netns_record, F_OK) < 0 || !process_alive(own);
-		if (!gone)
+		if (!found)
 			continue;
-		hg_logf(log, "gc: container %s is gone without poststop, releasing its plumbing", id ? id : e->d_name);
-		if (id && netns_record)
-			hg_hook_release_user(id, netns_record, NULL, log);
+		if (access(own.netns_record, F_OK) == 0 && process_alive(&own)) {
+			hg_membership_free(&own);
+			continue;
+		}
+		hg_logf(log, "gc: container %s is gone without poststop, releasing its plumbing", own.container_id);
+		hg_hook_release_user(own.container_id, own.netns_record, NULL, log);
+		hg_membership_free(&own);
 		unlink(path);
 		removed++;
 	}
@@ -110,12 +113,14 @@ static int collect_plumbing(const char *state_dir, const struct hg_log *log)
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
 		_cleanup_free_ char *path = NULL, *users = NULL;
-		json_auto_t *record = NULL;
+		_cleanup_record_ struct hg_record record;
 		struct hg_error err = {0};
+		bool found;
+		hg_record_init(&record);
 		if (!is_record(dirfd(d), e->d_name) || asprintf(&path, "%s/%s", dir, e->d_name) < 0 ||
 		    asprintf(&users, "%s/%.*s.users", dir, (int) (strlen(e->d_name) - 5), e->d_name) < 0)
 			continue;
-		if (hg_state_read(path, &record, &err) < 0 || !record) {
+		if (hg_record_load(path, &record, &found, &err) < 0 || !found) {
 			unlink(path);
 			continue;
 		}
@@ -132,12 +137,12 @@ static int collect_plumbing(const char *state_dir, const struct hg_log *log)
 			else
 				left++;
 		}
-		if (left && hg_attach_netns_alive(record))
+		if (left && hg_attach_netns_alive(&record))
 			continue;
 		hg_logf(log, "gc: plumbing %s %s, undoing it", e->d_name, left ? "of a namespace that is gone" : "without users");
 		hg_hook_remove_users(users);
 		rmdir(users);
-		hg_attach_undo(record, NULL, log);
+		hg_attach_undo(&record, NULL, log);
 		unlink(path);
 		removed++;
 	}

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <stdbool.h>
-#include <jansson.h>
 #include "log.h"
 
 /* Drops container id from the users of netns_record; the last user undoes the plumbing.

@@ -12,6 +12,9 @@
 #include "config.h"
 #include "netns.h"
 #include "state.h"
+#include "record.h"
+#include "names.h"
+#include "hostside.h"
 #include "target.h"
 #include "util.h"
 
@@ -93,41 +96,63 @@ static int open_pid_netns(pid_t pid, struct hg_error *err)
 	return TAKE_FD(fd);
 }
 
-static json_t *hosts_target(struct hook *h)
+/* Where the names go; 0 with *none set (and said why in *why) when nowhere. */
+static int hosts_target(struct hook *h, struct hg_hosts_target *t, const char **why)
 {
-	/* A read-only mount (a host file shared as a read-only hostPath) is the user's promise
-	 * that the file does not change: it is not ours to write. */
+	memset(t, 0, sizeof(*t));
+	*why = NULL;
+	/* A read-only mount (a host file shared as a read-only hostPath) or a read-only root
+	 * (an image root other bundles may share) is the user's promise that the file does not
+	 * change: it is not ours to write. */
 	if (h->bundle.hosts_source && h->bundle.hosts_readonly)
-		return NULL;
-	if (h->bundle.hosts_source)
-		return hg_target_file(h->bundle.hosts_source);
-	if (h->bundle.root)
-		return hg_target_in_root(h->bundle.root, "/etc/hosts");
-	return NULL;
+		*why = "the /etc/hosts mount is read-only (\"ro\"/\"rro\")";
+	else if (h->bundle.hosts_source)
+		return hg_target_file(h->bundle.hosts_source, t);
+	else if (h->bundle.root && h->bundle.root_readonly)
+		*why = "the container's root is read-only (root.readonly)";
+	else if (h->bundle.root)
+		return hg_target_in_root(h->bundle.root, "/etc/hosts", t);
+	else
+		*why = "the container has neither an /etc/hosts mount nor a root path";
+	return 0;
+}
+
+/* Errors that are the container's own doing, not a reason to refuse it: the machine's own
+ * /etc/hosts mounted in (EXDEV), a lease a process of the container holds (EWOULDBLOCK). */
+static bool skippable(const struct hg_error *err)
+{
+	return err->errnum == EXDEV || err->errnum == EWOULDBLOCK;
 }
 
 static int write_names(struct hook *h, const struct hg_entries *entries, struct hg_error *err)
 {
-	json_auto_t *target = hosts_target(h);
+	struct hg_hosts_target target;
+	const char *why;
 	_cleanup_free_ char *block = NULL;
 	char what[512];
-	if (!target) {
-		if (h->bundle.hosts_readonly)
-			hg_logf(&h->log, "the /etc/hosts mount of %s is read-only (\"ro\"), no names written",
-				h->bundle.hosts_source);
-		else
-			hg_logf(&h->log, "the container has neither an /etc/hosts mount nor a root path, no names written");
+	if (hosts_target(h, &target, &why) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	if (why) {
+		hg_logf(&h->log, "%s, no names written", why);
 		return 0;
 	}
-	if (hg_names_write(h->config.state_dir, entries, target, &block, err) < 0) {
-		if (err->errnum != EXDEV)
+	char key[HG_KEY_MAX];
+	struct hg_names_owner owner = {.key = key};
+	if (hg_attachment_key(NULL, h->state.id, NULL, key, sizeof(key)) < 0)
+		return hg_error_set(err, HG_CNI_IO, "attachment key too long");
+	/* The container's process: a registry entry whose process is gone is dropped. */
+	if (h->state.pid > 0 && hg_pid_start_time(h->state.pid, &owner.pid_start) == 0)
+		owner.pid = h->state.pid;
+	int r = hg_names_write(h->config.state_dir, &owner, entries->items, entries->n, &target, &block, err);
+	hg_target_describe(&target, what, sizeof(what));
+	hg_target_free(&target);
+	if (r < 0) {
+		if (!skippable(err))
 			return -1;
-		/* A mount of this machine's own /etc/hosts: never written, and no reason to refuse
-		 * the container. */
 		hg_logf(&h->log, "%s; no names written", err->msg);
 		return 0;
 	}
-	hg_logf(&h->log, "names written to %s", hg_target_describe(target, what, sizeof(what)));
+	hg_logf(&h->log, "names written to %s", what);
 	return 0;
 }
 
@@ -173,33 +198,51 @@ static void netns_ref_free(struct netns_ref *n)
 /* Does record still describe the namespace nsfd? Inode numbers are reused, cookies are
  * not: the cookie (which takes entering the namespace) is read only when a record found by
  * inode has one to compare, so the common first container pays nothing for it. */
-static bool same_netns(json_t *record, int nsfd, struct hg_netns_id *id)
+static bool same_netns(const struct hg_record *record, int nsfd, struct hg_netns_id *id)
 {
-	if (!json_object_get(json_object_get(record, "netns"), "cookie"))
-		return hg_state_record_has_netns(record, id);
-	if (!id->cookie) {
+	if (record->netns.cookie && !id->cookie) {
 		struct hg_netns_id full;
 		if (hg_netns_identify_full(nsfd, &full) == 0)
 			id->cookie = full.cookie;
 	}
-	return hg_state_record_has_netns(record, id);
+	return hg_record_matches_netns(record, id);
 }
 
-static int save_intent(void *ctx, json_t *record, struct hg_error *err)
+static int save_intent(void *ctx, const struct hg_record *record, struct hg_error *err)
 {
-	return hg_state_write(ctx, record, err);
+	return hg_record_save(ctx, record, err);
+}
+
+/* This container as a user of the plumbing: its users entry, then its membership. */
+static int add_member(struct hook *h, const struct netns_ref *ref, const char *own_path, struct hg_error *err)
+{
+	_cleanup_free_ char *file = NULL;
+	struct hg_membership mine = {.container_id = h->state.id, .netns_record = ref->record};
+	/* So that a collector can tell a container that died without poststop. */
+	if (h->state.pid > 0 && hg_pid_start_time(h->state.pid, &mine.pid_start) == 0)
+		mine.pid = h->state.pid;
+	if (mkdir(ref->users, 0700) < 0 && errno != EEXIST)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", ref->users);
+	if (asprintf(&file, "%s/%s", ref->users, h->state.id) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	_cleanup_close_ int fd = open(file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", file);
+	return hg_membership_save(own_path, &mine, err);
 }
 
 /* Plumbing for the netns (done once, by its first container) and this container's
- * membership. Returns the entries to write in *record_out. */
+ * membership. Fills *record with the netns record (the entries to write). */
 static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct hg_netns_id *id,
-		      json_t **netns_record, struct hg_error *err)
+		      struct hg_record *record, struct hg_error *err)
 {
-	_cleanup_free_ char *own_path = NULL, *file = NULL;
+	_cleanup_free_ char *own_path = NULL;
 	struct netns_ref ref = {0};
-	json_auto_t *own = NULL, *record = NULL, *mine = NULL;
+	struct hg_membership own = {0};
+	bool found;
 	int r = -1;
 
+	hg_record_init(record);
 	_cleanup_close_ int lock = hg_state_lock(h->config.state_dir, "hook", err);
 	if (lock < 0)
 		return -1;
@@ -208,21 +251,21 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct h
 		hg_error_set(err, HG_CNI_IO, "out of memory");
 		goto out;
 	}
-	if (hg_state_read(own_path, &own, err) < 0)
+	if (hg_membership_load(own_path, &own, &found, err) < 0)
 		goto out;
-	const char *previous = json_string_value(json_object_get(own, "netnsRecord"));
-	if (previous && strcmp(previous, ref.record) != 0) /* createRuntime again, in another netns */
-		hg_hook_release_user(h->state.id, previous, NULL, &h->log);
-	if (hg_state_read(ref.record, &record, err) < 0)
+	if (found && strcmp(own.netns_record, ref.record) != 0) /* createRuntime again, in another netns */
+		hg_hook_release_user(h->state.id, own.netns_record, NULL, &h->log);
+	if (hg_record_load(ref.record, record, &found, err) < 0)
 		goto out;
-	if (record && !same_netns(record, nsfd, id)) {
+	if (found && !same_netns(record, nsfd, id)) {
 		/* Left by a namespace whose last poststop never ran, and whose inode number the
 		 * kernel has given to this one: its plumbing died with it. */
 		hg_logf(&h->log, "stale record %s of an earlier namespace, replacing it", ref.record);
-		json_decref(TAKE_PTR(record));
+		hg_record_free(record);
 		hg_hook_remove_users(ref.users);
+		found = false;
 	}
-	if (!record) {
+	if (!found) {
 		struct hg_attach_req req = {
 			.config = &h->config,
 			.kind = "hook",
@@ -234,39 +277,24 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct h
 			.save = save_intent,
 			.save_ctx = ref.record,
 		};
-		if (hg_attach_add(&req, &record, err) < 0) {
+		if (hg_attach_add(&req, record, err) < 0) {
 			hg_state_remove(ref.record, NULL); /* an intent record: what it lists is undone */
 			goto out;
 		}
-		if (hg_state_write(ref.record, record, err) < 0) {
+		if (hg_record_save(ref.record, record, err) < 0) {
 			hg_attach_undo(record, netns_path, &h->log);
+			hg_state_remove(ref.record, NULL);
+			hg_record_free(record);
 			goto out;
 		}
 	}
-	mine = json_pack("{s:i, s:s, s:s}", "version", HG_RECORD_VERSION, "containerID", h->state.id,
-				      "netnsRecord", ref.record);
-	/* So that a collector can tell a container that died without poststop. */
-	unsigned long long start;
-	if (mine && h->state.pid > 0 && hg_pid_start_time(h->state.pid, &start) == 0) {
-		json_object_set_new(mine, "pid", json_integer(h->state.pid));
-		json_object_set_new(mine, "pidStart", json_integer((json_int_t) start));
-	}
-	if (mkdir(ref.users, 0700) < 0 && errno != EEXIST) {
-		hg_error_errno(err, HG_CNI_STATE, errno, "create %s", ref.users);
-	} else if (asprintf(&file, "%s/%s", ref.users, h->state.id) < 0) {
-		hg_error_set(err, HG_CNI_IO, "out of memory");
-	} else {
-		_cleanup_close_ int fd = open(file, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0)
-			hg_error_errno(err, HG_CNI_STATE, errno, "create %s", file);
-		else if (hg_state_write(own_path, mine, err) == 0)
-			r = 0;
-	}
-	if (r < 0)
+	r = add_member(h, &ref, own_path, err);
+	if (r < 0) {
 		hg_hook_release_user(h->state.id, ref.record, netns_path, &h->log);
-	else
-		*netns_record = TAKE_PTR(record);
+		hg_record_free(record);
+	}
 out:
+	hg_membership_free(&own);
 	netns_ref_free(&ref);
 	return r;
 }
@@ -274,8 +302,9 @@ out:
 static void leave_netns(struct hook *h, const char *netns_hint)
 {
 	_cleanup_free_ char *own_path = NULL;
-	json_auto_t *own = NULL;
+	struct hg_membership own = {0};
 	struct hg_error err = {0};
+	bool found = false;
 	if (hg_state_hook_path(h->config.state_dir, h->state.id, &own_path) < 0)
 		return;
 	_cleanup_close_ int lock = hg_state_lock(h->config.state_dir, "hook", &err);
@@ -283,11 +312,11 @@ static void leave_netns(struct hook *h, const char *netns_hint)
 		hg_logf(&h->log, "%s, plumbing left in place", err.msg);
 		return;
 	}
-	if (hg_state_read(own_path, &own, &err) < 0)
+	if (hg_membership_load(own_path, &own, &found, &err) < 0)
 		hg_logf(&h->log, "%s, removing it", err.msg);
-	const char *netns_record = json_string_value(json_object_get(own, "netnsRecord"));
-	if (netns_record)
-		hg_hook_release_user(h->state.id, netns_record, netns_hint, &h->log);
+	if (found)
+		hg_hook_release_user(h->state.id, own.netns_record, netns_hint, &h->log);
+	hg_membership_free(&own);
 	if (hg_state_remove(own_path, &err) < 0)
 		hg_logf(&h->log, "%s, ignoring", err.msg);
 }
@@ -295,18 +324,25 @@ static void leave_netns(struct hook *h, const char *netns_hint)
 /* Fails before any plumbing when the names could not be written anyway. */
 static int check_hosts_target(struct hook *h, struct hg_error *err)
 {
-	json_auto_t *target = hosts_target(h);
+	struct hg_hosts_target target;
+	const char *why;
 	bool gone;
-	if (!target)
+	if (hosts_target(h, &target, &why) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	if (why)
 		return 0;
-	_cleanup_close_ int fd = hg_target_open(target, &gone, err);
-	return fd < 0 ? -1 : 0;
+	int fd = hg_target_open(&target, &gone, err);
+	hg_target_free(&target);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
 }
 
-static int write_entries(struct hook *h, json_t *record, struct hg_error *err)
+static int write_entries(struct hook *h, const struct hg_record *record, struct hg_error *err)
 {
 	struct hg_entries entries;
-	if (hg_entries_from_record(json_object_get(record, "entries"), &entries) < 0)
+	if (hg_entries_from_record(record, &entries) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	int r = write_names(h, &entries, err);
 	hg_entries_free(&entries);
@@ -317,11 +353,13 @@ static int create(struct hook *h, struct hg_error *err)
 {
 	_cleanup_free_ char *netns_path = NULL;
 	_cleanup_close_ int nsfd = -1;
-	json_auto_t *cni = NULL, *record = NULL;
+	_cleanup_record_ struct hg_record cni, record;
 	struct hg_netns_id id;
 
+	hg_record_init(&cni);
+	hg_record_init(&record);
 	if (check_hosts_target(h, err) < 0) {
-		if (err->errnum != EXDEV)
+		if (!skippable(err))
 			return -1;
 		hg_logf(&h->log, "%s; no names written, nothing done", err->msg);
 		return 0;
@@ -346,12 +384,11 @@ static int create(struct hook *h, struct hg_error *err)
 		return host_network(h, err);
 
 	/* The CNI personality already did the plumbing at sandbox time: only names are left. */
-	if (hg_state_find_by_netns(h->config.state_dir, &id, &cni, NULL, err) < 0)
+	int found = hg_record_find_by_netns(h->config.state_dir, &id, &cni, err);
+	if (found < 0)
 		return -1;
-	if (cni && !same_netns(cni, nsfd, &id))
-		json_decref(TAKE_PTR(cni)); /* a record whose DEL was lost, of an earlier namespace */
-	if (cni)
-		return write_entries(h, cni, err);
+	if (found && same_netns(&cni, nsfd, &id)) /* not a record of an earlier namespace whose DEL was lost */
+		return write_entries(h, &cni, err);
 
 	if (join_netns(h, nsfd, netns_path, &id, &record, err) < 0) {
 		if (err->code == HG_CNI_NO_HOST_ADDRESS) {
@@ -361,7 +398,7 @@ static int create(struct hook *h, struct hg_error *err)
 		}
 		return -1;
 	}
-	if (write_entries(h, record, err) < 0) {
+	if (write_entries(h, &record, err) < 0) {
 		/* The container will not start (failurePolicy fail) or starts without names:
 		 * either way nothing may be left behind for a poststop that may never run. */
 		leave_netns(h, netns_path);
@@ -370,11 +407,22 @@ static int create(struct hook *h, struct hg_error *err)
 	return 0;
 }
 
-/* Undoes the hook's own plumbing once the last container of the netns stops. A shared
- * pod hosts file keeps its block: another container may still be reading it. */
+/* Undoes the hook's own plumbing once the last container of the netns stops, and removes
+ * this container's block from its hosts file (a shared pod file keeps the others'). */
 static void poststop(struct hook *h)
 {
+	struct hg_hosts_target target;
+	struct hg_error err = {0};
+	const char *why;
+	char key[HG_KEY_MAX];
+	bool gone;
 	leave_netns(h, h->bundle.netns_path);
+	/* This container's block goes; the other owners' of a shared pod file stay. */
+	if (hosts_target(h, &target, &why) < 0 || why || hg_attachment_key(NULL, h->state.id, NULL, key, sizeof(key)) < 0)
+		return;
+	if (hg_names_remove(h->config.state_dir, key, &target, &gone, &err) < 0 && !gone)
+		hg_logf(&h->log, "%s, ignoring", err.msg);
+	hg_target_free(&target);
 }
 
 int hg_hook_gc(const char *config_path, const struct hg_log *log)

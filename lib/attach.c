@@ -4,16 +4,16 @@
 #include <net/if.h>
 #include <fcntl.h>
 #include "attach.h"
+#include "record.h"
 #include "hostside.h"
 #include "nat.h"
 #include "state.h"
 #include "hosts.h"
+#include "names.h"
 #include "netns.h"
 #include "route.h"
 #include "target.h"
 #include "util.h"
-
-#define MAX_ROUTES 4
 
 struct add_ctx {
 	const struct hg_attach_req *req;
@@ -23,22 +23,8 @@ struct add_ctx {
 	struct hg_gateway netns_gw[2];
 	struct hg_host_addrs host, targets;
 	int ifindex;
-	json_t *rec;    /* the record, filled as steps succeed, for the undo */
-	json_t *routes; /* its "routes" */
+	struct hg_record *rec; /* the record, filled as steps are done, for the undo */
 };
-
-static json_t *ip_json(const struct hg_ip *ip, bool cidr)
-{
-	char buf[HG_IP_STRLEN];
-	return json_string(cidr ? hg_ip_cidr(ip, buf) : hg_ip_str(ip, buf));
-}
-
-static int ip_from_json(json_t *v, struct hg_ip *ip)
-{
-	memset(ip, 0, sizeof(*ip));
-	const char *s = json_string_value(v);
-	return s && hg_ip_parse(s, true, ip) == 0 ? 0 : -1;
-}
 
 /* The gateway a host route should go through: the container's own for that family. */
 static const struct hg_ip *route_gateway(const struct add_ctx *c, int f)
@@ -66,13 +52,15 @@ static int ensure_routable(struct add_ctx *c, const struct hg_ip *dst, int f, st
 		return hg_error_set(err, HG_CNI_NETLINK, "no route to %s in the container and no interface to add one",
 				    hg_ip_str(dst, a));
 	}
-	if (hg_route_add_host(dst, gw, ifindex, err) < 0)
-		return -1;
-	json_t *route = json_pack("{s:o, s:i}", "dst", ip_json(dst, false), "ifindex", ifindex);
+	if (c->rec->n_routes == HG_RECORD_MAX_ROUTES)
+		return hg_error_set(err, HG_CNI_NETLINK, "more than %d host routes", HG_RECORD_MAX_ROUTES);
+	/* Recorded first: a route added by a process killed before its record is written goes
+	 * with the namespace, but one recorded and not added only costs the undo a lookup. */
+	struct hg_record_route *rt = &c->rec->routes[c->rec->n_routes++];
+	*rt = (struct hg_record_route){.dst = *dst, .ifindex = ifindex};
 	if (gw)
-		json_object_set_new(route, "via", ip_json(gw, false));
-	json_array_append_new(c->routes, route);
-	return 0;
+		rt->via = *gw;
+	return hg_route_add_host(dst, gw, ifindex, err);
 }
 
 /* The container's own table: virtual IPs DNATed to the host (unless they are loopback
@@ -95,7 +83,7 @@ static int add_container_nat(struct add_ctx *c, struct hg_error *err)
 	if (!text)
 		return 0;
 	/* Recorded first: a half-applied transaction is still removed by the undo. */
-	json_object_set_new(c->rec, "containerTable", json_true());
+	c->rec->container_table = true;
 	if (hg_nft_run(text, err) < 0)
 		return hg_error_prefix(err, "container rules");
 	if (cfg->n_localhost_ports) {
@@ -110,7 +98,9 @@ static int add_container_nat(struct add_ctx *c, struct hg_error *err)
 		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", ifname);
 		if (hg_sysctl_write(path, "1", old, sizeof(old), err) < 0)
 			return -1;
-		json_object_set_new(c->rec, "routeLocalnet", json_pack("{s:s, s:s}", "iface", ifname, "old", old));
+		c->rec->route_localnet = true;
+		snprintf(c->rec->localnet_iface, sizeof(c->rec->localnet_iface), "%s", ifname);
+		snprintf(c->rec->localnet_old, sizeof(c->rec->localnet_old), "%s", old);
 	}
 	return 0;
 }
@@ -126,9 +116,7 @@ static int add_in_netns(void *ctx, struct hg_error *err)
 			return hg_error_set(err, HG_CNI_NETNS, "interface %s does not exist in the container",
 					    c->req->ifname);
 	}
-	uint64_t cookie = hg_netns_cookie();
-	if (cookie)
-		json_object_set_new(json_object_get(c->rec, "netns"), "cookie", json_integer((json_int_t) cookie));
+	c->rec->netns.cookie = hg_netns_cookie();
 	if (c->req->discover && hg_addresses(c->cnet.addrs, HG_MAX_CONTAINER_ADDRS, &c->cnet.n_addrs, err) < 0)
 		return -1;
 	for (size_t i = 0; i < cfg->n_virtual_ips; i++)
@@ -200,46 +188,15 @@ int hg_entries_build(const struct hg_config *c, const struct hg_host_addrs *targ
 	return 0;
 }
 
-int hg_entries_from_record(json_t *entries, struct hg_entries *out)
+int hg_entries_from_record(const struct hg_record *r, struct hg_entries *out)
 {
-	size_t n = json_array_size(entries), total = 0, i;
-	json_t *e;
 	memset(out, 0, sizeof(*out));
-	json_array_foreach (entries, i, e)
-		total += json_array_size(json_object_get(e, "names")) + 1;
-	out->items = calloc(n + 1, sizeof(*out->items));
-	out->storage = calloc(total + 1, sizeof(char *));
-	if (!out->items || !out->storage) {
-		hg_entries_free(out);
+	out->items = calloc(r->n_entries + 1, sizeof(*out->items));
+	if (!out->items)
 		return -ENOMEM;
-	}
-	size_t slot = 0;
-	json_array_foreach (entries, i, e) {
-		size_t j;
-		json_t *name;
-		if (hg_ip_parse(json_string_value(json_object_get(e, "ip")), false, &out->items[out->n].ip) < 0)
-			continue;
-		out->items[out->n++].names = &out->storage[slot];
-		json_array_foreach (json_object_get(e, "names"), j, name)
-			if (json_is_string(name))
-				out->storage[slot++] = (char *) json_string_value(name);
-		out->storage[slot++] = NULL;
-	}
+	for (size_t i = 0; i < r->n_entries; i++)
+		out->items[out->n++] = (struct hg_hosts_entry){.ip = r->entries[i].ip, .names = r->entries[i].names};
 	return 0;
-}
-
-int hg_names_write(const char *state_dir, const struct hg_entries *e, json_t *target, char **block,
-		   struct hg_error *err)
-{
-	bool gone;
-	char what[512];
-	_cleanup_close_ int fd = hg_target_open(target, &gone, err);
-	if (fd < 0)
-		return -1;
-	_cleanup_close_ int lock = hg_state_lock_file(state_dir, fd, err);
-	if (lock < 0)
-		return -1;
-	return hg_hosts_apply_fd(fd, hg_target_describe(target, what, sizeof(what)), e->items, e->n, block, err);
 }
 
 void hg_entries_free(struct hg_entries *e)
@@ -249,61 +206,42 @@ void hg_entries_free(struct hg_entries *e)
 	memset(e, 0, sizeof(*e));
 }
 
-static json_t *ip_array(const struct hg_host_addrs *a)
-{
-	json_t *arr = json_array();
-	for (int f = 0; f < 2; f++)
-		if (a->ip[f].family)
-			json_array_append_new(arr, ip_json(&a->ip[f], false));
-	return arr;
-}
-
-static json_t *new_record(const struct hg_attach_req *req, int nsfd)
+static int new_record(const struct hg_attach_req *req, int nsfd, struct hg_record *r)
 {
 	struct hg_netns_id id = {0};
-	char key[300];
+	char key[HG_KEY_MAX];
+	hg_record_init(r);
 	hg_netns_identify(nsfd, &id);
 	if (hg_attachment_key(req->network, req->container_id, req->ifname, key, sizeof(key)) < 0)
-		return NULL;
-	json_t *rec = json_pack("{s:i, s:s, s:s, s:s, s:s, s:{s:s, s:I, s:I}, s:[]}", "version", HG_RECORD_VERSION,
-				"kind", req->kind, "containerID", req->container_id, "key", key, "stateDir",
-				req->config->state_dir, "netns", "path", req->netns_path, "dev", (json_int_t) id.dev, "ino",
-				(json_int_t) id.ino, "routes");
-	if (rec && req->network)
-		json_object_set_new(rec, "network", json_string(req->network));
-	if (rec && req->ifname)
-		json_object_set_new(rec, "ifname", json_string(req->ifname));
-	return rec;
+		return -ENAMETOOLONG;
+	r->kind = strcmp(req->kind, "hook") == 0 ? HG_RECORD_HOOK : HG_RECORD_CNI;
+	r->netns.dev = id.dev;
+	r->netns.ino = id.ino;
+	if (!(r->container_id = strdup(req->container_id)) || !(r->key = strdup(key)) ||
+	    !(r->state_dir = strdup(req->config->state_dir)) || !(r->netns.path = strdup(req->netns_path)) ||
+	    (req->network && !(r->network = strdup(req->network))) || (req->ifname && !(r->ifname = strdup(req->ifname))))
+		return -ENOMEM;
+	return 0;
 }
 
 /* Host-side pieces, in the namespace the plugin runs in, serialised with other attachments.
  * They outlive the container's namespace, so they are planned and recorded (req->save)
  * before any is acquired: a plugin killed half-way (a runtime's timeout, the OOM killer)
  * leaves a record that DEL undoes. */
-static int add_host_side(struct add_ctx *c, json_t *rec, struct hg_error *err)
+static int add_host_side(struct add_ctx *c, struct hg_record *rec, struct hg_error *err)
 {
 	const struct hg_config *cfg = c->req->config;
-	const char *key = json_string_value(json_object_get(rec, "key"));
+	const char *key = rec->key;
 	bool alias = cfg->host_alias && (c->targets.ip[0].family || c->targets.ip[1].family);
-	struct hg_ip aliases[2];
-	size_t n_aliases = 0;
 	char iface[IF_NAMESIZE];
-	json_t *elements = NULL;
 	if (!alias && !cfg->n_host_loopback_ports)
 		return 0;
 	_cleanup_close_ int lock = hg_state_lock(cfg->state_dir, "host", err);
 	if (lock < 0)
 		return -1;
-	if (alias) {
-		json_t *list = json_array();
-		json_object_set_new(rec, "alias", list);
-		for (int f = 0; f < 2; f++) {
-			if (!c->targets.ip[f].family || hg_ip_equal(&c->targets.ip[f], &c->host.ip[f]))
-				continue;
-			aliases[n_aliases++] = c->targets.ip[f];
-			json_array_append_new(list, ip_json(&c->targets.ip[f], false));
-		}
-	}
+	for (int f = 0; alias && f < 2; f++)
+		if (c->targets.ip[f].family && !hg_ip_equal(&c->targets.ip[f], &c->host.ip[f]))
+			rec->aliases[rec->n_aliases++] = c->targets.ip[f];
 	if (cfg->n_host_loopback_ports) {
 		const struct hg_ip *container = NULL;
 		for (size_t i = 0; i < c->cnet.n_addrs && !container; i++)
@@ -323,35 +261,80 @@ static int add_host_side(struct add_ctx *c, json_t *rec, struct hg_error *err)
 		/* The address the packets carry when they reach the host: an alias stays as it is. */
 		const struct hg_ip *wire = alias ? &c->targets.ip[0] : &c->host.ip[0];
 		if (hg_nat_host_elements(iface, container, wire, cfg->host_loopback_ports, cfg->n_host_loopback_ports,
-					 key, &elements, err) < 0)
+					 key, &rec->loopback_elements, err) < 0)
 			return -1;
-		json_object_set_new(rec, "hostLoopback", json_pack("{s:s, s:o}", "iface", iface, "elements", elements));
+		rec->host_loopback = true;
+		snprintf(rec->loopback_iface, sizeof(rec->loopback_iface), "%s", iface);
 	}
 	if (c->req->save && c->req->save(c->req->save_ctx, rec, err) < 0)
 		return -1;
-	for (size_t i = 0; i < n_aliases; i++)
-		if (hg_alias_acquire(cfg->state_dir, &aliases[i], key, err) < 0)
+	for (size_t i = 0; i < rec->n_aliases; i++)
+		if (hg_alias_acquire(cfg->state_dir, &rec->aliases[i], key, err) < 0)
 			return -1;
-	if (elements && hg_loopback_acquire(cfg->state_dir, iface, elements, key, err) < 0)
+	if (rec->host_loopback && hg_loopback_acquire(cfg->state_dir, iface, rec->loopback_elements, key, err) < 0)
 		return -1;
 	return 0;
 }
 
-int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_error *err)
+/* The names and what they were built from, then the hosts file. */
+static int add_names(const struct hg_attach_req *req, struct add_ctx *c, struct hg_record *rec, struct hg_error *err)
 {
-	struct add_ctx c = {.req = req, .cnet = req->cnet};
-	bool need_netns;
-	*record = NULL;
+	struct hg_entries entries;
+	memcpy(rec->container_ips, c->cnet.addrs, c->cnet.n_addrs * sizeof(c->cnet.addrs[0]));
+	rec->n_container_ips = c->cnet.n_addrs;
+	rec->host_ips = c->host;
+	rec->targets = c->targets;
+	if (hg_entries_build(req->config, &c->targets, &entries) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	for (size_t i = 0; i < entries.n; i++)
+		if (hg_record_add_entry(rec, &entries.items[i].ip, entries.items[i].names) < 0) {
+			hg_entries_free(&entries);
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+		}
+	if (req->hosts_target) {
+		_cleanup_free_ char *block = NULL;
+		struct hg_error herr = {0};
+		struct hg_names_owner owner = {.key = rec->key, .pid = req->hosts_target->pid,
+					       .pid_start = req->hosts_target->pid_start};
+		if (hg_names_write(req->config->state_dir, &owner, entries.items, entries.n, req->hosts_target, &block,
+				   &herr) == 0) {
+			if (hg_target_copy(req->hosts_target, &rec->hosts) < 0) {
+				hg_entries_free(&entries);
+				return hg_error_set(err, HG_CNI_IO, "out of memory");
+			}
+			rec->has_hosts = true;
+			rec->hosts_block = TAKE_PTR(block);
+		} else if (herr.errnum == ENOENT || herr.errnum == EROFS || herr.errnum == EXDEV ||
+			   herr.errnum == EWOULDBLOCK) {
+			/* An image without /etc/hosts, or a read-only root: the container's own choice,
+			 * not a reason to refuse it; (EXDEV) a root that is this machine's; or a lease
+			 * a process of the container holds on the file. The names stay recorded for the
+			 * hook. */
+			hg_logf(req->log, "%s; names not written, recorded only", herr.msg);
+		} else {
+			*err = herr;
+			hg_entries_free(&entries);
+			return -1;
+		}
+	}
+	hg_entries_free(&entries);
+	return 0;
+}
 
+int hg_attach_add(const struct hg_attach_req *req, struct hg_record *rec, struct hg_error *err)
+{
+	struct add_ctx c = {.req = req, .cnet = req->cnet, .rec = rec};
+	bool need_netns;
+
+	hg_record_init(rec);
 	_cleanup_close_ int nsfd = req->netns_fd > 0 ? fcntl(req->netns_fd, F_DUPFD_CLOEXEC, 3)
 						     : hg_netns_open(req->netns_path, NULL, err);
 	if (nsfd < 0)
 		return req->netns_fd > 0 ? hg_error_errno(err, HG_CNI_NETNS, errno, "dup netns fd") : -1;
-	json_auto_t *rec = new_record(req, nsfd);
-	if (!rec)
+	if (new_record(req, nsfd, rec) < 0) {
+		hg_record_free(rec);
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	c.rec = rec;
-	c.routes = json_object_get(rec, "routes");
+	}
 
 	/* The node's gateway is read here, before entering the container's namespace. */
 	if (!req->discover)
@@ -360,67 +343,26 @@ int hg_attach_add(const struct hg_attach_req *req, json_t **record, struct hg_er
 		c.need_node = true;
 	for (size_t i = 0; i < req->config->n_host_ips && c.need_node; i++)
 		if (req->config->host_ips[i].kind == HG_HOSTIP_NODE_GATEWAY) {
-			if (hg_route_default_gateways(c.node_gw, err) < 0)
+			if (hg_route_default_gateways(c.node_gw, err) < 0) {
+				hg_record_free(rec);
 				return hg_error_prefix(err, "read the node's default route");
+			}
 			break;
 		}
 
-	if (hg_netns_run(nsfd, add_in_netns, &c, err) < 0 || add_host_side(&c, rec, err) < 0) {
+	if (hg_netns_run(nsfd, add_in_netns, &c, err) < 0 || add_host_side(&c, rec, err) < 0 ||
+	    add_names(req, &c, rec, err) < 0) {
 		hg_attach_undo(rec, NULL, req->log);
+		hg_record_free(rec);
 		return -1;
 	}
-	json_t *addrs = json_array();
-	for (size_t i = 0; i < c.cnet.n_addrs; i++)
-		json_array_append_new(addrs, ip_json(&c.cnet.addrs[i], true));
-	json_object_set_new(rec, "containerIPs", addrs);
-	json_object_set_new(rec, "hostIPs", ip_array(&c.host));
-	json_object_set_new(rec, "targets", ip_array(&c.targets));
-
-	struct hg_entries entries;
-	if (hg_entries_build(req->config, &c.targets, &entries) < 0) {
-		hg_attach_undo(rec, NULL, req->log);
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	}
-	json_t *lines = json_array();
-	for (size_t i = 0; i < entries.n; i++) {
-		char a[HG_IP_STRLEN];
-		json_t *names = json_array();
-		for (size_t j = 0; entries.items[i].names[j]; j++)
-			json_array_append_new(names, json_string(entries.items[i].names[j]));
-		json_array_append_new(lines, json_pack("{s:s, s:o}", "ip", hg_ip_str(&entries.items[i].ip, a),
-						       "names", names));
-	}
-	json_object_set_new(rec, "entries", lines);
-
-	if (req->hosts_target) {
-		_cleanup_free_ char *block = NULL;
-		struct hg_error herr = {0};
-		if (hg_names_write(req->config->state_dir, &entries, req->hosts_target, &block, &herr) == 0) {
-			json_t *t = json_deep_copy(req->hosts_target);
-			json_object_set_new(t, "block", json_string(block));
-			json_object_set_new(rec, "hosts", t);
-		} else if (herr.errnum == ENOENT || herr.errnum == EROFS || herr.errnum == EXDEV) {
-			/* An image without /etc/hosts, or a read-only root: the container's own choice,
-			 * not a reason to refuse it; or (EXDEV) a root that is this machine's. The names
-			 * stay recorded for the hook. */
-			hg_logf(req->log, "%s; names not written, recorded only", herr.msg);
-		} else {
-			*err = herr;
-			hg_entries_free(&entries);
-			hg_attach_undo(rec, NULL, req->log);
-			return -1;
-		}
-	}
-	hg_entries_free(&entries);
-	*record = TAKE_PTR(rec);
 	return 0;
 }
 
 /* Opens the record's netns, but only if it is still the same namespace. */
-static int open_record_netns(json_t *record, const char *hint, bool *gone, struct hg_error *err)
+static int open_record_netns(const struct hg_record *record, const char *hint, bool *gone, struct hg_error *err)
 {
-	json_t *ns = json_object_get(record, "netns");
-	const char *paths[2] = {hint, json_string_value(json_object_get(ns, "path"))};
+	const char *paths[2] = {hint, record->netns.path};
 	*gone = true;
 	for (int i = 0; i < 2; i++) {
 		struct hg_netns_id id;
@@ -431,9 +373,8 @@ static int open_record_netns(json_t *record, const char *hint, bool *gone, struc
 			continue;
 		/* Inode numbers of namespaces are reused, cookies are not: a record whose DEL was
 		 * lost must not undo anything in a new namespace that got the same inode. */
-		bool cookie = json_object_get(ns, "cookie") != NULL;
-		if ((cookie ? hg_netns_identify_full(fd, &id) : hg_netns_identify(fd, &id)) == 0 &&
-		    hg_state_record_has_netns(record, &id)) {
+		if ((record->netns.cookie ? hg_netns_identify_full(fd, &id) : hg_netns_identify(fd, &id)) == 0 &&
+		    hg_record_matches_netns(record, &id)) {
 			*gone = false;
 			return fd;
 		}
@@ -442,82 +383,59 @@ static int open_record_netns(json_t *record, const char *hint, bool *gone, struc
 	return hg_error_set(err, HG_CNI_NETNS, "the container's network namespace is gone");
 }
 
-bool hg_attach_netns_alive(json_t *record)
+bool hg_attach_netns_alive(const struct hg_record *record)
 {
 	bool gone;
 	_cleanup_close_ int fd = open_record_netns(record, NULL, &gone, NULL);
 	return fd >= 0;
 }
 
+const char *hg_attach_hosts_owner(const struct hg_record *r)
+{
+	return r->version >= 2 ? r->key : NULL; /* version 1 wrote one block without owner */
+}
+
 struct netns_ctx {
-	json_t *record;
+	const struct hg_record *record;
 	const struct hg_log *log;
 };
-
-static int parse_route(json_t *r, struct hg_ip *dst, struct hg_ip *via, int *ifindex)
-{
-	if (ip_from_json(json_object_get(r, "dst"), dst) < 0)
-		return -1;
-	if (json_object_get(r, "via") && ip_from_json(json_object_get(r, "via"), via) < 0)
-		return -1;
-	*ifindex = (int) json_integer_value(json_object_get(r, "ifindex"));
-	return 0;
-}
 
 static int undo_in_netns(void *ctx, struct hg_error *unused)
 {
 	struct netns_ctx *c = ctx;
+	const struct hg_record *r = c->record;
 	struct hg_error e = {0};
-	size_t i;
-	json_t *r;
-	json_array_foreach (json_object_get(c->record, "routes"), i, r) {
-		struct hg_ip dst, via = {0};
-		int ifindex;
-		if (parse_route(r, &dst, &via, &ifindex) == 0 && hg_route_del_host(&dst, &via, ifindex, &e) < 0)
+	for (size_t i = 0; i < r->n_routes; i++)
+		if (hg_route_del_host(&r->routes[i].dst, &r->routes[i].via, r->routes[i].ifindex, &e) < 0)
 			hg_logf(c->log, "%s, ignoring", e.msg);
-	}
-	if (json_is_true(json_object_get(c->record, "containerTable")) &&
-	    hg_nft_run(hg_nat_container_delete_text(), &e) < 0)
+	if (r->container_table && hg_nft_run(hg_nat_container_delete_text(), &e) < 0)
 		hg_logf(c->log, "%s, ignoring", e.msg);
-	json_t *localnet = json_object_get(c->record, "routeLocalnet");
-	if (localnet) {
+	if (r->route_localnet) {
 		char path[128];
-		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet",
-			 json_string_value(json_object_get(localnet, "iface")));
-		const char *old = json_string_value(json_object_get(localnet, "old"));
-		if (old && access(path, F_OK) == 0 && hg_sysctl_write(path, old, NULL, 0, &e) < 0)
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", r->localnet_iface);
+		if (access(path, F_OK) == 0 && hg_sysctl_write(path, r->localnet_old, NULL, 0, &e) < 0)
 			hg_logf(c->log, "%s, ignoring", e.msg);
 	}
 	return 0;
 }
 
-static void undo_host_side(json_t *record, const struct hg_log *log)
+static void undo_host_side(const struct hg_record *r, const struct hg_log *log)
 {
-	const char *state_dir = json_string_value(json_object_get(record, "stateDir"));
-	const char *key = json_string_value(json_object_get(record, "key"));
-	json_t *alias = json_object_get(record, "alias");
-	json_t *loopback = json_object_get(record, "hostLoopback");
 	struct hg_error err = {0};
-	if ((!alias && !loopback) || !state_dir || !key)
+	if ((!r->n_aliases && !r->host_loopback) || !r->state_dir || !r->key)
 		return;
-	_cleanup_close_ int lock = hg_state_lock(state_dir, "host", &err);
+	_cleanup_close_ int lock = hg_state_lock(r->state_dir, "host", &err);
 	if (lock < 0) {
 		hg_logf(log, "%s, host rules left in place", err.msg);
 		return;
 	}
-	size_t i;
-	json_t *a;
-	json_array_foreach (alias, i, a) {
-		struct hg_ip ip;
-		if (ip_from_json(a, &ip) == 0)
-			hg_alias_release(state_dir, &ip, key, log);
-	}
-	if (loopback)
-		hg_loopback_release(state_dir, json_string_value(json_object_get(loopback, "iface")),
-				    json_object_get(loopback, "elements"), key, log);
+	for (size_t i = 0; i < r->n_aliases; i++)
+		hg_alias_release(r->state_dir, &r->aliases[i], r->key, log);
+	if (r->host_loopback)
+		hg_loopback_release(r->state_dir, r->loopback_iface, r->loopback_elements, r->key, log);
 }
 
-void hg_attach_undo(json_t *record, const char *netns_hint, const struct hg_log *log)
+void hg_attach_undo(const struct hg_record *record, const char *netns_hint, const struct hg_log *log)
 {
 	struct hg_error err = {0};
 	bool gone;
@@ -527,40 +445,25 @@ void hg_attach_undo(json_t *record, const char *netns_hint, const struct hg_log 
 	if (nsfd >= 0)
 		hg_netns_run(nsfd, undo_in_netns, &c, &err);
 	undo_host_side(record, log);
-	json_t *hosts = json_object_get(record, "hosts");
-	if (hosts) {
-		char what[512];
-		const char *state_dir = json_string_value(json_object_get(record, "stateDir"));
-		_cleanup_close_ int fd = hg_target_open(hosts, &gone, &err);
-		/* (A record without stateDir is damaged; its block still goes, unserialised.) */
-		_cleanup_close_ int lock = fd >= 0 && state_dir ? hg_state_lock_file(state_dir, fd, &err) : -1;
-		if (fd >= 0 && (lock >= 0 || !state_dir)) {
-			if (hg_hosts_remove_fd(fd, hg_target_describe(hosts, what, sizeof(what)), &err) < 0)
-				hg_logf(log, "%s, ignoring", err.msg);
-		} else if (!gone) {
-			hg_logf(log, "%s, ignoring", err.msg);
-		}
-	}
+	if (record->has_hosts && hg_names_remove(record->state_dir, hg_attach_hosts_owner(record), &record->hosts, &gone,
+						 &err) < 0 && !gone)
+		hg_logf(log, "%s, ignoring", err.msg);
 }
 
 static int check_in_netns(void *ctx, struct hg_error *err)
 {
 	struct netns_ctx *c = ctx;
-	size_t i;
-	json_t *r;
-	json_array_foreach (json_object_get(c->record, "routes"), i, r) {
-		struct hg_ip dst, via = {0};
-		int ifindex;
-		if (parse_route(r, &dst, &via, &ifindex) < 0)
-			return hg_error_set(err, HG_CNI_STATE, "damaged route in the state record");
-		int has = hg_route_has_host(&dst, &via, ifindex, err);
+	const struct hg_record *r = c->record;
+	for (size_t i = 0; i < r->n_routes; i++) {
+		char a[HG_IP_STRLEN];
+		int has = hg_route_has_host(&r->routes[i].dst, &r->routes[i].via, r->routes[i].ifindex, err);
 		if (has < 0)
 			return -1;
 		if (!has)
 			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the route to %s that host-gateway added is missing",
-					    json_string_value(json_object_get(r, "dst")));
+					    hg_ip_str(&r->routes[i].dst, a));
 	}
-	if (json_is_true(json_object_get(c->record, "containerTable"))) {
+	if (r->container_table) {
 		json_auto_t *table = NULL;
 		if (hg_nft_list_json("list table inet " HG_NFT_TABLE, &table, err) < 0)
 			return -1;
@@ -571,26 +474,19 @@ static int check_in_netns(void *ctx, struct hg_error *err)
 	return 0;
 }
 
-static int check_host_side(json_t *record, struct hg_error *err)
+static int check_host_side(const struct hg_record *r, struct hg_error *err)
 {
-	const char *key = json_string_value(json_object_get(record, "key"));
-	json_t *loopback = json_object_get(record, "hostLoopback");
-	size_t i;
-	json_t *a;
-	json_array_foreach (json_object_get(record, "alias"), i, a) {
-		struct hg_ip ip;
-		if (ip_from_json(a, &ip) < 0)
-			return hg_error_set(err, HG_CNI_STATE, "damaged alias in the state record");
-		int has = hg_lo_has_address(&ip, err);
+	for (size_t i = 0; i < r->n_aliases; i++) {
+		char a[HG_IP_STRLEN];
+		int has = hg_lo_has_address(&r->aliases[i], err);
 		if (has < 0)
 			return -1;
 		if (!has)
 			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the alias %s on the host's lo is missing",
-					    json_string_value(a));
+					    hg_ip_str(&r->aliases[i], a));
 	}
-	if (loopback) {
-		int has = hg_loopback_present(json_string_value(json_object_get(loopback, "iface")),
-					      json_object_get(loopback, "elements"), key, err);
+	if (r->host_loopback) {
+		int has = hg_loopback_present(r->loopback_iface, r->loopback_elements, r->key, err);
 		if (has < 0)
 			return -1;
 		if (!has)
@@ -599,7 +495,7 @@ static int check_host_side(json_t *record, struct hg_error *err)
 	return 0;
 }
 
-int hg_attach_check(json_t *record, struct hg_error *err)
+int hg_attach_check(const struct hg_record *record, struct hg_error *err)
 {
 	bool gone;
 	_cleanup_close_ int nsfd = open_record_netns(record, NULL, &gone, err);
@@ -608,23 +504,14 @@ int hg_attach_check(json_t *record, struct hg_error *err)
 		return -1;
 	if (hg_netns_run(nsfd, check_in_netns, &c, err) < 0 || check_host_side(record, err) < 0)
 		return -1;
-	json_t *hosts = json_object_get(record, "hosts");
-	if (hosts) {
+	if (record->has_hosts) {
 		char what[512];
 		_cleanup_free_ char *block = NULL;
-		const char *state_dir = json_string_value(json_object_get(record, "stateDir"));
-		_cleanup_close_ int fd = hg_target_open(hosts, &gone, err);
-		if (fd < 0)
-			return -1;
-		/* Not torn by a writer rewriting the file in place. */
-		_cleanup_close_ int lock = state_dir ? hg_state_lock_file(state_dir, fd, err) : -1;
-		if (lock < 0)
-			return state_dir ? -1 : hg_error_set(err, HG_CNI_STATE, "damaged state record: no stateDir");
-		hg_target_describe(hosts, what, sizeof(what));
-		int r = hg_hosts_read_block_fd(fd, what, &block, err);
+		hg_target_describe(&record->hosts, what, sizeof(what));
+		int r = hg_names_read(record->state_dir, hg_attach_hosts_owner(record), &record->hosts, &block, err);
 		if (r < 0)
 			return -1;
-		const char *want = json_string_value(json_object_get(hosts, "block"));
+		const char *want = record->hosts_block;
 		if (want && want[0] && r == 0)
 			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the host-gateway block is missing from %s", what);
 		if (want && strcmp(want, block ? block : "") != 0)

@@ -79,46 +79,97 @@ static bool line_is(const struct line *l, const char *prefix, bool whole)
 	return !whole || l->len == n;
 }
 
-static bool is_begin(const struct line *l) { return line_is(l, HG_HOSTS_BEGIN_PREFIX, false); }
-static bool is_end(const struct line *l) { return line_is(l, HG_HOSTS_END, true); }
+/* Markers: "# BEGIN host-gateway OWNER (managed block: ...)" and "# END host-gateway OWNER";
+ * the single-block version wrote them without an owner (a legacy block, owner ""). */
+struct owner {
+	const char *s;
+	size_t len;
+};
 
-/* Walks the lines outside our blocks. A BEGIN without END removes only the marker itself,
- * so that a damaged block can never swallow the user's lines after it. */
-typedef void (*line_fn)(const struct line *l, bool in_block, void *ctx);
+static bool is_begin(const struct line *l) { return line_is(l, HG_HOSTS_BEGIN_PREFIX, false); }
+
+static struct owner begin_owner(const struct line *l)
+{
+	size_t n = strlen(HG_HOSTS_BEGIN_PREFIX);
+	const char *p = l->start + n, *end = l->start + l->len;
+	if (p >= end || *p != ' ' || p + 1 >= end || p[1] == '(' || p[1] == ' ')
+		return (struct owner){"", 0};
+	const char *o = ++p;
+	while (p < end && *p != ' ')
+		p++;
+	return (struct owner){o, (size_t) (p - o)};
+}
+
+/* An END marker, with its owner in *o. */
+static bool is_end(const struct line *l, struct owner *o)
+{
+	size_t n = strlen(HG_HOSTS_END);
+	if (l->len < n || memcmp(l->start, HG_HOSTS_END, n) != 0)
+		return false;
+	if (l->len == n) {
+		*o = (struct owner){"", 0};
+		return true;
+	}
+	if (l->start[n] != ' ' || l->len == n + 1)
+		return false;
+	if (memchr(l->start + n + 1, ' ', l->len - n - 1))
+		return false;
+	*o = (struct owner){l->start + n + 1, l->len - n - 1};
+	return true;
+}
+
+static bool same_owner(struct owner a, struct owner b) { return a.len == b.len && memcmp(a.s, b.s, a.len) == 0; }
+
+static struct owner owner_of(const char *s) { return s ? (struct owner){s, strlen(s)} : (struct owner){"", 0}; }
+
+enum line_kind {
+	LINE_USER,
+	LINE_BLOCK, /* inside a closed block of owner, markers included */
+	LINE_STRAY, /* a BEGIN without its END, or an END without its BEGIN: ours, removed */
+};
+
+/* Walks the lines, telling the user's from our blocks'. A BEGIN closes at the first END
+ * of the same owner, unless another marker comes first: a BEGIN without END removes only
+ * the marker itself, so that a damaged block can never swallow the user's lines after it. */
+typedef void (*line_fn)(const struct line *l, enum line_kind kind, struct owner owner, void *ctx);
 
 static void walk(const char *content, size_t len, line_fn fn, void *ctx)
 {
 	const char *p = content, *end = content + len;
 	struct line l;
+	struct owner o, e;
 	while (next_line(&p, end, &l)) {
 		if (is_begin(&l)) {
 			/* Find the matching END before deciding. */
 			const char *q = p;
 			struct line m;
 			bool closed = false;
+			o = begin_owner(&l);
 			while (next_line(&q, end, &m)) {
-				if (is_end(&m)) {
-					closed = true;
+				if (is_end(&m, &e)) {
+					closed = same_owner(e, o);
 					break;
 				}
 				if (is_begin(&m))
 					break;
 			}
-			fn(&l, true, ctx);
-			if (!closed)
+			if (!closed) {
+				fn(&l, LINE_STRAY, o, ctx);
 				continue;
+			}
+			fn(&l, LINE_BLOCK, o, ctx);
 			while (next_line(&p, end, &l)) {
-				fn(&l, true, ctx);
-				if (is_end(&l))
+				fn(&l, LINE_BLOCK, o, ctx);
+				if (is_end(&l, &e))
 					break;
 			}
 			continue;
 		}
-		if (is_end(&l)) { /* a stray END marker is ours too */
-			fn(&l, true, ctx);
+		if (is_end(&l, &e)) { /* a stray END marker is ours too */
+			fn(&l, LINE_STRAY, e, ctx);
 			continue;
 		}
-		fn(&l, false, ctx);
+		fn(&l, LINE_USER, (struct owner){"", 0}, ctx);
 	}
 }
 
@@ -229,30 +280,31 @@ static void mark_user_names(struct wanted *w, const struct line *l)
 
 struct strip_ctx {
 	struct buf out;
+	struct owner owner;    /* whose blocks go; the other owners' stay as they are */
 	struct wanted *wanted; /* merge only: the names the user's lines map get marked */
 	bool crlf, seen_eol, last_unterminated;
 };
 
-static void strip_line(const struct line *l, bool in_block, void *ctx)
+static void strip_line(const struct line *l, enum line_kind kind, struct owner owner, void *ctx)
 {
 	struct strip_ctx *c = ctx;
-	/* The line-end style is the user's: our own lines must not decide it, or a second
-	 * merge (after our lines are gone) could choose another one. */
-	if (in_block)
+	if (kind == LINE_STRAY || (kind == LINE_BLOCK && same_owner(owner, c->owner)))
 		return;
-	if (!c->seen_eol && l->full_len > l->len) {
+	/* The line-end style is the user's: our own lines (another owner's block) must not
+	 * decide it, or a second merge (after those lines are gone) could choose another one. */
+	if (kind == LINE_USER && !c->seen_eol && l->full_len > l->len) {
 		c->seen_eol = true;
 		c->crlf = l->start[l->len] == '\r';
 	}
 	buf_add(&c->out, l->start, l->full_len);
 	c->last_unterminated = l->start[l->full_len - 1] != '\n';
-	if (c->wanted)
+	if (c->wanted && kind == LINE_USER)
 		mark_user_names(c->wanted, l);
 }
 
-int hg_hosts_strip(const char *content, size_t len, char **out, size_t *out_len)
+int hg_hosts_strip(const char *content, size_t len, const char *owner, char **out, size_t *out_len)
 {
-	struct strip_ctx c = {0};
+	struct strip_ctx c = {.owner = owner_of(owner)};
 	walk(content, len, strip_line, &c);
 	return buf_finish(&c.out, out, out_len);
 }
@@ -285,10 +337,10 @@ static void block_lines(struct buf *block, struct wanted *w, const struct hg_hos
 	}
 }
 
-int hg_hosts_merge(const char *content, size_t len, const struct hg_hosts_entry *entries, size_t n, char **out,
-		   size_t *out_len, char **block_out)
+int hg_hosts_merge(const char *content, size_t len, const char *owner, const struct hg_hosts_entry *entries,
+		   size_t n, char **out, size_t *out_len, char **block_out)
 {
-	struct strip_ctx c = {0};
+	struct strip_ctx c = {.owner = owner_of(owner)};
 	struct buf block = {0};
 	struct wanted w;
 
@@ -309,7 +361,13 @@ int hg_hosts_merge(const char *content, size_t len, const struct hg_hosts_entry 
 		 * and "# END host-gateway\r" into our marker: the CR must stay content. */
 		if (c.last_unterminated)
 			buf_str(&c.out, content[len - 1] == '\r' ? "\r\n" : eol);
-		buf_str(&c.out, HG_HOSTS_BEGIN);
+		if (owner) {
+			buf_str(&c.out, HG_HOSTS_BEGIN_PREFIX " ");
+			buf_str(&c.out, owner);
+			buf_str(&c.out, HG_HOSTS_BEGIN + strlen(HG_HOSTS_BEGIN_PREFIX));
+		} else {
+			buf_str(&c.out, HG_HOSTS_BEGIN);
+		}
 		buf_str(&c.out, eol);
 		const char *p = block.data;
 		while (*p) {
@@ -320,6 +378,10 @@ int hg_hosts_merge(const char *content, size_t len, const struct hg_hosts_entry 
 			p += l + (nl ? 1 : 0);
 		}
 		buf_str(&c.out, HG_HOSTS_END);
+		if (owner) {
+			buf_str(&c.out, " ");
+			buf_str(&c.out, owner);
+		}
 		buf_str(&c.out, eol);
 	}
 	if (c.out.oom || block.oom) {
@@ -338,40 +400,41 @@ int hg_hosts_merge(const char *content, size_t len, const struct hg_hosts_entry 
 	return 0;
 }
 
-int hg_hosts_block(const char *content, size_t len, char **block)
+struct block_ctx {
+	struct owner owner;
+	struct buf b;
+	bool found, done;
+};
+
+static void block_line(const struct line *l, enum line_kind kind, struct owner owner, void *ctx)
 {
-	const char *p = content, *end = content + len;
-	struct line l;
-	struct buf b = {0};
-	*block = NULL;
-	while (next_line(&p, end, &l)) {
-		if (!is_begin(&l))
-			continue;
-		bool closed = false;
-		while (next_line(&p, end, &l)) {
-			if (is_end(&l)) {
-				closed = true;
-				break;
-			}
-			if (is_begin(&l)) {
-				/* The previous BEGIN has no END: a stray marker, as walk() treats it, and
-				 * the lines after it are the user's, not the block's. */
-				b.len = 0;
-				if (b.data)
-					b.data[0] = '\0';
-				continue;
-			}
-			if (b.len)
-				buf_str(&b, "\n");
-			buf_add(&b, l.start, l.len);
-		}
-		if (!closed) {
-			free(b.data);
-			return 0;
-		}
-		return buf_finish(&b, block, NULL) < 0 ? -ENOMEM : 1;
+	struct block_ctx *c = ctx;
+	struct owner e;
+	if (c->done || kind != LINE_BLOCK || !same_owner(owner, c->owner))
+		return;
+	if (!c->found) { /* the BEGIN marker */
+		c->found = true;
+		return;
 	}
-	return 0;
+	if (is_end(l, &e)) {
+		c->done = true;
+		return;
+	}
+	if (c->b.len)
+		buf_str(&c->b, "\n");
+	buf_add(&c->b, l->start, l->len);
+}
+
+int hg_hosts_block(const char *content, size_t len, const char *owner, char **block)
+{
+	struct block_ctx c = {.owner = owner_of(owner)};
+	*block = NULL;
+	walk(content, len, block_line, &c);
+	if (!c.done) {
+		free(c.b.data);
+		return 0;
+	}
+	return buf_finish(&c.b, block, NULL) < 0 ? -ENOMEM : 1;
 }
 
 static int read_all(int fd, const char *what, char **out, size_t *out_len, struct hg_error *err)
@@ -423,39 +486,80 @@ static int write_in_place(int fd, const char *what, const char *text, size_t len
 	return 0;
 }
 
-int hg_hosts_apply_fd(int fd, const char *what, const struct hg_hosts_entry *entries, size_t n, char **block,
-		      struct hg_error *err)
+int hg_hosts_apply_fd(int fd, const char *what, const char *owner, const struct hg_hosts_entry *entries, size_t n,
+		      char **block, struct hg_error *err)
 {
 	_cleanup_free_ char *old = NULL, *new = NULL;
 	size_t old_len, new_len;
 	int r = read_all(fd, what, &old, &old_len, err);
-	if (r == 0 && hg_hosts_merge(old, old_len, entries, n, &new, &new_len, block) < 0)
+	if (r == 0 && hg_hosts_merge(old, old_len, owner, entries, n, &new, &new_len, block) < 0)
 		r = hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
 	if (r == 0 && (new_len != old_len || memcmp(old, new, new_len) != 0))
 		r = write_in_place(fd, what, new, new_len, err);
 	return r;
 }
 
-int hg_hosts_remove_fd(int fd, const char *what, struct hg_error *err)
+int hg_hosts_remove_fd(int fd, const char *what, const char *owner, struct hg_error *err)
 {
 	_cleanup_free_ char *old = NULL, *new = NULL;
 	size_t old_len, new_len;
 	int r = read_all(fd, what, &old, &old_len, err);
-	if (r == 0 && hg_hosts_strip(old, old_len, &new, &new_len) < 0)
+	if (r == 0 && hg_hosts_strip(old, old_len, owner, &new, &new_len) < 0)
 		r = hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
 	if (r == 0 && new_len != old_len)
 		r = write_in_place(fd, what, new, new_len, err);
 	return r;
 }
 
-int hg_hosts_read_block_fd(int fd, const char *what, char **block, struct hg_error *err)
+int hg_hosts_read_block_fd(int fd, const char *what, const char *owner, char **block, struct hg_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len;
 	if (read_all(fd, what, &text, &len, err) < 0)
 		return -1;
-	int r = hg_hosts_block(text, len, block);
+	int r = hg_hosts_block(text, len, owner, block);
 	if (r < 0)
 		return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
 	return r;
+}
+
+int hg_hosts_rewrite_fd(int fd, const char *what, char *const *drop, const struct hg_hosts_block_spec *blocks,
+			size_t n, char **texts, struct hg_error *err)
+{
+	_cleanup_free_ char *old = NULL;
+	size_t old_len, len;
+	if (read_all(fd, what, &old, &old_len, err) < 0)
+		return -1;
+	_cleanup_free_ char *text = malloc(old_len + 1);
+	if (!text)
+		return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+	memcpy(text, old, old_len + 1);
+	len = old_len;
+	for (size_t i = 0; i < n; i++)
+		texts[i] = NULL;
+	/* One pass per owner: the owners of one file are few (a pod's containers, a container's
+	 * networks), bounded by the registry. */
+	for (size_t i = 0; drop && drop[i]; i++) {
+		char *next;
+		if (hg_hosts_strip(text, len, drop[i], &next, &len) < 0)
+			return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+		free(text);
+		text = next;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *next;
+		if (hg_hosts_merge(text, len, blocks[i].owner, blocks[i].entries, blocks[i].n, &next, &len, &texts[i]) < 0) {
+			for (size_t j = 0; j < i; j++)
+				free(TAKE_PTR(texts[j]));
+			return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+		}
+		free(text);
+		text = next;
+	}
+	if ((len != old_len || memcmp(old, text, len) != 0) && write_in_place(fd, what, text, len, err) < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(TAKE_PTR(texts[i]));
+		return -1;
+	}
+	return 0;
 }

@@ -152,7 +152,7 @@ static int localnet_path(const char *iface, char *path, size_t size)
 	return snprintf(path, size, "/proc/sys/net/ipv4/conf/%s/route_localnet", iface) < (int) size ? 0 : -1;
 }
 
-int hg_loopback_acquire(const char *state_dir, const char *iface, json_t *elements, const char *key,
+int hg_loopback_acquire(const char *state_dir, const char *iface, char *const *elements, const char *key,
 			struct hg_error *err)
 {
 	char dir[512], file[1024], orig[600], sysctl[256], old[16];
@@ -181,21 +181,18 @@ int hg_loopback_acquire(const char *state_dir, const char *iface, json_t *elemen
 	return 0;
 }
 
-static void delete_elements(json_t *elements, const struct hg_log *log)
+static void delete_elements(char *const *elements, const struct hg_log *log)
 {
 	_cleanup_free_ char *text = NULL;
 	struct hg_error err = {0};
-	if (!json_array_size(elements) || hg_nat_host_del_text(elements, &text) < 0)
+	if (!elements || !elements[0] || hg_nat_host_del_text(elements, &text) < 0)
 		return;
 	if (hg_nft_run(text, &err) == 0)
 		return;
 	/* One element already gone fails the whole transaction: retry one by one. */
-	size_t i;
-	json_t *e;
-	json_array_foreach (elements, i, e) {
-		json_auto_t *one = json_array();
+	for (size_t i = 0; elements[i]; i++) {
+		char *const one[] = {elements[i], NULL};
 		_cleanup_free_ char *t = NULL;
-		json_array_append(one, e);
 		if (hg_nat_host_del_text(one, &t) == 0)
 			hg_nft_run(t, &err);
 	}
@@ -243,7 +240,7 @@ static void release_localnet(const char *dir, const char *iface, const struct hg
 	}
 }
 
-void hg_loopback_release(const char *state_dir, const char *iface, json_t *elements, const char *key,
+void hg_loopback_release(const char *state_dir, const char *iface, char *const *elements, const char *key,
 			 const struct hg_log *log)
 {
 	char dir[512], file[1024];
@@ -272,7 +269,7 @@ static const char *element_comment(json_t *e)
 	return json_string_value(json_object_get(json_object_get(json_array_get(e, 0), "elem"), "comment"));
 }
 
-int hg_loopback_present(const char *iface, json_t *elements, const char *key, struct hg_error *err)
+int hg_loopback_present(const char *iface, char *const *elements, const char *key, struct hg_error *err)
 {
 	json_auto_t *listing = NULL, *set = NULL;
 	size_t i, found = 0;
@@ -284,7 +281,7 @@ int hg_loopback_present(const char *iface, json_t *elements, const char *key, st
 		if (c && strcmp(c, key) == 0)
 			found++;
 	}
-	if (found != json_array_size(elements))
+	if (found != strv_len(elements))
 		return 0;
 	if (hg_nft_list_json("list set inet " HG_NFT_TABLE " localnet_ifaces", &set, err) < 0)
 		return -1;

@@ -27,12 +27,12 @@ int hg_alias_acquire(const char *state_dir, const struct hg_ip *ip, const char *
 void hg_alias_release(const char *state_dir, const struct hg_ip *ip, const char *key, const struct hg_log *log);
 
 /* route_localnet=1 on iface, the guard entry for it and the map elements of this attachment. */
-int hg_loopback_acquire(const char *state_dir, const char *iface, json_t *elements, const char *key,
+int hg_loopback_acquire(const char *state_dir, const char *iface, char *const *elements, const char *key,
 			struct hg_error *err);
-void hg_loopback_release(const char *state_dir, const char *iface, json_t *elements, const char *key,
+void hg_loopback_release(const char *state_dir, const char *iface, char *const *elements, const char *key,
 			 const struct hg_log *log);
 /* 1 when every element is in the host map and iface is guarded, 0 when not. */
-int hg_loopback_present(const char *iface, json_t *elements, const char *key, struct hg_error *err);
+int hg_loopback_present(const char *iface, char *const *elements, const char *key, struct hg_error *err);
 /* GC without records: deletes map elements and resource users of network whose attachment
  * is not in valid, releasing what their last user held. */
 void hg_loopback_gc(const char *state_dir, const char *network, json_t *valid, const struct hg_log *log);

@@ -104,38 +104,40 @@ const char *hg_nat_container_delete_text(void)
 }
 
 int hg_nat_host_elements(const char *iface, const struct hg_ip *container, const struct hg_ip *host,
-			 const struct hg_port_map *ports, size_t n, const char *comment, json_t **elements,
+			 const struct hg_port_map *ports, size_t n, const char *comment, char ***elements,
 			 struct hg_error *err)
 {
 	char c[HG_IP_STRLEN], h[HG_IP_STRLEN];
-	json_auto_t *list = json_array();
 	size_t count = 0;
 	hg_ip_str(container, c);
 	hg_ip_str(host, h);
 	for (size_t i = 0; i < n; i++)
-		for (unsigned p = ports[i].first; p <= ports[i].last; p++) {
-			char elem[512];
-			if (++count > HG_NFT_MAX_ELEMENTS)
-				return hg_error_set(err, HG_CNI_INVALID_CONFIG,
-						    "invalid configuration: key \"hostLoopbackPorts\": more than %d ports",
-						    HG_NFT_MAX_ELEMENTS);
-			snprintf(elem, sizeof(elem), "\"%s\" . %s . %s . %s . %u comment \"%s\" : %u", iface, c, h,
-				 proto_name(ports[i].proto), p, comment, ports[i].host_first + (p - ports[i].first));
-			json_array_append_new(list, json_string(elem));
-		}
+		count += (size_t) (ports[i].last - ports[i].first) + 1;
+	if (count > HG_NFT_MAX_ELEMENTS)
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+				    "invalid configuration: key \"hostLoopbackPorts\": more than %d ports", HG_NFT_MAX_ELEMENTS);
+	_cleanup_strv_ char **list = calloc(count + 1, sizeof(char *));
+	if (!list)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		for (unsigned p = ports[i].first; p <= ports[i].last; p++)
+			if (asprintf(&list[k++], "\"%s\" . %s . %s . %s . %u comment \"%s\" : %u", iface, c, h,
+				     proto_name(ports[i].proto), p, comment, ports[i].host_first + (p - ports[i].first)) < 0) {
+				list[--k] = NULL;
+				return hg_error_set(err, HG_CNI_IO, "out of memory");
+			}
 	*elements = TAKE_PTR(list);
 	return 0;
 }
 
-static void element_list(FILE *f, json_t *elements)
+static void element_list(FILE *f, char *const *elements)
 {
-	size_t i;
-	json_t *e;
-	json_array_foreach (elements, i, e)
-		fprintf(f, "%s%s", i ? ", " : "", json_string_value(e));
+	for (size_t i = 0; elements && elements[i]; i++)
+		fprintf(f, "%s%s", i ? ", " : "", elements[i]);
 }
 
-int hg_nat_host_add_text(const char *iface, json_t *elements, char **out)
+int hg_nat_host_add_text(const char *iface, char *const *elements, char **out)
 {
 	struct text t;
 	if (text_open(&t) < 0)
@@ -157,7 +159,7 @@ int hg_nat_host_add_text(const char *iface, json_t *elements, char **out)
 		"add rule inet %1$s guard iifname @localnet_ifaces ip daddr 127.0.0.0/8 drop\n"
 		"add element inet %1$s localnet_ifaces { \"%2$s\" }\n",
 		HG_NFT_TABLE, iface);
-	if (json_array_size(elements)) {
+	if (elements && elements[0]) {
 		fprintf(t.f, "add element inet %s loopback4 { ", HG_NFT_TABLE);
 		element_list(t.f, elements);
 		fprintf(t.f, " }\n");
@@ -165,12 +167,12 @@ int hg_nat_host_add_text(const char *iface, json_t *elements, char **out)
 	return text_close(&t, out);
 }
 
-int hg_nat_host_del_text(json_t *elements, char **out)
+int hg_nat_host_del_text(char *const *elements, char **out)
 {
 	struct text t;
 	if (text_open(&t) < 0)
 		return -ENOMEM;
-	if (json_array_size(elements)) {
+	if (elements && elements[0]) {
 		fprintf(t.f, "delete element inet %s loopback4 { ", HG_NFT_TABLE);
 		element_list(t.f, elements);
 		fprintf(t.f, " }\n");

@@ -31,11 +31,11 @@ const char *hg_nat_container_delete_text(void);
 
 /* One map element of the host table, e.g. "br0" . 10.0.0.2 . 10.0.0.1 . tcp . 5432 comment "k" : 5432 */
 int hg_nat_host_elements(const char *iface, const struct hg_ip *container, const struct hg_ip *host,
-			 const struct hg_port_map *ports, size_t n, const char *comment, json_t **elements,
+			 const struct hg_port_map *ports, size_t n, const char *comment, char ***elements,
 			 struct hg_error *err);
 /* Creates the host table skeleton if needed and adds the elements and the guarded interface. */
-int hg_nat_host_add_text(const char *iface, json_t *elements, char **text);
-int hg_nat_host_del_text(json_t *elements, char **text);
+int hg_nat_host_add_text(const char *iface, char *const *elements, char **text);
+int hg_nat_host_del_text(char *const *elements, char **text);
 
 /* libnftables in the current network namespace. */
 int hg_nft_run(const char *text, struct hg_error *err);

@@ -81,18 +81,6 @@ int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 	return 0;
 }
 
-int hg_state_read(const char *path, json_t **record, struct hg_error *err)
-{
-	json_error_t jerr;
-	*record = NULL;
-	if (access(path, F_OK) < 0 && errno == ENOENT)
-		return 0;
-	*record = json_load_file(path, 0, &jerr);
-	if (!*record)
-		return hg_error_set(err, HG_CNI_STATE, "read state record %s: %s", path, jerr.text);
-	return 0;
-}
-
 int hg_state_remove(const char *path, struct hg_error *err)
 {
 	if (unlink(path) < 0 && errno != ENOENT)
@@ -121,91 +109,6 @@ int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
 	return 0;
 }
 
-bool hg_state_record_has_netns(json_t *record, const struct hg_netns_id *id)
-{
-	json_t *ns = json_object_get(record, "netns");
-	json_t *cookie = json_object_get(ns, "cookie");
-	/* Inode numbers of namespaces are reused; cookies are not. A record whose DEL was lost
-	 * must not be taken for a new namespace that got the same inode. */
-	if (cookie && id->cookie && (uint64_t) json_integer_value(cookie) != id->cookie)
-		return false;
-	return (dev_t) json_integer_value(json_object_get(ns, "dev")) == id->dev &&
-	       (ino_t) json_integer_value(json_object_get(ns, "ino")) == id->ino && id->ino != 0;
-}
-
-static int index_path(const char *state_dir, json_t *record, char **out)
-{
-	json_t *ns = json_object_get(record, "netns");
-	unsigned long long dev = json_integer_value(json_object_get(ns, "dev"));
-	unsigned long long ino = json_integer_value(json_object_get(ns, "ino"));
-	if (!ino)
-		return -EINVAL;
-	return asprintf(out, "%s/by-netns/%llu-%llu", state_dir, dev, ino) < 0 ? -ENOMEM : 0;
-}
-
-int hg_state_index(const char *state_dir, const char *path, json_t *record, struct hg_error *err)
-{
-	_cleanup_free_ char *link = NULL, *dir = NULL;
-	char target[4096];
-	if (index_path(state_dir, record, &link) < 0 || asprintf(&dir, "%s/by-netns", state_dir) < 0)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", dir);
-	/* Usually there is no link yet: one symlink(2). A reader that finds none between the
-	 * unlink and the symlink below sees "no record", as it would have a moment earlier. */
-	for (int attempt = 0; symlink(path, link) < 0; attempt++) {
-		if (errno != EEXIST || attempt > 1)
-			return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", link);
-		ssize_t n = readlink(link, target, sizeof(target) - 1);
-		if (n >= 0 && (size_t) n == strlen(path) && memcmp(target, path, n) == 0)
-			return 0;
-		unlink(link);
-	}
-	return 0;
-}
-
-void hg_state_unindex(const char *state_dir, const char *path, json_t *record)
-{
-	_cleanup_free_ char *link = NULL;
-	char target[4096];
-	if (index_path(state_dir, record, &link) < 0)
-		return;
-	ssize_t n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return;
-	target[n] = '\0';
-	/* Another attachment may have taken the namespace over since: only our own link goes. */
-	if (strcmp(target, path) == 0)
-		unlink(link);
-}
-
-int hg_state_find_by_netns(const char *state_dir, const struct hg_netns_id *id, json_t **record, char **path,
-			   struct hg_error *err)
-{
-	_cleanup_free_ char *link = NULL;
-	char target[4096];
-	*record = NULL;
-	if (asprintf(&link, "%s/by-netns/%llu-%llu", state_dir, (unsigned long long) id->dev,
-		     (unsigned long long) id->ino) < 0)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
-	/* One readlink instead of reading every record of the node. */
-	ssize_t n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return 0;
-	target[n] = '\0';
-	json_t *r = json_load_file(target, 0, NULL);
-	/* A record that is gone, or names another namespace (an inode number reused after a
-	 * lost DEL), is no match. */
-	if (!r || !hg_state_record_has_netns(r, id)) {
-		json_decref(r);
-		return 0;
-	}
-	*record = r;
-	if (path)
-		*path = strdup(target);
-	return 1;
-}
-
 int hg_state_ready(const char *state_dir, struct hg_error *err)
 {
 	int r = mkdir_p(state_dir, 0700);
@@ -216,9 +119,30 @@ int hg_state_ready(const char *state_dir, struct hg_error *err)
 	return 0;
 }
 
+/* "/a/b": no empty, "." or ".." component, no trailing '/', for which lstat would follow a
+ * final symlink ("/link/" and "/link/." name the directory it points to). */
+static bool path_plain(const char *p)
+{
+	if (p[0] != '/' || !p[1])
+		return false;
+	for (const char *c = p + 1; c;) {
+		const char *end = strchr(c, '/');
+		size_t n = end ? (size_t) (end - c) : strlen(c);
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c = end ? end + 1 : NULL;
+	}
+	return true;
+}
+
 int hg_state_check_dir(const char *state_dir, struct hg_error *err)
 {
 	struct stat st;
+	if (!path_plain(state_dir))
+		return hg_error_set(err, HG_CNI_STATE,
+				    "state directory %s must be an absolute path without \".\", \"..\", \"//\" or a "
+				    "trailing \"/\"",
+				    state_dir);
 	int r = mkdir_p(state_dir, 0700);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
@@ -290,11 +214,16 @@ int hg_state_lock_file(const char *state_dir, int fd, struct hg_error *err)
 int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *id, char **record, char **users)
 {
 	unsigned long long dev = id->dev, ino = id->ino;
-	if (asprintf(record, "%s/hook/netns/%llu-%llu.json", state_dir, dev, ino) < 0)
-		return -ENOMEM;
+	*record = *users = NULL;
+	/* On failure both stay NULL: the caller's cleanup frees nothing twice. */
+	if (asprintf(record, "%s/hook/netns/%llu-%llu.json", state_dir, dev, ino) < 0) {
+		*record = NULL;
+		return -1;
+	}
 	if (asprintf(users, "%s/hook/netns/%llu-%llu.users", state_dir, dev, ino) < 0) {
-		free(*record);
-		return -ENOMEM;
+		free(TAKE_PTR(*record));
+		*users = NULL;
+		return -1;
 	}
 	return 0;
 }

@@ -1,7 +1,5 @@
-/* Per-attachment records: one JSON file per attachment, written atomically, so that DEL,
- * CHECK, GC and the hook find what ADD did even when the runtime sends no prevResult.
- *   <stateDir>/cni/<network>/<containerID>+<ifname>.json   CNI attachments
- *   <stateDir>/hook/<containerID>.json                      plumbing done by the hook */
+/* The state directory: where records live (record.h owns what is in them), its locks,
+ * and the atomic write of one JSON file. */
 #pragma once
 
 #include <stdbool.h>
@@ -9,30 +7,18 @@
 #include "error.h"
 #include "netns.h"
 
-#define HG_RECORD_VERSION 1
-
 int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
 		      char **out);
 int hg_state_hook_path(const char *state_dir, const char *container_id, char **out);
 /* The directory holding every CNI record of a network. */
 int hg_state_network_dir(const char *state_dir, const char *network, char **out);
 
-/* Creates the parent directories (0700) and replaces path atomically (temp file + rename). */
+/* Creates the parent directories (0700) and replaces path atomically (temp file + rename).
+ * Only record.c calls it: the record module alone knows what a record holds. */
 int hg_state_write(const char *path, json_t *record, struct hg_error *err);
-/* 0 with *record NULL when the file does not exist. */
-int hg_state_read(const char *path, json_t **record, struct hg_error *err);
 int hg_state_remove(const char *path, struct hg_error *err);
 /* The full paths of the *.json records in dir (none when dir is missing). */
 int hg_state_list(const char *dir, char ***paths, struct hg_error *err);
-/* <stateDir>/by-netns/<dev>-<ino> links to the CNI record of that namespace, so the hook
- * finds it without reading every record. Unindex removes the link only if it is path's. */
-int hg_state_index(const char *state_dir, const char *path, json_t *record, struct hg_error *err);
-void hg_state_unindex(const char *state_dir, const char *path, json_t *record);
-/* A CNI record (any network) whose netns has this identity; 0 with NULL when none. */
-int hg_state_find_by_netns(const char *state_dir, const struct hg_netns_id *id, json_t **record, char **path,
-			   struct hg_error *err);
-/* Does the record name this namespace (dev, ino and, when both know it, the cookie)? */
-bool hg_state_record_has_netns(json_t *record, const struct hg_netns_id *id);
 /* Is the state directory usable (created if missing, writable)? */
 int hg_state_ready(const char *state_dir, struct hg_error *err);
 /* Creates the state directory if needed and refuses one that is a symlink, not ours, or

@@ -76,44 +76,81 @@ int hg_pid_start_time(pid_t pid, unsigned long long *start)
 	return r;
 }
 
-json_t *hg_target_for_pid(pid_t pid, const char **why)
+void hg_target_free(struct hg_hosts_target *t)
+{
+	free(t->file);
+	free(t->root);
+	free(t->path);
+	memset(t, 0, sizeof(*t));
+}
+
+static int dup_opt(const char *s, char **out)
+{
+	*out = s ? strdup(s) : NULL;
+	return s && !*out ? -ENOMEM : 0;
+}
+
+int hg_target_copy(const struct hg_hosts_target *from, struct hg_hosts_target *to)
+{
+	*to = *from;
+	to->file = to->root = to->path = NULL;
+	if (dup_opt(from->file, &to->file) < 0 || dup_opt(from->root, &to->root) < 0 ||
+	    dup_opt(from->path, &to->path) < 0) {
+		hg_target_free(to);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, const char **why)
 {
 	char root[64];
 	struct proc_pid p = {.dirfd = -1};
 	struct stat ours;
+	memset(out, 0, sizeof(*out));
 	int r = proc_pid_open(pid, &p);
 	proc_pid_close(&p);
 	if (r < 0 || stat("/proc/self/ns/mnt", &ours) < 0) {
 		*why = "the process is gone";
-		return NULL;
+		return -1;
 	}
 	if (p.mntns == ours.st_ino) {
 		*why = "the process shares our mount namespace, so its /etc/hosts is this machine's";
-		return NULL;
+		return -1;
 	}
 	snprintf(root, sizeof(root), "/proc/%d/root", (int) pid);
-	return json_pack("{s:s, s:s, s:i, s:I, s:I}", "root", root, "path", "/etc/hosts", "pid", (int) pid,
-			 "pidStart", (json_int_t) p.start, "mntns", (json_int_t) p.mntns);
+	if (hg_target_in_root(root, "/etc/hosts", out) < 0) {
+		*why = "out of memory";
+		return -1;
+	}
+	out->pid = pid;
+	out->pid_start = p.start;
+	out->mntns = p.mntns;
+	return 0;
 }
 
-json_t *hg_target_in_root(const char *root, const char *path)
+int hg_target_in_root(const char *root, const char *path, struct hg_hosts_target *out)
 {
-	return json_pack("{s:s, s:s}", "root", root, "path", path);
+	memset(out, 0, sizeof(*out));
+	if (dup_opt(root, &out->root) < 0 || dup_opt(path, &out->path) < 0) {
+		hg_target_free(out);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-json_t *hg_target_file(const char *path)
+int hg_target_file(const char *path, struct hg_hosts_target *out)
 {
-	return json_pack("{s:s}", "file", path);
+	memset(out, 0, sizeof(*out));
+	return dup_opt(path, &out->file);
 }
 
-const char *hg_target_describe(json_t *target, char *buf, size_t size)
+const char *hg_target_describe(const struct hg_hosts_target *t, char *buf, size_t size)
 {
-	const char *file = json_string_value(json_object_get(target, "file"));
-	if (file)
-		snprintf(buf, size, "%s", file);
+	if (t->file)
+		snprintf(buf, size, "%s", t->file);
 	else
-		snprintf(buf, size, "%s%s", json_string_value(json_object_get(target, "root")) ?: "?",
-			 json_string_value(json_object_get(target, "path")) ?: "?");
+		snprintf(buf, size, "%s%s", t->root ? t->root : "?", t->path ? t->path : "?");
 	return buf;
 }
 
@@ -132,13 +169,13 @@ static int refuse_machine_hosts(int fd, const char *what, struct hg_error *err)
 	return 0;
 }
 
-static int open_in_pid_root(json_t *target, pid_t pid, const char *path, bool *gone, struct hg_error *err)
+static int open_in_pid_root(const struct hg_hosts_target *t, bool *gone, struct hg_error *err)
 {
 	char root[64];
 	struct proc_pid p = {.dirfd = -1};
+	pid_t pid = t->pid;
 	snprintf(root, sizeof(root), "/proc/%d/root", (int) pid);
-	if (proc_pid_open(pid, &p) < 0 || (json_int_t) p.start != json_integer_value(json_object_get(target, "pidStart")) ||
-	    (json_int_t) p.mntns != json_integer_value(json_object_get(target, "mntns"))) {
+	if (proc_pid_open(pid, &p) < 0 || p.start != t->pid_start || (uint64_t) p.mntns != t->mntns) {
 		proc_pid_close(&p);
 		*gone = true;
 		return hg_error_set(err, HG_CNI_HOSTS_FILE, "process %d is gone", (int) pid);
@@ -149,30 +186,26 @@ static int open_in_pid_root(json_t *target, pid_t pid, const char *path, bool *g
 		*gone = errno == ENOENT || errno == ESRCH;
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "open %s", root);
 	}
-	return hg_open_in_rootfd(rootfd, root, path, HG_HOSTS_MAX_SIZE, err);
+	return hg_open_in_rootfd(rootfd, root, t->path, HG_HOSTS_MAX_SIZE, err);
 }
 
-int hg_target_open(json_t *target, bool *gone, struct hg_error *err)
+int hg_target_open(const struct hg_hosts_target *t, bool *gone, struct hg_error *err)
 {
-	const char *file = json_string_value(json_object_get(target, "file"));
-	const char *root = json_string_value(json_object_get(target, "root"));
-	const char *path = json_string_value(json_object_get(target, "path"));
-	json_int_t pid = json_integer_value(json_object_get(target, "pid"));
 	char what[512];
 	_cleanup_close_ int fd = -1;
 	*gone = false;
-	hg_target_describe(target, what, sizeof(what));
-	if (file) {
-		fd = hg_open_host_file(file, HG_HOSTS_MAX_SIZE, err);
-		if (fd < 0 && access(file, F_OK) < 0 && errno == ENOENT)
+	hg_target_describe(t, what, sizeof(what));
+	if (t->file) {
+		fd = hg_open_host_file(t->file, HG_HOSTS_MAX_SIZE, err);
+		if (fd < 0 && access(t->file, F_OK) < 0 && errno == ENOENT)
 			*gone = true;
-	} else if (!root || !path) {
+	} else if (!t->root || !t->path) {
 		return hg_error_set(err, HG_CNI_STATE, "hosts target has neither file nor root");
-	} else if (pid > 0) {
-		fd = open_in_pid_root(target, (pid_t) pid, path, gone, err);
+	} else if (t->pid > 0) {
+		fd = open_in_pid_root(t, gone, err);
 	} else {
-		fd = hg_open_in_root(root, path, HG_HOSTS_MAX_SIZE, err);
-		if (fd < 0 && access(root, F_OK) < 0)
+		fd = hg_open_in_root(t->root, t->path, HG_HOSTS_MAX_SIZE, err);
+		if (fd < 0 && access(t->root, F_OK) < 0)
 			*gone = true;
 	}
 	if (fd < 0 || refuse_machine_hosts(fd, what, err) < 0)

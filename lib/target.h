@@ -1,26 +1,37 @@
 /* Where a container's names are written, described so that a later DEL, CHECK or hook can
  * reopen exactly the same file, and never another one:
- *   {"root": "/proc/PID/root", "path": "/etc/hosts", "pid": PID, "pidStart": T, "mntns": INO}
- *       a file inside a container root (PID's start time and mount namespace are checked
- *       again before every reopen, so a recycled PID cannot redirect a write);
- *   {"file": "/var/lib/kubelet/pods/UID/etc-hosts"}
- *       a host path a runtime bind-mounts at /etc/hosts. */
+ *   a file inside a container root: root "/proc/PID/root" + path "/etc/hosts", with PID's
+ *       start time and mount namespace, checked again (through one /proc/PID descriptor)
+ *       before every reopen, so that a recycled PID cannot redirect a write; or a root
+ *       path (the hook's root.path) + path;
+ *   a host file a runtime bind-mounts at /etc/hosts (kubelet's etc-hosts, podman's). */
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
-#include <jansson.h>
 #include "error.h"
 
-/* The /etc/hosts of process pid's root, or NULL (with *why) when that would be the hosts
- * file of the mount namespace we run in: then the machine's file would be written. */
-json_t *hg_target_for_pid(pid_t pid, const char **why);
-json_t *hg_target_in_root(const char *root, const char *path);
-json_t *hg_target_file(const char *path);
-/* Opens the target read-write. -1 with *gone set when the process or file is gone. */
-int hg_target_open(json_t *target, bool *gone, struct hg_error *err);
+struct hg_hosts_target {
+	char *file;               /* a host path, or NULL */
+	char *root, *path;        /* otherwise: path resolved inside root */
+	pid_t pid;                /* > 0: root is /proc/PID/root */
+	unsigned long long pid_start;
+	uint64_t mntns;
+};
+
+void hg_target_free(struct hg_hosts_target *t);
+int hg_target_copy(const struct hg_hosts_target *from, struct hg_hosts_target *to);
+/* The /etc/hosts of process pid's root; -1 (with *why) when the process is gone or shares
+ * our mount namespace (its file would be this machine's). */
+int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, const char **why);
+int hg_target_in_root(const char *root, const char *path, struct hg_hosts_target *out);
+int hg_target_file(const char *path, struct hg_hosts_target *out);
+/* Opens the target read-write. -1 with *gone set when the process or file is gone; -1 with
+ * err->errnum EXDEV when the file is this machine's own /etc/hosts (never written). */
+int hg_target_open(const struct hg_hosts_target *t, bool *gone, struct hg_error *err);
 /* A readable name for messages. */
-const char *hg_target_describe(json_t *target, char *buf, size_t size);
+const char *hg_target_describe(const struct hg_hosts_target *t, char *buf, size_t size);
 
 /* Start time of process pid (clock ticks since boot), to tell a recycled PID; -errno. */
 int hg_pid_start_time(pid_t pid, unsigned long long *start);

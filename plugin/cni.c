@@ -9,6 +9,7 @@
 #include "config.h"
 #include "netns.h"
 #include "state.h"
+#include "record.h"
 #include "target.h"
 #include "util.h"
 #include "collect.h"
@@ -165,16 +166,32 @@ static json_t *passthrough(const struct run *r)
 	return out;
 }
 
-static int save_intent(void *ctx, json_t *record, struct hg_error *err)
+static int save_intent(void *ctx, const struct hg_record *record, struct hg_error *err)
 {
-	return hg_state_write(ctx, record, err);
+	return hg_record_save(ctx, record, err);
 }
+
+/* Removes the container's table that record's namespace holds, and nothing else. */
+static void drop_table(const struct hg_record *record, const char *hint, const struct hg_log *log)
+{
+	struct hg_record table;
+	hg_record_init(&table);
+	table.netns = record->netns; /* borrowed: table is not freed */
+	table.container_table = true;
+	hg_attach_undo(&table, hint, log);
+}
+
+static int add_with_target(struct run *r, struct hg_attach_req *req, int nsfd, struct hg_record *old,
+			   struct hg_record *record, char **path_out, json_t **output, struct hg_error *err);
 
 static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	json_t *prev = json_object_get(r->conf, "prevResult");
-	json_auto_t *old = NULL, *target = NULL, *record = NULL;
+	_cleanup_record_ struct hg_record old, record;
+	struct hg_hosts_target target = {0};
+	hg_record_init(&old);
+	hg_record_init(&record);
 
 	if (require_env(r, true, err) < 0)
 		return -1;
@@ -213,49 +230,52 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 	pid_t pid = hg_pid_of_netns_path(r->env->netns);
 	if (pid > 0) {
 		const char *why = NULL;
-		target = hg_target_for_pid(pid, &why);
-		if (!target)
+		if (hg_target_for_pid(pid, &target, &why) == 0)
+			req.hosts_target = &target;
+		else
 			hg_logf(&r->log, "not writing /proc/%d/root/etc/hosts: %s; names are recorded for the hook",
 				(int) pid, why);
 	}
-	req.hosts_target = target;
+	int ret = add_with_target(r, &req, nsfd, &old, &record, &path, output, err);
+	hg_target_free(&target);
+	return ret;
+}
 
-	if (record_path(r, &path, err) < 0 || hg_state_read(path, &old, err) < 0)
+/* The rest of ADD, with the hosts target chosen. */
+static int add_with_target(struct run *r, struct hg_attach_req *req, int nsfd, struct hg_record *old,
+			   struct hg_record *record, char **path_out, json_t **output, struct hg_error *err)
+{
+	bool found;
+	if (record_path(r, path_out, err) < 0 || hg_record_load(*path_out, old, &found, err) < 0)
 		return -1;
+	const char *path = *path_out;
 	/* A repeated ADD replaces: what the previous one did goes first, except the
 	 * container's table in the same netns, which the new ADD refills in one transaction
 	 * (deleting it would cost a kernel grace period, ~15 ms). */
 	bool kept_table = false;
-	if (old) {
+	if (found) {
 		struct hg_netns_id id;
-		json_t *ns = json_object_get(old, "netns");
-		if (json_is_true(json_object_get(old, "containerTable")) && hg_netns_identify(nsfd, &id) == 0 &&
-		    (json_int_t) id.dev == json_integer_value(json_object_get(ns, "dev")) &&
-		    (json_int_t) id.ino == json_integer_value(json_object_get(ns, "ino"))) {
-			json_object_del(old, "containerTable");
+		if (old->container_table && hg_netns_identify(nsfd, &id) == 0 && old->netns.dev == id.dev &&
+		    old->netns.ino == id.ino) {
+			old->container_table = false;
 			kept_table = true;
 		}
 		hg_attach_undo(old, r->env->netns, &r->log);
-		hg_state_unindex(r->config.state_dir, path, old);
+		hg_record_retire(r->config.state_dir, path, old, NULL);
 	}
-	req.save = save_intent;
-	req.save_ctx = path;
-	if (hg_attach_add(&req, &record, err) < 0) {
+	req->save = save_intent;
+	req->save_ctx = (void *) path;
+	if (hg_attach_add(req, record, err) < 0) {
 		hg_state_remove(path, NULL); /* an intent record: what it lists is undone */
-		if (kept_table) { /* the old table must not outlive its record */
-			json_auto_t *table = json_pack("{s:O, s:b}", "netns", json_object_get(old, "netns"), "containerTable", 1);
-			hg_attach_undo(table, r->env->netns, &r->log);
-		}
+		if (kept_table) /* the old table must not outlive its record */
+			drop_table(old, r->env->netns, &r->log);
 		return -1;
 	}
-	if (kept_table && !json_is_true(json_object_get(record, "containerTable"))) {
-		/* The new configuration has no rules: the kept table goes now. */
-		json_auto_t *table = json_pack("{s:O, s:b}", "netns", json_object_get(record, "netns"), "containerTable", 1);
-		hg_attach_undo(table, r->env->netns, &r->log);
-	}
-	if (hg_state_write(path, record, err) < 0 || hg_state_index(r->config.state_dir, path, record, err) < 0) {
+	if (kept_table && !record->container_table) /* the new configuration has no rules */
+		drop_table(record, r->env->netns, &r->log);
+	if (hg_record_save(path, record, err) < 0 || hg_record_index(r->config.state_dir, path, record, err) < 0) {
 		hg_attach_undo(record, r->env->netns, &r->log);
-		hg_state_remove(path, NULL);
+		hg_record_retire(r->config.state_dir, path, record, NULL);
 		return -1;
 	}
 	*output = passthrough(r);
@@ -265,9 +285,18 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 static int cmd_del(struct run *r, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	json_auto_t *record = NULL;
-	if (require_env(r, false, err) < 0)
-		return -1;
+	_cleanup_record_ struct hg_record record;
+	bool found = false;
+	hg_record_init(&record);
+	if (!r->env->container_id || !r->env->ifname)
+		return require_env(r, false, err);
+	if (!hg_valid_id(r->env->container_id, HG_MAX_ID_LEN) || !valid_ifname(r->env->ifname)) {
+		/* A container ID or interface name ADD refused: there is no record to undo. A
+		 * malformed CNI_ARGS is not looked at: DEL needs nothing from it. */
+		require_env(r, false, err);
+		hg_logf(&r->log, "%s; nothing to undo", err->msg);
+		return 0;
+	}
 	if (hg_state_check_dir(r->config.state_dir, err) < 0) {
 		/* Records there cannot be trusted, and DEL must not fail: nothing is undone. */
 		hg_logf(&r->log, "%s; nothing undone", err->msg);
@@ -276,21 +305,19 @@ static int cmd_del(struct run *r, struct hg_error *err)
 	if (record_path(r, &path, err) < 0)
 		return -1;
 	/* A damaged record cannot be undone; it is removed so that DEL still succeeds. */
-	if (hg_state_read(path, &record, err) < 0)
+	if (hg_record_load(path, &record, &found, err) < 0)
 		hg_logf(&r->log, "%s, removing it", err->msg);
-	if (record) {
-		hg_attach_undo(record, r->env->netns, &r->log);
-		hg_state_unindex(r->config.state_dir, path, record);
-	}
-	if (hg_state_remove(path, err) < 0)
-		return -1;
-	return 0;
+	if (found)
+		hg_attach_undo(&record, r->env->netns, &r->log);
+	return hg_record_retire(r->config.state_dir, path, found ? &record : NULL, err);
 }
 
 static int cmd_check(struct run *r, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	json_auto_t *record = NULL;
+	_cleanup_record_ struct hg_record record;
+	bool found = false;
+	hg_record_init(&record);
 	if (hg_cni_version_number(r->version) < 400)
 		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION, "CHECK needs cniVersion 0.4.0 or later, got %s",
 				    r->version);
@@ -301,12 +328,12 @@ static int cmd_check(struct run *r, struct hg_error *err)
 	if (!r->config.enabled)
 		return 0;
 	if (hg_state_check_dir(r->config.state_dir, err) < 0 || record_path(r, &path, err) < 0 ||
-	    hg_state_read(path, &record, err) < 0)
+	    hg_record_load(path, &record, &found, err) < 0)
 		return -1;
-	if (!record)
+	if (!found)
 		return hg_error_set(err, HG_CNI_CHECK_FAILED, "no host-gateway record for %s/%s/%s (ADD did not run?)",
 				    r->network, r->env->container_id, r->env->ifname);
-	return hg_attach_check(record, err);
+	return hg_attach_check(&record, err);
 }
 
 static bool attachment_valid(json_t *valid, const char *cid, const char *ifname)
@@ -343,19 +370,17 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 		return -1;
 	for (size_t i = 0; paths[i]; i++) {
 		struct hg_error e = {0};
-		json_auto_t *record = NULL;
-		if (hg_state_read(paths[i], &record, &e) < 0) {
+		_cleanup_record_ struct hg_record record;
+		bool found;
+		if (hg_record_load(paths[i], &record, &found, &e) < 0) {
 			hg_logf(&r->log, "GC: %s, removing it", e.msg);
 			hg_state_remove(paths[i], &e);
 			continue;
 		}
-		const char *cid = json_string_value(json_object_get(record, "containerID"));
-		const char *ifname = json_string_value(json_object_get(record, "ifname"));
-		if (attachment_valid(valid, cid, ifname))
+		if (!found || attachment_valid(valid, record.container_id, record.ifname))
 			continue;
-		hg_attach_undo(record, NULL, &r->log);
-		hg_state_unindex(r->config.state_dir, paths[i], record);
-		if (hg_state_remove(paths[i], &e) < 0)
+		hg_attach_undo(&record, NULL, &r->log);
+		if (hg_record_retire(r->config.state_dir, paths[i], &record, &e) < 0)
 			hg_logf(&r->log, "GC: %s, ignoring", e.msg);
 	}
 	/* Host rules whose record was lost: their comments name the attachment. */
@@ -425,6 +450,13 @@ static int dispatch(struct run *r, const char *input, size_t len, json_t **outpu
 				    json_is_string(v) ? json_string_value(v) : "(not a string)");
 	r->version = json_string_value(v);
 	r->network = json_string_value(json_object_get(r->conf, "name"));
+	bool cleanup = strcmp(cmd, "DEL") == 0 || strcmp(cmd, "GC") == 0;
+	if (cleanup && r->network && !valid_network_name(r->network)) {
+		/* libcni accepts names ADD refused: no record can have this one, and DEL must not
+		 * fail (the IPAM plugin after us would keep the address). */
+		hg_logf(&r->log, "network name \"%.60s...\" can have no record of ours; nothing to undo", r->network);
+		return 0;
+	}
 	if (!r->network || !valid_network_name(r->network))
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
 				    "configuration key \"name\" must be a network name matching ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ "
@@ -432,7 +464,7 @@ static int dispatch(struct run *r, const char *input, size_t len, json_t **outpu
 	/* DEL and GC undo what records say: a configuration or annotation that ADD refused must
 	 * not make them fail too, or libcni stops the chain's DEL at us and the IPAM plugin
 	 * never releases the pod's address. */
-	if (strcmp(cmd, "DEL") == 0 || strcmp(cmd, "GC") == 0) {
+	if (cleanup) {
 		char why[512];
 		if (hg_config_load_locations(&r->config, r->conf, why, sizeof(why)) > 0)
 			hg_logf(&r->log, "%s; using the default, ignoring", why);

@@ -1,6 +1,7 @@
-/* The hosts-block merge must never lose a user line: whatever the file holds, stripping
- * our block from the merged text gives back the file without our blocks, and merging
- * twice changes nothing. */
+/* The hosts-block merge must never lose a user line or another owner's block: whatever
+ * the file holds, stripping the owner's block from the merged text gives back the file
+ * without that owner's blocks, and merging twice changes nothing. The owner is the legacy
+ * one (NULL) or a key, as the first byte says. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +14,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *merged = NULL, *block = NULL, *again = NULL, *block2 = NULL, *stripped = NULL, *base = NULL;
 	size_t merged_len, again_len, stripped_len, base_len;
 
+	static const char *const owners[] = {NULL, "net+c1+eth0", "p+c+e"};
+	const char *owner = owners[size ? data[0] % 3 : 0];
+
 	hg_ip_parse("10.0.0.1", false, &entries[0].ip);
 	hg_ip_parse("fd00::1", false, &entries[1].ip);
-	if (hg_hosts_merge((const char *) data, size, entries, 2, &merged, &merged_len, &block) < 0)
+	if (hg_hosts_merge((const char *) data, size, owner, entries, 2, &merged, &merged_len, &block) < 0)
 		return 0;
-	if (hg_hosts_strip((const char *) data, size, &base, &base_len) < 0 ||
-	    hg_hosts_strip(merged, merged_len, &stripped, &stripped_len) < 0)
+	if (hg_hosts_strip((const char *) data, size, owner, &base, &base_len) < 0 ||
+	    hg_hosts_strip(merged, merged_len, owner, &stripped, &stripped_len) < 0)
 		abort();
 	/* The merge may add one line end to a last unterminated user line, nothing else. */
 	if (stripped_len < base_len || memcmp(stripped, base, base_len) != 0 || stripped_len - base_len > 2)
 		abort();
-	if (hg_hosts_merge(merged, merged_len, entries, 2, &again, &again_len, &block2) < 0)
+	if (hg_hosts_merge(merged, merged_len, owner, entries, 2, &again, &again_len, &block2) < 0)
 		abort();
 	if (again_len != merged_len || memcmp(again, merged, merged_len) != 0 || strcmp(block, block2) != 0)
 		abort();

@@ -32,7 +32,7 @@ static char *merge_n(const char *content, const struct hg_hosts_entry *e, size_t
 {
 	char *out = NULL, *blk = NULL;
 	size_t out_len = 0;
-	assert_int_equal(hg_hosts_merge(content, strlen(content), e, n, &out, &out_len, &blk), 0);
+	assert_int_equal(hg_hosts_merge(content, strlen(content), NULL, e, n, &out, &out_len, &blk), 0);
 	assert_non_null(out);
 	assert_non_null(blk);
 	assert_int_equal(out_len, strlen(out)); /* the length is the text's */
@@ -52,7 +52,7 @@ static char *strip(const char *content)
 {
 	char *out = NULL;
 	size_t out_len = 0;
-	assert_int_equal(hg_hosts_strip(content, strlen(content), &out, &out_len), 0);
+	assert_int_equal(hg_hosts_strip(content, strlen(content), NULL, &out, &out_len), 0);
 	assert_non_null(out);
 	assert_int_equal(out_len, strlen(out));
 	return out;
@@ -334,30 +334,30 @@ static void test_name_at_end_of_long_line(void **state)
 static void test_block_read(void **state)
 {
 	char *block = (char *) "sentinel";
-	assert_int_equal(hg_hosts_block("a b\n", 4, &block), 0);
+	assert_int_equal(hg_hosts_block("a b\n", 4, NULL, &block), 0);
 	assert_null(block);
 
 	const char *crlf = "a b\r\n" BLOCK_CRLF "c d\r\n";
-	assert_int_equal(hg_hosts_block(crlf, strlen(crlf), &block), 1);
+	assert_int_equal(hg_hosts_block(crlf, strlen(crlf), NULL, &block), 1);
 	assert_string_equal(block, L4 "\n" L6); /* without the \r */
 	free(block);
 
 	/* An empty block. */
 	const char *empty = BEGIN "\n" END "\n";
-	assert_int_equal(hg_hosts_block(empty, strlen(empty), &block), 1);
+	assert_int_equal(hg_hosts_block(empty, strlen(empty), NULL, &block), 1);
 	assert_string_equal(block, "");
 	free(block);
 
 	/* Unclosed: no block. */
 	const char *open = "a b\n" BEGIN "\nuser\n";
 	block = (char *) "sentinel";
-	assert_int_equal(hg_hosts_block(open, strlen(open), &block), 0);
+	assert_int_equal(hg_hosts_block(open, strlen(open), NULL, &block), 0);
 	assert_null(block);
 
 	/* hg_hosts_block reads what merge writes. */
 	char *written = NULL;
 	char *out = merge("127.0.0.1 localhost\n", &written);
-	assert_int_equal(hg_hosts_block(out, strlen(out), &block), 1);
+	assert_int_equal(hg_hosts_block(out, strlen(out), NULL, &block), 1);
 	assert_string_equal(block, written);
 	free(block);
 	free(written);
@@ -366,11 +366,11 @@ static void test_block_read(void **state)
 	/* A lone BEGIN before a complete block: the block is the complete one, as strip sees it,
 	 * not the user's lines after the lone marker. */
 	const char *two = "a b\n" BEGIN "\nuser line\n" BEGIN "\n10.7.7.7\tx\n" END "\n";
-	assert_int_equal(hg_hosts_block(two, strlen(two), &block), 1);
+	assert_int_equal(hg_hosts_block(two, strlen(two), NULL, &block), 1);
 	assert_string_equal(block, "10.7.7.7\tx");
 	free(block);
 	const char *two_empty = "a b\n" BEGIN "\nuser line\n" BEGIN "\n" END "\n";
-	assert_int_equal(hg_hosts_block(two_empty, strlen(two_empty), &block), 1);
+	assert_int_equal(hg_hosts_block(two_empty, strlen(two_empty), NULL, &block), 1);
 	assert_string_equal(block, "");
 	free(block);
 }
@@ -418,7 +418,7 @@ static void test_apply_fd(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(fstat(fd, &before), 0);
 
-	assert_int_equal(hg_hosts_apply_fd(fd, "test hosts", entries, 2, &block, &err), 0);
+	assert_int_equal(hg_hosts_apply_fd(fd, "test hosts", NULL, entries, 2, &block, &err), 0);
 	assert_string_equal(block, L4 "\n" L6);
 	free(block);
 	char *text = file_read(f->path, NULL);
@@ -433,17 +433,17 @@ static void test_apply_fd(void **state)
 
 	/* Nothing is written when nothing changes. */
 	set_old_mtime(fd);
-	assert_int_equal(hg_hosts_apply_fd(fd, "test hosts", entries, 2, &block, &err), 0);
+	assert_int_equal(hg_hosts_apply_fd(fd, "test hosts", NULL, entries, 2, &block, &err), 0);
 	free(block);
 	assert_int_equal(fstat(fd, &after), 0);
 	assert_int_equal(after.st_mtim.tv_sec, 1000000000);
 
 	char *read_block = NULL;
-	assert_int_equal(hg_hosts_read_block_fd(fd, "test hosts", &read_block, &err), 1);
+	assert_int_equal(hg_hosts_read_block_fd(fd, "test hosts", NULL, &read_block, &err), 1);
 	assert_string_equal(read_block, L4 "\n" L6);
 	free(read_block);
 
-	assert_int_equal(hg_hosts_remove_fd(fd, "test hosts", &err), 0);
+	assert_int_equal(hg_hosts_remove_fd(fd, "test hosts", NULL, &err), 0);
 	text = file_read(f->path, NULL);
 	assert_string_equal(text, user);
 	free(text);
@@ -453,11 +453,11 @@ static void test_apply_fd(void **state)
 
 	/* Removing again changes nothing and writes nothing. */
 	set_old_mtime(fd);
-	assert_int_equal(hg_hosts_remove_fd(fd, "test hosts", &err), 0);
+	assert_int_equal(hg_hosts_remove_fd(fd, "test hosts", NULL, &err), 0);
 	assert_int_equal(fstat(fd, &after), 0);
 	assert_int_equal(after.st_mtim.tv_sec, 1000000000);
 	read_block = (char *) "sentinel";
-	assert_int_equal(hg_hosts_read_block_fd(fd, "test hosts", &read_block, &err), 0);
+	assert_int_equal(hg_hosts_read_block_fd(fd, "test hosts", NULL, &read_block, &err), 0);
 	assert_null(read_block);
 	close(fd);
 }
@@ -477,7 +477,7 @@ static void test_apply_fd_shrinks(void **state)
 
 	int fd = open(f->path, O_RDWR | O_CLOEXEC);
 	assert_true(fd >= 0);
-	assert_int_equal(hg_hosts_apply_fd(fd, "test hosts", entries, 2, &block, &err), 0);
+	assert_int_equal(hg_hosts_apply_fd(fd, "test hosts", NULL, entries, 2, &block, &err), 0);
 	free(block);
 	size_t len;
 	char *text = file_read(f->path, &len);
@@ -496,7 +496,7 @@ static void test_apply_fd_refuses(void **state)
 	/* A directory. */
 	int dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
-	assert_int_equal(hg_hosts_apply_fd(dfd, "a directory", entries, 2, &block, &err), -1);
+	assert_int_equal(hg_hosts_apply_fd(dfd, "a directory", NULL, entries, 2, &block, &err), -1);
 	assert_int_equal(err.code, HG_CNI_HOSTS_FILE);
 	assert_contains(err.msg, "a directory");
 	assert_null(block);
@@ -507,18 +507,18 @@ static void test_apply_fd_refuses(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(ftruncate(fd, HG_HOSTS_MAX_SIZE + 1), 0);
 	memset(&err, 0, sizeof(err));
-	assert_int_equal(hg_hosts_apply_fd(fd, "big hosts", entries, 2, &block, &err), -1);
+	assert_int_equal(hg_hosts_apply_fd(fd, "big hosts", NULL, entries, 2, &block, &err), -1);
 	assert_int_equal(err.code, HG_CNI_HOSTS_FILE);
 	assert_contains(err.msg, "larger");
-	assert_int_equal(hg_hosts_remove_fd(fd, "big hosts", &err), -1);
-	assert_int_equal(hg_hosts_read_block_fd(fd, "big hosts", &block, &err), -1);
+	assert_int_equal(hg_hosts_remove_fd(fd, "big hosts", NULL, &err), -1);
+	assert_int_equal(hg_hosts_read_block_fd(fd, "big hosts", NULL, &block, &err), -1);
 	struct stat st;
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(st.st_size, HG_HOSTS_MAX_SIZE + 1);
 
 	/* Exactly at the limit is fine. */
 	assert_int_equal(ftruncate(fd, HG_HOSTS_MAX_SIZE), 0);
-	assert_int_equal(hg_hosts_read_block_fd(fd, "hosts at the limit", &block, &err), 0);
+	assert_int_equal(hg_hosts_read_block_fd(fd, "hosts at the limit", NULL, &block, &err), 0);
 	close(fd);
 }
 
@@ -529,13 +529,97 @@ static void test_apply_fd_releases_lock(void **state)
 	char *block = NULL;
 	file_write_str(f->path, "a b\n");
 	int fd = open(f->path, O_RDWR | O_CLOEXEC);
-	assert_int_equal(hg_hosts_apply_fd(fd, "test hosts", entries, 2, &block, &err), 0);
+	assert_int_equal(hg_hosts_apply_fd(fd, "test hosts", NULL, entries, 2, &block, &err), 0);
 	free(block);
 	/* Another open file description can lock it at once: the lock is not left held. */
 	int other = open(f->path, O_RDWR | O_CLOEXEC);
 	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
 	close(other);
 	close(fd);
+}
+
+/* Several owners in one file ----------------------------------------------------------- */
+
+static char *merge_owner(const char *content, const char *owner, const struct hg_hosts_entry *e, size_t n)
+{
+	char *out = NULL, *blk = NULL;
+	size_t len;
+	assert_int_equal(hg_hosts_merge(content, strlen(content), owner, e, n, &out, &len, &blk), 0);
+	free(blk);
+	return out;
+}
+
+static char *block_of(const char *content, const char *owner)
+{
+	char *b = NULL;
+	int r = hg_hosts_block(content, strlen(content), owner, &b);
+	assert_true(r >= 0);
+	return r ? b : NULL;
+}
+
+static void test_owners(void **state)
+{
+	static char *const a_names[] = {"a.local", "shared.local", NULL};
+	static char *const b_names[] = {"b.local", "shared.local", NULL};
+	struct hg_hosts_entry a = {.names = a_names}, b = {.names = b_names};
+	assert_int_equal(hg_ip_parse("10.0.0.1", false, &a.ip), 0);
+	assert_int_equal(hg_ip_parse("10.1.0.1", false, &b.ip), 0);
+	const char *user = "127.0.0.1\tlocalhost\n# keep me\n";
+	char *one = merge_owner(user, "net1+c+eth0", &a, 1);
+	char *two = merge_owner(one, "net2+c+net1", &b, 1);
+	assert_string_equal(two, "127.0.0.1\tlocalhost\n# keep me\n"
+				 "# BEGIN host-gateway net1+c+eth0 (managed block: edits here are lost)\n"
+				 "10.0.0.1\ta.local shared.local\n"
+				 "# END host-gateway net1+c+eth0\n"
+				 "# BEGIN host-gateway net2+c+net1 (managed block: edits here are lost)\n"
+				 "10.1.0.1\tb.local shared.local\n"
+				 "# END host-gateway net2+c+net1\n");
+	/* Each reads its own block; a repeated ADD of the first moves it, keeps the other. */
+	char *ba = block_of(two, "net1+c+eth0"), *bb = block_of(two, "net2+c+net1");
+	assert_string_equal(ba, "10.0.0.1\ta.local shared.local");
+	assert_string_equal(bb, "10.1.0.1\tb.local shared.local");
+	assert_null(block_of(two, NULL));
+	assert_null(block_of(two, "net3+c+eth0"));
+	char *again = merge_owner(two, "net1+c+eth0", &a, 1);
+	char *ba2 = block_of(again, "net1+c+eth0"), *bb2 = block_of(again, "net2+c+net1");
+	assert_string_equal(ba2, ba);
+	assert_string_equal(bb2, bb);
+	/* DEL of one removes exactly its block. */
+	char *out = NULL;
+	size_t len;
+	assert_int_equal(hg_hosts_strip(two, strlen(two), "net1+c+eth0", &out, &len), 0);
+	assert_string_equal(out, "127.0.0.1\tlocalhost\n# keep me\n"
+				 "# BEGIN host-gateway net2+c+net1 (managed block: edits here are lost)\n"
+				 "10.1.0.1\tb.local shared.local\n"
+				 "# END host-gateway net2+c+net1\n");
+	free(out);
+	/* A legacy block (the single-block version) stays until its own DEL (owner NULL). */
+	char *legacy = merge_owner(user, NULL, &a, 1);
+	char *mixed = merge_owner(legacy, "net2+c+net1", &b, 1);
+	char *lb = block_of(mixed, NULL);
+	assert_string_equal(lb, "10.0.0.1\ta.local shared.local");
+	assert_int_equal(hg_hosts_strip(mixed, strlen(mixed), NULL, &out, &len), 0);
+	char *left = block_of(out, "net2+c+net1");
+	assert_string_equal(left, "10.1.0.1\tb.local shared.local");
+	assert_null(block_of(out, NULL));
+	free(out);
+	/* Markers of one owner do not close another's block: both are damaged, both go. */
+	const char *crossed = "x y\n# BEGIN host-gateway p+c+e (managed block: edits here are lost)\n1.2.3.4 z\n"
+			      "# END host-gateway q+c+e\nu v\n";
+	assert_int_equal(hg_hosts_strip(crossed, strlen(crossed), "r+c+e", &out, &len), 0);
+	assert_string_equal(out, "x y\n1.2.3.4 z\nu v\n");
+	free(out);
+	free(left);
+	free(lb);
+	free(legacy);
+	free(mixed);
+	free(ba);
+	free(bb);
+	free(ba2);
+	free(bb2);
+	free(again);
+	free(one);
+	free(two);
 }
 
 /* hg_entries_build ---------------------------------------------------------------------- */
@@ -630,6 +714,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_fd_refuses, file_setup, file_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_fd_releases_lock, file_setup, file_teardown),
 		cmocka_unit_test(test_entries_build),
+		cmocka_unit_test_setup(test_owners, setup),
 	};
 	return cmocka_run_group_tests_name("hosts", tests, setup, NULL);
 }

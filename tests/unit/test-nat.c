@@ -3,6 +3,7 @@
  * HG_UPDATE_GOLDEN=1 to rewrite the files after a deliberate change. */
 #include "test-helpers.h"
 #include "nat.h"
+#include "util.h"
 #include "config.h"
 
 #ifndef GOLDEN_DIR
@@ -98,25 +99,25 @@ static void test_host_elements_and_texts(void **state)
 {
 	struct hg_port_map ports[] = {port("6379"), port("5353-5354/udp"), port("8443:443")};
 	struct hg_error err = {0};
-	json_t *elements = NULL;
+	char **elements = NULL;
 	struct hg_ip c = ip("10.244.7.2"), h = ip("10.244.7.1");
 	char *add = NULL, *del = NULL;
 	assert_int_equal(hg_nat_host_elements("cni0", &c, &h, ports, 3, "kind/abc/eth0", &elements, &err), 0);
-	assert_int_equal(json_array_size(elements), 4);
+	assert_int_equal(strv_len(elements), 4);
 	assert_int_equal(hg_nat_host_add_text("cni0", elements, &add), 0);
 	assert_int_equal(hg_nat_host_del_text(elements, &del), 0);
 	check_golden("host-add.nft", add);
 	check_golden("host-del.nft", del);
 	free(add);
 	free(del);
-	json_decref(elements);
+	strv_free(elements);
 }
 
 static void test_host_elements_bounded(void **state)
 {
 	struct hg_port_map ports[] = {port("1-65535")};
 	struct hg_error err = {0};
-	json_t *elements = NULL;
+	char **elements = NULL;
 	struct hg_ip c = ip("10.244.7.2"), h = ip("10.244.7.1");
 	assert_int_equal(hg_nat_host_elements("cni0", &c, &h, ports, 1, "k", &elements, &err), -1);
 	assert_int_equal(err.code, HG_CNI_INVALID_CONFIG);

@@ -1,4 +1,4 @@
-/* state.c: record paths, atomic write and read, listing, lookup by netns, readiness, lock. */
+/* state.c: record paths, atomic write, listing, readiness, directory checks, locks. */
 #include "test-helpers.h"
 #include <dirent.h>
 #include <sys/file.h>
@@ -78,7 +78,7 @@ static void test_write_read(void **state)
 	assert_true(text[strlen(text) - 1] == '\n');
 	free(text);
 
-	assert_int_equal(hg_state_read(path, &got, &err), 0);
+	got = json_load_file(path, 0, NULL);
 	assert_non_null(got);
 	assert_true(json_equal(got, rec));
 	json_decref(got);
@@ -90,7 +90,7 @@ static void test_write_read(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_not_equal(st.st_ino, first);
 	assert_int_equal(dir_entries(dir), 1);
-	assert_int_equal(hg_state_read(path, &got, &err), 0);
+	got = json_load_file(path, 0, NULL);
 	assert_string_equal(json_string_value(json_object_get(got, "containerID")), "c1-again");
 	json_decref(got);
 
@@ -100,26 +100,6 @@ static void test_write_read(void **state)
 	json_decref(rec);
 	free(path);
 	free(dir);
-}
-
-static void test_read_missing_and_damaged(void **state)
-{
-	const char *root = *state;
-	struct hg_error err = {0};
-	json_t *got = (json_t *) 1;
-	char *path = path_join(root, "missing.json");
-	assert_int_equal(hg_state_read(path, &got, &err), 0);
-	assert_null(got);
-	free(path);
-
-	path = path_join(root, "damaged.json");
-	file_write_str(path, "{\"version\":1,");
-	got = (json_t *) 1;
-	assert_int_equal(hg_state_read(path, &got, &err), -1);
-	assert_null(got);
-	assert_int_equal(err.code, HG_CNI_STATE);
-	assert_contains(err.msg, path);
-	free(path);
 }
 
 static void test_write_fails(void **state)
@@ -189,100 +169,6 @@ static void test_list(void **state)
 	free(file);
 	free(sub);
 	free(dir);
-}
-
-static void write_record(const char *root, const char *network, const char *cid, const char *netns_json)
-{
-	char *path = NULL, text[256];
-	struct hg_error err = {0};
-	assert_int_equal(hg_state_cni_path(root, network, cid, "eth0", &path), 0);
-	snprintf(text, sizeof(text), "{\"version\":1,\"containerID\":\"%s\"%s%s}", cid, netns_json ? ",\"netns\":" : "",
-		 netns_json ? netns_json : "");
-	json_t *rec = json_parse(text);
-	assert_int_equal(hg_state_write(path, rec, &err), 0);
-	/* As ADD does: a record with a namespace is indexed by it. */
-	if (netns_json)
-		assert_int_equal(hg_state_index(root, path, rec, &err), 0);
-	json_decref(rec);
-	free(path);
-}
-
-static void test_find_by_netns(void **state)
-{
-	const char *root = *state;
-	struct hg_error err = {0};
-	json_t *rec = (json_t *) 1;
-	char *path = NULL;
-	struct hg_netns_id id = {.dev = 4, .ino = 4026532801};
-
-	/* No state at all. */
-	assert_int_equal(hg_state_find_by_netns(root, &id, &rec, &path, &err), 0);
-	assert_null(rec);
-
-	write_record(root, "net-a", "c1", "{\"path\":\"/proc/1/ns/net\",\"dev\":4,\"ino\":4026532700}");
-	write_record(root, "net-a", "c0", NULL);
-	write_record(root, "net-b", "c2", "{\"path\":\"/proc/2/ns/net\",\"dev\":4,\"ino\":4026532801}");
-	write_record(root, "net-b", "c3", "{\"path\":\"/proc/3/ns/net\",\"dev\":5,\"ino\":4026532900}");
-	char *damaged = path_join(root, "cni/net-a/broken+eth0.json");
-	file_write_str(damaged, "not json");
-	free(damaged);
-
-	assert_int_equal(hg_state_find_by_netns(root, &id, &rec, &path, &err), 1);
-	assert_non_null(rec);
-	assert_string_equal(json_string_value(json_object_get(rec, "containerID")), "c2");
-	char *want = NULL;
-	assert_int_equal(hg_state_cni_path(root, "net-b", "c2", "eth0", &want), 0);
-	assert_string_equal(path, want);
-	free(want);
-	free(path);
-	json_decref(rec);
-
-	/* The path is optional. */
-	assert_int_equal(hg_state_find_by_netns(root, &id, &rec, NULL, &err), 1);
-	json_decref(rec);
-
-	/* Both dev and ino must match. */
-	struct hg_netns_id other_dev = {.dev = 5, .ino = 4026532801};
-	assert_int_equal(hg_state_find_by_netns(root, &other_dev, &rec, NULL, &err), 0);
-	assert_null(rec);
-	struct hg_netns_id unknown = {.dev = 4, .ino = 1};
-	assert_int_equal(hg_state_find_by_netns(root, &unknown, &rec, NULL, &err), 0);
-	assert_null(rec);
-	/* An unknown identity (0) never matches a record without netns. */
-	struct hg_netns_id zero = {0};
-	assert_int_equal(hg_state_find_by_netns(root, &zero, &rec, NULL, &err), 0);
-	assert_null(rec);
-
-	/* The index of a record rewritten for another namespace (an inode reused) is no match. */
-	write_record(root, "net-b", "c2", "{\"path\":\"/proc/2/ns/net\",\"dev\":4,\"ino\":4026532999}");
-	char *stale = path_join(root, "by-netns/4-4026532801");
-	assert_int_equal(access(stale, F_OK), 0);
-	assert_int_equal(hg_state_find_by_netns(root, &id, &rec, NULL, &err), 0);
-	assert_null(rec);
-
-	/* Unindex removes only a link that points at the given record. */
-	char *c2 = NULL, *c3 = NULL;
-	assert_int_equal(hg_state_cni_path(root, "net-b", "c2", "eth0", &c2), 0);
-	assert_int_equal(hg_state_cni_path(root, "net-b", "c3", "eth0", &c3), 0);
-	json_t *r3 = json_parse("{\"netns\":{\"dev\":4,\"ino\":4026532801}}");
-	hg_state_unindex(root, c3, r3);
-	assert_int_equal(access(stale, F_OK), 0);
-	hg_state_unindex(root, c2, r3);
-	assert_int_equal(access(stale, F_OK), -1);
-	json_decref(r3);
-	free(c2);
-	free(c3);
-	free(stale);
-
-	/* A reused inode with another cookie is another namespace; unknown cookies compare by inode. */
-	json_t *rc = json_parse("{\"netns\":{\"dev\":4,\"ino\":77,\"cookie\":1001}}");
-	struct hg_netns_id same = {.dev = 4, .ino = 77, .cookie = 1001};
-	struct hg_netns_id reused = {.dev = 4, .ino = 77, .cookie = 2002};
-	struct hg_netns_id unknown_cookie = {.dev = 4, .ino = 77};
-	assert_true(hg_state_record_has_netns(rc, &same));
-	assert_false(hg_state_record_has_netns(rc, &reused));
-	assert_true(hg_state_record_has_netns(rc, &unknown_cookie));
-	json_decref(rc);
 }
 
 static void test_ready(void **state)
@@ -384,10 +270,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_missing_and_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_find_by_netns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ready, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_follow_and_dir_checks, setup, teardown),

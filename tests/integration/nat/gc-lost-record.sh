@@ -12,7 +12,8 @@ NET=hgt-gclost
 BR=hgt-$$-b
 LIST=$HG_TMP/net.conflist
 VIP=169.254.77.2
-hgn_bridge_list "$NET" "$BR" 10.211.13.0/24 \
+hgn_bridge "$BR" 10.211.13.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.13.0/24 \
 	"{\"hostLoopbackPorts\":[\"18490\",\"18491/udp\"],\"virtualIPs\":[\"$VIP\"],\"hostAlias\":true}" >"$LIST"
 lo_has_alias() { ip -4 -o addr show dev lo | grep -qF " $VIP/32 "; }
 lo_has_alias && hg_fail "$VIP is already on lo before the test (left by an earlier run?)"
@@ -42,12 +43,12 @@ hgn_container keep
 hgn_container lost
 hgn_add keep "$LIST"
 hgn_add lost "$LIST"
-KEEP=$NET/$(hgn_cid keep)/eth0
-LOST=$NET/$(hgn_cid lost)/eth0
+KEEP=$NET+$(hgn_cid keep)+eth0
+LOST=$NET+$(hgn_cid lost)+eth0
 hg_assert_eq "$(comments)" "$(printf '%s\n' "$KEEP:2" "$LOST:2" | sort | paste -sd' ' -)" "elements after ADD"
 
 # The record of "lost" disappears; GC with only "keep" valid.
-rec=$(grep -l "\"$(hgn_cid lost)\"" "$HGN_STATE"/cni/"$NET"/*.json)
+rec=$(grep -l "\"$(hgn_cid lost)\"" "$HG_STATE"/cni/"$NET"/*.json)
 rm -f "$rec"
 gc "$(jq -cn --arg k "$(hgn_cid keep)" '[{containerID: $k, ifname: "eth0"}]')" >/dev/null
 hg_assert_eq "$(comments)" "$KEEP:2" "elements after GC of the attachment whose record was lost"
@@ -64,7 +65,7 @@ problems=()
 [ -z "$(hgn_host_table)" ] || problems+=("host table inet host_gateway left")
 lo_has_alias && problems+=("alias $VIP left on lo")
 if [ ${#problems[@]} -gt 0 ]; then
-	hg_log "state dir: $(cd "$HGN_STATE" && find localnet alias 2>/dev/null | sort | paste -sd' ' -)"
+	hg_log "state dir: $(cd "$HG_STATE" && find localnet alias 2>/dev/null | sort | paste -sd' ' -)"
 	hg_fail "after GC of the attachment whose record was lost and DEL of the last one: $(printf '%s; ' "${problems[@]}")"
 fi
 hg_log "PASS"

@@ -11,7 +11,8 @@ N=20
 NET=hgt-par
 BR=hgt-$$-b
 LIST=$HG_TMP/net.conflist
-hgn_bridge_list "$NET" "$BR" 10.211.11.0/24 '{"hostLoopbackPorts":["7777","7778/udp"]}' >"$LIST"
+hgn_bridge "$BR" 10.211.11.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.11.0/24 '{"hostLoopbackPorts":["7777","7778/udp"]}' >"$LIST"
 [ -z "$(hgn_host_table)" ] || hg_fail "a host table inet host_gateway exists before the test: $(nft list table inet host_gateway)"
 
 # The bridge exists before the race (as with any running node).
@@ -53,12 +54,12 @@ hg_assert_eq "$(jq -r '.[0].elem.comment' <<<"$elems" | sort | uniq -c | awk '$1
 # Every container's own address and ports are there.
 for ((i = 1; i <= N; i++)); do
 	me=$(hgn_address "c$i")
-	key=$NET/$(hgn_cid "c$i")/eth0
+	key=$NET+$(hgn_cid "c$i")+eth0
 	got=$(jq -rc --arg k "$key" 'select(.[0].elem.comment == $k) | .[0].elem.val.concat | [.[1], .[3], .[4]] | join(" ")' \
 		<<<"$elems" | sort | paste -sd, -)
 	hg_assert_eq "$got" "$me tcp 7777,$me udp 7778" "elements of c$i"
 done
-hg_assert_eq "$(find "$HGN_STATE/cni/$NET" -name '*.json' | wc -l)" "$N" "records after parallel ADD"
+hg_assert_eq "$(hg_nrecords "cni/$NET")" "$N" "records after parallel ADD"
 hg_assert_eq "$(cat "/proc/sys/net/ipv4/conf/$BR/route_localnet")" 1 "route_localnet on $BR"
 for ((i = 1; i <= N; i++)); do
 	hgn_check "c$i" "$LIST" || hg_fail "CHECK of c$i failed"
@@ -70,5 +71,5 @@ t1=$(date +%s%N)
 hg_log "$N parallel DELs: $(((t1 - t0) / 1000000)) ms"
 [ -z "$(hgn_host_table)" ] || hg_fail "host table left after $N parallel DELs: $(nft list table inet host_gateway)"
 hg_assert_eq "$(cat "/proc/sys/net/ipv4/conf/$BR/route_localnet")" 0 "route_localnet on $BR after the DELs"
-hg_assert_eq "$(find "$HGN_STATE/cni/$NET" -name '*.json' 2>/dev/null | wc -l)" 0 "records after parallel DEL"
+hg_assert_eq "$(hg_nrecords "cni/$NET")" 0 "records after parallel DEL"
 hg_log "PASS"

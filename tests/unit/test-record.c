@@ -1,0 +1,284 @@
+/* record.c: the typed record round-trips, reads the version-1 files the previous release
+ * wrote, refuses damaged ones, matches namespaces by device, inode and cookie, and its
+ * by-netns index finds, ignores and retires as it should. */
+#include "test-helpers.h"
+#include <sys/stat.h>
+#include "record.h"
+#include "state.h"
+#include "util.h"
+
+static int setup(void **state)
+{
+	*state = tmpdir_make();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	tmpdir_remove(*state);
+	return 0;
+}
+
+static void ip(const char *s, struct hg_ip *out)
+{
+	assert_int_equal(hg_ip_parse(s, true, out), 0);
+}
+
+static void fill(struct hg_record *r)
+{
+	char *names[] = {"host.docker.internal", "gateway.docker.internal", NULL};
+	char *elements[] = {"\"br0\" . 10.0.0.2 . 10.0.0.1 . tcp . 5432 comment \"k\" : 5432", NULL};
+	hg_record_init(r);
+	r->kind = HG_RECORD_CNI;
+	r->network = strdup("net");
+	r->container_id = strdup("c1");
+	r->ifname = strdup("eth0");
+	r->key = strdup("net+c1+eth0");
+	r->state_dir = strdup("/run/host-gateway");
+	r->netns.path = strdup("/var/run/netns/x");
+	r->netns.dev = 4;
+	r->netns.ino = 4026532801;
+	r->netns.cookie = 77;
+	ip("10.0.0.1", &r->routes[0].dst);
+	r->routes[0].ifindex = 2;
+	ip("169.254.1.2", &r->routes[1].dst);
+	ip("10.0.0.1", &r->routes[1].via);
+	r->routes[1].ifindex = 2;
+	r->n_routes = 2;
+	r->container_table = true;
+	r->route_localnet = true;
+	strcpy(r->localnet_iface, "eth0");
+	strcpy(r->localnet_old, "0");
+	ip("169.254.1.2", &r->aliases[0]);
+	r->n_aliases = 1;
+	r->host_loopback = true;
+	strcpy(r->loopback_iface, "br0");
+	r->loopback_elements = strv_copy(elements);
+	ip("10.0.0.2/24", &r->container_ips[0]);
+	r->n_container_ips = 1;
+	ip("10.0.0.1", &r->host_ips.ip[0]);
+	ip("169.254.1.2", &r->targets.ip[0]);
+	assert_int_equal(hg_record_add_entry(r, &r->targets.ip[0], names), 0);
+	assert_int_equal(hg_target_for_pid(getpid(), &r->hosts, &(const char *){NULL}), -1); /* our own mntns */
+	assert_int_equal(hg_target_in_root("/proc/7/root", "/etc/hosts", &r->hosts), 0);
+	r->hosts.pid = 7;
+	r->hosts.pid_start = 12345;
+	r->hosts.mntns = 4026531840;
+	r->has_hosts = true;
+	r->hosts_block = strdup("169.254.1.2\thost.docker.internal gateway.docker.internal");
+}
+
+static void test_round_trip(void **state)
+{
+	char *path = path_join(*state, "r.json");
+	struct hg_record a, b;
+	struct hg_error err = {0};
+	bool found = false;
+	fill(&a);
+	assert_int_equal(hg_record_save(path, &a, &err), 0);
+	assert_int_equal(hg_record_load(path, &b, &found, &err), 0);
+	assert_true(found);
+	assert_int_equal(b.version, HG_RECORD_VERSION);
+	assert_string_equal(b.network, "net");
+	assert_string_equal(b.key, "net+c1+eth0");
+	assert_int_equal(b.netns.ino, 4026532801);
+	assert_int_equal(b.netns.cookie, 77);
+	assert_int_equal(b.n_routes, 2);
+	assert_true(hg_ip_equal(&b.routes[1].via, &a.routes[1].via));
+	assert_int_equal(b.routes[0].via.family, 0);
+	assert_true(b.container_table && b.route_localnet && b.host_loopback && b.has_hosts);
+	assert_string_equal(b.localnet_old, "0");
+	assert_int_equal(b.n_aliases, 1);
+	assert_string_equal(b.loopback_elements[0], a.loopback_elements[0]);
+	assert_null(b.loopback_elements[1]);
+	assert_int_equal(b.n_container_ips, 1);
+	assert_int_equal(b.container_ips[0].prefix, 24);
+	assert_true(hg_ip_equal(&b.targets.ip[0], &a.targets.ip[0]));
+	assert_int_equal(b.n_entries, 1);
+	assert_string_equal(b.entries[0].names[1], "gateway.docker.internal");
+	assert_int_equal(b.hosts.pid, 7);
+	assert_int_equal(b.hosts.pid_start, 12345);
+	assert_string_equal(b.hosts.root, "/proc/7/root");
+	assert_string_equal(b.hosts_block, a.hosts_block);
+	/* Saving what was loaded gives the same bytes. */
+	char *first = file_read(path, NULL);
+	assert_int_equal(hg_record_save(path, &b, &err), 0);
+	char *second = file_read(path, NULL);
+	assert_string_equal(first, second);
+	free(first);
+	free(second);
+	hg_record_free(&a);
+	hg_record_free(&b);
+	free(path);
+}
+
+/* A record as the previous release (version 1) wrote it: keys with '/', no cookie. */
+static void test_reads_version_1(void **state)
+{
+	char *path = path_join(*state, "v1.json");
+	struct hg_record r;
+	struct hg_error err = {0};
+	bool found;
+	file_write_str(path, "{\n \"containerID\": \"c1\",\n \"containerIPs\": [\"10.250.30.2/24\"],\n"
+			     " \"entries\": [{\"ip\": \"10.250.30.1\", \"names\": [\"host.docker.internal\"]}],\n"
+			     " \"hostIPs\": [\"10.250.30.1\"],\n"
+			     " \"hosts\": {\"block\": \"10.250.30.1\\thost.docker.internal\", \"file\": \"/tmp/h\"},\n"
+			     " \"ifname\": \"eth0\", \"key\": \"net/c1/eth0\", \"kind\": \"cni\", \"network\": \"net\",\n"
+			     " \"netns\": {\"dev\": 4, \"ino\": 4026532801, \"path\": \"/var/run/netns/x\"},\n"
+			     " \"routes\": [], \"stateDir\": \"/run/host-gateway\", \"targets\": [\"10.250.30.1\"],\n"
+			     " \"version\": 1\n}\n");
+	assert_int_equal(hg_record_load(path, &r, &found, &err), 0);
+	assert_true(found);
+	assert_int_equal(r.version, 1);
+	assert_string_equal(r.key, "net/c1/eth0");
+	assert_int_equal(r.netns.cookie, 0);
+	assert_string_equal(r.hosts.file, "/tmp/h");
+	assert_int_equal(r.n_entries, 1);
+	hg_record_free(&r);
+	free(path);
+}
+
+static void test_missing_and_damaged(void **state)
+{
+	struct hg_record r;
+	struct hg_error err = {0};
+	bool found = true;
+	char *path = path_join(*state, "missing.json");
+	assert_int_equal(hg_record_load(path, &r, &found, &err), 0);
+	assert_false(found);
+	free(path);
+	static const char *const damaged[] = {
+		"{\"version\":1,",
+		"[]",
+		"{\"version\":3,\"kind\":\"cni\",\"containerID\":\"c\",\"key\":\"k\",\"stateDir\":\"/s\",\"netns\":{\"dev\":1,\"ino\":2}}",
+		"{\"version\":2,\"kind\":\"cni\",\"containerID\":\"c\",\"key\":\"k\",\"stateDir\":\"/s\",\"netns\":{\"dev\":\"1\",\"ino\":2}}",
+		"{\"version\":2,\"kind\":\"cni\",\"containerID\":\"c\",\"key\":\"k\",\"stateDir\":\"/s\",\"netns\":{\"dev\":1,\"ino\":2},"
+		"\"routes\":[{\"dst\":\"nope\",\"ifindex\":1}]}",
+		"{\"version\":2,\"kind\":\"cni\",\"containerID\":\"c\",\"key\":\"k\",\"stateDir\":\"/s\",\"netns\":{\"dev\":1,\"ino\":2},"
+		"\"routeLocalnet\":{\"iface\":\"an-interface-name-far-too-long\",\"old\":\"0\"}}",
+		"{\"version\":2,\"kind\":\"cni\",\"key\":\"k\",\"stateDir\":\"/s\",\"netns\":{\"dev\":1,\"ino\":2}}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(damaged); i++) {
+		path = path_join(*state, "damaged.json");
+		file_write_str(path, damaged[i]);
+		assert_int_equal(hg_record_load(path, &r, &found, &err), -1);
+		assert_int_equal(err.code, HG_CNI_STATE);
+		assert_contains(err.msg, path);
+		free(path);
+	}
+}
+
+static void save_indexed(const char *root, const char *network, const char *cid, dev_t dev, ino_t ino)
+{
+	struct hg_record r;
+	struct hg_error err = {0};
+	char *path = NULL;
+	hg_record_init(&r);
+	r.container_id = strdup(cid);
+	r.key = strdup("k");
+	r.state_dir = strdup(root);
+	r.netns.dev = dev;
+	r.netns.ino = ino;
+	assert_int_equal(hg_state_cni_path(root, network, cid, "eth0", &path), 0);
+	assert_int_equal(hg_record_save(path, &r, &err), 0);
+	assert_int_equal(hg_record_index(root, path, &r, &err), 0);
+	hg_record_free(&r);
+	free(path);
+}
+
+static void test_index(void **state)
+{
+	const char *root = *state;
+	struct hg_record r;
+	struct hg_error err = {0};
+	struct hg_netns_id id = {.dev = 4, .ino = 4026532801};
+	assert_int_equal(hg_record_find_by_netns(root, &id, &r, &err), 0);
+	save_indexed(root, "net-a", "c1", 4, 4026532700);
+	save_indexed(root, "net-b", "c2", 4, 4026532801);
+	char *damaged = path_join(root, "cni/net-a/broken+eth0.json");
+	file_write_str(damaged, "not json");
+	free(damaged);
+	assert_int_equal(hg_record_find_by_netns(root, &id, &r, &err), 1);
+	assert_string_equal(r.container_id, "c2");
+	hg_record_free(&r);
+	struct hg_netns_id other_dev = {.dev = 5, .ino = 4026532801}, zero = {0};
+	assert_int_equal(hg_record_find_by_netns(root, &other_dev, &r, &err), 0);
+	assert_int_equal(hg_record_find_by_netns(root, &zero, &r, &err), 0);
+
+	/* Rewritten for another namespace (an inode reused): the old link is no match. */
+	save_indexed(root, "net-b", "c2", 4, 4026532999);
+	assert_int_equal(hg_record_find_by_netns(root, &id, &r, &err), 0);
+
+	/* Retire removes only a link that points at the given record. */
+	char *c1 = NULL, *c2 = NULL, *link = path_join(root, "by-netns/4-4026532999");
+	assert_int_equal(hg_state_cni_path(root, "net-a", "c1", "eth0", &c1), 0);
+	assert_int_equal(hg_state_cni_path(root, "net-b", "c2", "eth0", &c2), 0);
+	struct hg_record probe;
+	hg_record_init(&probe);
+	probe.netns.dev = 4;
+	probe.netns.ino = 4026532999;
+	assert_int_equal(hg_record_retire(root, c1, &probe, &err), 0);
+	assert_int_equal(access(link, F_OK), 0);
+	assert_int_equal(hg_record_retire(root, c2, &probe, &err), 0);
+	assert_int_equal(access(link, F_OK), -1);
+	assert_int_equal(access(c2, F_OK), -1);
+	free(c1);
+	free(c2);
+	free(link);
+}
+
+static void test_matches_netns(void **state)
+{
+	struct hg_record r;
+	hg_record_init(&r);
+	r.netns.dev = 4;
+	r.netns.ino = 77;
+	r.netns.cookie = 1001;
+	struct hg_netns_id same = {.dev = 4, .ino = 77, .cookie = 1001};
+	struct hg_netns_id reused = {.dev = 4, .ino = 77, .cookie = 2002};
+	struct hg_netns_id unknown_cookie = {.dev = 4, .ino = 77};
+	struct hg_netns_id other = {.dev = 4, .ino = 78, .cookie = 1001};
+	assert_true(hg_record_matches_netns(&r, &same));
+	assert_false(hg_record_matches_netns(&r, &reused));
+	assert_true(hg_record_matches_netns(&r, &unknown_cookie));
+	assert_false(hg_record_matches_netns(&r, &other));
+}
+
+static void test_membership(void **state)
+{
+	char *path = path_join(*state, "m.json");
+	struct hg_membership m = {.container_id = "c1", .netns_record = "/s/hook/netns/4-5.json", .pid = 42,
+				  .pid_start = 999};
+	struct hg_membership got;
+	struct hg_error err = {0};
+	bool found;
+	assert_int_equal(hg_membership_save(path, &m, &err), 0);
+	assert_int_equal(hg_membership_load(path, &got, &found, &err), 0);
+	assert_true(found);
+	assert_string_equal(got.container_id, "c1");
+	assert_string_equal(got.netns_record, m.netns_record);
+	assert_int_equal(got.pid, 42);
+	assert_int_equal(got.pid_start, 999);
+	hg_membership_free(&got);
+	/* Version 1: no process. */
+	file_write_str(path, "{\"version\":1,\"containerID\":\"c2\",\"netnsRecord\":\"/x.json\"}");
+	assert_int_equal(hg_membership_load(path, &got, &found, &err), 0);
+	assert_int_equal(got.pid, 0);
+	hg_membership_free(&got);
+	file_write_str(path, "{\"version\":1,\"containerID\":\"c2\"}");
+	assert_int_equal(hg_membership_load(path, &got, &found, &err), -1);
+	free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reads_version_1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_and_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index, setup, teardown),
+		cmocka_unit_test(test_matches_netns),
+		cmocka_unit_test_setup_teardown(test_membership, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
