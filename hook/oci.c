@@ -339,10 +339,16 @@ static int check_hosts_target(struct hook *h, struct hg_error *err)
 	return 0;
 }
 
-static int write_entries(struct hook *h, const struct hg_record *record, struct hg_error *err)
+/* The names of this container, at the addresses of the record. The CNI plugin's names
+ * (its config and the pod's annotations, which containerd does not pass to containers)
+ * stand unless the container names its own; the hook's own plumbing is shared by the
+ * containers of a netns, but each writes its own names. */
+static int write_entries(struct hook *h, const struct hg_record *record, bool own_names, struct hg_error *err)
 {
 	struct hg_entries entries;
-	if (hg_entries_from_record(record, &entries) < 0)
+	int built = own_names || h->config.names_annotated ? hg_entries_build(&h->config, &record->targets, &entries)
+							    : hg_entries_from_record(record, &entries);
+	if (built < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	int r = write_names(h, &entries, err);
 	hg_entries_free(&entries);
@@ -388,7 +394,7 @@ static int create(struct hook *h, struct hg_error *err)
 	if (found < 0)
 		return -1;
 	if (found && same_netns(&cni, nsfd, &id)) /* not a record of an earlier namespace whose DEL was lost */
-		return write_entries(h, &cni, err);
+		return write_entries(h, &cni, false, err);
 
 	if (join_netns(h, nsfd, netns_path, &id, &record, err) < 0) {
 		if (err->code == HG_CNI_NO_HOST_ADDRESS) {
@@ -398,7 +404,7 @@ static int create(struct hook *h, struct hg_error *err)
 		}
 		return -1;
 	}
-	if (write_entries(h, &record, err) < 0) {
+	if (write_entries(h, &record, true, err) < 0) {
 		/* The container will not start (failurePolicy fail) or starts without names:
 		 * either way nothing may be left behind for a poststop that may never run. */
 		leave_netns(h, netns_path);

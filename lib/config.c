@@ -476,6 +476,7 @@ int hg_config_apply_annotations(struct hg_config *c, json_t *annotations, struct
 			json_array_append_new(arr, json_string(names[i]));
 		if (load_names(&c->names, arr, HG_ANNOTATION_NAMES, err) < 0)
 			return -1;
+		c->names_annotated = true;
 	}
 	if ((r = annotation_list(annotations, HG_ANNOTATION_EXTRA_HOSTS, &extra, err)) < 0)
 		return -1;
@@ -483,6 +484,7 @@ int hg_config_apply_annotations(struct hg_config *c, json_t *annotations, struct
 		json_auto_t *shown = json_string(extra[i]);
 		if (add_extra_host(c, extra[i], HG_ANNOTATION_EXTRA_HOSTS, shown, err) < 0)
 			return -1;
+		c->names_annotated = true;
 	}
 	if ((r = annotation_list(annotations, HG_ANNOTATION_LOCALHOST_PORTS, &ports, err)) < 0)
 		return -1;

@@ -71,6 +71,7 @@ struct hg_config {
 	struct hg_port_map *host_loopback_ports;
 	size_t n_host_loopback_ports;
 	enum hg_failure_policy failure_policy;
+	bool names_annotated; /* names or extra hosts came from annotations */
 };
 
 int hg_config_init(struct hg_config *c);

@@ -30,7 +30,7 @@ NET_NAT=hgt-e2e-ctr-nat
 P_NAME=28711    # the listener reached by name / virtual IP
 P_LOCAL=28712   # a port NOT in localhostPorts: must stay the container's own
 P_PG=5432       # localhostPorts
-ec_subnet_free "$SUBNET"
+hg_subnet_free "$SUBNET"
 ec_port_free "$P_NAME" "$P_LOCAL" "$P_PG"
 
 ec_machine_paths >"$HG_TMP/machine.before"
@@ -42,9 +42,10 @@ e2e_containerd_import_busybox
 ns_prefix=$E2E_CTR_NS
 ec_traced_plugin_dir
 
-ec_conflist "$HG_TMP/net.conflist" "$NET" "$BR" "$SUBNET"
-ec_conflist "$HG_TMP/nat.conflist" "$NET_NAT" "$BR" "$SUBNET" \
-	'{"virtualIPs": ["169.254.1.2"], "localhostPorts": ["5432"]}'
+EC_LOG=$HG_TMP/plugin.log
+hg_bridge_list "$NET" 1.0.0 "$BR" "$SUBNET" "$(jq -nc --arg l "$EC_LOG" '{logFile: $l}')" >"$HG_TMP/net.conflist"
+hg_bridge_list "$NET_NAT" 1.0.0 "$BR" "$SUBNET" \
+	"$(jq -nc --arg l "$EC_LOG" '{logFile: $l, virtualIPs: ["169.254.1.2"], localhostPorts: ["5432"]}')" >"$HG_TMP/nat.conflist"
 
 # ---- 1. the bridge appears with the first container ---------------------------------
 rc=0
@@ -65,7 +66,7 @@ run_bg() {
 
 # check_record NAME NETWORK: the record of container NAME while it runs.
 check_record() {
-	local rec=$EC_STATE/cni/$2/$ns_prefix-$1+eth0.json
+	local rec=$HG_STATE/cni/$2/$ns_prefix-$1+eth0.json
 	ec_wait_record "$rec" 15
 	kill -0 "$BG_PID" 2>/dev/null || hg_fail "ctr run $1 ended before its record could be checked"
 	hg_assert_eq "$(jq -r .containerID "$rec")" "$ns_prefix-$1" "record containerID"
@@ -99,7 +100,7 @@ hg_log "c1 record: $(jq -c . "$REC")"
 pid=$(jq -r .netns.path "$REC" | cut -d/ -f3)
 hg_assert_eq "$(jq -r .hosts.root "$REC")" "/proc/$pid/root" "record: the hosts file reached through the container's root"
 hg_assert_eq "$(jq -r .hosts.path "$REC")" /etc/hosts "record: hosts path inside the root"
-hg_assert_eq "$(jq -r .hosts.block "$REC")" "$(printf '%s\t%s' "$GW" "$EC_DEFAULT_NAMES")" "record: block"
+hg_assert_eq "$(jq -r .hosts.block "$REC")" "$(printf '%s\t%s' "$GW" "$HG_DEFAULT_NAMES")" "record: block"
 rc=0
 wait "$BG_PID" || rc=$?
 BG_MS=$(($(e2e_now_ms) - BG_T0))
@@ -107,10 +108,10 @@ out=$(cat "$HG_TMP/c1.out")
 hg_log "c1 output:"$'\n'"$out"
 hg_assert_eq "$rc" 0 "ctr run c1 status; stdout: $out; stderr: $(cat "$HG_TMP/c1.err")"
 hosts=${out%%--- nc*}
-hg_assert_eq "$(ec_block - <<<"$hosts")" "$(printf '%s\t%s' "$GW" "$EC_DEFAULT_NAMES")" \
+hg_assert_eq "$(hg_block - <<<"$hosts")" "$(printf '%s\t%s' "$GW" "$HG_DEFAULT_NAMES")" \
 	"managed block in the container's /etc/hosts"
-hg_assert_eq "$(grep -c "^$EC_BEGIN" <<<"$hosts")" 1 "one BEGIN marker"
-hg_assert_eq "$(grep -cx "$EC_END" <<<"$hosts")" 1 "one END marker"
+hg_assert_eq "$(hg_nblocks - <<<"$hosts")" 1 "one BEGIN marker"
+hg_assert_eq "$(grep -c "^$HG_END\( \|$\)" <<<"$hosts")" 1 "one END marker"
 hg_assert_contains "$hosts" "127.0.0.1	localhost" "the image's own lines kept"
 hg_assert_contains "$out" "nc=0 hello-from-host" "host listener reached by host.docker.internal"
 ec_wait_no_records "$NET" 5
@@ -137,7 +138,7 @@ out=$(cat "$HG_TMP/c2.out")
 hg_log "c2 output:"$'\n'"$out"
 hg_assert_eq "$rc" 0 "ctr run c2 status; stdout: $out; stderr: $(cat "$HG_TMP/c2.err")"
 hosts=${out%%--- nc*}
-hg_assert_eq "$(ec_block - <<<"$hosts")" "$(printf '169.254.1.2\t%s' "$EC_DEFAULT_NAMES")" \
+hg_assert_eq "$(hg_block - <<<"$hosts")" "$(printf '169.254.1.2\t%s' "$HG_DEFAULT_NAMES")" \
 	"managed block maps the names to the virtual IP"
 hg_assert_contains "$out" "vip=0 hello-from-host" "169.254.1.2:$P_NAME reaches the listener on $GW"
 hg_assert_contains "$out" "name=0 hello-from-host" "host.docker.internal:$P_NAME (virtual IP) reaches the listener"
@@ -151,7 +152,7 @@ hg_log "virtualIPs + localhostPorts: ok (ctr run incl. 3 s sleep: $((BG_MS)) ms)
 
 # ---- the end: nothing left ----------------------------------------------------------
 # Lock files stay (at most 64 + 2, never records).
-left=$(find "$EC_STATE" -type f ! -name '.*.lock' 2>/dev/null)
+left=$(find "$HG_STATE" -type f ! -name '.*.lock' 2>/dev/null)
 [ -z "$left" ] || hg_fail "files left in stateDir: $left"
 # The infrastructure's own cleanup first (daemon, shims, cgroups), then the bridge the
 # bridge plugin made and never deletes, then compare.

@@ -7,12 +7,12 @@
 #     4 hooks at a time create the DNAT table in the same netns.
 #  C. one netns, but each container names a different number of names (annotation
 #     host-gateway.io/names), so that the blocks differ in length: an unlocked
-#     read-modify-write then leaves fragments (seen with the flock removed). 10 rounds;
-#     the block must be exactly one container's.
-# Afterwards: every hook exited 0, exactly one block, every user line intact and in
-# order (a user line mapping gateway.docker.internal wins: the name is left out of the
-# block), the inode kept; 20 records. Then 20 concurrent poststops: no record, no table,
-# and the shared file keeps its block (never removed from a shared pod hosts file).
+#     read-modify-write then leaves fragments (seen with the flock removed). 10 rounds.
+# Afterwards: every hook exited 0, one block per container (each owner's own, with its
+# names), every user line intact and in order (a user line mapping
+# gateway.docker.internal wins: the name is left out of every block), the inode kept; 20
+# records. Then 20 concurrent poststops: no record, no table, each container's block gone
+# with it and the user's lines intact.
 . "$(dirname "$0")/hook-lib.sh"
 hk_init hook-concurrent
 hk_runtime_need runc # runc spec
@@ -73,23 +73,18 @@ _hk_round() {
 	done
 	hg_log "$round: $N concurrent createRuntime hooks in $(($(e2e_now_ms) - t0)) ms"
 
-	hg_assert_eq "$(hk_count_blocks "$hosts")" 1 "$round: exactly one block in the shared file"
-	hg_assert_eq "$(grep -c "^$HK_END\$" "$hosts")" 1 "$round: exactly one END marker"
-	hg_assert_eq "$(awk -v b="$HK_BEGIN" 'index($0, b) == 1 { exit } { print }' "$hosts")" "$user" \
-		"$round: every user line intact, in order, before the block"
+	hg_assert_eq "$(hg_nblocks "$hosts")" "$N" "$round: one block per container in the shared file"
+	hg_assert_eq "$(grep -c "^$HG_END " "$hosts")" "$N" "$round: one END marker per container"
+	hg_assert_eq "$(hg_strip "$hosts")" "$user" \
+		"$round: every user line intact, in order, before the blocks"
 	hg_assert_eq "$(stat -c %i "$hosts")" "$ino" "$round: the shared file keeps its inode"
-	# The user's gateway.docker.internal wins: left out of the block.
-	want=$(printf '%s\thost.docker.internal host.containers.internal' "$HK_WANT_IP")
-	if [ -n "${HK_VARY_NAMES:-}" ]; then
-		# One container's block, whichever ran last.
-		want=
-		for ((i = 0; i < N; i++)); do
-			if [ "$(hk_block_of "$hosts")" = "$HK_WANT_IP"$'\t'"$(_hk_names "$i" | tr , ' ')" ]; then want=$(hk_block_of "$hosts"); fi
-		done
-		[ -n "$want" ] || hg_fail "$round: the block is no container's: $(cat "$hosts")"
-	fi
-	hg_assert_eq "$(hk_block_of "$hosts")" "$want" "$round: the block"
-	hg_assert_eq "$(find "$HK_STATE/hook" -name "$HK_CID-$round-*.json" | wc -l)" "$N" "$round: one record per container"
+	for ((i = 0; i < N; i++)); do
+		# The user's gateway.docker.internal wins: left out of every block.
+		want=$(printf '%s\thost.docker.internal host.containers.internal' "$HK_WANT_IP")
+		[ -z "${HK_VARY_NAMES:-}" ] || want=$HK_WANT_IP$'\t'$(_hk_names "$i" | tr , ' ')
+		hg_assert_eq "$(hg_owner_block "$hosts" "=hook+$HK_CID-$round-$i+-")" "$want" "$round: container $i's block"
+	done
+	hg_assert_eq "$(find "$HG_STATE/hook" -name "$HK_CID-$round-*.json" | wc -l)" "$N" "$round: one record per container"
 
 	# 20 concurrent poststops.
 	pids=()
@@ -105,12 +100,12 @@ _hk_round() {
 		wait "${pids[i]}" || rc=$?
 		hg_assert_eq "$rc" 0 "$round: poststop $i exit status ($(cat "$HG_TMP/$set-b$i/poststop.err"))"
 	done
-	hg_assert_eq "$(find "$HK_STATE/hook" -name "$HK_CID-$round-*.json" | wc -l)" 0 "$round: no record after poststop"
+	hg_assert_eq "$(find "$HG_STATE/hook" -name "$HK_CID-$round-*.json" | wc -l)" 0 "$round: no record after poststop"
 	for ns in "${nets[@]}"; do
 		[ -z "$(hk_netns_table "$ns")" ] || hg_fail "$round: table left in netns $ns after every poststop: $(hk_netns_table "$ns")"
 	done
-	hg_assert_eq "$(hk_block_of "$hosts")" "$want" "$round: the shared file keeps its block after poststop"
-	hg_assert_eq "$(awk -v b="$HK_BEGIN" 'index($0, b) == 1 { exit } { print }' "$hosts")" "$user" \
+	hg_assert_eq "$(hg_nblocks "$hosts")" 0 "$round: every container's block went with its poststop"
+	hg_assert_eq "$(hg_strip "$hosts")" "$user" \
 		"$round: user lines intact after poststop"
 }
 

@@ -3,7 +3,8 @@
 # without host-gateway in the conflist), so each container's hook does the plumbing,
 # virtualIPs configured. poststop of one container must "undo what the hook itself set
 # up for this container" only: the DNAT the other, still running, containers use stays
-# until the last one's poststop.
+# until the last one's poststop; each container's block in the pod hosts file is its own
+# and goes with its poststop.
 . "$(dirname "$0")/hook-lib.sh"
 hk_init hook-shared-netns
 hk_runtime_need runc # runc spec
@@ -28,13 +29,16 @@ hg_assert_eq "$out" "hk-pod ${HK_CIP[pod]}" "$VIP answers with the whole pod up"
 
 # app1 stops (restarts, crashes): infra and app2 still run in the netns.
 hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-app1" 0 "$HG_TMP/b-app1")" || hg_fail "app1: poststop exit $?"
-[ ! -e "$HK_STATE/hook/$HK_CID-app1.json" ] || hg_fail "app1: record left after its poststop"
-[ -e "$HK_STATE/hook/$HK_CID-app2.json" ] || hg_fail "app2: its record went with app1's poststop"
+[ ! -e "$HG_STATE/hook/$HK_CID-app1.json" ] || hg_fail "app1: record left after its poststop"
+[ -e "$HG_STATE/hook/$HK_CID-app2.json" ] || hg_fail "app2: its record went with app1's poststop"
 [ -n "$(hk_netns_table pod)" ] ||
-	hg_fail "app1's poststop deleted table inet host_gateway from the pod netns while infra and app2 (records: $(ls "$HK_STATE/hook" | tr '\n' ' ')) still run there"
+	hg_fail "app1's poststop deleted table inet host_gateway from the pod netns while infra and app2 (records: $(ls "$HG_STATE/hook" | tr '\n' ' ')) still run there"
 out=$(hg_connect "${HK_NS[pod]}" "$VIP" "$PORT") || :
 hg_assert_eq "$out" "hk-pod ${HK_CIP[pod]}" "$VIP still answers for the running containers after app1's poststop"
-hg_assert_eq "$(hk_block_of "$shared")" "$VIP"$'\t'"$HK_NAMES" "the pod hosts file keeps its block"
+hg_assert_eq "$(hg_nblocks "$shared")" 2 "app1's block went with its poststop"
+for c in infra app2; do
+	hg_assert_eq "$(hg_owner_block "$shared" "=hook+$HK_CID-$c+-")" "$VIP"$'\t'"$HG_DEFAULT_NAMES" "the pod hosts file keeps $c's block"
+done
 
 # app1 comes back: one table, one rule.
 hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-app1" 1 "$HG_TMP/b-app1")" || hg_fail "app1 again: exit $?"
@@ -46,5 +50,6 @@ for c in app1 app2 infra; do
 	hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-$c" 0 "$HG_TMP/b-$c")" || hg_fail "$c: poststop exit $?"
 done
 [ -z "$(hk_netns_table pod)" ] || hg_fail "table left after the last poststop: $(hk_netns_table pod)"
-hg_assert_eq "$(hk_nrecords)" 0 "no record after the last poststop"
+hg_assert_eq "$(cat "$shared")" $'127.0.0.1\tlocalhost' "the pod hosts file as it was"
+hg_assert_eq "$(hg_nrecords hook)" 0 "no record after the last poststop"
 hg_log PASS

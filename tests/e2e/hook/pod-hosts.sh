@@ -1,0 +1,70 @@
+#!/bin/bash
+# A pod hosts file (kubelet's etc-hosts) shared by the pod's containers, each with its own
+# names (container annotation host-gateway.io/names), the hook run directly as runtimes
+# run it (issue 8, item 2):
+#  - two containers: two blocks, each container's own names, the kubelet's lines intact;
+#  - kubelet rewrites the file before the next container: that container's hook brings
+#    every running container's block back (from the registry in stateDir);
+#  - a container that died without poststop: the next write drops its block;
+#  - poststop of one container removes its block only; the last one leaves the kubelet's
+#    file as it was, and no registry.
+. "$(dirname "$0")/hook-lib.sh"
+hk_init hook-pod-hosts
+hk_runtime_need runc # runc spec
+hg_guard_forwarding
+hk_netns pod 87
+conf=$HG_TMP/hook.json
+hk_config "$conf"
+GW=${HK_HOSTIP[pod]}
+pod=$HG_TMP/etc-hosts
+KUBELET=$'# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n10.244.0.5\tweb-0'
+printf '%s\n' "$KUBELET" >"$pod"
+
+declare -A PID=()
+# start C NAMES: container C (a process in the pod netns) with its names annotation.
+start() {
+	local c=$1 b=$HG_TMP/b-$1
+	ip netns exec "${HK_NS[pod]}" sleep 600 </dev/null >/dev/null 2>&1 &
+	PID[$c]=$!
+	hg_defer kill -KILL "${PID[$c]}"
+	hk_bundle "$b" "$conf" "path:${HK_NSPATH[pod]}" "$pod"
+	jq --arg n "$2" '.annotations["host-gateway.io/names"] = $n' "$b/config.json" >"$b/c.new"
+	mv "$b/c.new" "$b/config.json"
+	hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-$c" "${PID[$c]}" "$b")" ||
+		hg_fail "$c: createRuntime exit $? ($(cat "$HG_TMP/hook.err"))"
+}
+block_of() { hg_owner_block "$pod" "=hook+$HK_CID-$1+-"; }
+
+start app1 a1.local
+start app2 a2.local,shared.local
+hg_assert_eq "$(hg_nblocks "$pod")" 2 "two containers, two blocks"
+hg_assert_eq "$(block_of app1)" "$GW"$'\t'"a1.local" "app1's block"
+hg_assert_eq "$(block_of app2)" "$GW"$'\t'"a2.local shared.local" "app2's block"
+hg_assert_eq "$(hg_strip "$pod")" "$KUBELET" "the kubelet's lines"
+
+# kubelet rewrites the file (in place) before the next container starts.
+printf '%s\n' "$KUBELET" >"$pod"
+start app3 a3.local
+hg_assert_eq "$(hg_nblocks "$pod")" 3 "every running container's block is back"
+hg_assert_eq "$(block_of app1)" "$GW"$'\t'"a1.local" "app1's block rebuilt"
+hg_assert_eq "$(block_of app2)" "$GW"$'\t'"a2.local shared.local" "app2's block rebuilt"
+hg_assert_eq "$(block_of app3)" "$GW"$'\t'"a3.local" "app3's block"
+
+# app2 dies without poststop (a runtime killed); the next write drops its block.
+kill -KILL "${PID[app2]}"
+wait "${PID[app2]}" 2>/dev/null || :
+start app4 a4.local
+hg_assert_eq "$(block_of app2)" "" "a dead container's block is dropped"
+hg_assert_eq "$(hg_nblocks "$pod")" 3 "app1, app3, app4"
+
+# poststop removes each container's own block.
+hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-app1" 0 "$HG_TMP/b-app1")" || hg_fail "app1: poststop exit $?"
+hg_assert_eq "$(block_of app1)" "" "app1's block after its poststop"
+hg_assert_eq "$(block_of app3)" "$GW"$'\t'"a3.local" "app3's block after app1's poststop"
+for c in app2 app3 app4; do
+	hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-$c" 0 "$HG_TMP/b-$c")" || hg_fail "$c: poststop exit $?"
+done
+hg_assert_eq "$(cat "$pod")" "$KUBELET" "the pod file as the kubelet wrote it"
+hg_assert_eq "$(hg_nrecords hosts)" 0 "no registry left"
+hg_assert_eq "$(hg_nrecords hook)" 0 "no hook record left"
+hg_log PASS

@@ -1,0 +1,75 @@
+#!/bin/bash
+# Two attachments share one hosts file (issue 8, item 2): a container on two networks
+# (nerdctl with two networks, Multus), each chaining host-gateway with its own names.
+#  - ADD of both: the file holds two blocks, one per attachment, the user's lines intact;
+#    CHECK of each passes;
+#  - a repeated ADD of the first leaves the second's block as it is;
+#  - DEL of the first removes its block only; CHECK of the survivor passes;
+#  - the file rewritten by someone else (kubelet truncates a pod's etc-hosts): the next
+#    write of any owner brings every live owner's block back;
+#  - DEL of the last: the user's file byte for byte, no registry left.
+. "$(dirname "$0")/cni-common.sh"
+hg_init cni-shared-hosts
+hg_require_bin
+hg_require_cmd jq
+hg_guard_forwarding on
+
+sa=10.250.35.0/24 sb=10.250.36.0/24
+hg_subnet_free "$sa" "$sb"
+hg_defer ip link del "hg$$sa"
+hg_defer ip link del "hg$$sb"
+la=$HG_TMP/a.conflist lb=$HG_TMP/b.conflist
+hg_bridge_list hgt-sha 1.0.0 "hg$$sa" "$sa" '{"names":["a.local","shared.local"]}' >"$la"
+hg_bridge_list hgt-shb 1.0.0 "hg$$sb" "$sb" '{"names":["b.local","shared.local"]}' >"$lb"
+hosts=$HG_TMP/hosts
+hgc_user_hosts >"$hosts"
+cp "$hosts" "$hosts.orig"
+ns=hgt-$$-sh
+hg_netns_add "$ns"
+hgc_container "$ns" "$hosts"
+nsp=/proc/$HGC_PID/ns/net
+cid=hgt-$$-sh
+
+hg_defer hg_chain DEL "$la" "$cid" "$nsp" eth0
+hg_chain ADD "$la" "$cid" "$nsp" eth0 >"$HG_TMP/a.json" || hg_fail "ADD on network A failed"
+hg_defer hg_chain DEL "$lb" "$cid" "$nsp" net1
+hg_chain ADD "$lb" "$cid" "$nsp" net1 >"$HG_TMP/b.json" || hg_fail "ADD on network B failed"
+ga=$(jq -r '.ips[0].gateway' "$HG_TMP/a.json")
+gb=$(jq -r '.ips[0].gateway' "$HG_TMP/b.json")
+ka=hgt-sha+$cid+eth0 kb=hgt-shb+$cid+net1
+
+owner_block() { hg_owner_block "$hosts" "$1"; }
+hg_assert_eq "$(hg_nblocks "$hosts")" 2 "two blocks after both ADDs"
+hg_assert_eq "$(owner_block "$ka")" "$ga"$'\t'"a.local shared.local" "A's block"
+hg_assert_eq "$(owner_block "$kb")" "$gb"$'\t'"b.local shared.local" "B's block"
+hg_assert_eq "$(hg_strip "$hosts")" "$(cat "$hosts.orig")" "user lines with two blocks"
+hg_chain CHECK "$la" "$cid" "$nsp" eth0 || hg_fail "CHECK of A with two blocks"
+hg_chain CHECK "$lb" "$cid" "$nsp" net1 || hg_fail "CHECK of B with two blocks"
+
+# A repeated ADD of A (host-gateway alone, with the cached result) keeps B's block.
+conf=$(jq -c --slurpfile prev "$HG_TMP/a.json" '.plugins[-1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev[0]}' "$la")
+hg_plugin ADD "$conf" "$cid" "$nsp" eth0 >/dev/null || hg_fail "repeated ADD of A failed"
+hg_assert_eq "$(owner_block "$kb")" "$gb"$'\t'"b.local shared.local" "B's block after A's repeated ADD"
+hg_chain CHECK "$lb" "$cid" "$nsp" net1 || hg_fail "CHECK of B after A's repeated ADD"
+
+# DEL of A: B's block and CHECK stay.
+hg_chain DEL "$la" "$cid" "$nsp" eth0 || hg_fail "DEL of A failed"
+hg_assert_eq "$(hg_nblocks "$hosts")" 1 "one block after DEL of A"
+hg_assert_eq "$(owner_block "$kb")" "$gb"$'\t'"b.local shared.local" "B's block after DEL of A"
+hg_chain CHECK "$lb" "$cid" "$nsp" net1 || hg_fail "CHECK of B after DEL of A"
+
+# Rewritten by someone else: the next write of an owner rebuilds every live owner's block.
+hg_chain ADD "$la" "$cid" "$nsp" eth0 >"$HG_TMP/a.json" || hg_fail "ADD of A again failed"
+conf=$(jq -c --slurpfile prev "$HG_TMP/a.json" '.plugins[-1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev[0]}' "$la")
+hgc_write_in_place "$hosts" <"$hosts.orig"
+hg_chain CHECK "$lb" "$cid" "$nsp" net1 2>/dev/null && hg_fail "CHECK of B passed with its block gone"
+hg_plugin ADD "$conf" "$cid" "$nsp" eth0 >/dev/null || hg_fail "ADD of A after the rewrite failed"
+hg_assert_eq "$(hg_nblocks "$hosts")" 2 "both blocks back after one owner's write"
+hg_chain CHECK "$lb" "$cid" "$nsp" net1 || hg_fail "CHECK of B after the rebuild"
+hg_chain CHECK "$la" "$cid" "$nsp" eth0 || hg_fail "CHECK of A after the rebuild"
+
+hg_chain DEL "$lb" "$cid" "$nsp" net1 || hg_fail "DEL of B failed"
+hg_chain DEL "$la" "$cid" "$nsp" eth0 || hg_fail "DEL of A failed"
+cmp "$hosts" "$hosts.orig" || hg_fail "hosts after both DELs differ: $(diff "$hosts.orig" "$hosts")"
+hg_assert_eq "$(hg_nrecords hosts)" 0 "no registry left"
+hg_log "PASS"
