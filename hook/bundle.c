@@ -137,6 +137,10 @@ int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what
 		out->root = NULL;
 	json_t *ann = json_object_get(config, "annotations");
 	out->annotations = json_is_object(ann) ? json_incref(ann) : json_object();
+	if (!out->annotations) {
+		hg_oci_bundle_free(out);
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	}
 	return 0;
 }
 

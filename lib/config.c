@@ -472,8 +472,11 @@ int hg_config_apply_annotations(struct hg_config *c, json_t *annotations, struct
 		return -1;
 	if (r > 0) {
 		json_auto_t *arr = json_array();
-		for (size_t i = 0; names[i]; i++)
-			json_array_append_new(arr, json_string(names[i]));
+		for (size_t i = 0; arr && names[i]; i++)
+			if (json_array_append_new(arr, json_string(names[i])) < 0)
+				return hg_error_set(err, HG_CNI_IO, "out of memory");
+		if (!arr)
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
 		if (load_names(&c->names, arr, HG_ANNOTATION_NAMES, err) < 0)
 			return -1;
 		c->names_annotated = true;

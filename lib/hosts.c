@@ -394,7 +394,7 @@ int hg_hosts_merge(const char *content, size_t len, const char *owner, const str
 		return -ENOMEM;
 	}
 	if (buf_finish(&c.out, out, out_len) < 0) {
-		free(*block_out);
+		free(TAKE_PTR(*block_out)); /* the caller's cleanup must not free it again */
 		return -ENOMEM;
 	}
 	return 0;

@@ -162,7 +162,8 @@ static json_t *passthrough(const struct run *r)
 {
 	json_t *prev = json_object_get(r->conf, "prevResult");
 	json_t *out = json_deep_copy(prev);
-	json_object_set_new(out, "cniVersion", json_string(r->version));
+	if (out && json_object_set_new(out, "cniVersion", json_string(r->version)) < 0)
+		json_decref(TAKE_PTR(out));
 	return out;
 }
 
@@ -202,7 +203,7 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 	if (!r->config.enabled) {
 		hg_logf(&r->log, "disabled by annotation %s, passing the result through", HG_ANNOTATION_ENABLED);
 		*output = passthrough(r);
-		return 0;
+		return *output ? 0 : hg_error_set(err, HG_CNI_IO, "out of memory");
 	}
 	if (hg_state_check_dir(r->config.state_dir, err) < 0)
 		return -1;
@@ -265,6 +266,8 @@ static int add_with_target(struct run *r, struct hg_attach_req *req, int nsfd, s
 	}
 	req->save = save_intent;
 	req->save_ctx = (void *) path;
+	if (!(*output = passthrough(r)))
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	if (hg_attach_add(req, record, err) < 0) {
 		hg_state_remove(path, NULL); /* an intent record: what it lists is undone */
 		if (kept_table) /* the old table must not outlive its record */
@@ -278,7 +281,6 @@ static int add_with_target(struct run *r, struct hg_attach_req *req, int nsfd, s
 		hg_record_retire(r->config.state_dir, path, record, NULL);
 		return -1;
 	}
-	*output = passthrough(r);
 	return 0;
 }
 
@@ -425,7 +427,7 @@ static int dispatch(struct run *r, const char *input, size_t len, json_t **outpu
 		json_auto_t *in = len ? json_loadb(input, len, 0, &jerr) : NULL;
 		const char *v = json_string_value(json_object_get(in, "cniVersion"));
 		*output = version_json(v ? v : LATEST);
-		return 0;
+		return *output ? 0 : hg_error_set(err, HG_CNI_IO, "out of memory");
 	}
 	static const char *const known[] = {"ADD", "DEL", "CHECK", "GC", "STATUS"};
 	bool ok = false;

@@ -104,6 +104,10 @@ static int cni_main(void)
 		return 1;
 	}
 	int ret = hg_cni_run(&env, input, len, &out, &log);
+	if (ret != 0 && !out) { /* no memory left even for the error document */
+		printf("{\"cniVersion\":\"1.1.0\",\"code\":5,\"msg\":\"out of memory\"}\n");
+		return 1;
+	}
 	if (print_json(out) < 0)
 		return 1;
 	return ret;

@@ -270,6 +270,48 @@ static void test_membership(void **state)
 	free(path);
 }
 
+/* Out of memory at every allocation jansson makes: save and load fail cleanly (no crash,
+ * no double free, no leak under ASan) and succeed once memory is there. */
+static long allocs_left;
+
+static void *failing_malloc(size_t n)
+{
+	if (allocs_left-- <= 0)
+		return NULL;
+	return malloc(n);
+}
+
+static void test_out_of_memory(void **state)
+{
+	char *path = path_join(*state, "oom.json");
+	struct hg_record a, b;
+	struct hg_error err = {0};
+	bool found, saved = false, loaded = false;
+	fill(&a);
+	for (long limit = 0; limit < 2000 && !saved; limit++) {
+		allocs_left = limit;
+		json_set_alloc_funcs(failing_malloc, free);
+		saved = hg_record_save(path, &a, &err) == 0;
+		json_set_alloc_funcs(malloc, free);
+	}
+	assert_true(saved);
+	for (long limit = 0; limit < 2000 && !loaded; limit++) {
+		allocs_left = limit;
+		json_set_alloc_funcs(failing_malloc, free);
+		int r = hg_record_load(path, &b, &found, &err);
+		json_set_alloc_funcs(malloc, free);
+		if (r == 0) {
+			loaded = true;
+			assert_true(found);
+			assert_string_equal(b.key, a.key);
+			hg_record_free(&b);
+		}
+	}
+	assert_true(loaded);
+	hg_record_free(&a);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +321,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_index, setup, teardown),
 		cmocka_unit_test(test_matches_netns),
 		cmocka_unit_test_setup_teardown(test_membership, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
