@@ -24,6 +24,7 @@ struct add_ctx {
 	struct hg_host_addrs host, targets;
 	int ifindex;
 	struct hg_record *rec; /* the record, filled as steps are done, for the undo */
+	int peer_ifindex;      /* the host end of the container's veth (hostLoopbackPorts) */
 };
 
 /* The gateway a host route should go through: the container's own for that family. */
@@ -145,6 +146,9 @@ static int add_in_netns(void *ctx, struct hg_error *err)
 					    ? "IPv6"
 					    : (hg_container_has_family(&c->cnet, AF_INET) ? "" : "no address"));
 	hg_hostaddr_targets(cfg, &c->cnet, &c->host, &c->targets);
+	int ifindex = c->ifindex ? c->ifindex : c->netns_gw[0].ifindex;
+	if (cfg->n_host_loopback_ports && ifindex && hg_link_peer(ifindex, &c->peer_ifindex, err) < 0)
+		return -1;
 	for (int f = 0; f < 2; f++) {
 		if (!c->host.ip[f].family)
 			continue;
@@ -265,13 +269,21 @@ static int add_host_side(struct add_ctx *c, struct hg_record *rec, struct hg_err
 			return -1;
 		rec->host_loopback = true;
 		snprintf(rec->loopback_iface, sizeof(rec->loopback_iface), "%s", iface);
+		/* On a bridge, the grant is bound to the container's port (its veth's host end). */
+		char port[IF_NAMESIZE], master[16];
+		if (c->peer_ifindex > 0 && if_indextoname(c->peer_ifindex, port) &&
+		    hg_link_master(port, master, err) == 0 && strcmp(master, iface) == 0) {
+			snprintf(rec->loopback_port, sizeof(rec->loopback_port), "%s", port);
+			rec->loopback_addr = *container;
+		}
 	}
 	if (c->req->save && c->req->save(c->req->save_ctx, rec, err) < 0)
 		return -1;
 	for (size_t i = 0; i < rec->n_aliases; i++)
 		if (hg_alias_acquire(cfg->state_dir, &rec->aliases[i], key, err) < 0)
 			return -1;
-	if (rec->host_loopback && hg_loopback_acquire(cfg->state_dir, iface, rec->loopback_elements, key, err) < 0)
+	if (rec->host_loopback && hg_loopback_acquire(cfg->state_dir, iface, rec->loopback_elements, key,
+						      rec->loopback_port, &rec->loopback_addr, err) < 0)
 		return -1;
 	return 0;
 }
@@ -432,7 +444,8 @@ static void undo_host_side(const struct hg_record *r, const struct hg_log *log)
 	for (size_t i = 0; i < r->n_aliases; i++)
 		hg_alias_release(r->state_dir, &r->aliases[i], r->key, log);
 	if (r->host_loopback)
-		hg_loopback_release(r->state_dir, r->loopback_iface, r->loopback_elements, r->key, log);
+		hg_loopback_release(r->state_dir, r->loopback_iface, r->loopback_elements, r->key, r->loopback_port,
+				    &r->loopback_addr, log);
 }
 
 void hg_attach_undo(const struct hg_record *record, const char *netns_hint, const struct hg_log *log)

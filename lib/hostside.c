@@ -153,7 +153,7 @@ static int localnet_path(const char *iface, char *path, size_t size)
 }
 
 int hg_loopback_acquire(const char *state_dir, const char *iface, char *const *elements, const char *key,
-			struct hg_error *err)
+			const char *port, const struct hg_ip *addr, struct hg_error *err)
 {
 	char dir[512], file[1024], orig[600], sysctl[256], old[16];
 	_cleanup_free_ char *text = NULL;
@@ -169,6 +169,15 @@ int hg_loopback_acquire(const char *state_dir, const char *iface, char *const *e
 	/* The guard is in place before route_localnet opens the interface. */
 	if (hg_nft_run(text, err) < 0)
 		return -1;
+	if (port && port[0]) {
+		_cleanup_free_ char *bridge = NULL;
+		if (!hg_iface_name_safe(port))
+			return hg_error_set(err, HG_CNI_NFTABLES, "bridge port \"%.20s\" has characters nftables rules cannot match safely", port);
+		if (hg_nat_bridge_add_text(port, addr, key, &bridge) < 0)
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+		if (hg_nft_run(bridge, err) < 0)
+			return hg_error_prefix(err, "bridge port binding");
+	}
 	localnet_path(iface, sysctl, sizeof(sysctl));
 	if (hg_sysctl_read(sysctl, old, sizeof(old)) < 0)
 		return hg_error_errno(err, HG_CNI_NETNS, errno, "read %s", sysctl);
@@ -218,6 +227,8 @@ static void drop_table_if_unused(const char *state_dir, const struct hg_log *log
 			return;
 	if (hg_nft_run("table inet " HG_NFT_TABLE "\ndelete table inet " HG_NFT_TABLE "\n", &err) < 0)
 		hg_logf(log, "remove the host table: %s, ignoring", err.msg);
+	if (hg_nft_run("table bridge " HG_NFT_TABLE "\ndelete table bridge " HG_NFT_TABLE "\n", &err) < 0)
+		hg_logf(log, "remove the bridge table: %s, ignoring", err.msg);
 }
 
 /* The last user of an interface is gone: its guard entry goes and route_localnet gets
@@ -241,11 +252,18 @@ static void release_localnet(const char *dir, const char *iface, const struct hg
 }
 
 void hg_loopback_release(const char *state_dir, const char *iface, char *const *elements, const char *key,
-			 const struct hg_log *log)
+			 const char *port, const struct hg_ip *addr, const struct hg_log *log)
 {
 	char dir[512], file[1024];
 	user_paths(state_dir, "localnet", iface, key, dir, file);
 	delete_elements(elements, log);
+	if (port && port[0] && hg_iface_name_safe(port)) {
+		_cleanup_free_ char *text = NULL;
+		struct hg_error err = {0};
+		/* Gone already when a killed ADD never made it: nothing to log. */
+		if (hg_nat_bridge_del_text(port, addr, &text) == 0)
+			hg_nft_run(text, &err);
+	}
 	if (drop_user(dir, file))
 		release_localnet(dir, iface, log);
 	drop_table_if_unused(state_dir, log);
@@ -344,6 +362,55 @@ static void gc_elements(const char *network, json_t *valid, const struct hg_log 
 	}
 }
 
+/* The elements of a set as nft prints them in JSON. */
+static json_t *set_elements(json_t *listing)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach (json_object_get(listing, "nftables"), i, item) {
+		json_t *set = json_object_get(item, "set");
+		if (set)
+			return json_object_get(set, "elem");
+	}
+	return NULL;
+}
+
+/* Bridge port bindings whose key names a stale attachment of network. */
+static void gc_bridge_elements(const char *network, json_t *valid, const struct hg_log *log)
+{
+	static const char *const sets[] = {"granted", "granted_addrs"};
+	for (size_t s = 0; s < ARRAY_SIZE(sets); s++) {
+		json_auto_t *listing = NULL;
+		struct hg_error err = {0};
+		char cmd[128];
+		size_t i;
+		json_t *e;
+		snprintf(cmd, sizeof(cmd), "list set bridge %s %s", HG_NFT_TABLE, sets[s]);
+		if (hg_nft_list_json(cmd, &listing, &err) < 0 || !listing)
+			continue;
+		json_array_foreach (set_elements(listing), i, e) {
+			json_t *elem = json_object_get(e, "elem");
+			const char *c = json_string_value(json_object_get(elem, "comment"));
+			json_t *val = json_object_get(elem, "val");
+			json_t *concat = json_object_get(val, "concat");
+			const char *port = json_string_value(json_array_get(concat, 0));
+			const char *addr = json_string_value(concat ? json_array_get(concat, 1) : val);
+			struct hg_ip ip;
+			char text[256];
+			if (!c || key_valid(c, network, valid) || !addr || hg_ip_parse(addr, false, &ip) < 0 ||
+			    (concat && (!port || !hg_iface_name_safe(port))))
+				continue;
+			if (concat)
+				snprintf(text, sizeof(text), "delete element bridge %s granted { \"%s\" . %s }\n", HG_NFT_TABLE,
+					 port, addr);
+			else
+				snprintf(text, sizeof(text), "delete element bridge %s granted_addrs { %s }\n", HG_NFT_TABLE, addr);
+			if (hg_nft_run(text, &err) < 0)
+				hg_logf(log, "GC: %s, ignoring", err.msg);
+		}
+	}
+}
+
 /* Drops the users of network that are not valid from every resource of kind, releasing a
  * resource whose last user that was. A user file is the key with '/' written as '+'. */
 static void gc_users(const char *state_dir, const char *kind, const char *network, json_t *valid,
@@ -382,6 +449,7 @@ static void gc_users(const char *state_dir, const char *kind, const char *networ
 void hg_loopback_gc(const char *state_dir, const char *network, json_t *valid, const struct hg_log *log)
 {
 	gc_elements(network, valid, log);
+	gc_bridge_elements(network, valid, log);
 	gc_users(state_dir, "alias", network, valid, release_alias, log);
 	gc_users(state_dir, "localnet", network, valid, release_localnet, log);
 	drop_table_if_unused(state_dir, log);

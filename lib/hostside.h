@@ -26,11 +26,13 @@ bool hg_iface_name_safe(const char *iface);
 int hg_alias_acquire(const char *state_dir, const struct hg_ip *ip, const char *key, struct hg_error *err);
 void hg_alias_release(const char *state_dir, const struct hg_ip *ip, const char *key, const struct hg_log *log);
 
-/* route_localnet=1 on iface, the guard entry for it and the map elements of this attachment. */
+/* route_localnet=1 on iface, the guard entry for it and the map elements of this attachment;
+ * with a bridge port (port non-empty), the bridge table's binding of the container address
+ * addr to that port, so that a neighbour cannot spoof it. */
 int hg_loopback_acquire(const char *state_dir, const char *iface, char *const *elements, const char *key,
-			struct hg_error *err);
+			const char *port, const struct hg_ip *addr, struct hg_error *err);
 void hg_loopback_release(const char *state_dir, const char *iface, char *const *elements, const char *key,
-			 const struct hg_log *log);
+			 const char *port, const struct hg_ip *addr, const struct hg_log *log);
 /* 1 when every element is in the host map and iface is guarded, 0 when not. */
 int hg_loopback_present(const char *iface, char *const *elements, const char *key, struct hg_error *err);
 /* GC without records: deletes map elements and resource users of network whose attachment

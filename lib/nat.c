@@ -180,6 +180,39 @@ int hg_nat_host_del_text(char *const *elements, char **out)
 	return text_close(&t, out);
 }
 
+int hg_nat_bridge_add_text(const char *port, const struct hg_ip *addr, const char *comment, char **out)
+{
+	char a[HG_IP_STRLEN];
+	struct text t;
+	if (text_open(&t) < 0)
+		return -ENOMEM;
+	hg_ip_str(addr, a);
+	/* A granted address enters the bridge only through its own port: a neighbour on the
+	 * same bridge cannot spoof it to reach the host's loopback services. */
+	fprintf(t.f,
+		"add table bridge %1$s\n"
+		"add set bridge %1$s granted { type ifname . ipv4_addr; }\n"
+		"add set bridge %1$s granted_addrs { type ipv4_addr; }\n"
+		"add chain bridge %1$s antispoof { type filter hook prerouting priority -300; policy accept; }\n"
+		"flush chain bridge %1$s antispoof\n"
+		"add rule bridge %1$s antispoof ether type ip ip saddr @granted_addrs iifname . ip saddr != @granted drop\n"
+		"add element bridge %1$s granted { \"%2$s\" . %3$s comment \"%4$s\" }\n"
+		"add element bridge %1$s granted_addrs { %3$s comment \"%4$s\" }\n",
+		HG_NFT_TABLE, port, a, comment);
+	return text_close(&t, out);
+}
+
+int hg_nat_bridge_del_text(const char *port, const struct hg_ip *addr, char **out)
+{
+	char a[HG_IP_STRLEN];
+	return asprintf(out,
+			"delete element bridge %1$s granted { \"%2$s\" . %3$s }\n"
+			"delete element bridge %1$s granted_addrs { %3$s }\n",
+			HG_NFT_TABLE, port, hg_ip_str(addr, a)) < 0
+		       ? -ENOMEM
+		       : 0;
+}
+
 /* libnftables and the libraries it pulls in (libxtables, libgmp, libnftnl) double the
  * start-up time of every exec; most attachments need no rule, so the library is loaded
  * only when a rule set is applied. */

@@ -36,6 +36,9 @@ int hg_nat_host_elements(const char *iface, const struct hg_ip *container, const
 /* Creates the host table skeleton if needed and adds the elements and the guarded interface. */
 int hg_nat_host_add_text(const char *iface, char *const *elements, char **text);
 int hg_nat_host_del_text(char *const *elements, char **text);
+/* The bridge table binding a granted container address to its bridge port (anti-spoof). */
+int hg_nat_bridge_add_text(const char *port, const struct hg_ip *addr, const char *comment, char **text);
+int hg_nat_bridge_del_text(const char *port, const struct hg_ip *addr, char **text);
 
 /* libnftables in the current network namespace. */
 int hg_nft_run(const char *text, struct hg_error *err);

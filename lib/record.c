@@ -161,6 +161,10 @@ static json_t *record_json(const struct hg_record *r, struct out *o)
 		if (lb) {
 			put(o, lb, "iface", json_string(r->loopback_iface));
 			put(o, lb, "elements", strings(o, r->loopback_elements));
+			if (r->loopback_port[0]) {
+				put(o, lb, "port", json_string(r->loopback_port));
+				put(o, lb, "addr", ip_string(&r->loopback_addr, false));
+			}
 		}
 	}
 	json_t *cips = json_array();
@@ -357,6 +361,10 @@ static void record_of(struct in *in, json_t *j, struct hg_record *r)
 		r->host_loopback = true;
 		fixed_string(in, lb, "iface", r->loopback_iface, sizeof(r->loopback_iface));
 		r->loopback_elements = strings_of(in, json_object_get(lb, "elements"), "hostLoopback");
+		if (json_object_get(lb, "port")) {
+			fixed_string(in, lb, "port", r->loopback_port, sizeof(r->loopback_port));
+			ip_of(in, json_object_get(lb, "addr"), false, "hostLoopback", &r->loopback_addr);
+		}
 	}
 	json_array_foreach (json_object_get(j, "containerIPs"), i, v) {
 		if (r->n_container_ips == HG_MAX_CONTAINER_ADDRS) {

@@ -62,6 +62,8 @@ struct hg_record {
 	bool host_loopback; /* hostLoopbackPorts: loopback_elements of the host map, on loopback_iface */
 	char loopback_iface[IF_NAMESIZE];
 	char **loopback_elements;
+	char loopback_port[IF_NAMESIZE]; /* the container's bridge port ("" when not on a bridge) */
+	struct hg_ip loopback_addr;      /* the granted container address bound to that port */
 	/* What the names were built from. */
 	struct hg_ip container_ips[HG_MAX_CONTAINER_ADDRS]; /* with prefix */
 	size_t n_container_ips;

@@ -297,3 +297,37 @@ int hg_route_oif(const struct hg_ip *dst, char ifname[16], struct hg_error *err)
 		return hg_error_errno(err, HG_CNI_NETLINK, errno, "name of interface %d", ifindex);
 	return 0;
 }
+
+static void rtnl_link_putp(struct rtnl_link **l) { if (*l) rtnl_link_put(*l); }
+#define _cleanup_link_ __attribute__((cleanup(rtnl_link_putp)))
+
+int hg_link_peer(int ifindex, int *peer, struct hg_error *err)
+{
+	_cleanup_nlsock_ struct nl_sock *s = rtnl_socket(err);
+	_cleanup_link_ struct rtnl_link *link = NULL;
+	*peer = 0;
+	if (!s)
+		return -1;
+	int r = rtnl_link_get_kernel(s, ifindex, NULL, &link);
+	if (r < 0)
+		return nl_fail(err, r, "read the container's interface");
+	/* IFLA_LINK of a veth: its peer's index, in the peer's namespace. */
+	*peer = rtnl_link_get_link(link);
+	return 0;
+}
+
+int hg_link_master(const char *ifname, char master[16], struct hg_error *err)
+{
+	_cleanup_nlsock_ struct nl_sock *s = rtnl_socket(err);
+	_cleanup_link_ struct rtnl_link *link = NULL;
+	master[0] = '\0';
+	if (!s)
+		return -1;
+	int r = rtnl_link_get_kernel(s, 0, ifname, &link);
+	if (r < 0)
+		return nl_fail(err, r, "read a host interface");
+	int m = rtnl_link_get_master(link);
+	if (m > 0 && !if_indextoname(m, master))
+		master[0] = '\0';
+	return 0;
+}

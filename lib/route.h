@@ -28,3 +28,7 @@ int hg_lo_address(const struct hg_ip *addr, bool add, struct hg_error *err);
 int hg_lo_has_address(const struct hg_ip *addr, struct hg_error *err);
 /* The name of the interface the kernel would send a packet to dst out of. */
 int hg_route_oif(const struct hg_ip *dst, char ifname[16], struct hg_error *err);
+/* The index of ifindex's peer (a veth's other end, in its namespace); 0 when none. */
+int hg_link_peer(int ifindex, int *peer, struct hg_error *err);
+/* The bridge ifname is a port of ("" when none), in the current namespace. */
+int hg_link_master(const char *ifname, char master[16], struct hg_error *err);

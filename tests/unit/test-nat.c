@@ -113,6 +113,18 @@ static void test_host_elements_and_texts(void **state)
 	strv_free(elements);
 }
 
+static void test_bridge_binding(void **state)
+{
+	struct hg_ip a = ip("10.244.7.2");
+	char *add = NULL, *del = NULL;
+	assert_int_equal(hg_nat_bridge_add_text("veth1a2b3c4d", &a, "kind+abc+eth0", &add), 0);
+	assert_int_equal(hg_nat_bridge_del_text("veth1a2b3c4d", &a, &del), 0);
+	check_golden("bridge-add.nft", add);
+	check_golden("bridge-del.nft", del);
+	free(add);
+	free(del);
+}
+
 static void test_host_elements_bounded(void **state)
 {
 	struct hg_port_map ports[] = {port("1-65535")};
@@ -134,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_ports_need_ipv4_host),
 		cmocka_unit_test(test_host_elements_and_texts),
 		cmocka_unit_test(test_host_elements_bounded),
+		cmocka_unit_test(test_bridge_binding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
 # addressed to 127.0.0.1 that arrives from the bridge must not reach a host
 # service bound to 127.0.0.1, whoever sends it (the opted-in container on its
 # own listed port, or a neighbour). The frames are made by hand (inject.py):
-# the container's kernel would never send 127.0.0.1 out of eth0.
+# the container's kernel would never send 127.0.0.1 out of eth0. A neighbour spoofing the
+# opted-in container's address does not get the grant either (bound to its bridge port).
 . "$(dirname "$0")/nat-lib.sh"
 hgn_init nat-host-loopback-inject
 hg_guard_forwarding on
@@ -19,8 +20,9 @@ NET=hgt-hlpi
 BR=hgt-$$-b
 LIST_A=$HG_TMP/a.conflist
 LIST_B=$HG_TMP/b.conflist
-hgn_bridge_list "$NET" "$BR" 10.211.9.0/24 "{\"hostLoopbackPorts\":[\"$PORT\",\"$PORT_U/udp\"]}" >"$LIST_A"
-hgn_bridge_list "$NET" "$BR" 10.211.9.0/24 '{}' >"$LIST_B"
+hgn_bridge "$BR" 10.211.9.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.9.0/24 "{\"hostLoopbackPorts\":[\"$PORT\",\"$PORT_U/udp\"]}" >"$LIST_A"
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.9.0/24 '{}' >"$LIST_B"
 [ -z "$(ss -Hlnt "sport = :$PORT")" ] || hg_skip "tcp port $PORT already in use on the host"
 [ -z "$(ss -Hlnu "sport = :$PORT_U")" ] || hg_skip "udp port $PORT_U already in use on the host"
 
@@ -103,8 +105,21 @@ sleep 0.3
 hg_assert_eq "$(cat "$HG_TMP/probe.rec")" "" "datagrams spoofed from 127.0.0.1 that reached $GW:$PROBE_U"
 # B's frame to the gateway address on the listed port is not DNATed either.
 hg_assert_eq "$(inject b "$GW" tcp "$PORT")" 0 "SYN-ACKs to B's SYN to $GW:$PORT"
+# B spoofing A's address (CAP_NET_RAW is enough): the grant is bound to A's bridge port,
+# so the datagram never reaches 127.0.0.1:$PORT_U (one-way UDP would, by source alone).
+inject b "$GW" udp "$PORT_U" "$(hgn_address a)" >/dev/null
+sleep 0.3
+hg_assert_eq "$(cat "$HG_TMP/lo.rec")" "" "datagrams from B spoofing A's address that reached 127.0.0.1:$PORT_U"
+hg_assert_eq "$(inject b "$GW" tcp "$PORT" "$(hgn_address a)")" 0 "SYN-ACKs to B's SYN spoofing A's address"
+nft list set bridge host_gateway granted | grep -q "$(hgn_address a)" ||
+	hg_fail "no bridge port binding for A: $(nft list table bridge host_gateway 2>&1)"
+# A itself still gets through after B's attempts.
+hg_connect "${HGN_NSNAME[a]}" "$GW" "$PORT_U" udp ping2 >/dev/null || true
+for ((i = 0; i < 40; i++)); do [ -s "$HG_TMP/lo.rec" ] && break; sleep 0.05; done
+hg_assert_eq "$(cat "$HG_TMP/lo.rec")" ping2 "A's own datagram still reaches 127.0.0.1:$PORT_U"
 
 hgn_del a "$LIST_A"
 hg_assert_eq "$(cat "/proc/sys/net/ipv4/conf/$BR/route_localnet")" 0 "route_localnet on $BR after DEL of A"
+[ -z "$(nft list table bridge host_gateway 2>/dev/null)" ] || hg_fail "bridge table left after the last DEL: $(nft list table bridge host_gateway)"
 hgn_del b "$LIST_B"
 hg_log "PASS"
