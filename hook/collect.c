@@ -168,6 +168,50 @@ static int collect_links(const char *state_dir, const struct hg_log *log)
 	return removed;
 }
 
+/* Hosts registries whose every owner is gone (the file was replaced, or its containers
+ * died without poststop and nobody wrote it since). Their blocks, if the file is still
+ * there, go with the next write of a live owner. */
+static int collect_registries(const char *state_dir, const struct hg_log *log)
+{
+	_cleanup_free_ char *dir = NULL;
+	int removed = 0;
+	if (asprintf(&dir, "%s/hosts", state_dir) < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		struct hg_hosts_registry g = {0};
+		struct hg_error err = {0};
+		unsigned long long dev, ino;
+		if (!is_record(dirfd(d), e->d_name) || sscanf(e->d_name, "%llu-%llu.json", &dev, &ino) != 2 ||
+		    asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+			continue;
+		/* Under the file's lock: a writer must not save an owner between our read and unlink. */
+		_cleanup_close_ int lock = hg_state_lock_devino(state_dir, dev, ino, &err);
+		if (lock < 0)
+			continue;
+		if (hg_registry_load(path, &g, &err) < 0) {
+			hg_logf(log, "gc: %s, removing it", err.msg);
+			unlink(path);
+			removed++;
+			continue;
+		}
+		bool live = false;
+		for (size_t i = 0; i < g.n && !live; i++) {
+			unsigned long long now;
+			live = g.owners[i].pid <= 0 ||
+			       (hg_pid_start_time(g.owners[i].pid, &now) == 0 && now == g.owners[i].pid_start);
+		}
+		hg_registry_free(&g);
+		if (live)
+			continue;
+		unlink(path);
+		removed++;
+	}
+	return removed;
+}
+
 int hg_hook_collect(const char *state_dir, const struct hg_log *log)
 {
 	struct hg_error err = {0};
@@ -184,6 +228,7 @@ int hg_hook_collect(const char *state_dir, const struct hg_log *log)
 	int n = collect_plumbing(state_dir, log);
 	n += collect_members(state_dir, log);
 	n += collect_links(state_dir, log);
+	n += collect_registries(state_dir, log);
 	_cleanup_free_ char *netns_dir = NULL;
 	if (asprintf(&netns_dir, "%s/hook/netns", state_dir) > 0)
 		rmdir(netns_dir);

@@ -17,6 +17,7 @@ void hg_hook_remove_users(const char *users);
 
 /* Removes memberships whose container process is gone (pid and start time recorded at
  * createRuntime) or whose netns record is gone, plumbing whose namespace is gone or that
- * has no user left, and by-netns links to records that are gone. Takes the "hook" lock.
+ * has no user left, by-netns links to records that are gone, and hosts registries whose
+ * every owner is gone. Takes the "hook" lock.
  * Returns how many things it removed, -1 when the state directory is unusable. */
 int hg_hook_collect(const char *state_dir, const struct hg_log *log);

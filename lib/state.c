@@ -198,17 +198,22 @@ int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 	return lock_path(path, err);
 }
 
+int hg_state_lock_devino(const char *state_dir, uint64_t dev, uint64_t ino, struct hg_error *err)
+{
+	char name[32];
+	/* A fixed set of lock files, so that they never accumulate; two files sharing one only
+	 * wait for each other's milliseconds. */
+	uint64_t h = (dev * 0x9e3779b97f4a7c15ull) ^ (ino * 0xbf58476d1ce4e5b9ull);
+	snprintf(name, sizeof(name), "hosts-%02u", (unsigned) ((h >> 32) % 64));
+	return hg_state_lock(state_dir, name, err);
+}
+
 int hg_state_lock_file(const char *state_dir, int fd, struct hg_error *err)
 {
 	struct stat st;
-	char name[32];
 	if (fstat(fd, &st) < 0)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "stat the file to lock");
-	/* A fixed set of lock files, so that they never accumulate; two files sharing one only
-	 * wait for each other's milliseconds. */
-	uint64_t h = ((uint64_t) st.st_dev * 0x9e3779b97f4a7c15ull) ^ ((uint64_t) st.st_ino * 0xbf58476d1ce4e5b9ull);
-	snprintf(name, sizeof(name), "hosts-%02u", (unsigned) ((h >> 32) % 64));
-	return hg_state_lock(state_dir, name, err);
+	return hg_state_lock_devino(state_dir, st.st_dev, st.st_ino, err);
 }
 
 int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *id, char **record, char **users)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <jansson.h>
 #include "error.h"
 #include "netns.h"
@@ -33,6 +34,8 @@ int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
  * inode, in the state directory: a lock on the file itself could be held for ever by any
  * process of a container that shares it. */
 int hg_state_lock_file(const char *state_dir, int fd, struct hg_error *err);
+/* The same lock, for the file of that device and inode. */
+int hg_state_lock_devino(const char *state_dir, uint64_t dev, uint64_t ino, struct hg_error *err);
 /* The hook's plumbing is per network namespace, shared by the containers that join it:
  * <stateDir>/hook/netns/<dev>-<ino>.json and its users, <dev>-<ino>.users/<containerID>. */
 int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *id, char **record, char **users);

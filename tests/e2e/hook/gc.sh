@@ -33,26 +33,29 @@ p2=$SLEEPER
 hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-a" "$p1" "$b")" || hg_fail "createRuntime a: $(cat "$HG_TMP/hook.err")"
 hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-b" "$p2" "$b")" || hg_fail "createRuntime b: $(cat "$HG_TMP/hook.err")"
 [ -n "$(hk_netns_table c1)" ] || hg_fail "no table after createRuntime"
-hg_assert_eq "$(hk_nrecords)" 2 "two memberships"
+hg_assert_eq "$(hg_nrecords hook)" 2 "two memberships"
 
 out=$(gc) || hg_fail "gc with every container alive failed: $(cat "$HG_TMP/gc.err")"
 hg_assert_eq "$out" "host-gateway gc: removed 0 stale items" "gc with every container alive"
-hg_assert_eq "$(hk_nrecords)" 2 "memberships kept while the containers live"
+hg_assert_eq "$(hg_nrecords hook)" 2 "memberships kept while the containers live"
 
 kill -KILL "$p1"
 wait "$p1" 2>/dev/null || :
 out=$(gc) || hg_fail "gc failed: $(cat "$HG_TMP/gc.err")"
 hg_assert_eq "$out" "host-gateway gc: removed 1 stale item" "gc after the first container died"
-hg_assert_eq "$(hk_nrecords)" 1 "the survivor's membership stays"
+hg_assert_eq "$(hg_nrecords hook)" 1 "the survivor's membership stays"
 [ -n "$(hk_netns_table c1)" ] || hg_fail "gc undid plumbing the survivor still uses"
 
 kill -KILL "$p2"
 wait "$p2" 2>/dev/null || :
+hg_assert_eq "$(hg_nrecords hosts)" 1 "the hosts registry of the rootfs's file"
 out=$(gc) || hg_fail "gc failed: $(cat "$HG_TMP/gc.err")"
-hg_assert_eq "$out" "host-gateway gc: removed 1 stale item" "gc after the last container died"
-hg_assert_eq "$(hk_nrecords)" 0 "no membership left"
+# The membership, and the hosts registry whose every owner is gone.
+hg_assert_eq "$out" "host-gateway gc: removed 2 stale items" "gc after the last container died"
+hg_assert_eq "$(hg_nrecords hosts)" 0 "the hosts registry went with its last owner"
+hg_assert_eq "$(hg_nrecords hook)" 0 "no membership left"
 hg_assert_eq "$(hk_netns_table c1)" "" "the table after gc"
-hg_assert_eq "$({ find "$HK_STATE/hook" -mindepth 1 2>/dev/null || :; } | wc -l)" 0 "nothing left under hook/"
+hg_assert_eq "$({ find "$HG_STATE/hook" -mindepth 1 2>/dev/null || :; } | wc -l)" 0 "nothing left under hook/"
 out=$(gc) || hg_fail "second gc failed"
 hg_assert_eq "$out" "host-gateway gc: removed 0 stale items" "gc is idempotent"
 
@@ -61,11 +64,11 @@ hk_netns c2 76
 b2=$HG_TMP/b2
 hk_bundle "$b2" "$conf" "path:${HK_NSPATH[c2]}"
 hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-c" 1 "$b2")" || hg_fail "createRuntime c: $(cat "$HG_TMP/hook.err")"
-hg_assert_eq "$(hk_nrecords)" 1 "membership of c"
+hg_assert_eq "$(hg_nrecords hook)" 1 "membership of c"
 hg_netns_del "${HK_NS[c2]}"
-gcconf=$(jq -cn --arg s "$HK_STATE" '{cniVersion: "1.1.0", name: "hgt-anynet", type: "host-gateway", stateDir: $s, "cni.dev/valid-attachments": []}')
+gcconf=$(jq -cn --arg s "$HG_STATE" '{cniVersion: "1.1.0", name: "hgt-anynet", type: "host-gateway", stateDir: $s, "cni.dev/valid-attachments": []}')
 printf '%s' "$gcconf" | env -i CNI_COMMAND=GC CNI_PATH=/nonexistent timeout 10 "$HG_BIN" >/dev/null 2>"$HG_TMP/cnigc.err" ||
 	hg_fail "CNI GC failed: $(cat "$HG_TMP/cnigc.err")"
-hg_assert_eq "$(hk_nrecords)" 0 "CNI GC collected the hook's membership of a gone netns"
-hg_assert_eq "$({ find "$HK_STATE/hook" -mindepth 1 2>/dev/null || :; } | wc -l)" 0 "nothing left under hook/ after CNI GC"
+hg_assert_eq "$(hg_nrecords hook)" 0 "CNI GC collected the hook's membership of a gone netns"
+hg_assert_eq "$({ find "$HG_STATE/hook" -mindepth 1 2>/dev/null || :; } | wc -l)" 0 "nothing left under hook/ after CNI GC"
 hg_log "PASS"
