@@ -6,6 +6,7 @@
 #include "attach.h"
 #include "state.h"
 #include "record.h"
+#include "hosts.h"
 #include "target.h"
 #include "util.h"
 
@@ -168,6 +169,30 @@ static int collect_links(const char *state_dir, const struct hg_log *log)
 	return removed;
 }
 
+/* The blocks of a registry's (dead) owners leave its file, when that is a host file still
+ * there with the same identity (a pod's etc-hosts outlives its containers' processes; a
+ * file in a container root goes with the root). Called with the file's lock held. */
+static void strip_dead(const struct hg_hosts_registry *g, unsigned long long dev, unsigned long long ino,
+		       const struct hg_log *log)
+{
+	struct hg_hosts_target t = {0};
+	struct hg_error err = {0};
+	struct stat st;
+	bool gone;
+	if (!g->file || hg_target_file(g->file, &t) < 0)
+		return;
+	_cleanup_close_ int fd = hg_target_open(&t, &gone, &err);
+	_cleanup_strv_ char **keys = calloc(g->n + 1, sizeof(char *));
+	hg_target_free(&t);
+	if (fd < 0 || !keys || fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		if (!(keys[i] = strdup(g->owners[i].key)))
+			return;
+	if (hg_hosts_rewrite_fd(fd, g->file, keys, NULL, 0, NULL, &err) < 0)
+		hg_logf(log, "gc: %s, ignoring", err.msg);
+}
+
 /* Hosts registries whose every owner is gone (the file was replaced, or its containers
  * died without poststop and nobody wrote it since). Their blocks, if the file is still
  * there, go with the next write of a live owner. */
@@ -175,7 +200,7 @@ static int collect_registries(const char *state_dir, const struct hg_log *log)
 {
 	_cleanup_free_ char *dir = NULL;
 	int removed = 0;
-	if (asprintf(&dir, "%s/hosts", state_dir) < 0)
+	if (asprintf(&dir, "%s/hosts", hg_hosts_lock_dir) < 0)
 		return 0;
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
@@ -203,6 +228,8 @@ static int collect_registries(const char *state_dir, const struct hg_log *log)
 			live = g.owners[i].pid <= 0 ||
 			       (hg_pid_start_time(g.owners[i].pid, &now) == 0 && now == g.owners[i].pid_start);
 		}
+		if (!live)
+			strip_dead(&g, dev, ino, log);
 		hg_registry_free(&g);
 		if (live)
 			continue;

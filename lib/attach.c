@@ -308,13 +308,18 @@ static int add_names(const struct hg_attach_req *req, struct add_ctx *c, struct 
 		struct hg_error herr = {0};
 		struct hg_names_owner owner = {.key = rec->key, .pid = req->hosts_target->pid,
 					       .pid_start = req->hosts_target->pid_start};
+		/* Recorded before it is written: DEL finds the block of an ADD killed half-way. */
+		if (hg_target_copy(req->hosts_target, &rec->hosts) < 0) {
+			hg_entries_free(&entries);
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+		}
+		rec->has_hosts = true;
+		if (req->save && req->save(req->save_ctx, rec, err) < 0) {
+			hg_entries_free(&entries);
+			return -1;
+		}
 		if (hg_names_write(req->config->state_dir, &owner, entries.items, entries.n, req->hosts_target, &block,
 				   &herr) == 0) {
-			if (hg_target_copy(req->hosts_target, &rec->hosts) < 0) {
-				hg_entries_free(&entries);
-				return hg_error_set(err, HG_CNI_IO, "out of memory");
-			}
-			rec->has_hosts = true;
 			rec->hosts_block = TAKE_PTR(block);
 		} else if (herr.errnum == ENOENT || herr.errnum == EROFS || herr.errnum == EXDEV ||
 			   herr.errnum == EWOULDBLOCK) {
@@ -323,6 +328,8 @@ static int add_names(const struct hg_attach_req *req, struct add_ctx *c, struct 
 			 * a process of the container holds on the file. The names stay recorded for the
 			 * hook. */
 			hg_logf(req->log, "%s; names not written, recorded only", herr.msg);
+			rec->has_hosts = false;
+			hg_target_free(&rec->hosts);
 		} else {
 			*err = herr;
 			hg_entries_free(&entries);

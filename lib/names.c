@@ -30,8 +30,9 @@ static int open_locked(const char *state_dir, const struct hg_hosts_target *targ
 		return -1;
 	if (fstat(f->fd, &st) < 0)
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "stat %s", f->what);
-	snprintf(f->registry, sizeof(f->registry), "%s/hosts/%llu-%llu.json", state_dir, (unsigned long long) st.st_dev,
-		 (unsigned long long) st.st_ino);
+	/* Next to the lock, in one place whatever stateDir the owners' configurations name. */
+	snprintf(f->registry, sizeof(f->registry), "%s/hosts/%llu-%llu.json", hg_hosts_lock_dir,
+		 (unsigned long long) st.st_dev, (unsigned long long) st.st_ino);
 	f->lock = hg_state_lock_file(state_dir, f->fd, err);
 	return f->lock < 0 ? -1 : 0;
 }
@@ -111,6 +112,10 @@ int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, co
 	for (size_t i = 0; i < n; i++) {
 		ips[i] = entries[i].ip;
 		names[i] = entries[i].names;
+	}
+	if (target->file && !g.file && !(g.file = strdup(target->file))) {
+		hg_error_set(err, HG_CNI_IO, "out of memory");
+		goto out;
 	}
 	int p = hg_registry_put(&g, owner->key, owner->pid, owner->pid_start, ips, (char *const *const *) names, n);
 	if (p < 0) {

@@ -1,6 +1,7 @@
 /* A container's names in a hosts file that several owners may share (two networks of one
  * container, the containers of a pod): each owner has its own block (hosts.h), and a
- * registry in the state directory (record.h) remembers every owner's lines, so that a
+ * registry (record.h) in hg_hosts_lock_dir, next to the file's lock and whatever stateDir
+ * the owners' configurations name, remembers every owner's lines, so that a
  * file rewritten by someone else (kubelet truncates a pod's etc-hosts before each
  * container) gets every live owner's block back with the next write. Owners whose process
  * is gone are dropped then too. Writers of one file serialise on hg_state_lock_file. */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <jansson.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include "record.h"
 #include "state.h"
 #include "util.h"
@@ -390,12 +391,20 @@ static void record_of(struct in *in, json_t *j, struct hg_record *r)
 static int load_json(const char *path, json_t **j, bool *found, struct hg_error *err)
 {
 	json_error_t jerr;
+	struct stat st;
 	*found = false;
 	*j = NULL;
-	if (access(path, F_OK) < 0 && errno == ENOENT)
+	/* Records are small regular files of ours; a link, a FIFO (which would block), a device
+	 * or a huge file there is damage, not a record. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
 		return 0;
-	/* Records are small; a huge or special file there is damage, not a record. */
-	*j = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if (fd < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "open state record %s", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > HG_RECORD_MAX_SIZE)
+		return hg_error_set(err, HG_CNI_STATE, "state record %s is not a regular file of at most %d bytes", path,
+				    HG_RECORD_MAX_SIZE);
+	*j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*j)
 		return hg_error_set(err, HG_CNI_STATE, "read state record %s: %s", path, jerr.text);
 	if (!json_is_object(*j))
@@ -564,6 +573,7 @@ void hg_registry_free(struct hg_hosts_registry *g)
 	for (size_t i = 0; i < g->n; i++)
 		owner_free(&g->owners[i]);
 	free(g->owners);
+	free(g->file);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -634,13 +644,16 @@ int hg_registry_load(const char *path, struct hg_hosts_registry *g, struct hg_er
 	int version = (int) integer(&in, j, "version", true);
 	if (version < 2 || version > HG_RECORD_VERSION)
 		damaged(&in, "version");
+	g->file = opt_string(&in, j, "file");
 	json_array_foreach (json_object_get(j, "owners"), i, o) {
 		_cleanup_free_ char *key = req_string(&in, o, "key");
 		pid_t pid = (pid_t) integer(&in, o, "pid", false);
 		unsigned long long start = (unsigned long long) integer(&in, o, "pidStart", false);
 		json_t *entries = json_object_get(o, "entries");
 		size_t n = json_array_size(entries);
-		if (in.bad || n > HG_RECORD_MAX_ENTRIES)
+		if (n > HG_RECORD_MAX_ENTRIES)
+			damaged(&in, "entries");
+		if (in.bad)
 			break;
 		struct hg_ip ips[n ? n : 1];
 		char **names[n ? n : 1];
@@ -673,6 +686,8 @@ int hg_registry_save(const char *path, const struct hg_hosts_registry *g, struct
 	}
 	put(&o, j, "version", json_integer(HG_RECORD_VERSION));
 	put(&o, j, "owners", owners);
+	if (g->file)
+		put(&o, j, "file", json_string(g->file));
 	for (size_t i = 0; i < g->n; i++) {
 		const struct hg_hosts_owner *w = &g->owners[i];
 		json_t *oj = json_object(), *entries = json_array();

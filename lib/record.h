@@ -21,6 +21,7 @@
 #define HG_RECORD_VERSION 2
 #define HG_RECORD_MAX_ROUTES 4
 #define HG_RECORD_MAX_ENTRIES (2 + 2 * 256) /* both families of names, and of each extra host */
+#define HG_RECORD_MAX_SIZE (4 << 20)        /* a registry of 64 owners with every name fits */
 
 enum hg_record_kind { HG_RECORD_CNI, HG_RECORD_HOOK };
 
@@ -115,7 +116,8 @@ int hg_membership_save(const char *path, const struct hg_membership *m, struct h
 
 /* Who has a block in one hosts file, and its lines, so that a file rewritten by someone
  * else (kubelet truncates a pod's etc-hosts before each container) is rebuilt with every
- * live owner's block: <stateDir>/hosts/<dev>-<ino>.json, in the order the owners came. */
+ * live owner's block: <hg_hosts_lock_dir>/hosts/<dev>-<ino>.json (the default stateDir,
+ * whatever stateDir an owner's configuration names), in the order the owners came. */
 #define HG_HOSTS_MAX_OWNERS 64
 
 struct hg_hosts_owner {
@@ -127,6 +129,7 @@ struct hg_hosts_owner {
 };
 
 struct hg_hosts_registry {
+	char *file; /* the file's path when it is a host file (a pod's etc-hosts), else NULL */
 	struct hg_hosts_owner *owners;
 	size_t n;
 };

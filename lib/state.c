@@ -6,6 +6,7 @@
 #include <time.h>
 #include <stdint.h>
 #include "state.h"
+#include "config.h"
 #include "util.h"
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -198,14 +199,21 @@ int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 	return lock_path(path, err);
 }
 
+const char *hg_hosts_lock_dir = HG_DEFAULT_STATE_DIR;
+
 int hg_state_lock_devino(const char *state_dir, uint64_t dev, uint64_t ino, struct hg_error *err)
 {
 	char name[32];
+	/* One place for every writer of the file, whatever stateDir its configuration names
+	 * (a hook config and a conflist may differ): two lock directories would let two
+	 * writers rewrite the file at once. */
+	if (hg_state_check_dir(hg_hosts_lock_dir, err) < 0)
+		return -1;
 	/* A fixed set of lock files, so that they never accumulate; two files sharing one only
 	 * wait for each other's milliseconds. */
 	uint64_t h = (dev * 0x9e3779b97f4a7c15ull) ^ (ino * 0xbf58476d1ce4e5b9ull);
 	snprintf(name, sizeof(name), "hosts-%02u", (unsigned) ((h >> 32) % 64));
-	return hg_state_lock(state_dir, name, err);
+	return hg_state_lock(hg_hosts_lock_dir, name, err);
 }
 
 int hg_state_lock_file(const char *state_dir, int fd, struct hg_error *err)

@@ -31,8 +31,10 @@ int hg_state_check_dir(const char *state_dir, struct hg_error *err);
  * Distinct names never wait for each other (flock conflicts even within one process). */
 int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err);
 /* Serialises writers of the file fd is open on (a hosts file), keyed by its device and
- * inode, in the state directory: a lock on the file itself could be held for ever by any
- * process of a container that shares it. */
+ * inode, in hg_hosts_lock_dir (the default stateDir, whatever stateDir a configuration
+ * names, so that writers with different stateDirs still serialise): a lock on the file
+ * itself could be held for ever by any process of a container that shares it. */
+extern const char *hg_hosts_lock_dir; /* tests point it elsewhere */
 int hg_state_lock_file(const char *state_dir, int fd, struct hg_error *err);
 /* The same lock, for the file of that device and inode. */
 int hg_state_lock_devino(const char *state_dir, uint64_t dev, uint64_t ino, struct hg_error *err);

@@ -10,6 +10,7 @@
 #include "netns.h"
 #include "state.h"
 #include "record.h"
+#include "names.h"
 #include "target.h"
 #include "util.h"
 #include "collect.h"
@@ -284,6 +285,24 @@ static int add_with_target(struct run *r, struct hg_attach_req *req, int nsfd, s
 	return 0;
 }
 
+/* Without a (readable) record, the block an ADD wrote into /proc/PID/root/etc/hosts can
+ * still be found: its owner is this attachment's key. */
+static void remove_orphan_block(struct run *r)
+{
+	struct hg_hosts_target target;
+	struct hg_error e = {0};
+	const char *why;
+	char key[HG_KEY_MAX];
+	bool gone;
+	pid_t pid = r->env->netns ? hg_pid_of_netns_path(r->env->netns) : 0;
+	if (pid <= 0 || hg_attachment_key(r->network, r->env->container_id, r->env->ifname, key, sizeof(key)) < 0 ||
+	    hg_target_for_pid(pid, &target, &why) < 0)
+		return;
+	if (hg_names_remove(r->config.state_dir, key, &target, &gone, &e) < 0 && !gone)
+		hg_logf(&r->log, "%s, ignoring", e.msg);
+	hg_target_free(&target);
+}
+
 static int cmd_del(struct run *r, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
@@ -311,6 +330,8 @@ static int cmd_del(struct run *r, struct hg_error *err)
 		hg_logf(&r->log, "%s, removing it", err->msg);
 	if (found)
 		hg_attach_undo(&record, r->env->netns, &r->log);
+	else
+		remove_orphan_block(r);
 	return hg_record_retire(r->config.state_dir, path, found ? &record : NULL, err);
 }
 

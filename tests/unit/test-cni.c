@@ -25,6 +25,7 @@ static int setup(void **state)
 {
 	fx = calloc(1, sizeof(*fx));
 	fx->dir = tmpdir_make();
+	hg_hosts_lock_dir = fx->dir; /* not the machine's /run/host-gateway */
 	snprintf(fx->net, sizeof(fx->net), "hg-unit-%d", (int) getpid());
 	*state = fx;
 	return 0;
