@@ -176,9 +176,7 @@ BR=hgbr$$
 SUBNET=10.212.99.0/24
 CID=hgbench-$$
 NET=hgbench
-if [ -n "$(ip -4 route show table all to match "$SUBNET" | grep -v '^default')$(ip -4 route show table all root "$SUBNET")" ]; then
-	hg_fail "subnet $SUBNET is already routed on this host"
-fi
+hg_subnet_free "$SUBNET"
 hg_netns_add "$NS"
 hg_defer ip link del dev "$BR"
 jq -n --arg net "$NET" --arg br "$BR" --arg sub "$SUBNET" --arg ipam "$HG_TMP/ipam" '{

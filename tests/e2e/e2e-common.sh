@@ -1,8 +1,7 @@
 # shellcheck shell=bash
 # Shared helpers of the e2e runtime libraries (rootfs.sh, containerd.sh, podman.sh).
-# Sourced, never run. Source tests/lib/common.sh and call hg_init FIRST: its hg_defer
-# is then used (and its host lock serialises the tests). Without it, a minimal LIFO
-# fallback hg_defer with an EXIT trap is defined here.
+# Sourced, never run, after tests/lib/common.sh (every test sources it first, through
+# e2e-cni-lib.sh or hook-lib.sh, and calls hg_init: hg_defer, hg_skip, the host lock).
 #
 # Works under common.sh's `set -euo pipefail` + ERR trap: setup functions return
 # non-zero on failure (so a bare call aborts the test with a message); cleanup functions
@@ -37,10 +36,7 @@ e2e_log() {
 e2e_need() {
 	local c
 	for c; do
-		command -v "$c" >/dev/null 2>&1 && continue
-		if declare -F hg_skip >/dev/null; then hg_skip "$c not installed"; fi
-		echo "SKIP: $c not installed" >&2
-		exit 77
+		command -v "$c" >/dev/null 2>&1 || hg_skip "$c not installed"
 	done
 }
 
@@ -52,29 +48,6 @@ e2e_wait_for() {
 		sleep 0.02
 	done
 }
-
-# ---- cleanup registry fallback --------------------------------------------------
-if ! declare -F hg_defer >/dev/null; then
-	_E2E_DEFERRED=()
-	hg_defer() {
-		local q
-		printf -v q '%q ' "$@"
-		_E2E_DEFERRED+=("$q")
-	}
-	_e2e_run_deferred() {
-		local rc=$? i
-		set +eE
-		trap - EXIT INT TERM HUP ERR
-		for ((i = ${#_E2E_DEFERRED[@]} - 1; i >= 0; i--)); do
-			eval "${_E2E_DEFERRED[i]}" >&2
-		done
-		exit "$rc"
-	}
-	trap _e2e_run_deferred EXIT
-	trap 'exit 130' INT
-	trap 'exit 143' TERM
-	trap 'exit 129' HUP
-fi
 
 # _e2e_pid_alive PID: PID exists and is not a zombie (a daemonized shim's or conmon's
 # zombie waits for PID 1 to reap it, which can take a second here).

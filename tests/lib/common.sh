@@ -1,5 +1,7 @@
 # shellcheck shell=bash
-# Shared helpers for host-gateway integration / e2e tests.
+# Shared helpers for host-gateway integration / e2e tests. Also sources chain.sh (CNI
+# chains by hand), hosts.sh (the managed hosts block) and cni.sh (subnets, bridge
+# conflists, records).
 #
 # A test is a standalone bash script run by `meson test`:
 #   exit 0 = pass, 77 = skip, anything else = fail.
@@ -151,7 +153,9 @@ hg_init() {
 	mkdir -p "$HG_PLUGIN_DIR"
 	ln -s "$HG_BIN" "$HG_PLUGIN_DIR/host-gateway"
 	HG_CNI_PATH=$HG_PLUGIN_DIR:/usr/lib/cni
-	export HG_TMP HG_BIN HG_PLUGIN_DIR HG_CNI_PATH
+	# The plugin's (and the hook's) stateDir in every test config.
+	HG_STATE=$HG_TMP/state
+	export HG_TMP HG_BIN HG_PLUGIN_DIR HG_CNI_PATH HG_STATE
 }
 
 # hg_require_bin: fail (not skip) when the binary under test was not built.
@@ -389,6 +393,10 @@ hg_assert_host_unchanged() {
 
 # shellcheck source-path=SCRIPTDIR source=chain.sh
 . "$HG_LIB_DIR/chain.sh"
+# shellcheck source-path=SCRIPTDIR source=hosts.sh
+. "$HG_LIB_DIR/hosts.sh"
+# shellcheck source-path=SCRIPTDIR source=cni.sh
+. "$HG_LIB_DIR/cni.sh"
 
 # hg_dir_entries DIR [FIND-TEST...]: the entries of DIR matching the find tests, full
 # paths, sorted; nothing when DIR does not exist. On a fresh machine /run/netns, /run/crun

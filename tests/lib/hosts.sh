@@ -5,6 +5,8 @@
 #                        (the plugin appends its owner and a note to it) and ends at a
 #                        line that is HG_END, or HG_END, a blank and the owner
 #   hg_owner_block FILE KEY  the lines inside the block of owner KEY
+#   hg_registry_of FILE  the path of FILE's owner registry (in the default stateDir, where
+#                        the plugin keeps it whatever stateDir a configuration names)
 #   HG_DEFAULT_NAMES     the names a block carries when the config names none
 #   hg_block FILE|-      the lines inside the block(s), markers left out
 #   hg_nblocks FILE|-    how many BEGIN markers
@@ -41,4 +43,8 @@ hg_strip() {
 		index($0, b) == 1 { inb = 1; next }
 		inb && ($0 == e || index($0, e " ") == 1) { inb = 0; next }
 		!inb { print }' "$1"
+}
+
+hg_registry_of() {
+	printf '/run/host-gateway/hosts/%s-%s.json' "$(stat -c %d "$1")" "$(stat -c %i "$1")"
 }

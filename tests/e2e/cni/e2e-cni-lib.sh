@@ -5,18 +5,13 @@
 #   hg_init NAME
 # then sources containerd.sh and/or podman.sh itself.
 #
-#   ec_subnet_free CIDR...       fail when the machine already routes inside one of them
 #   ec_port_free PORT...         fail when something listens on PORT (a listener of ours
 #                                would then be reported ready when it is not)
-#   ec_conflist FILE NAME BRIDGE SUBNET [HG_ENTRY_JSON]
-#                                bridge (isGateway, no ipMasq) + host-local (dataDir in
-#                                $HG_TMP/ipam) + host-gateway (stateDir $EC_STATE, logFile
-#                                $EC_LOG) merged with HG_ENTRY_JSON; cniVersion 1.0.0
-#   ec_records NETWORK           the plugin's record files of NETWORK, one per line
+#   EC_LOG                       the logFile of the plugin in the tests' conflists (set
+#                                by the test)
 #   ec_wait_record FILE SECS     until FILE exists; fail with the plugin log otherwise
 #   ec_wait_no_records NETWORK SECS
 #                                until NETWORK has no record; fail listing them otherwise
-#   ec_block FILE|-              the lines between our markers (markers excluded)
 #   ec_traced_plugin_dir         a plugin dir (EC_PLUGIN_DIR) whose host-gateway is a tiny
 #                                wrapper appending "COMMAND cid=.. netns=[..] by=[parent's
 #                                command line]" to $EC_TRACE before it execs $HG_BIN: shows
@@ -25,27 +20,14 @@
 #   ec_calls CID                 the ADD and DEL lines of CID in the trace, without by=
 #   ec_machine_paths             fingerprint of the machine's CNI paths and /etc/hosts
 #                                (never written by the tests: compared before/after)
+# The hosts block (hg_block, ...), subnets (hg_subnet_free), conflists (hg_bridge_list)
+# and records (hg_records cni/NETWORK) are tests/lib's; the plugin's stateDir is HG_STATE.
 
 ECL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HG_SOURCE_ROOT=${HG_SOURCE_ROOT:-$(cd "$ECL_DIR/../../.." && pwd)}
 export HG_SOURCE_ROOT
 # shellcheck source-path=SCRIPTDIR source=../../lib/common.sh
 . "$HG_SOURCE_ROOT/tests/lib/common.sh"
-
-# shellcheck disable=SC2034 # used by the tests
-EC_BEGIN='# BEGIN host-gateway'
-# shellcheck disable=SC2034
-EC_END='# END host-gateway'
-# shellcheck disable=SC2034
-EC_DEFAULT_NAMES='host.docker.internal host.containers.internal gateway.docker.internal'
-
-ec_subnet_free() {
-	local c
-	for c; do
-		[ -z "$(ip route show root "$c" 2>/dev/null)" ] ||
-			hg_fail "subnet $c is in use on this machine: $(ip route show root "$c")"
-	done
-}
 
 ec_port_free() {
 	local p
@@ -54,26 +36,9 @@ ec_port_free() {
 	done
 }
 
-ec_conflist() {
-	local file=$1 name=$2 br=$3 subnet=$4 hg=${5:-'{}'}
-	EC_STATE=${EC_STATE:-$HG_TMP/state}
-	EC_LOG=${EC_LOG:-$HG_TMP/plugin.log}
-	jq -n --arg name "$name" --arg br "$br" --arg subnet "$subnet" --arg data "$HG_TMP/ipam" \
-		--arg state "$EC_STATE" --arg log "$EC_LOG" --argjson hg "$hg" '
-		{cniVersion: "1.0.0", name: $name, plugins: [
-			{type: "bridge", bridge: $br, isGateway: true, ipMasq: false,
-			 ipam: {type: "host-local", dataDir: $data,
-			        ranges: [[{subnet: $subnet}]], routes: [{dst: "0.0.0.0/0"}]}},
-			({type: "host-gateway", stateDir: $state, logFile: $log} + $hg)]}' >"$file"
-}
-
-ec_records() {
-	hg_dir_entries "$EC_STATE/cni/$1" -name '*.json'
-}
-
 ec_wait_record() {
 	e2e_wait_for "$2" test -f "$1" && return 0
-	hg_log "records now: $(find "$EC_STATE" -type f 2>/dev/null | tr '\n' ' ')"
+	hg_log "records now: $(find "$HG_STATE" -type f 2>/dev/null | tr '\n' ' ')"
 	hg_log "plugin log: $(cat "$EC_LOG" 2>/dev/null || :)"
 	hg_fail "no record $1 after $2 s"
 }
@@ -82,16 +47,9 @@ ec_wait_no_records() {
 	local net=$1 secs=$2
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	e2e_wait_for "$secs" bash -c '[ -z "$(find "$1" -maxdepth 1 -name "*.json" 2>/dev/null)" ]' \
-		_ "$EC_STATE/cni/$net" && return 0
+		_ "$HG_STATE/cni/$net" && return 0
 	hg_log "plugin log: $(tail -n 20 "$EC_LOG" 2>/dev/null || :)"
-	hg_fail "records of $net still there after $secs s: $(ec_records "$net" | tr '\n' ' ')"
-}
-
-ec_block() {
-	awk -v b="$EC_BEGIN" -v e="$EC_END" '
-		index($0, b) == 1 { inb = 1; next }
-		$0 == e { inb = 0; next }
-		inb { print }' "$1"
+	hg_fail "records of $net still there after $secs s: $(hg_records "cni/$net" | tr '\n' ' ')"
 }
 
 ec_traced_plugin_dir() {

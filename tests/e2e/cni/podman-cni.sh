@@ -35,7 +35,7 @@ P_GW=28721      # listener on GW
 P_VIP=28722     # listener on GW_NAT, reached at 169.254.1.2
 P_LOCAL=28723   # not in localhostPorts: must stay the container's own
 P_PG=5432       # localhostPorts, listener on GW_NAT
-ec_subnet_free "$SUBNET" "$SUBNET_NAT"
+hg_subnet_free "$SUBNET" "$SUBNET_NAT"
 ec_port_free "$P_GW" "$P_VIP" "$P_LOCAL" "$P_PG"
 
 ec_machine_paths >"$HG_TMP/machine.before"
@@ -43,9 +43,10 @@ hg_guard_forwarding on
 hg_snapshot_host
 ec_traced_plugin_dir
 
-ec_conflist "$HG_TMP/pod.conflist" "$NET" "$BR" "$SUBNET"
-ec_conflist "$HG_TMP/nat.conflist" "$NET_NAT" "$BR_NAT" "$SUBNET_NAT" \
-	'{"virtualIPs": ["169.254.1.2"], "localhostPorts": ["5432"]}'
+EC_LOG=$HG_TMP/plugin.log
+hg_bridge_list "$NET" 1.0.0 "$BR" "$SUBNET" "$(jq -nc --arg l "$EC_LOG" '{logFile: $l}')" >"$HG_TMP/pod.conflist"
+hg_bridge_list "$NET_NAT" 1.0.0 "$BR_NAT" "$SUBNET_NAT" \
+	"$(jq -nc --arg l "$EC_LOG" '{logFile: $l, virtualIPs: ["169.254.1.2"], localhostPorts: ["5432"]}')" >"$HG_TMP/nat.conflist"
 LISTENERS=
 
 # start_detached NAME NETWORK: a container that waits until /tmp/go exists, then exits by
@@ -59,7 +60,7 @@ start_detached() {
 		--rootfs "$copy" sh -c 'while [ ! -e /tmp/go ]; do sleep 0.05; done') ||
 		hg_fail "podman run -d $name failed (plugin log: $(cat "$EC_LOG" 2>/dev/null || :))"
 	[[ $CID =~ ^[0-9a-f]{64}$ ]] || hg_fail "podman run -d printed no container ID: $CID"
-	REC=$EC_STATE/cni/$net/$CID+eth0.json
+	REC=$HG_STATE/cni/$net/$CID+eth0.json
 	ec_wait_record "$REC" 10
 }
 
@@ -72,7 +73,7 @@ check_record() {
 		hg_fail "record netns is not podman's /run/netns/netns-UUID: $(jq -c .netns "$REC")"
 	hg_assert_eq "$(jq -c .hostIPs "$REC")" "[\"$2\"]" "record hostIPs"
 	hg_assert_eq "$(jq -c .entries "$REC")" \
-		"$(jq -nc --arg ip "$3" --arg n "$EC_DEFAULT_NAMES" '[{ip: $ip, names: ($n | split(" "))}]')" \
+		"$(jq -nc --arg ip "$3" --arg n "$HG_DEFAULT_NAMES" '[{ip: $ip, names: ($n | split(" "))}]')" \
 		"record: the names recorded for the hook"
 	hg_assert_eq "$(jq -c .hosts "$REC")" null "record: no hosts file (podman's is out of the plugin's reach)"
 }
@@ -96,7 +97,7 @@ DEL cid=$CID netns=[$nspath]" "the CNI calls podman made for $name (trace: $(ec_
 	e2e_podman rm "$name" >/dev/null
 	# No second DEL from rm (the network was already torn down), and no record.
 	hg_assert_eq "$(grep -cE "^DEL cid=$CID " "$EC_TRACE")" 1 "DEL calls for $name after podman rm"
-	hg_assert_eq "$(ec_records "$net")" "" "records of $net after podman rm"
+	hg_assert_eq "$(hg_records "cni/$net")" "" "records of $net after podman rm"
 }
 
 phase() {
@@ -151,7 +152,7 @@ phase crun
 phase runc
 
 # Lock files stay (at most 64 + 2, never records).
-left=$(find "$EC_STATE" -type f ! -name '.*.lock' 2>/dev/null)
+left=$(find "$HG_STATE" -type f ! -name '.*.lock' 2>/dev/null)
 [ -z "$left" ] || hg_fail "files left in stateDir: $left"
 e2e_del_link "$BR"
 e2e_del_link "$BR_NAT"

@@ -21,20 +21,20 @@ _hk_ann() {
 	jq --argjson a "$2" '.annotations = $a' "$b/config.json" >"$b/c.new" && mv "$b/c.new" "$b/config.json"
 	hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-$c" 1 "$b" | jq -c --argjson a "$3" '.annotations = $a')" || rc=$?
 	hg_assert_eq "$rc" "$4" "$c: exit status ($(cat "$HG_TMP/hook.err"))"
-	hg_assert_eq "$(hk_block_of "$b/rootfs/etc/hosts")" "$5" "$c: the block"
-	hg_assert_eq "$(awk -v b="$HK_BEGIN" 'index($0, b) == 1 { exit } { print }' "$b/rootfs/etc/hosts")" "$user" "$c: user lines"
+	hg_assert_eq "$(hg_block "$b/rootfs/etc/hosts")" "$5" "$c: the block"
+	hg_assert_eq "$(hg_strip "$b/rootfs/etc/hosts")" "$user" "$c: user lines"
 }
 
 lo() { # lo NAMES...: the block lines for the loopback addresses
 	printf '127.0.0.1\t%s' "$*"
 	[ -z "$v6" ] || printf '\n::1\t%s' "$*"
 }
-_hk_ann defaults '{}' '{}' 0 "$(lo "$HK_NAMES")"
+_hk_ann defaults '{}' '{}' 0 "$(lo "$HG_DEFAULT_NAMES")"
 _hk_ann disabled-config '{"host-gateway.io/enabled":"false"}' '{}' 0 ""
 _hk_ann disabled-state '{"host-gateway.io/enabled":"true"}' '{"host-gateway.io/enabled":"false"}' 0 ""
-_hk_ann enabled-state-wins '{"host-gateway.io/enabled":"false"}' '{"host-gateway.io/enabled":"true"}' 0 "$(lo "$HK_NAMES")"
+_hk_ann enabled-state-wins '{"host-gateway.io/enabled":"false"}' '{"host-gateway.io/enabled":"true"}' 0 "$(lo "$HG_DEFAULT_NAMES")"
 _hk_ann names '{"host-gateway.io/names":"a.test, b.test"}' '{}' 0 "$(lo a.test b.test)"
-want="$(lo "$HK_NAMES")"$'\n'"10.1.2.3"$'\t'"db.test"$'\n'"$(lo gw.test)"
+want="$(lo "$HG_DEFAULT_NAMES")"$'\n'"10.1.2.3"$'\t'"db.test"$'\n'"$(lo gw.test)"
 _hk_ann extra-hosts '{"host-gateway.io/extra-hosts":"db.test:10.1.2.3,gw.test:host-gateway"}' '{}' 0 "$want"
 _hk_ann invalid '{"host-gateway.io/enabled":"maybe"}' '{}' 1 ""
 hg_assert_contains "$(cat "$HG_TMP/hook.err")" '"host-gateway.io/enabled": "maybe"' "invalid: names the key and the value"

@@ -24,14 +24,14 @@
 
 # _hk_expect_block FILE ADDR: FILE holds exactly one block, mapping the default names to ADDR.
 _hk_expect_block() {
-	hg_assert_eq "$(hk_count_blocks "$1")" 1 "one host-gateway block in $1"
-	hg_assert_eq "$(hk_block_of "$1")" "$2"$'\t'"$HK_NAMES" "the block maps the names to $2 in $1"
+	hg_assert_eq "$(hg_nblocks "$1")" 1 "one host-gateway block in $1"
+	hg_assert_eq "$(hg_block "$1")" "$2"$'\t'"$HG_DEFAULT_NAMES" "the block maps the names to $2 in $1"
 }
 
 # _hk_out_block ID: the block in the /etc/hosts the container printed (its first lines).
 _hk_out_block() {
 	sed '/^resolved=/,$d' "$HG_TMP/$1.out" >"$HG_TMP/$1.hosts"
-	hk_block_of "$HG_TMP/$1.hosts"
+	hg_block "$HG_TMP/$1.hosts"
 }
 
 # The container's script: its /etc/hosts, what the name resolves to (through busybox's
@@ -63,7 +63,7 @@ _hk_step() {
 
 _hk_no_record() {
 	local id=$1
-	[ ! -e "$HK_STATE/hook/$id.json" ] || hg_fail "the hook's record $HK_STATE/hook/$id.json is still there after poststop: $(cat "$HK_STATE/hook/$id.json")"
+	[ ! -e "$HG_STATE/hook/$id.json" ] || hg_fail "the hook's record $HG_STATE/hook/$id.json is still there after poststop: $(cat "$HG_STATE/hook/$id.json")"
 }
 
 hk_matrix() {
@@ -87,7 +87,7 @@ hk_matrix() {
 	hk_bundle_cmd "$b" "$(_hk_probe_script "$port")"
 	hk_run "$rt" "$b" "$id" || hg_fail "$rt run failed ($?): $(cat "$HG_TMP/$id.err")"
 	out=$(cat "$HG_TMP/$id.out")
-	hg_assert_eq "$(_hk_out_block "$id")" "$host"$'\t'"$HK_NAMES" "1. the container's /etc/hosts has the block"
+	hg_assert_eq "$(_hk_out_block "$id")" "$host"$'\t'"$HG_DEFAULT_NAMES" "1. the container's /etc/hosts has the block"
 	hg_assert_contains "$out" "resolved=$host"$'\n' "1. host.docker.internal resolves to the host side of the veth"
 	hg_assert_contains "$out" "answer[host.docker.internal]=hk-ok $cip" "1. the container reaches the host listener by name"
 	_hk_expect_block "$b/rootfs/etc/hosts" "$host"
@@ -105,7 +105,7 @@ hk_matrix() {
 	hk_bundle_cmd "$b" "$(_hk_probe_script "$port")"
 	hk_run "$rt" "$b" "$id" || hg_fail "$rt run failed ($?): $(cat "$HG_TMP/$id.err")"
 	out=$(cat "$HG_TMP/$id.out")
-	hg_assert_eq "$(_hk_out_block "$id")" "$host"$'\t'"$HK_NAMES" "2. the container sees the block in the mounted file"
+	hg_assert_eq "$(_hk_out_block "$id")" "$host"$'\t'"$HG_DEFAULT_NAMES" "2. the container sees the block in the mounted file"
 	hg_assert_contains "$out" "10.99.0.7"$'\t'"user.example" "2. the container sees the user's lines"
 	hg_assert_contains "$out" "answer[host.docker.internal]=hk-ok $cip" "2. by name through the mounted file"
 	_hk_expect_block "$hosts" "$host"
@@ -113,7 +113,7 @@ hk_matrix() {
 	hg_assert_eq "$(head -n 3 "$hosts")" $'127.0.0.1\tlocalhost\n# user comment\n10.99.0.7\tuser.example' \
 		"2. user lines intact, first"
 	# The rootfs's own file is hidden by the mount: the hook must not have written it.
-	hg_assert_eq "$(hk_count_blocks "$b/rootfs/etc/hosts")" 0 "2. the rootfs's hidden /etc/hosts untouched"
+	hg_assert_eq "$(hg_nblocks "$b/rootfs/etc/hosts")" 0 "2. the rootfs's hidden /etc/hosts untouched"
 	_hk_no_record "$id"
 	_hk_step "2. /etc/hosts bind mount: ok"
 
@@ -124,12 +124,12 @@ hk_matrix() {
 	hg_defer _hk_rt_cleanup "$rt" "$id" "hgt-$$-b3"
 	hk_rt "$rt" create --bundle "$b" "$id" >"$HG_TMP/$id.out" 2>"$HG_TMP/$id.err" </dev/null ||
 		hg_fail "$rt create failed: $(cat "$HG_TMP/$id.err")"
-	[ -s "$HK_STATE/hook/$id.json" ] || hg_fail "3. no hook record after createRuntime"
+	[ -s "$HG_STATE/hook/$id.json" ] || hg_fail "3. no hook record after createRuntime"
 	hg_assert_contains "$(hk_netns_table c1)" "169.254.1.2" "3. DNAT table in the container netns after createRuntime"
 	hk_rt "$rt" start "$id" || hg_fail "$rt start failed"
 	e2e_wait_for 20 grep -q '^done$' "$HG_TMP/$id.out" || hg_fail "3. the container did not finish its probes: $(cat "$HG_TMP/$id.out" "$HG_TMP/$id.err")"
 	out=$(cat "$HG_TMP/$id.out")
-	hg_assert_eq "$(_hk_out_block "$id")" "169.254.1.2"$'\t'"$HK_NAMES" "3. names map to the virtual IP"
+	hg_assert_eq "$(_hk_out_block "$id")" "169.254.1.2"$'\t'"$HG_DEFAULT_NAMES" "3. names map to the virtual IP"
 	hg_assert_contains "$out" "resolved=169.254.1.2"$'\n' "3. host.docker.internal resolves to the virtual IP"
 	hg_assert_contains "$out" "answer[169.254.1.2]=hk-ok $cip" "3. 169.254.1.2:$port is DNATed to the host listener"
 	hg_assert_contains "$out" "answer[host.docker.internal]=hk-ok $cip" "3. by name through the DNAT"
@@ -157,7 +157,7 @@ hk_matrix() {
 	hk_run "$rt" "$b" "$id" || hg_fail "5. $rt run failed ($?) although the hook should skip: $(cat "$HG_TMP/$id.err")"
 	out=$(cat "$HG_TMP/$id.out")
 	hg_assert_contains "$out" started "5. the container ran"
-	case $out in *"# BEGIN host-gateway"*) hg_fail "5. a block without a host address: $out" ;; esac
+	case $out in *"$HG_BEGIN"*) hg_fail "5. a block without a host address: $out" ;; esac
 	grep "hook createRuntime $id:" "$HK_LOG" | grep -q "skipping" ||
 		hg_fail "5. the hook did not log that it skips ($(grep "$id" "$HK_LOG"))"
 	grep "hook createRuntime $id:" "$HK_LOG" | grep -qi "no host address" ||
@@ -185,7 +185,7 @@ hk_matrix() {
 		"$b/config.json" >"$b/config.json.new"
 	mv "$b/config.json.new" "$b/config.json"
 	hk_run "$rt" "$b" "$id" || hg_fail "5b. $rt run failed ($?): $(cat "$HG_TMP/$id.err")"
-	hg_assert_eq "$(_hk_out_block "$id")" "10.213.87.1"$'\t'"$HK_NAMES" "5b. names from the netns found through the pid"
+	hg_assert_eq "$(_hk_out_block "$id")" "10.213.87.1"$'\t'"$HG_DEFAULT_NAMES" "5b. names from the netns found through the pid"
 	hg_assert_contains "$(cat "$HG_TMP/$id.out")" "answer[host.docker.internal]=hk-pid 10.213.87.2" "5b. by name"
 	_hk_no_record "$id"
 	_hk_step "5b. runtime-made netns wired by an earlier hook (pid path): ok"
@@ -197,10 +197,10 @@ hk_matrix() {
 	hk_bundle_cmd "$b" "$(_hk_probe_script $((port + 1)))"
 	hk_run "$rt" "$b" "$id" || hg_fail "6. $rt run failed ($?): $(cat "$HG_TMP/$id.err")"
 	out=$(cat "$HG_TMP/$id.out")
-	want="127.0.0.1"$'\t'"$HK_NAMES"
+	want="127.0.0.1"$'\t'"$HG_DEFAULT_NAMES"
 	# ::1 too when the host has it.
 	if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6; then
-		want="$want"$'\n'"::1"$'\t'"$HK_NAMES"
+		want="$want"$'\n'"::1"$'\t'"$HG_DEFAULT_NAMES"
 	fi
 	hg_assert_eq "$(_hk_out_block "$id")" "$want" "6. names map to 127.0.0.1 (and ::1)"
 	hg_assert_contains "$out" "answer[host.docker.internal]=hk-lo 127.0.0.1" "6. a listener on 127.0.0.1 answers by name"
@@ -209,7 +209,7 @@ hk_matrix() {
 
 	# Nothing of ours on the host: no table, no records.
 	if nft list tables | grep -q host_gateway; then hg_fail "a host_gateway table on the host: $(nft list tables)"; fi
-	if [ -d "$HK_STATE/hook" ] && [ -n "$(ls -A "$HK_STATE/hook")" ]; then
-		hg_fail "records left in $HK_STATE/hook: $(ls -A "$HK_STATE/hook")"
+	if [ -d "$HG_STATE/hook" ] && [ -n "$(ls -A "$HG_STATE/hook")" ]; then
+		hg_fail "records left in $HG_STATE/hook: $(ls -A "$HG_STATE/hook")"
 	fi
 }

@@ -17,12 +17,12 @@ VIP=169.254.1.2
 SUB=10.216.1.0/24
 BR=hgt$$br
 NET=hgt-reuse
-hk_subnet_free "$SUB"
+hg_subnet_free "$SUB"
 hg_netns_add "hgt-$$-n"
 NSNAME=hgt-$$-n
 NSP=/var/run/netns/$NSNAME
 hg_defer e2e_del_link "$BR"
-list=$(jq -nc --arg br "$BR" --arg sub "$SUB" --arg ipam "$HG_TMP/ipam" --arg s "$HK_STATE" --arg vip "$VIP" --arg net "$NET" '
+list=$(jq -nc --arg br "$BR" --arg sub "$SUB" --arg ipam "$HG_TMP/ipam" --arg s "$HG_STATE" --arg vip "$VIP" --arg net "$NET" '
 	{cniVersion: "1.0.0", name: $net, plugins: [
 		{type: "bridge", bridge: $br, isGateway: true, ipMasq: false,
 		 ipam: {type: "host-local", dataDir: $ipam, ranges: [[{subnet: $sub}]], routes: [{dst: "0.0.0.0/0"}]}},
@@ -32,12 +32,12 @@ hg_defer hg_chain DEL "$list" "$CID" "" eth0
 hg_chain ADD "$list" "$CID" "$NSP" eth0 >"$HG_TMP/result.json" || hg_fail "CNI ADD failed"
 GW=$(jq -r '.ips[0].gateway' "$HG_TMP/result.json")
 CIP=$(jq -r '.ips[0].address | sub("/.*"; "")' "$HG_TMP/result.json")
-cni_rec=$(find "$HK_STATE/cni" -name '*.json' | head -n1)
-[ -n "$cni_rec" ] || hg_fail "no CNI record under $HK_STATE/cni"
+cni_rec=$(find "$HG_STATE/cni" -name '*.json' | head -n1)
+[ -n "$cni_rec" ] || hg_fail "no CNI record under $HG_STATE/cni"
 cni_before=$(cat "$cni_rec")
 table_before=$(ip netns exec "$NSNAME" nft list table inet host_gateway) || hg_fail "the CNI ADD made no table"
 want=$(jq -r '.entries[] | "\(.ip)\t\(.names | join(" "))"' "$cni_rec")
-hg_assert_eq "$want" "$VIP"$'\t'"$HK_NAMES" "the CNI record's entries"
+hg_assert_eq "$want" "$VIP"$'\t'"$HG_DEFAULT_NAMES" "the CNI record's entries"
 hg_listener - "$GW" "$PORT" "hk-cni %PEER%"
 
 conf=$HG_TMP/hook.json
@@ -48,8 +48,8 @@ hk_bundle_cmd "$b" "for i in 1 2 3; do a=\$(echo ping | nc -w 3 host.docker.inte
 hg_defer _hk_rt_cleanup runc "$id" "hgt-$$-b1"
 hk_rt runc create --bundle "$b" "$id" >"$HG_TMP/$id.out" 2>"$HG_TMP/$id.err" </dev/null ||
 	hg_fail "runc create failed: $(cat "$HG_TMP/$id.err")"
-hg_assert_eq "$(hk_block_of "$b/rootfs/etc/hosts")" "$want" "the hook wrote the CNI record's names and addresses"
-[ ! -e "$HK_STATE/hook/$id.json" ] || hg_fail "the hook made a record of its own: $(cat "$HK_STATE/hook/$id.json")"
+hg_assert_eq "$(hg_block "$b/rootfs/etc/hosts")" "$want" "the hook wrote the CNI record's names and addresses"
+[ ! -e "$HG_STATE/hook/$id.json" ] || hg_fail "the hook made a record of its own: $(cat "$HG_STATE/hook/$id.json")"
 hg_assert_eq "$(ip netns exec "$NSNAME" nft list table inet host_gateway)" "$table_before" "the CNI table is untouched"
 hg_assert_eq "$(cat "$cni_rec")" "$cni_before" "the CNI record is untouched"
 hk_rt runc start "$id" || hg_fail "runc start failed"

@@ -21,7 +21,7 @@ hk_config "$conf_ignore" '{"virtualIPs":["169.254.1.2"], "failurePolicy":"ignore
 
 # _hk_clean ID: no record and no table after the runtime is done with ID.
 _hk_clean() {
-	[ ! -e "$HK_STATE/hook/$1.json" ] || hg_fail "$2: the hook's record $HK_STATE/hook/$1.json stayed behind: $(cat "$HK_STATE/hook/$1.json")"
+	[ ! -e "$HG_STATE/hook/$1.json" ] || hg_fail "$2: the hook's record $HG_STATE/hook/$1.json stayed behind: $(cat "$HG_STATE/hook/$1.json")"
 	[ -z "$(hk_netns_table c1)" ] || hg_fail "$2: table inet host_gateway stayed behind in the container netns: $(hk_netns_table c1)"
 }
 
@@ -41,7 +41,7 @@ _hk_invalid() {
 	hg_assert_contains "$err" "$3" "invalid config $1: names the key"
 	hg_assert_contains "$err" "$4" "invalid config $1: names the value"
 	hg_assert_eq "$(grep -c . <<<"$err")" 1 "invalid config $1: one line"
-	hg_assert_eq "$(hk_count_blocks "$b/rootfs/etc/hosts")" 0 "invalid config $1: nothing written"
+	hg_assert_eq "$(hg_nblocks "$b/rootfs/etc/hosts")" 0 "invalid config $1: nothing written"
 }
 _hk_invalid policy '{"failurePolicy":"sometimes"}' '"failurePolicy"' sometimes
 _hk_invalid policy-ignore-first '{"failurePolicy":"ignore","names":["bad name!"]}' '"names"' 'bad name!'
@@ -62,8 +62,8 @@ hg_assert_contains "$err" "line 3" "malformed config: names the line"
 # host-network path touches no state directory).
 run_hg_before=$(test -e /run/host-gateway && echo yes || echo no)
 hk_hook createRuntime "$HG_TMP/does-not-exist.json" "$state" || hg_fail "missing config: exit $? ($(cat "$HG_TMP/hook.err"))"
-hg_assert_eq "$(hk_count_blocks "$b/rootfs/etc/hosts")" 1 "missing config: defaults, block written"
-hg_assert_contains "$(hk_block_of "$b/rootfs/etc/hosts")" "127.0.0.1"$'\t'"$HK_NAMES" "missing config: the default names"
+hg_assert_eq "$(hg_nblocks "$b/rootfs/etc/hosts")" 1 "missing config: defaults, block written"
+hg_assert_contains "$(hg_block "$b/rootfs/etc/hosts")" "127.0.0.1"$'\t'"$HG_DEFAULT_NAMES" "missing config: the default names"
 hg_assert_eq "$(test -e /run/host-gateway && echo yes || echo no)" "$run_hg_before" "missing config: /run/host-gateway not created"
 
 # A bundle without config.json: the policy decides.

@@ -48,11 +48,12 @@ hg_assert_eq "$(hg_nrecords hook)" 1 "the survivor's membership stays"
 
 kill -KILL "$p2"
 wait "$p2" 2>/dev/null || :
-hg_assert_eq "$(hg_nrecords hosts)" 1 "the hosts registry of the rootfs's file"
+reg=$(hg_registry_of "$b/rootfs/etc/hosts")
+[ -e "$reg" ] || hg_fail "no hosts registry for the rootfs's file"
 out=$(gc) || hg_fail "gc failed: $(cat "$HG_TMP/gc.err")"
 # The membership, and the hosts registry whose every owner is gone.
 hg_assert_eq "$out" "host-gateway gc: removed 2 stale items" "gc after the last container died"
-hg_assert_eq "$(hg_nrecords hosts)" 0 "the hosts registry went with its last owner"
+[ ! -e "$reg" ] || hg_fail "the hosts registry stayed after its last owner: $(cat "$reg")"
 hg_assert_eq "$(hg_nrecords hook)" 0 "no membership left"
 hg_assert_eq "$(hk_netns_table c1)" "" "the table after gc"
 hg_assert_eq "$({ find "$HG_STATE/hook" -mindepth 1 2>/dev/null || :; } | wc -l)" 0 "nothing left under hook/"

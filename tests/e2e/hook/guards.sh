@@ -46,7 +46,7 @@ hg_assert_contains "$(cat "$HG_TMP/hook.err")" "this machine's own /etc/hosts" "
 # ---- container IDs that would leave the state directory --------------------------------
 b=$HG_TMP/b-id
 hk_bundle "$b" "$conf" host
-before=$(find "$HG_TMP" -path "$HK_STATE" -prune -o -print | sort)
+before=$(find "$HG_TMP" -path "$HG_STATE" -prune -o -print | sort)
 long=$(printf 'a%.0s' $(seq 300))
 for id in ../../escape "$long" 'a b' .hidden; do
 	rc=0
@@ -55,9 +55,9 @@ for id in ../../escape "$long" 'a b' .hidden; do
 	hg_assert_contains "$(cat "$HG_TMP/hook.err")" "container ID" "the refusal names the ID"
 	hk_hook poststop "$conf" "$(hk_state_json "$id" 0 "$b")" || hg_fail "poststop of container ID '${id:0:20}' failed"
 done
-after=$(find "$HG_TMP" -path "$HK_STATE" -prune -o -print | grep -v "$HG_TMP/hook.err" | sort)
+after=$(find "$HG_TMP" -path "$HG_STATE" -prune -o -print | grep -v "$HG_TMP/hook.err" | sort)
 hg_assert_eq "$after" "$(grep -v "$HG_TMP/hook.err" <<<"$before")" "no file outside the state directory"
-hg_assert_eq "$(hk_count_blocks "$b/rootfs/etc/hosts")" 0 "nothing written for a refused ID"
+hg_assert_eq "$(hg_nblocks "$b/rootfs/etc/hosts")" 0 "nothing written for a refused ID"
 
 # ---- a lock held for ever on the pod hosts file ---------------------------------------
 pod=$HG_TMP/pod-hosts
@@ -69,7 +69,7 @@ for _ in $(seq 50); do grep -q "FLOCK.*WRITE.*:$(stat -c %i "$pod") " /proc/lock
 b=$HG_TMP/b-lock
 hk_bundle "$b" "$conf" host "$pod"
 hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-lock" 1 "$b")" || hg_fail "createRuntime with a held lock on the pod hosts file: exit $? (124 = hung) ($(cat "$HG_TMP/hook.err"))"
-hg_assert_eq "$(hk_count_blocks "$pod")" 1 "names written although the file is locked"
+hg_assert_eq "$(hg_nblocks "$pod")" 1 "names written although the file is locked"
 
 # ---- poststop whatever the configuration says -----------------------------------------
 hg_guard_forwarding
@@ -81,14 +81,14 @@ hk_bundle "$b" "$conf_vip" "path:${HK_NSPATH[c1]}"
 pid=$(hk_sleeper c1)
 hk_hook createRuntime "$conf_vip" "$(hk_state_json "$HK_CID-vip" "$pid" "$b")" || hg_fail "createRuntime (virtualIPs): exit $? ($(cat "$HG_TMP/hook.err"))"
 [ -n "$(hk_netns_table c1)" ] || hg_fail "no table after createRuntime"
-hg_assert_eq "$(hk_nrecords)" 1 "one hook record"
+hg_assert_eq "$(hg_nrecords hook)" 1 "one hook record"
 # Broken since: keys createRuntime would refuse (an unparsable file has no stateDir to
 # read, so poststop could only look in the default one).
-jq -n --arg s "$HK_STATE" --arg l "$HK_LOG" '{stateDir: $s, logFile: $l, virtualIPs: "oops", names: ["bad name!"], failurePolicy: "sometimes"}' >"$conf_vip"
+jq -n --arg s "$HG_STATE" --arg l "$HK_LOG" '{stateDir: $s, logFile: $l, virtualIPs: "oops", names: ["bad name!"], failurePolicy: "sometimes"}' >"$conf_vip"
 state=$(hk_state_json "$HK_CID-vip" 0 "$b" | jq -c '.annotations = {"host-gateway.io/localhost-ports": "abc", "host-gateway.io/enabled": "maybe"}')
 hk_hook poststop "$conf_vip" "$state" || hg_fail "poststop with a broken config file: exit $? ($(cat "$HG_TMP/hook.err"))"
 hg_assert_eq "$(hk_netns_table c1)" "" "the table after poststop"
-hg_assert_eq "$(hk_nrecords)" 0 "hook records after poststop"
+hg_assert_eq "$(hg_nrecords hook)" 0 "hook records after poststop"
 
 # ---- a stateDir others can write ------------------------------------------------------
 open=$HG_TMP/open-state
@@ -103,5 +103,5 @@ hk_hook createRuntime "$conf_open" "$(hk_state_json "$HK_CID-open" 1 "$b")" || r
 hg_assert_eq "$rc" 1 "createRuntime with a world-writable stateDir (failurePolicy fail)"
 hg_assert_contains "$(cat "$HG_TMP/hook.err")" "$open" "the refusal names the stateDir"
 hg_assert_eq "$(find "$open" -mindepth 1 | wc -l)" 0 "nothing written into it"
-hg_assert_eq "$(hk_count_blocks "$b/rootfs/etc/hosts")" 0 "no names written"
+hg_assert_eq "$(hg_nblocks "$b/rootfs/etc/hosts")" 0 "no names written"
 hg_log "PASS"

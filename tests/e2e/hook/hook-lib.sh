@@ -4,7 +4,7 @@
 #   . "$(dirname "$0")/hook-lib.sh"
 #   hk_init hook-runc
 #
-#   hk_config FILE [JSON]       hook config: stateDir $HK_STATE, logFile $HK_LOG,
+#   hk_config FILE [JSON]       hook config: stateDir $HG_STATE, logFile $HK_LOG,
 #                               failurePolicy "fail", merged with JSON
 #   hk_netns NAME IDX           netns hgt-$$-NAME with a veth to the host: host side
 #                               10.213.IDX.1/24 (HK_HOSTIP[NAME]), container eth0 .2/24
@@ -29,11 +29,10 @@
 #                               $HG_TMP/hook.err, returns its status (124 = hung)
 #   hk_state_json ID PID BUNDLE [crun|runc]   the OCI state as that runtime sends it
 #   hk_fingerprint FILE         "inode size mtime sha256" (for "untouched" asserts)
-#   hk_block_of FILE            the lines inside our block, markers left out
-#   hk_nrecords                 the number of hook records in $HK_STATE/hook
-#   hk_count_blocks FILE        number of "# BEGIN host-gateway" lines
 #   hk_netns_table NAME         the container netns' table inet host_gateway (empty: none)
 #   hk_runtime_need RUNTIME     skip unless installed
+# The hosts block (hg_block, hg_nblocks, hg_strip), subnets (hg_subnet_free) and hook
+# records (hg_nrecords hook) are tests/lib's.
 
 HK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HG_SOURCE_ROOT=${HG_SOURCE_ROOT:-$(cd "$HK_DIR/../../.." && pwd)}
@@ -43,12 +42,6 @@ export HG_SOURCE_ROOT
 # shellcheck source=../rootfs.sh
 . "$HG_SOURCE_ROOT/tests/e2e/rootfs.sh"
 
-# Globals read by the test scripts:
-# shellcheck disable=SC2034
-HK_BEGIN='# BEGIN host-gateway'
-HK_END='# END host-gateway'
-# shellcheck disable=SC2034
-HK_NAMES='host.docker.internal host.containers.internal gateway.docker.internal'
 declare -gA HK_NS=() HK_NSPATH=() HK_HOSTIP=() HK_CIP=()
 
 hk_init() {
@@ -56,12 +49,11 @@ hk_init() {
 	hg_require_bin
 	hg_require_cmd jq socat nft ip unshare nsenter timeout sha256sum
 	[ -x "$E2E_BUSYBOX" ] || hg_skip "busybox-static not installed"
-	HK_STATE=$HG_TMP/state
 	HK_LOG=$HG_TMP/hook.log
 	# shellcheck disable=SC2034 # read by the tests
 	HK_CID=hgt-$$
 	: >"$HK_LOG"
-	export HK_STATE HK_LOG
+	export HK_LOG
 	# A failure shows what the hook logged: its messages are the evidence.
 	hg_defer _hk_dump_log
 }
@@ -79,22 +71,14 @@ hk_runtime_need() {
 
 hk_config() {
 	local file=$1 extra=${2:-'{}'}
-	jq -n --arg s "$HK_STATE" --arg l "$HK_LOG" --argjson x "$extra" \
+	jq -n --arg s "$HG_STATE" --arg l "$HK_LOG" --argjson x "$extra" \
 		'{stateDir: $s, logFile: $l, failurePolicy: "fail"} + $x' >"$file"
-}
-
-# hk_subnet_free CIDR: fail when the machine already routes inside CIDR.
-hk_subnet_free() {
-	local covering inside
-	covering=$(ip -4 route show table all to match "$1" | grep -v '^default' || true)
-	inside=$(ip -4 route show table all root "$1" || true)
-	[ -z "$covering$inside" ] || hg_fail "subnet $1 is already routed here: $covering $inside"
 }
 
 hk_netns() {
 	local name=$1 idx=$2 ns=hgt-$$-$1 host=hgt$$h$2
 	[ ${#host} -le 15 ] || hg_fail "link name $host too long"
-	hk_subnet_free "10.213.$idx.0/24"
+	hg_subnet_free "10.213.$idx.0/24"
 	hg_netns_add "$ns"
 	ip link add "$host" type veth peer name eth0 netns "$ns"
 	hg_defer e2e_del_link "$host"
@@ -220,21 +204,6 @@ hk_hook() {
 hk_fingerprint() {
 	local f=$1
 	printf '%s %s\n' "$(stat -c '%i %s %y' "$f")" "$(sha256sum <"$f" | cut -d' ' -f1)"
-}
-
-# hk_block_of FILE: the lines inside our block (without the markers).
-hk_block_of() {
-	awk -v b="$HK_BEGIN" -v e="$HK_END" 'index($0, b) == 1 { on = 1; next } $0 == e { on = 0 } on' "$1"
-}
-
-# hk_nrecords: the number of hook records in $HK_STATE/hook.
-hk_nrecords() {
-	# Container records; the plumbing they share lives in hook/netns/ (one per netns).
-	if [ -d "$HK_STATE/hook" ]; then find "$HK_STATE/hook" -maxdepth 1 -name '*.json' | wc -l; else echo 0; fi
-}
-
-hk_count_blocks() {
-	grep -c "^$HK_BEGIN" "$1" || :
 }
 
 hk_netns_table() {

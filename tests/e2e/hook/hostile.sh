@@ -122,8 +122,8 @@ _hk_untouched "relative mount source"
 
 # No records or tables left by all of the above (poststop ran for each).
 [ -z "$(hk_netns_table c1)" ] || hg_fail "table left in the container netns: $(hk_netns_table c1)"
-if [ -d "$HK_STATE/hook" ] && [ -n "$(ls -A "$HK_STATE/hook")" ]; then
-	hg_fail "records left: $(ls -A "$HK_STATE/hook")"
+if [ -d "$HG_STATE/hook" ] && [ -n "$(ls -A "$HG_STATE/hook")" ]; then
+	hg_fail "records left: $(ls -A "$HG_STATE/hook")"
 fi
 
 # ---- /etc -> / through real runtimes ----------------------------------------------------

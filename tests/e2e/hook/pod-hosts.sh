@@ -7,7 +7,8 @@
 #    every running container's block back (from the registry in stateDir);
 #  - a container that died without poststop: the next write drops its block;
 #  - poststop of one container removes its block only; the last one leaves the kubelet's
-#    file as it was, and no registry.
+#    file as it was, and no registry;
+#  - the last container dies without poststop: `host-gateway gc` removes its block.
 . "$(dirname "$0")/hook-lib.sh"
 hk_init hook-pod-hosts
 hk_runtime_need runc # runc spec
@@ -65,6 +66,15 @@ for c in app2 app3 app4; do
 	hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-$c" 0 "$HG_TMP/b-$c")" || hg_fail "$c: poststop exit $?"
 done
 hg_assert_eq "$(cat "$pod")" "$KUBELET" "the pod file as the kubelet wrote it"
-hg_assert_eq "$(hg_nrecords hosts)" 0 "no registry left"
+[ ! -e "$(hg_registry_of "$pod")" ] || hg_fail "registry left: $(cat "$(hg_registry_of "$pod")")"
+
+# The last container dies without poststop and nobody writes the file again: the
+# collector removes its block from the pod file, and the registry.
+start app5 a5.local
+kill -KILL "${PID[app5]}"
+wait "${PID[app5]}" 2>/dev/null || :
+env -i timeout 10 "$HG_BIN" gc --config "$conf" >/dev/null 2>"$HG_TMP/gc.err" || hg_fail "gc failed: $(cat "$HG_TMP/gc.err")"
+hg_assert_eq "$(cat "$pod")" "$KUBELET" "the pod file after gc of a dead container's block"
+[ ! -e "$(hg_registry_of "$pod")" ] || hg_fail "registry left after gc: $(cat "$(hg_registry_of "$pod")")"
 hg_assert_eq "$(hg_nrecords hook)" 0 "no hook record left"
 hg_log PASS

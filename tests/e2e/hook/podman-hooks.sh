@@ -40,12 +40,12 @@ _hk_hooks_dir hooks.d
 _hk_net() {
 	local name=$1 br=$2 p=$3 hg=$4
 	[ ${#br} -le 15 ] || hg_fail "bridge name $br too long"
-	hk_subnet_free "$p.0/24"
+	hg_subnet_free "$p.0/24"
 	ip link add "$br" type bridge
 	hg_defer e2e_del_link "$br"
 	ip addr add "$p.1/24" dev "$br"
 	ip link set "$br" up
-	jq -n --arg n "$name" --arg br "$br" --arg sub "$p.0/24" --arg s "$HK_STATE" --argjson hg "$hg" '
+	jq -n --arg n "$name" --arg br "$br" --arg sub "$p.0/24" --arg s "$HG_STATE" --argjson hg "$hg" '
 		{cniVersion: "1.0.0", name: $n, plugins: ([
 			{type: "bridge", bridge: $br, isGateway: true, ipMasq: false,
 			 ipam: {type: "host-local", ranges: [[{subnet: $sub}]], routes: [{dst: "0.0.0.0/0"}]}}]
@@ -75,26 +75,26 @@ _hk_podman() {
 	hg_assert_eq "$rc" 0 "$c: podman run status (output: $out)"
 	sed '/^resolved=/,$d' "$HG_TMP/$c.out" >"$HG_TMP/$c.hosts"
 	hosts=$(cat "$HG_TMP/$c.hosts")
-	hg_assert_eq "$(hk_count_blocks "$HG_TMP/$c.hosts")" 1 "$c: one block in the container's /etc/hosts ($hosts)"
+	hg_assert_eq "$(hg_nblocks "$HG_TMP/$c.hosts")" 1 "$c: one block in the container's /etc/hosts ($hosts)"
 	# podman writes host.containers.internal itself: the user's (podman's) line wins, the
 	# block leaves the name out.
-	names=$HK_NAMES
-	if awk -v b="$HK_BEGIN" 'index($0, b) == 1 { exit } { print }' "$HG_TMP/$c.hosts" | grep -qw host.containers.internal; then
+	names=$HG_DEFAULT_NAMES
+	if hg_strip "$HG_TMP/$c.hosts" | grep -qw host.containers.internal; then
 		names="host.docker.internal gateway.docker.internal"
 	fi
 	want="$addr"$'\t'"$names"
 	if [ "$addr" = 127.0.0.1 ] && grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6; then
 		want="$want"$'\n'"::1"$'\t'"$names"
 	fi
-	hg_assert_eq "$(hk_block_of "$HG_TMP/$c.hosts")" "$want" "$c: the block"
+	hg_assert_eq "$(hg_block "$HG_TMP/$c.hosts")" "$want" "$c: the block"
 	hg_assert_contains "$out" "resolved=$addr"$'\n' "$c: host.docker.internal resolves to $addr"
 	hg_assert_contains "$out" "answer=$reply" "$c: the host listener answers by name"
 	grep -q "hook createRuntime [0-9a-f]*: names written to .*/userdata/hosts" "$HK_LOG" ||
 		hg_fail "$c: the hook log has no 'names written to .../userdata/hosts' line"
-	hg_log "$c: ok (podman run $(($(e2e_now_ms) - t0)) ms); block: $(hk_block_of "$HG_TMP/$c.hosts" | tr '\t\n' ' |')"
+	hg_log "$c: ok (podman run $(($(e2e_now_ms) - t0)) ms); block: $(hg_block "$HG_TMP/$c.hosts" | tr '\t\n' ' |')"
 }
 
-_hk_no_records() { [ "$(hk_nrecords)" = 0 ]; }
+_hk_no_records() { [ "$(hg_nrecords hook)" = 0 ]; }
 
 # _hk_podman_detached CASE NETWORK HOOK_RECORDS: a detached container; while it runs,
 # HOOK_RECORDS hook records exist (0: the CNI record was used); none once it is removed.
@@ -104,23 +104,23 @@ _hk_podman_detached() {
 	hg_defer _e2e_podman_rm "hk-$c" "$copy"
 	e2e_podman run -d --name "hk-$c" --network "$net" --cgroup-parent "$E2E_PODMAN_CGROUP" \
 		--rootfs "$copy" sleep 600 >/dev/null || hg_fail "$c: podman run -d failed"
-	hg_assert_eq "$(hk_nrecords)" "$want" "$c: hook records while the container runs"
+	hg_assert_eq "$(hg_nrecords hook)" "$want" "$c: hook records while the container runs"
 	e2e_podman rm -f -t 0 "hk-$c" >/dev/null || hg_fail "$c: podman rm failed"
 	e2e_wait_for 10 _hk_no_records ||
-		hg_fail "$c: the hook's record is left after podman rm: $(ls "$HK_STATE/hook")"
+		hg_fail "$c: the hook's record is left after podman rm: $(ls "$HG_STATE/hook")"
 	hg_log "$c: ok ($want hook record(s) while running, none after rm)"
 }
 
 # a. host-gateway in the conflist: names from the CNI record, no hook record.
 _hk_podman a hgt-pa 10.217.1.1 "hk-a 10.217.1."
-hg_assert_eq "$(hk_nrecords)" 0 "a: hook records after the run"
-[ ! -d "$HK_STATE/cni" ] || [ -z "$(find "$HK_STATE/cni" -name '*.json')" ] || hg_fail "a: the CNI record survived podman's DEL"
+hg_assert_eq "$(hg_nrecords hook)" 0 "a: hook records after the run"
+[ ! -d "$HG_STATE/cni" ] || [ -z "$(find "$HG_STATE/cni" -name '*.json')" ] || hg_fail "a: the CNI record survived podman's DEL"
 _hk_podman_detached a-detached hgt-pa 0
 
 # b. no host-gateway in the conflist: the hook does the plumbing; poststop removes its record.
 _hk_podman b hgt-pb 10.217.2.1 "hk-b 10.217.2."
 e2e_wait_for 10 _hk_no_records ||
-	hg_fail "b: the hook's record is left after the container ended: $(ls "$HK_STATE/hook")"
+	hg_fail "b: the hook's record is left after the container ended: $(ls "$HG_STATE/hook")"
 _hk_podman_detached b-detached hgt-pb 1
 
 # c. --network host.
@@ -130,11 +130,11 @@ _hk_podman c host 127.0.0.1 "hk-lo 127.0.0.1"
 _hk_hooks_dir hooks.d-opt-in
 : >"$HK_LOG"
 out=$(e2e_podman_run hk-d-off hgt-pb -- cat /etc/hosts) || hg_fail "d: podman run without the annotation failed: $out"
-case $out in *"$HK_BEGIN"*) hg_fail "d: names without the opt-in annotation: $out" ;; esac
+case $out in *"$HG_BEGIN"*) hg_fail "d: names without the opt-in annotation: $out" ;; esac
 [ ! -s "$HK_LOG" ] || hg_fail "d: the hook ran without the annotation: $(cat "$HK_LOG")"
 hg_log "d: no annotation, no hook: ok"
 _hk_podman d-on hgt-pb 10.217.2.1 "hk-b 10.217.2." --annotation host-gateway.io/enabled=true
-e2e_wait_for 10 _hk_no_records || hg_fail "d: the hook's record is left: $(ls "$HK_STATE/hook")"
+e2e_wait_for 10 _hk_no_records || hg_fail "d: the hook's record is left: $(ls "$HG_STATE/hook")"
 
 hg_assert_eq "$(hk_fingerprint /etc/hosts)" "$etc_fp" "the machine's /etc/hosts is untouched"
 hg_log PASS

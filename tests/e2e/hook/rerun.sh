@@ -40,19 +40,19 @@ for b in "$bm" "$br"; do
 	for run in 1 2 3; do
 		hk_hook createRuntime "$conf" "$(hk_state_json "$id" 1 "$b")" ||
 			hg_fail "$(basename "$b"): createRuntime run $run: exit $? ($(cat "$HG_TMP/hook.err"))"
-		hg_assert_eq "$(hk_count_blocks "$target")" 1 "$(basename "$b") run $run: one block"
-		hg_assert_eq "$(hk_block_of "$target")" "$VIP"$'\t'"$HK_NAMES" "$(basename "$b") run $run: the block"
-		hg_assert_eq "$(hk_nrecords)" 1 "$(basename "$b") run $run: one record"
+		hg_assert_eq "$(hg_nblocks "$target")" 1 "$(basename "$b") run $run: one block"
+		hg_assert_eq "$(hg_block "$target")" "$VIP"$'\t'"$HG_DEFAULT_NAMES" "$(basename "$b") run $run: the block"
+		hg_assert_eq "$(hg_nrecords hook)" 1 "$(basename "$b") run $run: one record"
 		_hk_one_table c1 "$(basename "$b") run $run"
 		hg_assert_eq "$(ip -n "${HK_NS[c1]}" -4 route show table all)" "$routes_c1" "$(basename "$b") run $run: routes unchanged"
 		out=$(hg_connect "${HK_NS[c1]}" "$VIP" "$PORT") || :
 		hg_assert_eq "$out" "hk-c1 ${HK_CIP[c1]}" "$(basename "$b") run $run: $VIP:$PORT answers"
 	done
 	hg_assert_eq "$(stat -c %i "$target")" "$ino_t" "$(basename "$b"): the hosts file keeps its inode"
-	hg_assert_eq "$(awk -v b="$HK_BEGIN" 'index($0, b) == 1 { exit } { print }' "$target")" "$user" \
+	hg_assert_eq "$(hg_strip "$target")" "$user" \
 		"$(basename "$b"): user lines intact"
 	hk_hook poststop "$conf" "$(hk_state_json "$id" 0 "$b")" || hg_fail "poststop exit $?"
-	hg_assert_eq "$(hk_nrecords)" 0 "$(basename "$b"): no record after poststop"
+	hg_assert_eq "$(hg_nrecords hook)" 0 "$(basename "$b"): no record after poststop"
 	[ -z "$(hk_netns_table c1)" ] || hg_fail "$(basename "$b"): table left after poststop: $(hk_netns_table c1)"
 done
 hg_assert_eq "$(head -n 2 "$shared")" $'127.0.0.1\tlocalhost\n10.0.0.9\tuser.example' "user lines of the shared file"
@@ -65,25 +65,25 @@ hk_bundle "$br" "$conf" "path:${HK_NSPATH[c2]}"
 hk_hook createRuntime "$conf" "$(hk_state_json "$id" 1 "$br")" || hg_fail "moved: second createRuntime exit $? ($(cat "$HG_TMP/hook.err"))"
 [ -z "$(hk_netns_table c1)" ] || hg_fail "moved: the old netns keeps the table: $(hk_netns_table c1)"
 _hk_one_table c2 "moved, after"
-hg_assert_eq "$(hk_nrecords)" 1 "moved: one record"
+hg_assert_eq "$(hg_nrecords hook)" 1 "moved: one record"
 # The container's record points at the plumbing record of its netns (shared per netns).
-hg_assert_eq "$(jq -r .netns.path "$(jq -r .netnsRecord "$HK_STATE/hook/$id.json")")" "${HK_NSPATH[c2]}" \
+hg_assert_eq "$(jq -r .netns.path "$(jq -r .netnsRecord "$HG_STATE/hook/$id.json")")" "${HK_NSPATH[c2]}" \
 	"moved: the record names c2"
 out=$(hg_connect "${HK_NS[c2]}" "$VIP" "$PORT") || :
 hg_assert_eq "$out" "hk-c2 ${HK_CIP[c2]}" "moved: $VIP:$PORT answers in c2"
 hk_hook poststop "$conf" "$(hk_state_json "$id" 0 "$br")" || hg_fail "moved: poststop exit $?"
 [ -z "$(hk_netns_table c2)" ] || hg_fail "moved: table left in c2 after poststop"
-hg_assert_eq "$(hk_nrecords)" 0 "moved: no record after poststop"
+hg_assert_eq "$(hg_nrecords hook)" 0 "moved: no record after poststop"
 
 # A netns record left by a namespace whose last poststop never ran, and whose inode number
 # the kernel gave to a new namespace: the cookie tells them apart, the stale record and
 # its ghost users are replaced, and the new container's poststop cleans everything.
 id=$HK_CID-fresh
 hk_hook createRuntime "$conf" "$(hk_state_json "$id" 1 "$br")" || hg_fail "stale: first createRuntime exit $?"
-rec=$(jq -r .netnsRecord "$HK_STATE/hook/$id.json")
+rec=$(jq -r .netnsRecord "$HG_STATE/hook/$id.json")
 jq '.netns.cookie = 1' "$rec" >"$rec.new" && mv "$rec.new" "$rec"
 touch "${rec%.json}.users/ghost-container"
-rm "$HK_STATE/hook/$id.json" "${rec%.json}.users/$id"
+rm "$HG_STATE/hook/$id.json" "${rec%.json}.users/$id"
 id=$HK_CID-after
 hk_hook createRuntime "$conf" "$(hk_state_json "$id" 1 "$br")" || hg_fail "stale: createRuntime exit $?"
 hg_assert_contains "$(cat "$HK_LOG")" "stale record" "stale: the hook says it replaced a stale record"

@@ -15,14 +15,14 @@ run_version() {
 	local ns=hgt-$$-bn$idx br=hg$$bn$idx net=hgt-bn$idx cid=hgt-$$-bn$idx-c
 	local subnet=10.250.$((10 + idx)).0/24 hosts=$HG_TMP/hosts-$idx list res gw ino rec port out err code
 	hg_log "cniVersion $ver"
-	hgc_subnet_free "$subnet"
+	hg_subnet_free "$subnet"
 	hg_netns_add "$ns"
 	hg_defer ip link del "$br"
 	hgc_user_hosts >"$hosts"
 	cp "$hosts" "$hosts.orig"
 	ino=$(hgc_inode "$hosts")
 	hgc_container "$ns" "$hosts"
-	list=$(hgc_bridge_list "$net" "$ver" "$br" "$subnet")
+	list=$(hg_bridge_list "$net" "$ver" "$br" "$subnet")
 	rec=$(hgc_record "$net" "$cid" eth0)
 	hg_defer hg_chain DEL "$list" "$cid" "/proc/$HGC_PID/ns/net" eth0
 
@@ -35,9 +35,9 @@ run_version() {
 	hg_chain CHECK "$list" "$cid" "/proc/$HGC_PID/ns/net" eth0 || hg_fail "CHECK after ADD failed ($ver)"
 
 	# The block, exactly; the user's lines intact; the same inode.
-	hg_assert_eq "$(hgc_nblocks "$hosts")" 1 "one managed block"
-	hg_assert_eq "$(hgc_block "$hosts")" "$(printf '%s\t%s' "$gw" "$HGC_DEFAULT_NAMES")" "managed block content"
-	hg_assert_eq "$(hgc_strip "$hosts")" "$(cat "$hosts.orig")" "user lines outside the block"
+	hg_assert_eq "$(hg_nblocks "$hosts")" 1 "one managed block"
+	hg_assert_eq "$(hg_block "$hosts")" "$(printf '%s\t%s' "$gw" "$HG_DEFAULT_NAMES")" "managed block content"
+	hg_assert_eq "$(hg_strip "$hosts")" "$(cat "$hosts.orig")" "user lines outside the block"
 	hg_assert_eq "$(hgc_inode "$hosts")" "$ino" "hosts file inode"
 	[ -f "$rec" ] || hg_fail "no record at $rec"
 	hg_assert_eq "$(jq -r .containerID "$rec")" "$cid" "record containerID"

@@ -12,14 +12,14 @@ hg_guard_forwarding on
 
 ns=hgt-$$-cr net=hgt-cr cid=hgt-$$-cr-c br=hg$$cr subnet=10.250.40.0/24 hostip=10.250.41.1
 hosts=$HG_TMP/hosts
-hgc_subnet_free "$subnet" 10.250.41.0/24
+hg_subnet_free "$subnet" 10.250.41.0/24
 hg_netns_add "$ns"
 hg_defer ip link del "$br"
 hgc_user_hosts >"$hosts"
 cp "$hosts" "$hosts.orig"
 hgc_container "$ns" "$hosts"
 netns=/proc/$HGC_PID/ns/net
-list=$(hgc_bridge_list "$net" 1.0.0 "$br" "$subnet" "{\"hostIPs\": [\"$hostip\"]}" | jq -c '.plugins[0].ipam.routes = []')
+list=$(hg_bridge_list --no-route "$net" 1.0.0 "$br" "$subnet" "{\"hostIPs\": [\"$hostip\"]}")
 rec=$(hgc_record "$net" "$cid" eth0)
 hg_defer hg_chain DEL "$list" "$cid" "$netns" eth0
 
@@ -30,7 +30,7 @@ res=$(hg_chain ADD "$list" "$cid" "$netns" eth0)
 hg_assert_eq "$(ip -n "$ns" route show default)" "" "test setup: still no default route after ADD"
 hg_assert_eq "$(routes | sed 's/ *$//' | awk '{print $1, $2, $3, $4, $5}')" "$hostip via 10.250.40.1 dev eth0" \
 	"host route added by host-gateway (ip -n $ns route: $(ip -n "$ns" route))"
-hg_assert_eq "$(hgc_block "$hosts")" "$(printf '%s\t%s' "$hostip" "$HGC_DEFAULT_NAMES")" "block maps the literal host address"
+hg_assert_eq "$(hg_block "$hosts")" "$(printf '%s\t%s' "$hostip" "$HG_DEFAULT_NAMES")" "block maps the literal host address"
 hg_assert_eq "$(jq -r '.ips[0].address' <<<"$res")" 10.250.40.2/24 "container address in the final result"
 
 # The host answers on that address (it is on the bridge): by name, through the new route.
@@ -57,7 +57,7 @@ conf=$(jq -c --argjson prev "$res" '.plugins[1] + {name: .name, cniVersion: .cni
 out=$(hg_plugin ADD "$conf" "$cid" "$netns" eth0) || hg_fail "repeated ADD failed: $out"
 hg_assert_eq "$(jq -cS . <<<"$out")" "$(jq -cS . <<<"$res")" "repeated ADD prints prevResult back"
 hg_assert_eq "$(routes | wc -l)" 1 "host routes after a repeated ADD"
-hg_assert_eq "$(hgc_nblocks "$hosts")" 1 "blocks after a repeated ADD"
+hg_assert_eq "$(hg_nblocks "$hosts")" 1 "blocks after a repeated ADD"
 hg_chain CHECK "$list" "$cid" "$netns" eth0 || hg_fail "CHECK after the repeated ADD failed"
 
 hg_chain DEL "$list" "$cid" "$netns" eth0 || hg_fail "DEL failed"

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
 # Helpers shared by the CNI integration tests of this folder (sourced, never run).
+# The hosts block, subnets, bridge conflists and record counts are tests/lib's (hg_*).
 # Sources tests/lib/common.sh, so a test only needs:
 #   . "$(dirname "$0")/cni-common.sh"
 #   hg_init NAME
@@ -10,47 +11,16 @@ export HG_SOURCE_ROOT
 # shellcheck source=../../lib/common.sh
 . "$HG_SOURCE_ROOT/tests/lib/common.sh"
 
-# Used by the scripts that source this file.
-# shellcheck disable=SC2034
-HGC_BEGIN='# BEGIN host-gateway'
-HGC_END='# END host-gateway'
-# shellcheck disable=SC2034
-HGC_DEFAULT_NAMES='host.docker.internal host.containers.internal gateway.docker.internal'
-
 # A user's /etc/hosts, with a comment, an IPv6 line, no block of ours.
 hgc_user_hosts() {
 	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n# a user comment\n10.99.99.99\tuser.example user\n'
-}
-
-# hgc_subnet_free CIDR...: fail when the machine already routes inside one
-# of them (the tests' fixed subnets must not shadow anything real).
-hgc_subnet_free() {
-	local c
-	for c; do
-		[ -z "$(ip route show root "$c" 2>/dev/null)" ] || hg_fail "subnet $c is in use on this machine: $(ip route show root "$c")"
-	done
-}
-
-# hgc_bridge_list NAME VERSION BRIDGE SUBNET [HG_ENTRY_JSON] [EXTRA_RANGES_JSON]
-#   bridge (isGateway) + host-local + host-gateway. HG_ENTRY_JSON is merged into the
-#   host-gateway entry (stateDir is always $HG_TMP/state).
-hgc_bridge_list() {
-	local name=$1 ver=$2 br=$3 subnet=$4 hg=${5:-'{}'} ranges=${6:-'[]'}
-	jq -nc --arg name "$name" --arg ver "$ver" --arg br "$br" --arg subnet "$subnet" \
-		--arg data "$HG_TMP/ipam" --arg state "$HG_TMP/state" --argjson hg "$hg" --argjson more "$ranges" '
-		{cniVersion: $ver, name: $name, plugins: [
-			{type: "bridge", bridge: $br, isGateway: true, ipMasq: false,
-			 ipam: {type: "host-local", dataDir: $data,
-			        ranges: ([[{subnet: $subnet}]] + $more),
-			        routes: [{dst: "0.0.0.0/0"}]}},
-			({type: "host-gateway", stateDir: $state} + $hg)]}'
 }
 
 # hgc_ptp_list NAME VERSION SUBNET [HG_ENTRY_JSON]: the kind shape (ptp + host-local).
 hgc_ptp_list() {
 	local name=$1 ver=$2 subnet=$3 hg=${4:-'{}'}
 	jq -nc --arg name "$name" --arg ver "$ver" --arg subnet "$subnet" \
-		--arg data "$HG_TMP/ipam" --arg state "$HG_TMP/state" --argjson hg "$hg" '
+		--arg data "$HG_TMP/ipam" --arg state "$HG_STATE" --argjson hg "$hg" '
 		{cniVersion: $ver, name: $name, plugins: [
 			{type: "ptp", ipMasq: false, mtu: 1500,
 			 ipam: {type: "host-local", dataDir: $data,
@@ -67,35 +37,9 @@ hgc_container() {
 	HGC_PID=$HG_CONTAINER_PID
 }
 
-# hgc_block FILE: the lines between our markers (markers excluded).
-hgc_block() {
-	awk -v b="$HGC_BEGIN" -v e="$HGC_END" '
-		index($0, b) == 1 { inb = 1; next }
-		$0 == e { inb = 0; next }
-		inb { print }' "$1"
-}
-
-# hgc_nblocks FILE: how many BEGIN markers FILE has.
-hgc_nblocks() {
-	grep -c "^$HGC_BEGIN" "$1" || true
-}
-
-# hgc_strip FILE: FILE without our block (markers included).
-hgc_strip() {
-	awk -v b="$HGC_BEGIN" -v e="$HGC_END" '
-		index($0, b) == 1 { inb = 1; next }
-		inb && $0 == e { inb = 0; next }
-		!inb { print }' "$1"
-}
-
 # hgc_record NETWORK CID IFNAME: the path of the plugin's record.
 hgc_record() {
-	printf '%s/state/cni/%s/%s+%s.json' "$HG_TMP" "$1" "$2" "$3"
-}
-
-# hgc_nrecords NETWORK: how many records the network has.
-hgc_nrecords() {
-	find "$HG_TMP/state/cni/$1" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l
+	printf '%s/cni/%s/%s+%s.json' "$HG_STATE" "$1" "$2" "$3"
 }
 
 # hgc_chain_err_code: from the stderr of a failed hg_chain (stdin), the "code" of the

@@ -14,11 +14,11 @@ hg_guard_forwarding on
 
 export CNI_PATH=$HG_CNI_PATH CNI_CACHE_DIR=$HG_TMP/libcni-cache
 net=hgt-delref br=hg$$dr subnet=10.250.33.0/24
-hgc_subnet_free "$subnet"
+hg_subnet_free "$subnet"
 hg_defer ip link del "$br"
 caps='{"capabilities": {"io.kubernetes.cri.pod-annotations": true}}'
 good=$HG_TMP/good.conflist
-hgc_bridge_list "$net" 1.0.0 "$br" "$subnet" "$caps" >"$good"
+hg_bridge_list "$net" 1.0.0 "$br" "$subnet" "$caps" >"$good"
 # A plugin entry ADD refuses: DEL needs only stateDir from it.
 badconf=$HG_TMP/badconf.conflist
 jq '.plugins[-1] += {hostIPs: ["bogus"], localhostPorts: "x"}' "$good" >"$badconf"
@@ -47,7 +47,7 @@ while IFS='|' read -r what list ann; do
 	client del "$list" "$cid" "/var/run/netns/$ns" "$rc" >"$HG_TMP/del-$i.out" 2>&1 ||
 		hg_fail "$what: libcni DEL failed: $(cat "$HG_TMP/del-$i.out")"
 	hg_assert_eq "$(ips_reserved)" 0 "$what: host-local released the IP after DEL"
-	hg_assert_eq "$(hgc_nrecords "$net")" 0 "$what: no record"
+	hg_assert_eq "$(hg_nrecords "cni/$net")" 0 "$what: no record"
 	[ -z "$(ls -A "$CNI_CACHE_DIR/results" 2>/dev/null)" ] || hg_fail "$what: libcni cache left: $(ls "$CNI_CACHE_DIR/results")"
 	hg_log "$what: ADD refused, DEL released the IP"
 done <<EOT

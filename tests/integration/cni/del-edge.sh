@@ -13,9 +13,9 @@ hg_require_cmd jq unshare
 hg_guard_forwarding on
 
 net=hgt-del br=hg$$del subnet=10.250.42.0/24 hostip=10.250.43.1
-hgc_subnet_free "$subnet" 10.250.43.0/24
+hg_subnet_free "$subnet" 10.250.43.0/24
 hg_defer ip link del "$br"
-list=$(hgc_bridge_list "$net" 1.0.0 "$br" "$subnet" "{\"hostIPs\": [\"$hostip\"]}" | jq -c '.plugins[0].ipam.routes = []')
+list=$(hg_bridge_list --no-route "$net" 1.0.0 "$br" "$subnet" "{\"hostIPs\": [\"$hostip\"]}")
 
 # hg_conf [PREV_RESULT]: host-gateway's own configuration as libcni hands it over.
 hg_conf() {
@@ -44,7 +44,7 @@ setup() {
 	RES=$(hg_chain ADD "$list" "$CID" "$NETNS" eth0)
 	# Preconditions: there is something to remove.
 	[ -n "$(ip -n "$NS" route show "$hostip/32")" ] || hg_fail "setup $1: no host route after ADD"
-	hg_assert_eq "$(hgc_nblocks "$HOSTS")" 1 "setup $1: block after ADD"
+	hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "setup $1: block after ADD"
 	[ -f "$(hgc_record "$net" "$CID" eth0)" ] || hg_fail "setup $1: no record after ADD"
 }
 
@@ -155,5 +155,5 @@ hg_chain DEL "$list" "$CID" "$NETNS" eth0 || hg_fail "chain DEL after a half-fin
 gone "DEL after half-finished chain" "$NS"
 hg_assert_eq "$(ip -n "$NS" -br link show dev eth0 2>/dev/null || true)" "" "eth0 left in the container after chain DEL"
 
-hg_assert_eq "$(hgc_nrecords "$net")" 0 "records left in the network"
+hg_assert_eq "$(hg_nrecords "cni/$net")" 0 "records left in the network"
 hg_log "PASS"

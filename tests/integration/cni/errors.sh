@@ -21,7 +21,7 @@ ip -n "$ns" link set eth0 up
 netns=/var/run/netns/$ns
 prev=$(jq -nc --arg sb "$netns" '{cniVersion: "1.0.0", interfaces: [{name: "eth0", sandbox: $sb}],
 	ips: [{interface: 0, address: "10.250.90.2/24", gateway: "10.250.90.1"}], routes: [], dns: {}}')
-base=$(jq -nc --arg state "$HG_TMP/state" --argjson prev "$prev" \
+base=$(jq -nc --arg state "$HG_STATE" --argjson prev "$prev" \
 	'{cniVersion: "1.0.0", name: "hgt-err", type: "host-gateway", stateDir: $state, prevResult: $prev}')
 
 # expect_error WHAT CODE RC OUT [VERSION]: a failure exit and one error JSON object.

@@ -11,10 +11,10 @@ hg_require_cmd jq unshare
 hg_guard_forwarding on
 
 net=hgt-gc br=hg$$gc subnet=10.250.80.0/24 hostip=10.250.81.1
-hgc_subnet_free "$subnet" 10.250.81.0/24
+hg_subnet_free "$subnet" 10.250.81.0/24
 hg_defer ip link del "$br"
 # ADDs at 1.0.0 (the reference plugins 1.1.1 stop there); GC/STATUS at 1.1.0.
-list=$(hgc_bridge_list "$net" 1.0.0 "$br" "$subnet" "{\"hostIPs\": [\"$hostip\"]}" | jq -c '.plugins[0].ipam.routes = []')
+list=$(hg_bridge_list --no-route "$net" 1.0.0 "$br" "$subnet" "{\"hostIPs\": [\"$hostip\"]}")
 declare -a PIDS
 for i in 1 2 3; do
 	hg_netns_add "hgt-$$-g$i"
@@ -38,12 +38,12 @@ add() {
 	fi
 	[ -f "$(hgc_record "$net" "hgt-$$-g$1-c" eth0)" ] || hg_fail "no record after ADD $1"
 	[ -n "$(ip -n "hgt-$$-g$1" route show "$hostip/32")" ] || hg_fail "no host route after ADD $1"
-	hg_assert_eq "$(hgc_nblocks "$HG_TMP/hosts-$1")" 1 "block after ADD $1"
+	hg_assert_eq "$(hg_nblocks "$HG_TMP/hosts-$1")" 1 "block after ADD $1"
 }
 intact() {
 	[ -f "$(hgc_record "$net" "hgt-$$-g$1-c" eth0)" ] || hg_fail "$2: record of valid attachment $1 removed"
 	[ -n "$(ip -n "hgt-$$-g$1" route show "$hostip/32")" ] || hg_fail "$2: route of valid attachment $1 removed"
-	hg_assert_eq "$(hgc_block "$HG_TMP/hosts-$1")" "$(printf '%s\t%s' "$hostip" "$HGC_DEFAULT_NAMES")" "$2: block of valid attachment $1"
+	hg_assert_eq "$(hg_block "$HG_TMP/hosts-$1")" "$(printf '%s\t%s' "$hostip" "$HG_DEFAULT_NAMES")" "$2: block of valid attachment $1"
 	hg_chain CHECK "$list" "hgt-$$-g$1-c" "/proc/${PIDS[$1]}/ns/net" eth0 || hg_fail "$2: CHECK of valid attachment $1 failed"
 }
 collected() {
@@ -64,9 +64,9 @@ gc() {
 add 1
 add 2
 add 3
-hg_assert_eq "$(hgc_nrecords "$net")" 3 "records before GC"
+hg_assert_eq "$(hg_nrecords "cni/$net")" 3 "records before GC"
 gc cni.dev/valid-attachments "[{\"containerID\": \"hgt-$$-g2-c\", \"ifname\": \"eth0\"}]"
-hg_assert_eq "$(hgc_nrecords "$net")" 1 "records after GC"
+hg_assert_eq "$(hg_nrecords "cni/$net")" 1 "records after GC"
 intact 2 valid-attachments
 collected 1 valid-attachments
 collected 3 valid-attachments
@@ -74,7 +74,7 @@ collected 3 valid-attachments
 # The older key; attachment 2 is no longer valid, 1 is again.
 add 1 again
 gc cni.dev/attachments "[{\"containerID\": \"hgt-$$-g1-c\", \"ifname\": \"eth0\"}, {\"containerID\": \"hgt-$$-g2-c\", \"ifname\": \"eth1\"}]"
-hg_assert_eq "$(hgc_nrecords "$net")" 1 "records after GC with cni.dev/attachments"
+hg_assert_eq "$(hg_nrecords "cni/$net")" 1 "records after GC with cni.dev/attachments"
 intact 1 attachments
 collected 2 attachments
 

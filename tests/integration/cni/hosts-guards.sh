@@ -19,10 +19,10 @@ hg_require_cmd jq flock sha256sum timeout
 hg_guard_forwarding on
 
 net=hgt-guards br=hg$$gd subnet=10.250.34.0/24
-hgc_subnet_free "$subnet"
+hg_subnet_free "$subnet"
 hg_defer ip link del "$br"
 list=$HG_TMP/list.conflist
-hgc_bridge_list "$net" 1.0.0 "$br" "$subnet" >"$list"
+hg_bridge_list "$net" 1.0.0 "$br" "$subnet" >"$list"
 
 fingerprint() { printf '%s %s\n' "$(stat -c '%i %s %Y' "$1")" "$(sha256sum <"$1" | cut -d' ' -f1)"; }
 add() { # add NAME CID NETNS [LIST]: ADD with a hang guard; DEL deferred
@@ -68,10 +68,10 @@ for _ in $(seq 50); do grep -q "FLOCK.*WRITE.*:$(stat -c %i "$hosts") " /proc/lo
 grep -q "FLOCK.*WRITE.*:$(stat -c %i "$hosts") " /proc/locks || hg_fail "the holder took no lock"
 add locked hgt-$$-locked "/proc/$HGC_PID/ns/net" || hg_fail "ADD with a held lock on the hosts file failed (124 = hung): $(cat "$HG_TMP/locked.err")"
 gw=$(jq -r '.ips[0].gateway' "$HG_TMP/locked.json")
-hg_assert_eq "$(hgc_block "$hosts")" "$gw"$'\t'"$HGC_DEFAULT_NAMES" "names written although the file is locked"
+hg_assert_eq "$(hg_block "$hosts")" "$gw"$'\t'"$HG_DEFAULT_NAMES" "names written although the file is locked"
 timeout -k 1 20 bash -c '. "$HG_SOURCE_ROOT/tests/lib/common.sh"; HG_TMP='"$HG_TMP"' hg_chain DEL "$@"' _ \
 	"$list" hgt-$$-locked "/proc/$HGC_PID/ns/net" eth0 || hg_fail "DEL with a held lock failed"
-hg_assert_eq "$(hgc_nblocks "$hosts")" 0 "DEL removed the block although the file is locked"
+hg_assert_eq "$(hg_nblocks "$hosts")" 0 "DEL removed the block although the file is locked"
 
 # ---- 1 MiB of short names -------------------------------------------------------------
 big=$HG_TMP/big-hosts
@@ -83,8 +83,8 @@ hgc_container "$ns" "$big"
 t0=$(date +%s%N)
 add big hgt-$$-big "/proc/$HGC_PID/ns/net" || hg_fail "ADD with a $(stat -c %s "$big.orig")-byte hosts file failed (124 = hung): $(cat "$HG_TMP/big.err")"
 hg_log "ADD with a $(stat -c %s "$big.orig")-byte hosts file: $((($(date +%s%N) - t0) / 1000000)) ms (the whole chain)"
-hg_assert_eq "$(hgc_nblocks "$big")" 1 "block in the 1 MiB file"
-cmp <(hgc_strip "$big") "$big.orig" || hg_fail "user lines of the 1 MiB file changed"
+hg_assert_eq "$(hg_nblocks "$big")" 1 "block in the 1 MiB file"
+cmp <(hg_strip "$big") "$big.orig" || hg_fail "user lines of the 1 MiB file changed"
 
 # ---- stateDir and logFile -------------------------------------------------------------
 canary=$HG_TMP/canary

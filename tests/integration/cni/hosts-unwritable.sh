@@ -10,10 +10,10 @@ hg_require_cmd jq nsenter unshare
 hg_guard_forwarding on
 
 net=hgt-unwr subnet=10.250.96.0/24
-hgc_subnet_free "$subnet"
+hg_subnet_free "$subnet"
 br=hgt-$$-ub
 hg_defer ip link del "$br"
-list=$(hgc_bridge_list "$net" 1.0.0 "$br" "$subnet" "$(jq -nc --arg log "$HG_TMP/plugin.log" '{logFile: $log}')")
+list=$(hg_bridge_list "$net" 1.0.0 "$br" "$subnet" "$(jq -nc --arg log "$HG_TMP/plugin.log" '{logFile: $log}')")
 
 n=0
 for shape in missing readonly directory; do

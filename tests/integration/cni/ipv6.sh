@@ -34,15 +34,15 @@ add() {
 }
 
 hg_log "dual stack"
-dual=$(hgc_bridge_list hgt-v6dual 1.0.0 hgv6br1 10.250.60.0/24 '{}' "[[{\"subnet\": \"$v6sub\"}]]" |
+dual=$(hg_bridge_list hgt-v6dual 1.0.0 hgv6br1 "10.250.60.0/24 $v6sub" |
 	jq -c '.plugins[0].ipam.routes = [{dst: "0.0.0.0/0"}, {dst: "::/0"}]')
 fwd6_before=$(cat /proc/sys/net/ipv6/conf/all/forwarding)
 add 1 hgt-v6dual "$dual"
 hg_assert_eq "$(cat /proc/sys/net/ipv6/conf/all/forwarding)" "$fwd6_before" "the machine's IPv6 forwarding"
 hg_assert_eq "$(jq -r '[.ips[].address] | join(" ")' <<<"$RES")" "10.250.60.2/24 fd42:4867:7470:1::2/64" "container addresses"
-hg_assert_eq "$(hgc_block "$HOSTS")" \
-	"$(printf '10.250.60.1\t%s\nfd42:4867:7470:1::1\t%s' "$HGC_DEFAULT_NAMES" "$HGC_DEFAULT_NAMES")" "dual-stack block"
-hg_assert_eq "$(hgc_strip "$HOSTS")" "$(cat "$HOSTS.orig")" "user lines (dual stack)"
+hg_assert_eq "$(hg_block "$HOSTS")" \
+	"$(printf '10.250.60.1\t%s\nfd42:4867:7470:1::1\t%s' "$HG_DEFAULT_NAMES" "$HG_DEFAULT_NAMES")" "dual-stack block"
+hg_assert_eq "$(hg_strip "$HOSTS")" "$(cat "$HOSTS.orig")" "user lines (dual stack)"
 hg_chain CHECK "$dual" "$CID" "/proc/$PID/ns/net" eth0 || hg_fail "CHECK (dual stack) failed"
 
 # Over IPv6, by name: wait for DAD on both ends first.
@@ -59,21 +59,21 @@ cmp "$HOSTS" "$HOSTS.orig" || hg_fail "hosts after DEL (dual stack) differs"
 [ ! -e "$REC" ] || hg_fail "record left (dual stack)"
 
 hg_log "IPv4 only, default hostIPs"
-v4=$(hgc_bridge_list hgt-v6four 1.0.0 hgv6br2 10.250.61.0/24)
+v4=$(hg_bridge_list hgt-v6four 1.0.0 hgv6br2 10.250.61.0/24)
 add 2 hgt-v6four "$v4"
-hg_assert_eq "$(hgc_block "$HOSTS")" "$(printf '10.250.61.1\t%s' "$HGC_DEFAULT_NAMES")" "IPv4-only block"
-[ -z "$(hgc_block "$HOSTS" | awk '$1 ~ /:/')" ] || hg_fail "IPv6 line in an IPv4-only block"
+hg_assert_eq "$(hg_block "$HOSTS")" "$(printf '10.250.61.1\t%s' "$HG_DEFAULT_NAMES")" "IPv4-only block"
+[ -z "$(hg_block "$HOSTS" | awk '$1 ~ /:/')" ] || hg_fail "IPv6 line in an IPv4-only block"
 
 hg_log "IPv4 only, a literal IPv6 hostIP configured"
-v4lit=$(hgc_bridge_list hgt-v6lit 1.0.0 hgv6br3 10.250.62.0/24 '{"hostIPs": ["fd42:4867:7470:9::1", "auto"], "extraHosts": ["both.test:host-gateway"]}')
+v4lit=$(hg_bridge_list hgt-v6lit 1.0.0 hgv6br3 10.250.62.0/24 '{"hostIPs": ["fd42:4867:7470:9::1", "auto"], "extraHosts": ["both.test:host-gateway"]}')
 add 3 hgt-v6lit "$v4lit"
-hg_assert_eq "$(hgc_block "$HOSTS")" "$(printf '10.250.62.1\t%s\n10.250.62.1\tboth.test' "$HGC_DEFAULT_NAMES")" \
+hg_assert_eq "$(hg_block "$HOSTS")" "$(printf '10.250.62.1\t%s\n10.250.62.1\tboth.test' "$HG_DEFAULT_NAMES")" \
 	"IPv4-only block with an IPv6 hostIP configured"
 hg_assert_eq "$(ip -n "$NS" -6 route show fd42:4867:7470:9::1)" "" "IPv6 host route in an IPv4-only container"
 hg_assert_eq "$(jq -c .hostIPs "$REC")" '["10.250.62.1"]' "record hostIPs (IPv4 only)"
 # Re-applied by a repeated ADD: still no IPv6 line.
 conf=$(jq -c --argjson prev "$RES" '.plugins[1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev}' <<<"$v4lit")
 hg_plugin ADD "$conf" "$CID" "/proc/$PID/ns/net" eth0 >/dev/null || hg_fail "repeated ADD (IPv4 only) failed"
-[ -z "$(hgc_block "$HOSTS" | awk '$1 ~ /:/')" ] || hg_fail "IPv6 line after a repeated ADD: $(hgc_block "$HOSTS")"
+[ -z "$(hg_block "$HOSTS" | awk '$1 ~ /:/')" ] || hg_fail "IPv6 line after a repeated ADD: $(hg_block "$HOSTS")"
 hg_chain CHECK "$v4lit" "$CID" "/proc/$PID/ns/net" eth0 || hg_fail "CHECK (IPv4 only) failed"
 hg_log "PASS"

@@ -28,10 +28,10 @@ shape() {
 	local cid=hgt-$$-lc$idx-c cid2=hgt-$$-lc$idx-off hosts=$HG_TMP/hosts-$idx hosts2=$HG_TMP/hosts-$idx-off
 	local list=$HG_TMP/lc$idx.conflist rec rec2 res gw ino pid1 pid2 out port=$((18200 + idx))
 	hg_log "libcni: $kind at $ver"
-	hgc_subnet_free "$subnet"
+	hg_subnet_free "$subnet"
 	if [ "$kind" = bridge ]; then
 		hg_defer ip link del "$br"
-		hgc_bridge_list "$net" "$ver" "$br" "$subnet" "$caps" >"$list"
+		hg_bridge_list "$net" "$ver" "$br" "$subnet" "$caps" >"$list"
 	else
 		hgc_ptp_list "$net" "$ver" "$subnet" "$caps" >"$list"
 	fi
@@ -56,8 +56,8 @@ shape() {
 	gw=$(jq -r '.ips[0].gateway' <<<"$res")
 	hg_assert_eq "$gw" "${subnet%0/24}1" "gateway in the libcni result"
 	hg_assert_eq "$(jq -r '.ips[0].address' <<<"$res")" "${subnet%0/24}2/24" "container address in the libcni result"
-	hg_assert_eq "$(hgc_block "$hosts")" "$(printf '%s\tdb.host api.host' "$gw")" "block with the annotation's names"
-	hg_assert_eq "$(hgc_strip "$hosts")" "$(cat "$hosts.orig")" "user lines"
+	hg_assert_eq "$(hg_block "$hosts")" "$(printf '%s\tdb.host api.host' "$gw")" "block with the annotation's names"
+	hg_assert_eq "$(hg_strip "$hosts")" "$(cat "$hosts.orig")" "user lines"
 	[ -f "$rec" ] || hg_fail "no record after libcni add"
 	hg_listener - "$gw" "$port" "hello-$kind"
 	out=$(printf x | nsenter -t "$pid1" -n -m timeout 3 socat -t2 -T2 - "TCP:api.host:$port") ||
@@ -76,7 +76,7 @@ shape() {
 	hg_assert_eq "$(jq -r '.ips[0].address' <<<"$res")" "${subnet%0/24}3/24" "container address passed through (disabled)"
 	hg_assert_eq "$(jq -r '.ips[0].gateway' <<<"$res")" "$gw" "gateway passed through (disabled)"
 	[ ! -e "$rec2" ] || hg_fail "record written although host-gateway.io/enabled is false"
-	hg_assert_eq "$(hgc_nrecords "$net")" 0 "records of the network (disabled)"
+	hg_assert_eq "$(hg_nrecords "cni/$net")" 0 "records of the network (disabled)"
 	cmp "$hosts2" "$hosts.orig" || hg_fail "hosts written although disabled: $(cat "$hosts2")"
 	if [ "$ver" != 0.3.1 ]; then
 		client check "$list" "$cid2" "/proc/$pid2/ns/net" "$off_rc" || hg_fail "libcni check (disabled) failed"

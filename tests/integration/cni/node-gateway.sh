@@ -42,7 +42,7 @@ hgc_user_hosts >"$hosts"
 cp "$hosts" "$hosts.orig"
 hgc_container "$ns" "$hosts"
 netns=/proc/$HGC_PID/ns/net
-list=$(hgc_bridge_list "$net" 1.0.0 "$br" 10.250.51.0/24 '{"hostIPs": ["node-gateway"]}')
+list=$(hg_bridge_list "$net" 1.0.0 "$br" 10.250.51.0/24 '{"hostIPs": ["node-gateway"]}')
 rec=$(hgc_record "$net" "$cid" eth0)
 export HG_EXEC_NETNS=$node
 # shellcheck disable=SC2016 # expanded by the inner bash
@@ -53,7 +53,7 @@ res=$(hg_chain ADD "$list" "$cid" "$netns" eth0)
 hg_assert_eq "$(cat /proc/sys/net/ipv4/ip_forward)" "$fwd_before" "the machine's ip_forward (the plugins ran in the node netns)"
 hg_assert_eq "$(jq -r '.ips[0].gateway' <<<"$res")" 10.250.51.1 "bridge gateway in the result"
 [ -n "$(ip -n "$node" link show "$br" 2>/dev/null)" ] || hg_fail "test setup: the bridge is not in the node netns"
-hg_assert_eq "$(hgc_block "$hosts")" "$(printf '10.250.50.1\t%s' "$HGC_DEFAULT_NAMES")" \
+hg_assert_eq "$(hg_block "$hosts")" "$(printf '10.250.50.1\t%s' "$HG_DEFAULT_NAMES")" \
 	"block maps the node's default gateway"
 hg_assert_eq "$(jq -r '.hostIPs | join(",")' "$rec")" 10.250.50.1 "record hostIPs"
 

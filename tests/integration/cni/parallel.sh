@@ -10,8 +10,8 @@ hg_require_cmd jq unshare
 hg_guard_forwarding on
 
 N=20 net=hgt-par br=hg$$par subnet=10.250.70.0/24
-hgc_subnet_free "$subnet"
-list=$(hgc_bridge_list "$net" 1.0.0 "$br" "$subnet")
+hg_subnet_free "$subnet"
+list=$(hg_bridge_list "$net" 1.0.0 "$br" "$subnet")
 declare -a PIDS
 for ((i = 0; i < N; i++)); do
 	hg_netns_add "hgt-$$-p$i"
@@ -44,19 +44,19 @@ for ((i = 0; i < N; i++)); do
 	gw=$(jq -r '.ips[0].gateway' "$HG_TMP/add-$i.out")
 	hg_assert_eq "$gw" 10.250.70.1 "ADD $i gateway"
 	gws+=("$addr")
-	hg_assert_eq "$(hgc_nblocks "$HG_TMP/hosts-$i")" 1 "blocks in container $i's hosts"
-	hg_assert_eq "$(hgc_block "$HG_TMP/hosts-$i")" "$(printf '10.250.70.1\t%s' "$HGC_DEFAULT_NAMES")" "container $i's block"
-	hg_assert_eq "$(hgc_strip "$HG_TMP/hosts-$i")" "$(cat "$HG_TMP/hosts.orig")" "container $i's user lines"
+	hg_assert_eq "$(hg_nblocks "$HG_TMP/hosts-$i")" 1 "blocks in container $i's hosts"
+	hg_assert_eq "$(hg_block "$HG_TMP/hosts-$i")" "$(printf '10.250.70.1\t%s' "$HG_DEFAULT_NAMES")" "container $i's block"
+	hg_assert_eq "$(hg_strip "$HG_TMP/hosts-$i")" "$(cat "$HG_TMP/hosts.orig")" "container $i's user lines"
 	rec=$(hgc_record "$net" "hgt-$$-p$i-c" eth0)
 	[ -f "$rec" ] || hg_fail "no record for container $i"
 	hg_assert_eq "$(jq -r .containerID "$rec")" "hgt-$$-p$i-c" "record $i containerID"
 	hg_assert_eq "$(jq -r '.containerIPs[0]' "$rec")" "$addr" "record $i container address"
 done
-hg_assert_eq "$(hgc_nrecords "$net")" "$N" "records after $N parallel ADDs"
+hg_assert_eq "$(hg_nrecords "cni/$net")" "$N" "records after $N parallel ADDs"
 hg_assert_eq "$(printf '%s\n' "${gws[@]}" | sort -u | wc -l)" "$N" "distinct container addresses"
 # No stray files (temp files of the atomic writes) next to the records.
-hg_assert_eq "$(find "$HG_TMP/state" -type f ! -name '*.json' ! -name '.*.lock' | wc -l)" 0 \
-	"stray files in the state directory: $(find "$HG_TMP/state" -type f)"
+hg_assert_eq "$(find "$HG_STATE" -type f ! -name '*.json' ! -name '.*.lock' | wc -l)" 0 \
+	"stray files in the state directory: $(find "$HG_STATE" -type f)"
 
 for ((i = 0; i < N; i++)); do
 	job "$HG_TMP/del-$i" hg_chain DEL "$list" "hgt-$$-p$i-c" "/proc/${PIDS[i]}/ns/net" eth0 &
@@ -67,8 +67,8 @@ for ((i = 0; i < N; i++)); do
 	hg_assert_eq "$(cat "$HG_TMP/del-$i.out")" "" "DEL $i stdout"
 	cmp -s "$HG_TMP/hosts-$i" "$HG_TMP/hosts.orig" || hg_fail "container $i's hosts not restored: $(cat "$HG_TMP/hosts-$i")"
 done
-hg_assert_eq "$(hgc_nrecords "$net")" 0 "records after $N parallel DELs"
-hg_assert_eq "$(find "$HG_TMP/state" -type f ! -name '.*.lock' | wc -l)" 0 "files left in the state directory: $(find "$HG_TMP/state" -type f)"
+hg_assert_eq "$(hg_nrecords "cni/$net")" 0 "records after $N parallel DELs"
+hg_assert_eq "$(find "$HG_STATE" -type f ! -name '.*.lock' | wc -l)" 0 "files left in the state directory: $(find "$HG_STATE" -type f)"
 leases=$(find "$HG_TMP/ipam/$net" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null || true)
 hg_assert_eq "$leases" "" "host-local leases left"
 # The bridge (and its address) is the bridge plugin's and stays after DEL by design.

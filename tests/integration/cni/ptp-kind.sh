@@ -10,7 +10,7 @@ hg_guard_forwarding on
 
 ns=hgt-$$-ptp net=hgt-ptp cid=hgt-$$-ptp-c subnet=10.250.20.0/24
 hosts=$HG_TMP/hosts
-hgc_subnet_free "$subnet"
+hg_subnet_free "$subnet"
 hg_netns_add "$ns"
 hgc_user_hosts >"$hosts"
 cp "$hosts" "$hosts.orig"
@@ -26,8 +26,8 @@ hg_assert_eq "$(jq -r .cniVersion <<<"$res")" 0.3.1 "result cniVersion"
 gw=$(jq -r '.ips[0].gateway' <<<"$res")
 hg_assert_eq "$gw" 10.250.20.1 "ptp gateway in the result"
 [ -f "$rec" ] || hg_fail "no record at $rec"
-hg_assert_eq "$(hgc_block "$hosts")" "$(printf '%s\t%s' "$gw" "$HGC_DEFAULT_NAMES")" "managed block content"
-hg_assert_eq "$(hgc_strip "$hosts")" "$(cat "$hosts.orig")" "user lines outside the block"
+hg_assert_eq "$(hg_block "$hosts")" "$(printf '%s\t%s' "$gw" "$HG_DEFAULT_NAMES")" "managed block content"
+hg_assert_eq "$(hg_strip "$hosts")" "$(cat "$hosts.orig")" "user lines outside the block"
 
 hg_listener - "$gw" 18100 hello-ptp
 out=$(printf 'x' | nsenter -t "$HGC_PID" -n -m timeout 3 socat -t2 -T2 - TCP:host.containers.internal:18100) ||
@@ -35,7 +35,7 @@ out=$(printf 'x' | nsenter -t "$HGC_PID" -n -m timeout 3 socat -t2 -T2 - TCP:hos
 hg_assert_eq "$out" hello-ptp "reply through host.containers.internal"
 
 # CHECK at 0.3.1: libcni would refuse it; the plugin must too, with code 1.
-conf=$(jq -c --arg state "$HG_TMP/state" --argjson prev "$res" \
+conf=$(jq -c --arg state "$HG_STATE" --argjson prev "$res" \
 	'{cniVersion: "0.3.1", name: "hgt-ptp", type: "host-gateway", stateDir: $state, prevResult: $prev}' <<<'{}')
 rc=0
 out=$(hg_plugin CHECK "$conf" "$cid" "$netns" eth0) || rc=$?

@@ -16,11 +16,12 @@ BR=hgt-$$-b
 LIST=$HG_TMP/all.conflist
 LIST2=$HG_TMP/dnat.conflist
 BASE=$HG_TMP/base.conflist
-hgn_bridge_list "$NET" "$BR" 10.211.10.0/24 "{\"virtualIPs\":[\"$VIP\"],\"hostAlias\":true,
+hgn_bridge "$BR" 10.211.10.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.10.0/24 "{\"virtualIPs\":[\"$VIP\"],\"hostAlias\":true,
 	\"localhostPorts\":[\"18470\",\"18471:18472\",\"18473/udp\"],
 	\"hostLoopbackPorts\":[\"18474\",\"18475/udp\",\"18476-18478\"]}" >"$LIST"
 # The second network shares the bridge; its addresses come from another range.
-hgn_bridge_list "$NET2" "$BR" 10.211.10.0/24 '{"virtualIPs":["169.254.1.2"],"localhostPorts":["18479"]}' |
+hg_bridge_list --no-route "$NET2" 1.0.0 "$BR" 10.211.10.0/24 '{"virtualIPs":["169.254.1.2"],"localhostPorts":["18479"]}' |
 	jq '.plugins[0].ipam.ranges[0][0] += {rangeStart: "10.211.10.100", rangeEnd: "10.211.10.199"}' >"$LIST2"
 jq '.plugins[0].ipam.ranges[0][0] += {rangeStart: "10.211.10.200", rangeEnd: "10.211.10.250"} |
 	.plugins |= .[:1]' "$LIST" >"$BASE"
@@ -50,7 +51,7 @@ sysctls() {
 	done
 	grep -sH . /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv4/conf/*/route_localnet | grep -v "/conf/veth" || true
 }
-records() { { find "$HGN_STATE" -type f -name '*.json' 2>/dev/null || true; } | sort; }
+records() { { find "$HG_STATE" -type f -name '*.json' 2>/dev/null || true; } | sort; }
 # shellcheck disable=SC2119 # no directories: records are compared below
 hg_snapshot_host
 sysctls >"$HG_TMP/sysctl.before"

@@ -11,7 +11,8 @@ PORT=18433
 NET=hgt-alias
 BR=hgt-$$-b
 LIST=$HG_TMP/net.conflist
-hgn_bridge_list "$NET" "$BR" 10.211.3.0/24 "{\"virtualIPs\":[\"$VIP\"],\"hostAlias\":true}" >"$LIST"
+hgn_bridge "$BR" 10.211.3.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.3.0/24 "{\"virtualIPs\":[\"$VIP\"],\"hostAlias\":true}" >"$LIST"
 
 lo_has_alias() { ip -4 -o addr show dev lo | grep -qF " $VIP/32 "; }
 lo_has_alias && hg_fail "$VIP is already on lo before the test (left by an earlier run?)"

@@ -17,7 +17,8 @@ hg_guard_forwarding on
 NET=hgt-hostile
 BR=hgt-$$-b
 LIST=$HG_TMP/list.conflist
-hgn_bridge_list "$NET" "$BR" 10.211.40.0/24 '{"capabilities":{"io.kubernetes.cri.pod-annotations":true}}' >"$LIST"
+hgn_bridge "$BR" 10.211.40.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.40.0/24 '{"capabilities":{"io.kubernetes.cri.pod-annotations":true}}' >"$LIST"
 
 # ---- bounded work -----------------------------------------------------------------------
 hgn_container big
@@ -32,7 +33,7 @@ hg_assert_contains "$HGN_ERR" "4096" "huge remap annotation: says the limit"
 hg_log "huge remap annotation refused in $ms ms (bridge + host-local + host-gateway)"
 [ -z "$(hg_in "${HGN_NSNAME[big]}" nft list table inet host_gateway 2>/dev/null)" ] ||
 	hg_fail "huge remap annotation: a table was created in the container"
-hg_assert_eq "$({ find "$HGN_STATE/cni/$NET" -name '*.json' 2>/dev/null || :; } | wc -l)" 0 "huge remap annotation: no record"
+hg_assert_eq "$(hg_nrecords "cni/$NET")" 0 "huge remap annotation: no record"
 
 list_lb=$HG_TMP/lb-big.conflist
 jq '.plugins[-1].hostLoopbackPorts = ["1-5000"]' "$LIST" >"$list_lb"
@@ -78,7 +79,7 @@ hg_chain CHECK "$list_odd" "$(hgn_cid odd1)" "${HGN_NETNS[odd1]}" "$IFN" || hg_f
 hg_chain DEL "$list_odd" "$(hgn_cid odd1)" "${HGN_NETNS[odd1]}" "$IFN" || hg_fail "DEL of the odd attachment failed"
 hg_assert_eq "$(hgn_map_elements | wc -l)" 1 "DEL removed exactly its element"
 # GC: odd2's record is lost; its element and users are found by the key.
-rm -f "$HGN_STATE/cni/$LONGNET/"*.json
+rm -f "$HG_STATE/cni/$LONGNET/"*.json
 gc=$(jq -c '.plugins[-1] + {name: .name, cniVersion: "1.1.0", "cni.dev/valid-attachments": []}' "$list_odd")
 hg_plugin GC "$gc" "" "" "" >/dev/null || hg_fail "GC failed"
 hg_assert_eq "$(hgn_map_elements | wc -l)" 0 "GC removed the lost record's element"

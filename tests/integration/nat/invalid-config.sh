@@ -9,7 +9,8 @@ hg_guard_forwarding on
 NET=hgt-inval
 BR=hgt-$$-b
 LIST=$HG_TMP/net.conflist
-hgn_bridge_list "$NET" "$BR" 10.211.12.0/24 '{}' >"$LIST"
+hgn_bridge "$BR" 10.211.12.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.12.0/24 '{}' >"$LIST"
 hgn_container c1
 NS=${HGN_NSNAME[c1]}
 # The container is attached by bridge alone; host-gateway then gets its result.
@@ -34,7 +35,7 @@ case_() {
 	fi
 	# Nothing applied.
 	local left=
-	[ -z "$(find "$HGN_STATE" -name '*.json' 2>/dev/null)" ] || left+=" record"
+	[ -z "$(find "$HG_STATE" -name '*.json' 2>/dev/null)" ] || left+=" record"
 	hg_in "$NS" nft list table inet host_gateway >/dev/null 2>&1 && left+=" container-table"
 	[ "$(hg_in "$NS" ip -4 route)" = "$routes_before" ] || left+=" container-route"
 	[ -z "$(hgn_host_table)" ] || left+=" host-table"

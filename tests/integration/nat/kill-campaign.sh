@@ -19,7 +19,8 @@ ip -4 addr show dev lo | grep -q " $VIP/" && hg_skip "$VIP is already on lo"
 hg_defer ip addr del "$VIP/32" dev lo
 # Should a run leave it (a failure), the host table this test made goes too.
 [ -z "$(hgn_host_table)" ] && hg_defer nft delete table inet host_gateway
-hgn_bridge_list "$NET" "$BR" 10.211.50.0/24 \
+hgn_bridge "$BR" 10.211.50.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.50.0/24 \
 	"{\"virtualIPs\":[\"$VIP\"],\"hostAlias\":true,\"hostLoopbackPorts\":[\"18470\",\"18471/udp\"],\"localhostPorts\":[\"18472\"]}" >"$LIST"
 
 for i in $(seq "$N"); do
@@ -60,10 +61,10 @@ left=
 ip -4 addr show dev lo | grep -q " $VIP/" && left+=" alias-$VIP"
 [ "$(cat "/proc/sys/net/ipv4/conf/$BR/route_localnet")" = 0 ] || left+=" route_localnet=1"
 for d in alias localnet by-netns; do
-	n=$({ find "$HGN_STATE/$d" -mindepth 1 2>/dev/null || :; } | wc -l)
-	[ "$n" -eq 0 ] || left+=" $d:$n($({ find "$HGN_STATE/$d" -mindepth 1 2>/dev/null || :; } | head -3 | tr '\n' ' '))"
+	n=$({ find "$HG_STATE/$d" -mindepth 1 2>/dev/null || :; } | wc -l)
+	[ "$n" -eq 0 ] || left+=" $d:$n($({ find "$HG_STATE/$d" -mindepth 1 2>/dev/null || :; } | head -3 | tr '\n' ' '))"
 done
-n=$({ find "$HGN_STATE/cni" -name '*.json' 2>/dev/null || :; } | wc -l)
+n=$(hg_nrecords "cni/$NET")
 [ "$n" -eq 0 ] || left+=" records:$n"
 [ -z "$left" ] || hg_fail "left after the kill campaign and DELs:$left"
 hg_log "PASS"

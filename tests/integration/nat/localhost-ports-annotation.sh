@@ -13,7 +13,8 @@ P_ANN_UDP=18442
 NET=hgt-lpann
 BR=hgt-$$-b
 LIST=$HG_TMP/net.conflist
-hgn_bridge_list "$NET" "$BR" 10.211.7.0/24 \
+hgn_bridge "$BR" 10.211.7.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.7.0/24 \
 	"{\"localhostPorts\":[\"$P_CONF\"],\"capabilities\":{\"io.kubernetes.cri.pod-annotations\":true}}" >"$LIST"
 RC=$(jq -cn --arg v "$P_ANN, $P_ANN_UDP/udp" \
 	'{"io.kubernetes.cri.pod-annotations": {"host-gateway.io/localhost-ports": $v, "other": "x"}}')

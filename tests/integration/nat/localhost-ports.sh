@@ -18,7 +18,8 @@ P_OTHER=18700        # not listed
 NET=hgt-lport
 BR=hgt-$$-b
 LIST=$HG_TMP/net.conflist
-hgn_bridge_list "$NET" "$BR" 10.211.6.0/24 \
+hgn_bridge "$BR" 10.211.6.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.6.0/24 \
 	"{\"localhostPorts\":[\"$P_TCP\",\"$P_REMAP_C:$P_REMAP_H\",\"$P_UDP/udp\",\"18600-18602\",\"18610-18611:18620-18621\"]}" >"$LIST"
 
 hgn_container c1

@@ -4,7 +4,8 @@
 #
 #   . "$(dirname "$0")/nat-lib.sh"
 #   hgn_init virtual-ip
-#   hgn_bridge_list NET BRIDGE 10.211.1.0/24 '{"virtualIPs":["169.254.1.2"]}' >"$HG_TMP/net.conflist"
+#   hgn_bridge "hgt-$$-b" 10.211.1.0/24
+#   hg_bridge_list --no-route NET 1.0.0 "hgt-$$-b" 10.211.1.0/24 '{"virtualIPs":["169.254.1.2"]}' >"$HG_TMP/net.conflist"
 #   hgn_container c1            # netns hgt-$$-c1, HGN_NETNS[c1]=/var/run/netns/hgt-$$-c1
 #   hgn_add c1 "$HG_TMP/net.conflist"
 
@@ -30,73 +31,32 @@ hgn_init() {
 	if [ ! -x /usr/lib/cni/bridge ] || [ ! -x /usr/lib/cni/host-local ]; then
 		hg_skip "reference CNI plugins not installed in /usr/lib/cni"
 	fi
-	_hgn_janitor
-	HGN_STATE=$HG_TMP/state
-	HGN_IPAM=$HG_TMP/ipam
 	HGN_CID_PREFIX=hgt-$$
-	export HGN_STATE HGN_IPAM
 }
 
-# Bridges "hgt-PID-b" of test runs that were SIGKILLed (common.sh's janitor
-# only knows netns): their subnet would make hgn_subnet_free fail every later run.
-_hgn_janitor() {
-	local br pid
-	for br in $(ip -o link show type bridge | awk -F': ' '{ print $2 }' | grep -E '^hgt-[0-9]+-b$' || true); do
-		pid=${br#hgt-}
-		pid=${pid%-b}
-		kill -0 "$pid" 2>/dev/null || ip link del dev "$br" || true
-	done
-}
-
-# hgn_subnet_free CIDR: fail when the host already routes (part of) CIDR, so a
-# test never talks to a real network.
-hgn_subnet_free() {
-	local fam=-4
-	case $1 in *:*) fam=-6 ;; esac
-	local covering inside
-	covering=$(ip "$fam" route show table all to match "$1" | grep -v '^default' || true)
-	inside=$(ip "$fam" route show table all root "$1" || true)
-	if [ -n "$covering$inside" ]; then
-		hg_fail "subnet $1 is already routed on this host; pick another one for the test: $covering $inside"
-	fi
-}
-
-# hgn_bridge_list NET BRIDGE SUBNET4 [HG_JSON] [VERSION] [SUBNET6]: a conflist
-# bridge(isGateway) + host-local + host-gateway. HG_JSON is merged into the
-# host-gateway entry (stateDir is always set inside $HG_TMP). The bridge is
-# deleted at exit.
-hgn_bridge_list() {
-	local net=$1 br=$2 sub4=$3 hg=${4:-'{}'} ver=${5:-1.0.0} sub6=${6:-} ranges
+# hgn_bridge BRIDGE CIDR...: the bridge the test's conflists name (the bridge plugin
+# adopts it), deleted at exit, after checking its name and that the CIDRs are free. Made
+# here so that its route_localnet starts at 0 whatever the machine's
+# net.ipv4.conf.default.route_localnet (which a new link copies): the tests assert what
+# host-gateway does to it, and its DEL restores the value it found.
+hgn_bridge() {
+	local br=$1
+	shift
 	[ ${#br} -le 15 ] || hg_fail "bridge name $br longer than 15 bytes"
-	hgn_subnet_free "$sub4"
-	ranges=$(jq -cn --arg s "$sub4" '[[{subnet: $s}]]')
-	if [ -n "$sub6" ]; then
-		hgn_subnet_free "$sub6"
-		ranges=$(jq -cn --arg s "$sub4" --arg s6 "$sub6" '[[{subnet: $s}], [{subnet: $s6}]]')
-	fi
-	_hgn_defer_bridge "$br"
-	jq -n --arg net "$net" --arg br "$br" --arg ver "$ver" --arg ipam "$HGN_IPAM" \
-		--arg state "$HGN_STATE" --argjson ranges "$ranges" --argjson hg "$hg" '{
-		cniVersion: $ver, name: $net,
-		plugins: [
-			{type: "bridge", bridge: $br, isGateway: true, ipMasq: false, hairpinMode: false,
-			 ipam: {type: "host-local", dataDir: $ipam, ranges: $ranges}},
-			({type: "host-gateway", stateDir: $state} + $hg)
-		]}'
+	hg_subnet_free "$@"
+	ip link add "$br" type bridge
+	hg_defer ip link del dev "$br"
+	echo 0 >"/proc/sys/net/ipv4/conf/$br/route_localnet"
 }
 
-# The bridge plugin creates the bridge on the first ADD and never deletes it.
-declare -gA _HGN_BRIDGES=()
-_hgn_defer_bridge() {
-	[ -n "${_HGN_BRIDGES[$1]:-}" ] && return 0
-	_HGN_BRIDGES[$1]=1
-	hg_defer ip link del dev "$1"
-}
-
-# hgn_container NAME: netns hgt-$$-NAME (lo up), removed at exit.
+# hgn_container NAME: netns hgt-$$-NAME (lo up), removed at exit. Its route_localnet (all,
+# default, lo; eth0 copies default) is 0 whatever the machine's: a new netns copies the
+# host's all/default.
 hgn_container() {
 	local ns=hgt-$$-$1
 	hg_netns_add "$ns"
+	# shellcheck disable=SC2016 # $k is the inner sh's
+	ip netns exec "$ns" sh -c 'for k in all default lo; do echo 0 >/proc/sys/net/ipv4/conf/$k/route_localnet; done'
 	HGN_NSNAME[$1]=$ns
 	HGN_NETNS[$1]=/var/run/netns/$ns
 }

@@ -13,7 +13,8 @@ BR=hgt-$$-b
 LIST=$HG_TMP/net.conflist
 # The IPv6 virtual IP must be ignored: this network is IPv4 only.
 VIP6=fd00:254::2
-hgn_bridge_list "$NET" "$BR" 10.211.1.0/24 "{\"virtualIPs\":[\"$VIP\",\"$VIP6\"]}" >"$LIST"
+hgn_bridge "$BR" 10.211.1.0/24
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" 10.211.1.0/24 "{\"virtualIPs\":[\"$VIP\",\"$VIP6\"]}" >"$LIST"
 
 HOSTS=$HG_TMP/hosts
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' >"$HOSTS"

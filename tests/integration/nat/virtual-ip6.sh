@@ -14,7 +14,8 @@ PORT=18432
 NET=hgt-vip6
 BR=hgt-$$-b
 LIST=$HG_TMP/net.conflist
-hgn_bridge_list "$NET" "$BR" 10.211.2.0/24 "{\"virtualIPs\":[\"$VIP4\",\"$VIP6\"]}" 1.0.0 fd99:211:2::/64 >"$LIST"
+hgn_bridge "$BR" 10.211.2.0/24 fd99:211:2::/64
+hg_bridge_list --no-route "$NET" 1.0.0 "$BR" "10.211.2.0/24 fd99:211:2::/64" "{\"virtualIPs\":[\"$VIP4\",\"$VIP6\"]}" >"$LIST"
 
 hgn_container c1
 NS=${HGN_NSNAME[c1]}
