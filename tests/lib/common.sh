@@ -76,6 +76,9 @@ _hg_exit() {
 	else
 		[ -n "${HG_TMP:-}" ] && rm -rf "$HG_TMP"
 	fi
+	# The plugin keeps hosts-file locks and owner registries in the default stateDir
+	# whatever stateDir a test configures: a run that made the folder takes it away.
+	[ -n "${HG_MADE_RUN_DIR:-}" ] && [ -n "$HG_HAVE_LOCK" ] && rm -rf /run/host-gateway
 	[ -n "$HG_HAVE_LOCK" ] && rm -rf "$HG_LOCK_DIR"
 	exit "$rc"
 }
@@ -139,6 +142,8 @@ hg_init() {
 	HG_TMP=$(mktemp -d "/tmp/hgt-$HG_NAME.XXXX")
 	_hg_lock
 	_hg_janitor
+	HG_MADE_RUN_DIR=
+	[ -e /run/host-gateway ] || HG_MADE_RUN_DIR=1
 
 	if [ -z "${HG_BIN:-}" ]; then
 		if [ -n "${MESON_BUILD_ROOT:-}" ]; then
