@@ -113,6 +113,22 @@ static int cni_main(void)
 	return ret;
 }
 
+/* [--config PATH | --config=PATH] from argv[first]; -1 (said on stderr) on anything else. */
+static int parse_config_arg(const char *cmd, int argc, char **argv, int first, const char **config)
+{
+	for (int i = first; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			*config = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			*config = argv[i] + 9;
+		else {
+			fprintf(stderr, "host-gateway %s: unknown argument \"%s\"\n", cmd, argv[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int hook_main(int argc, char **argv)
 {
 	const char *config = HG_DEFAULT_CONFIG;
@@ -124,16 +140,8 @@ static int hook_main(int argc, char **argv)
 		fprintf(stderr, "host-gateway hook: missing STAGE (createRuntime, prestart or poststop)\n");
 		return 2;
 	}
-	for (int i = 3; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config = argv[++i];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			config = argv[i] + 9;
-		else {
-			fprintf(stderr, "host-gateway hook: unknown argument \"%s\"\n", argv[i]);
-			return 2;
-		}
-	}
+	if (parse_config_arg("hook", argc, argv, 3, &config) < 0)
+		return 2;
 	if (read_stdin(&input, &len) < 0) {
 		fprintf(stderr, "host-gateway: hook %s: cannot read the OCI state on stdin\n", argv[2]);
 		return 1;
@@ -147,16 +155,8 @@ static int gc_main(int argc, char **argv)
 {
 	const char *config = HG_DEFAULT_CONFIG;
 	struct hg_log log = {.fn = log_to_stderr};
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config = argv[++i];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			config = argv[i] + 9;
-		else {
-			fprintf(stderr, "host-gateway gc: unknown argument \"%s\"\n", argv[i]);
-			return 2;
-		}
-	}
+	if (parse_config_arg("gc", argc, argv, 2, &config) < 0)
+		return 2;
 	int n = hg_hook_gc(config, &log);
 	if (n < 0)
 		return 1;

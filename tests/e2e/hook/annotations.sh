@@ -23,6 +23,12 @@ _hk_ann() {
 	hg_assert_eq "$rc" "$4" "$c: exit status ($(cat "$HG_TMP/hook.err"))"
 	hg_assert_eq "$(hg_block "$b/rootfs/etc/hosts")" "$5" "$c: the block"
 	hg_assert_eq "$(hg_strip "$b/rootfs/etc/hosts")" "$user" "$c: user lines"
+	# The container stops: its block goes (the next case's container would otherwise find
+	# it still listed, alive as PID 1, and write it back).
+	cp "$HG_TMP/hook.err" "$HG_TMP/create.err"
+	hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-$c" 0 "$b")" || hg_fail "$c: poststop exit $?"
+	mv "$HG_TMP/create.err" "$HG_TMP/hook.err" # what the callers look at
+	hg_assert_eq "$(hg_nblocks "$b/rootfs/etc/hosts")" 0 "$c: no block after poststop"
 }
 
 lo() { # lo NAMES...: the block lines for the loopback addresses

@@ -18,6 +18,9 @@ b=$HG_TMP/b
 hk_bundle "$b" "$conf" "path:${HK_NSPATH[c1]}"
 
 gc() { env -i timeout -k 1 10 "$HG_BIN" gc --config "$conf" 2>"$HG_TMP/gc.err"; }
+# Hosts registries live in the default stateDir, shared by every configuration: what an
+# earlier test left there is collected first, so that the counts below are this test's.
+gc >/dev/null || hg_fail "the first gc failed: $(cat "$HG_TMP/gc.err")"
 
 # sleeper NAME: a process in the netns, its pid in $SLEEPER (not in $(...): the deferred
 # kill must be registered in this shell).
