@@ -58,13 +58,14 @@ case $rc in 0 | 124) hg_fail "malformed config: exit $rc ($err)" ;; esac
 hg_assert_contains "$err" "$f" "malformed config: names the file"
 hg_assert_contains "$err" "line 3" "malformed config: names the line"
 
-# A missing file: the defaults (names into the rootfs for a host-network container; the
-# host-network path touches no state directory).
-run_hg_before=$(test -e /run/host-gateway && echo yes || echo no)
+# A missing file: the defaults (names into the rootfs for a host-network container, the
+# default stateDir /run/host-gateway, checked or made private; the test harness removes
+# it again when this run made it).
 hk_hook createRuntime "$HG_TMP/does-not-exist.json" "$state" || hg_fail "missing config: exit $? ($(cat "$HG_TMP/hook.err"))"
 hg_assert_eq "$(hg_nblocks "$b/rootfs/etc/hosts")" 1 "missing config: defaults, block written"
 hg_assert_contains "$(hg_block "$b/rootfs/etc/hosts")" "127.0.0.1"$'\t'"$HG_DEFAULT_NAMES" "missing config: the default names"
-hg_assert_eq "$(test -e /run/host-gateway && echo yes || echo no)" "$run_hg_before" "missing config: /run/host-gateway not created"
+hg_assert_eq "$(stat -c '%a %U' /run/host-gateway)" "700 root" "missing config: the default stateDir, private"
+hk_hook poststop "$HG_TMP/does-not-exist.json" "$(hk_state_json "$HK_CID-direct" 0 "$b")" || hg_fail "missing config: poststop exit $?"
 
 # A bundle without config.json: the policy decides.
 nob=$HG_TMP/no-bundle
