@@ -1,6 +1,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <dlfcn.h>
+#include <sys/stat.h>
 #include <nftables/libnftables.h>
 #include "nat.h"
 #include "util.h"
@@ -228,11 +229,42 @@ static struct {
 	int (*run)(struct nft_ctx *, const char *);
 } nft;
 
+/* A node without libnftables (kind's node image, say) gets the library set beside the
+ * binary from `host-gateway install`: <dir of the binary>/host-gateway.lib/. Its
+ * dependencies are opened first, by path, so that the loader finds them by soname when
+ * libnftables asks for them. Only a directory that is root's and writable by nobody else. */
+static void *open_beside_binary(void)
+{
+	static const char *const deps[] = {"libmnl.so.0", "libnftnl.so.11", "libjansson.so.4", "libgmp.so.10",
+					   "libxtables.so.12"};
+	char exe[4096], path[4200];
+	struct stat st;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/" HG_NFT_LIB_DIR, exe);
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(deps); i++) {
+		snprintf(path, sizeof(path), "%s/" HG_NFT_LIB_DIR "/%s", exe, deps[i]);
+		dlopen(path, RTLD_NOW | RTLD_LOCAL); /* kept open for the process's life */
+	}
+	snprintf(path, sizeof(path), "%s/" HG_NFT_LIB_DIR "/libnftables.so.1", exe);
+	return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
+
 static int load_libnftables(void)
 {
 	if (nft.loaded)
 		return 0;
 	void *h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		h = open_beside_binary();
 	if (!h)
 		return -1;
 	*(void **) &nft.ctx_new = dlsym(h, "nft_ctx_new");
@@ -248,6 +280,11 @@ static int load_libnftables(void)
 		return -1;
 	nft.loaded = true;
 	return 0;
+}
+
+bool hg_nft_available(void)
+{
+	return load_libnftables() == 0;
 }
 
 static void nft_ctx_freep(struct nft_ctx **c) { if (*c) nft.ctx_free(*c); }
