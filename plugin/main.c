@@ -1,19 +1,26 @@
 /* The single entry point: the CNI environment selects the CNI personality, `hook STAGE`
- * the OCI hook personality, anything else the command line for people. Only this file
- * writes to stdout. */
+ * the OCI hook personality, anything else the command line for people. Only this file and
+ * the command fronts it dispatches to (install-cmd.c, corefile-cmd.c) write to stdout. */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "hg-build-config.h"
 #include "cni.h"
+#include "corefile-cmd.h"
 #include "oci.h"
+#include "install-cmd.h"
 #include "util.h"
 
 static const char help[] =
 	"Usage: host-gateway [--help | --version]\n"
 	"       host-gateway hook createRuntime|prestart|poststop [--config PATH]\n"
 	"       host-gateway gc [--config PATH]\n"
+	"       host-gateway corefile --ip VIP [--name NAME]... [--k3s-override]\n"
+	"       host-gateway install [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
+	"                            [--watch | --check]\n"
+	"       host-gateway uninstall [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
+	"                              [--force]\n"
 	"\n"
 	"Makes the host reachable from containers by name: host.docker.internal,\n"
 	"host.containers.internal and gateway.docker.internal (configurable).\n"
@@ -33,6 +40,23 @@ static const char help[] =
 	"  createRuntime, or was killed): memberships of containers that are gone, the\n"
 	"  plumbing of network namespaces that are gone or unused, dangling index links.\n"
 	"  The stateDir is the one of --config's file. A CNI GC does the same.\n"
+	"\n"
+	"corefile: reads a CoreDNS Corefile on stdin and prints it with VIP NAME... in the\n"
+	"  hosts plugin of its main server block, for pods that resolve through CoreDNS;\n"
+	"  --k3s-override prints a host-gateway.override key for k3s's coredns-custom instead.\n"
+	"  Exit status: 0 ok, 1 Corefile refused, 2 usage. See host-gateway corefile --help.\n"
+	"\n"
+	"install: copies this binary to the CNI bin folder (default /opt/cni/bin) and appends\n"
+	"  the plugin entry (--plugin-config, default {\"type\":\"host-gateway\",\"capabilities\":\n"
+	"  {\"io.kubernetes.cri.pod-annotations\":true}}) to the configuration runtimes load:\n"
+	"  the first *.conf, *.conflist or *.json by name in the CNI configuration folder\n"
+	"  (default /etc/cni/net.d); a single-plugin .conf becomes a .conflist. An entry of\n"
+	"  type host-gateway already there is replaced. --watch keeps it there when the file\n"
+	"  is rewritten (kindnetd) until SIGTERM; --check exits 0 when the binary and the\n"
+	"  entry are in place, 1 otherwise (a readiness probe).\n"
+	"uninstall: removes the entry, then the binary unless attachment records remain in\n"
+	"  the stateDir (their DEL needs it) or a Debian package owns it; --force removes it\n"
+	"  despite records. Exit status: 0 ok, 1 failure, 2 usage.\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help\n"
@@ -173,6 +197,12 @@ int main(int argc, char **argv)
 		return hook_main(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "gc") == 0)
 		return gc_main(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "corefile") == 0)
+		return hg_corefile_main(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "install") == 0)
+		return hg_install_main(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "uninstall") == 0)
+		return hg_uninstall_main(argc, argv);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(help, stdout);
 		return 0;

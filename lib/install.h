@@ -1,0 +1,65 @@
+/* Installing host-gateway on a node: the binary into the CNI bin folder, our entry into the
+ * network configuration runtimes load (the first file of the CNI configuration folder), and
+ * keeping it there while something else (kindnetd) rewrites that file. The pure JSON edit
+ * is lib/conflist.c's; this file does the file work. Actions are reported through the
+ * front's log sink, one line each. */
+#pragma once
+
+#include <stdbool.h>
+#include <jansson.h>
+#include "error.h"
+#include "log.h"
+
+#define HG_DEFAULT_CNI_CONF_DIR "/etc/cni/net.d"
+#define HG_DEFAULT_CNI_BIN_DIR "/opt/cni/bin"
+#define HG_DPKG_INFO_DIR "/var/lib/dpkg/info"
+
+/* Copies the executable open at self_fd to bin_dir/host-gateway (temp file, fsync, rename,
+ * mode 0755) unless that file is already the same inode or the same bytes. A file there
+ * that a Debian package owns is never replaced. 1 when written, 0 when already in place. */
+int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_dir, const struct hg_log *log,
+		      struct hg_error *err);
+
+/* 0 when bin_dir/host-gateway is the executable open at self_fd (same inode or bytes). */
+int hg_install_binary_check(int self_fd, const char *bin_dir, struct hg_error *err);
+
+/* Puts entry into the primary configuration of conf_dir (see lib/conflist.h): 1 when a file
+ * was written, 0 when it already held the entry. *primary (optional) gets the file's path. */
+int hg_install_chain(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,
+		     struct hg_error *err);
+
+/* 0 when the primary configuration holds exactly our entry; -1 with why otherwise. */
+int hg_install_chain_check(const char *conf_dir, json_t *entry, char **primary, struct hg_error *err);
+
+/* Removes our entry from the primary configuration. *state_dir (optional) gets the
+ * stateDir of the entry removed (NULL when there was none, or it had no stateDir). */
+int hg_uninstall_chain(const char *conf_dir, char **state_dir, const struct hg_log *log, struct hg_error *err);
+
+/* The attachment records under state_dir/cni/NETWORK/ (each needs the binary for its DEL). */
+int hg_install_count_records(const char *state_dir, size_t *n, struct hg_error *err);
+
+/* Removes bin_dir/host-gateway when it is a regular file no Debian package owns and no
+ * record remains under state_dir (or force). 1 removed, 0 kept (said why through log),
+ * -1 on error (and when force cannot be honoured). */
+int hg_uninstall_binary(const char *bin_dir, const char *state_dir, bool force, const char *dpkg_info_dir,
+			const struct hg_log *log, struct hg_error *err);
+
+/* The Debian package whose file list (dpkg_info_dir/PKG.list) names path, in *pkg; 1 when
+ * one does, 0 when none. Merged-/usr aliases (/lib/x for /usr/lib/x) count. */
+int hg_install_dpkg_owner(const char *dpkg_info_dir, const char *path, char **pkg, struct hg_error *err);
+
+/* The nftables keys entry uses (virtualIPs without hostAlias, localhostPorts,
+ * hostLoopbackPorts) need libnftables.so.1: -1 naming the keys and the library when this
+ * machine cannot load it, 0 otherwise. */
+int hg_install_check_nft(json_t *entry, struct hg_error *err);
+
+/* Keeps the entry in conf_dir until stop_fd becomes readable: chains now, then again after
+ * every change of a configuration file (inotify, bursts folded for DEBOUNCE_MS, a full
+ * re-scan after a queue overflow). A primary that cannot be chained (invalid, none yet) is
+ * reported once and waited for. Returns 0 when stopped, -1 when watching is impossible. */
+int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const struct hg_log *log,
+		     struct hg_error *err);
+/* Copies the library set beside this binary (host-gateway.lib/, the DaemonSet's image has
+ * one) next to bin_dir's binary, so that the nftables modes work on a node without
+ * libnftables. 0 when there is none here, 1 when copied. */
+int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_error *err);

@@ -1,0 +1,133 @@
+/* host-gateway corefile --ip VIP [--ip VIP6] [--name NAME]... [--k3s-override]
+ *
+ * Reads a CoreDNS Corefile on stdin and prints it with the names of the host in the main
+ * server block (a kubectl pipeline feeds it and takes the result, README "Names in pods:
+ * CoreDNS"); with --k3s-override, prints the content of the host-gateway.override key of
+ * k3s's coredns-custom ConfigMap and reads nothing. The work is in lib/corefile.c; this file
+ * only parses arguments and moves bytes. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "corefile-cmd.h"
+#include "corefile.h"
+#include "util.h"
+
+static const char usage[] =
+	"Usage: host-gateway corefile --ip VIP [--ip VIP] [--name NAME]... [--k3s-override]\n"
+	"  Reads a CoreDNS Corefile on stdin and prints it with VIP NAME... in the hosts plugin of\n"
+	"  its main server block (.:53); running it again changes nothing. --ip: the virtual IP\n"
+	"  (one IPv4 and/or one IPv6); --name: the names (default host.docker.internal,\n"
+	"  host.containers.internal, gateway.docker.internal).\n"
+	"  --k3s-override: print the host-gateway.override key of k3s's coredns-custom\n"
+	"  ConfigMap instead (template directives; stdin is not read).\n";
+
+/* The whole of stdin, at most HG_COREFILE_MAX_SIZE bytes: -1 with errno (EFBIG above it). */
+static int read_bounded(char **out, size_t *len)
+{
+	size_t cap = HG_COREFILE_MAX_SIZE + 1, n = 0;
+	_cleanup_free_ char *buf = malloc(cap);
+	if (!buf)
+		return -1;
+	while (n < cap) {
+		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		n += r;
+	}
+	if (n > HG_COREFILE_MAX_SIZE) {
+		errno = EFBIG;
+		return -1;
+	}
+	*out = TAKE_PTR(buf);
+	*len = n;
+	return 0;
+}
+
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: the value, or NULL when argv[*i] is not opt. */
+static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
+{
+	size_t n = strlen(opt);
+	if (strncmp(argv[*i], opt, n) != 0)
+		return NULL;
+	if (argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (argv[*i][n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = true;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+int hg_corefile_main(int argc, char **argv)
+{
+	struct hg_corefile_spec spec = {0};
+	struct hg_error err = {0};
+	_cleanup_free_ char *input = NULL, *output = NULL;
+	bool k3s = false;
+	size_t len = 0;
+	int ret = 2;
+
+	for (int i = 2; i < argc; i++) {
+		bool missing = false;
+		const char *v;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			ret = 0;
+			goto out;
+		} else if (strcmp(argv[i], "--k3s-override") == 0) {
+			k3s = true;
+		} else if ((v = opt_value(argc, argv, &i, "--ip", &missing))) {
+			if (hg_corefile_spec_add_ip(&spec, v, &err) < 0)
+				goto usage_error;
+		} else if ((v = opt_value(argc, argv, &i, "--name", &missing))) {
+			if (hg_corefile_spec_add_name(&spec, v, &err) < 0)
+				goto usage_error;
+		} else {
+			hg_error_set(&err, 0, missing ? "%s needs a value" : "unknown argument \"%s\"", argv[i]);
+			goto usage_error;
+		}
+	}
+	if (hg_corefile_spec_finish(&spec, &err) < 0)
+		goto usage_error;
+
+	ret = 1;
+	if (k3s) {
+		if (hg_corefile_k3s_override(&spec, &output, &err) < 0)
+			goto failed;
+	} else {
+		if (read_bounded(&input, &len) < 0) {
+			if (errno == EFBIG)
+				fprintf(stderr, "host-gateway corefile: the Corefile on stdin is larger than %d bytes\n",
+					HG_COREFILE_MAX_SIZE);
+			else
+				fprintf(stderr, "host-gateway corefile: cannot read stdin: %s\n", strerror(errno));
+			goto out;
+		}
+		if (hg_corefile_edit(input, len, &spec, &output, &err) < 0)
+			goto failed;
+	}
+	if (fputs(output, stdout) == EOF || fflush(stdout) != 0) {
+		fprintf(stderr, "host-gateway corefile: cannot write stdout: %s\n", strerror(errno));
+		goto out;
+	}
+	ret = 0;
+	goto out;
+
+usage_error:
+	fprintf(stderr, "host-gateway corefile: %s (see host-gateway corefile --help)\n", err.msg);
+	goto out;
+failed:
+	fprintf(stderr, "host-gateway corefile: %s\n", err.msg);
+out:
+	hg_corefile_spec_free(&spec);
+	return ret;
+}

@@ -1,0 +1,66 @@
+#!/bin/bash
+# `host-gateway corefile` through the real binary: each golden input of the unit test
+# (tests/unit/golden/corefile/NAME.in, with the same arguments as test-corefile.c) piped
+# through it gives NAME.out, byte for byte, and its output piped through again is the same
+# (idempotent); --k3s-override gives k3s-override.out without reading stdin. Exit codes: 1
+# (and a message naming the line on stderr, nothing on stdout) for a Corefile without a main
+# server block or with unbalanced braces, and for one over 1 MiB; 2 for usage errors. No
+# root feature is needed; it runs with the root suite because that is where the binary's
+# command-line tests live.
+. "$(dirname "$0")/../../lib/common.sh"
+hg_init corefile-cli
+hg_require_bin
+
+golden=${HG_SOURCE_ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}/tests/unit/golden/corefile
+[ -d "$golden" ] || hg_fail "golden files not found: $golden"
+
+# NAME ARGS...: the table of test-corefile.c.
+cases=(
+	"kubeadm --ip 169.254.1.2"
+	"k3s --ip 169.254.1.2"
+	"hosts-old-vip --ip 169.254.1.2"
+	"tabs --ip 169.254.1.2 --ip fd00:254::2 --name host.docker.internal --name registry.host"
+	"multi-block --ip=169.254.1.2"
+)
+for c in "${cases[@]}"; do
+	read -r -a words <<<"$c"
+	name=${words[0]}
+	args=("${words[@]:1}")
+	out=$HG_TMP/$name.out
+	"$HG_BIN" corefile "${args[@]}" <"$golden/$name.in" >"$out" ||
+		hg_fail "$name: exit $? (stderr above)"
+	cmp -s "$out" "$golden/$name.out" || {
+		diff -u "$golden/$name.out" "$out" >&2 || true
+		hg_fail "$name: output differs from $name.out"
+	}
+	"$HG_BIN" corefile "${args[@]}" <"$out" >"$out.2" || hg_fail "$name: second run: exit $?"
+	cmp -s "$out" "$out.2" || hg_fail "$name: a second run changed the output"
+	hg_log "ok: $name"
+done
+
+"$HG_BIN" corefile --k3s-override --ip 169.254.1.2 </dev/null >"$HG_TMP/override" ||
+	hg_fail "--k3s-override: exit $?"
+cmp -s "$HG_TMP/override" "$golden/k3s-override.out" || hg_fail "--k3s-override differs from k3s-override.out"
+
+# expect_exit WANT WHAT [STDERR-SUBSTRING] -- ARGS... < input: exit code, empty stdout.
+expect_exit() {
+	local want=$1 what=$2 msg=$3 rc=0
+	shift 3
+	"$HG_BIN" corefile "$@" >"$HG_TMP/stdout" 2>"$HG_TMP/stderr" || rc=$?
+	[ "$rc" -eq "$want" ] || hg_fail "$what: exit $rc, want $want (stderr: $(cat "$HG_TMP/stderr"))"
+	[ ! -s "$HG_TMP/stdout" ] || hg_fail "$what: wrote to stdout"
+	[ -z "$msg" ] || hg_assert_contains "$(cat "$HG_TMP/stderr")" "$msg" "$what: stderr"
+}
+expect_exit 1 "no main block" "no main server block" --ip 169.254.1.2 <"$golden/no-main.in"
+expect_exit 1 "unbalanced" "line 1: this '{' is never closed" --ip 169.254.1.2 <"$golden/unbalanced.in"
+head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$HG_TMP/big"
+expect_exit 1 "over 1 MiB" "larger than" --ip 169.254.1.2 <"$HG_TMP/big"
+expect_exit 2 "no --ip" "no address" </dev/null
+expect_exit 2 "bad --ip" "not an IPv4 or IPv6 address" --ip 300.1.1.1 </dev/null
+expect_exit 2 "two IPv4" "at most one IPv4" --ip 10.0.0.1 --ip 10.0.0.2 </dev/null
+expect_exit 2 "bad --name" "not a valid host name" --ip 169.254.1.2 --name 'a;b' </dev/null
+expect_exit 2 "unknown argument" "unknown argument" --ip 169.254.1.2 --frobnicate </dev/null
+expect_exit 2 "--ip without value" "needs a value" --ip </dev/null
+"$HG_BIN" corefile --help | grep -q -- '--k3s-override' || hg_fail "corefile --help does not describe --k3s-override"
+"$HG_BIN" --help | grep -q 'host-gateway corefile' || hg_fail "--help does not list the corefile command"
+hg_log "ok: exit codes"
