@@ -50,7 +50,8 @@ void hg_config_free(struct hg_config *c)
 int hg_parse_name(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-')
+	/* No empty label ("a..b", a trailing dot): resolvers and CoreDNS would not match it. */
+	if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' || strstr(s, ".."))
 		return -EINVAL;
 	for (const char *p = s; *p; p++)
 		if (!isalnum((unsigned char) *p) && *p != '-' && *p != '_' && *p != '.')

@@ -26,6 +26,8 @@
 #define DEBOUNCE_MAX_MS 400
 /* After a failed attempt (the primary is invalid), a try this often even without events. */
 #define RETRY_MS 5000
+/* While the watched folder is gone, a look for it this often. */
+#define GONE_RETRY_MS 200
 /* A file that changes between our read and our rename is read again, this many times. */
 #define CHAIN_ATTEMPTS 5
 
@@ -73,19 +75,18 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* A new temp file in dir, never one that is there (a symlink planted at the name is not
- * followed). */
+/* A new temp file in dir with a name of its own (O_EXCL: never one that is there, and a
+ * symlink planted at the name is not followed). Not named after the PID: installers in
+ * containers are all PID 1, and one must never take or remove another's file. */
 static int open_tmp(const char *dir, char **tmp, struct hg_error *err)
 {
-	if (asprintf(tmp, "%s/" TMP_PREFIX "%d.tmp", dir, (int) getpid()) < 0) {
+	if (asprintf(tmp, "%s/" TMP_PREFIX "XXXXXX.tmp", dir) < 0) {
 		*tmp = NULL;
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	}
-	int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST && unlink(*tmp) == 0) /* left by a killed run with our PID */
-		fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = mkostemps(*tmp, 4, O_CLOEXEC);
 	if (fd < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "create %s", *tmp);
+		return hg_error_errno(err, HG_CNI_IO, errno, "create a temp file in %s", dir);
 	return fd;
 }
 
@@ -116,8 +117,12 @@ static int write_atomic(const char *dir, const char *name, const char *text, con
 	_cleanup_close_ int fd = open_tmp(dir, &tmp, err);
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, text, strlen(text)) < 0 || fchmod(fd, like->st_mode & 07777) < 0 ||
-	    (geteuid() == 0 && fchown(fd, like->st_uid, like->st_gid) < 0) || fsync(fd) < 0) {
+	/* The owner is changed only when it differs: the DaemonSet runs without CAP_CHOWN, and a
+	 * root:root file (the usual) needs none. */
+	struct stat mine;
+	if (write_all(fd, text, strlen(text)) < 0 || fchmod(fd, like->st_mode & 07777) < 0 || fstat(fd, &mine) < 0 ||
+	    ((mine.st_uid != like->st_uid || mine.st_gid != like->st_gid) && fchown(fd, like->st_uid, like->st_gid) < 0) ||
+	    fsync(fd) < 0) {
 		int e = errno;
 		unlink(tmp);
 		return hg_error_errno(err, HG_CNI_IO, e, "write %s", tmp);
@@ -246,6 +251,49 @@ static int no_primary(const char *conf_dir, struct hg_error *err)
 			    conf_dir);
 }
 
+/* The primary rewrote its NAME.conf after we converted it into NAME.conflist: runtimes load
+ * the .conf again (it sorts first). The .conflist, if it is ours (it lists our entry and the
+ * same network), is replaced by the new conversion, then the .conf goes, as on the first
+ * conversion; anyone else's NAME.conflist is not touched. */
+static int replace_converted(const char *conf_dir, struct primary *p, const char *new_name, char *new_path,
+			     const char *text, char **primary, const struct hg_log *log, struct hg_error *err)
+{
+	_cleanup_free_ char *old_text = NULL;
+	json_auto_t *old = NULL;
+	struct stat st;
+	size_t len;
+	bool converted;
+	for (int i = 0; p->names[i]; i++)
+		if (i != p->idx && hg_conflist_is_cni_name(p->names[i]) && strcmp(p->names[i], new_name) < 0)
+			return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+					    "%s is a single plugin and must become %s to be chained, but %s/%s would then "
+					    "be loaded first: not converted",
+					    p->path, new_name, conf_dir, p->names[i]);
+	if (read_file(new_path, &st, &old_text, &len, err) < 0 ||
+	    hg_conflist_parse(new_path, old_text, len, &old, &converted, err) < 0)
+		return hg_error_prefix(err, "%s exists", new_path);
+	const char *a = json_string_value(json_object_get(old, "name"));
+	const char *b = json_string_value(json_object_get(p->list, "name"));
+	if (converted || !hg_conflist_has_ours(old) || !a || !b || strcmp(a, b) != 0)
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+				    "%s is a single plugin and must become %s to be chained, but %s exists and is not "
+				    "host-gateway's conversion of it: not converted",
+				    p->path, new_name, new_path);
+	if (write_atomic(conf_dir, new_name, text, &st, new_path, false, err) < 0)
+		return -1;
+	if (still_same(p->path, &p->st, err) < 0)
+		return -1; /* rewritten again meanwhile: the next attempt converts that */
+	if (unlink(p->path) < 0 && errno != ENOENT)
+		return hg_error_errno(err, HG_CNI_IO, errno, "remove %s (now converted into %s)", p->path, new_path);
+	fsync_dir(conf_dir);
+	hg_logf(log, "chained into %s (converted again from %s)", new_path, p->names[p->idx]);
+	if (primary) {
+		free(*primary);
+		*primary = strdup(new_path);
+	}
+	return 1;
+}
+
 static int chain_once(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,
 		      struct hg_error *err)
 {
@@ -265,6 +313,10 @@ static int chain_once(const char *conf_dir, json_t *entry, char **primary, const
 		return 0;
 	if (!(text = hg_conflist_dump(p.list)))
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	/* Never a file our own reader would refuse: it could not be fixed by us afterwards. */
+	if (strlen(text) > MAX_CONF_SIZE)
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s with our entry would be larger than %u bytes: not written",
+				    p.path, MAX_CONF_SIZE);
 	if (!p.converted) {
 		if (write_atomic(conf_dir, p.names[p.idx], text, &p.st, p.path, false, err) < 0)
 			return -1;
@@ -280,6 +332,8 @@ static int chain_once(const char *conf_dir, json_t *entry, char **primary, const
 	if (!(new_name = hg_conflist_converted_name(p.names[p.idx])) || asprintf(&new_path, "%s/%s", conf_dir, new_name) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	const char *blocker = hg_conflist_rename_blocker(p.names, p.idx, new_name);
+	if (blocker && strcmp(blocker, new_name) == 0)
+		return replace_converted(conf_dir, &p, new_name, new_path, text, primary, log, err);
 	if (blocker)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
 				    "%s is a single plugin and must become %s to be chained, but %s/%s %s: not converted",
@@ -361,6 +415,10 @@ int hg_uninstall_chain(const char *conf_dir, char **state_dir, const struct hg_l
 	}
 	if (!(text = hg_conflist_dump(p.list)))
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	/* Never a file our own reader would refuse: it could not be fixed by us afterwards. */
+	if (strlen(text) > MAX_CONF_SIZE)
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s with our entry would be larger than %u bytes: not written",
+				    p.path, MAX_CONF_SIZE);
 	if (write_atomic(conf_dir, p.names[p.idx], text, &p.st, p.path, false, err) < 0)
 		return -1;
 	hg_logf(log, "removed the host-gateway entry from %s", p.path);
@@ -442,6 +500,56 @@ int hg_install_dpkg_owner(const char *dpkg_info_dir, const char *path, char **pk
 
 static void remove_libs(const char *bin_dir, const struct hg_log *log);
 
+/* The state directories other than the default that entries of ours named, one a line in
+ * BIN/host-gateway.state-dirs: uninstall must find the records of every one of them, also
+ * after the entry that named one is gone. */
+#define STATE_DIRS_FILE BINARY_NAME ".state-dirs"
+
+static int read_state_dirs(const char *bin_dir, char ***dirs, struct hg_error *err)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	struct stat st;
+	size_t len;
+	*dirs = calloc(1, sizeof(char *));
+	if (!*dirs || asprintf(&path, "%s/" STATE_DIRS_FILE, bin_dir) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	if (access(path, F_OK) < 0)
+		return 0;
+	if (read_file(path, &st, &text, &len, err) < 0)
+		return -1;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		if (line[0] == '/' && !strv_contains(*dirs, line) && strv_push(dirs, line) < 0)
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+	return 0;
+}
+
+int hg_install_note_state_dir(const char *bin_dir, const char *state_dir, struct hg_error *err)
+{
+	_cleanup_strv_ char **dirs = NULL;
+	struct stat like = {.st_mode = 0644};
+	if (!state_dir || strcmp(state_dir, HG_DEFAULT_STATE_DIR) == 0)
+		return 0;
+	if (read_state_dirs(bin_dir, &dirs, err) < 0)
+		return -1;
+	if (strv_contains(dirs, state_dir))
+		return 0;
+	if (strv_push(&dirs, state_dir) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	_cleanup_free_ char *text = NULL;
+	size_t n = 0;
+	for (size_t i = 0; dirs[i]; i++)
+		n += strlen(dirs[i]) + 1;
+	if (!(text = calloc(n + 1, 1)))
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	for (size_t i = 0; dirs[i]; i++) {
+		strcat(text, dirs[i]);
+		strcat(text, "\n");
+	}
+	like.st_uid = geteuid();
+	like.st_gid = getegid();
+	return write_atomic(bin_dir, STATE_DIRS_FILE, text, &like, NULL, false, err);
+}
+
 int hg_uninstall_binary(const char *bin_dir, const char *state_dir, bool force, const char *dpkg_info_dir,
 			const struct hg_log *log, struct hg_error *err)
 {
@@ -473,8 +581,15 @@ int hg_uninstall_binary(const char *bin_dir, const char *state_dir, bool force, 
 		hg_logf(log, "kept %s: it belongs to the Debian package %s", path, pkg);
 		return 0;
 	}
-	if (hg_install_count_records(state_dir, &n, err) < 0)
+	_cleanup_strv_ char **noted = NULL;
+	if (hg_install_count_records(state_dir, &n, err) < 0 || read_state_dirs(bin_dir, &noted, err) < 0)
 		return -1;
+	for (size_t i = 0; noted[i]; i++) {
+		size_t more = 0;
+		if (strcmp(noted[i], state_dir) != 0 && hg_install_count_records(noted[i], &more, err) < 0)
+			return -1;
+		n += more;
+	}
 	if (n > 0 && !force) {
 		hg_logf(log, "kept %s: %zu attachment record%s under %s/cni still need it for DEL (--force removes it)",
 			path, n, n == 1 ? "" : "s", state_dir);
@@ -483,6 +598,9 @@ int hg_uninstall_binary(const char *bin_dir, const char *state_dir, bool force, 
 	if (unlink(path) < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "remove %s", path);
 	remove_libs(bin_dir, log);
+	_cleanup_free_ char *notes = NULL;
+	if (asprintf(&notes, "%s/" STATE_DIRS_FILE, bin_dir) > 0)
+		unlink(notes);
 	fsync_dir(bin_dir);
 	hg_logf(log, "removed %s%s", path, n > 0 ? " (--force: attachment records remain)" : "");
 	return 1;
@@ -558,6 +676,12 @@ int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_err
 	int r = mkdir_p(dst, 0755);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_IO, -r, "create %s", dst);
+	/* The loader trusts only a folder that is root's and writable by nobody else. */
+	struct stat dst_st;
+	if (lstat(dst, &dst_st) < 0 || !S_ISDIR(dst_st.st_mode) || dst_st.st_uid != geteuid())
+		return hg_error_set(err, HG_CNI_IO, "%s is not a folder of ours: the libnftables set is not installed", dst);
+	if ((dst_st.st_mode & 07777) != 0755 && chmod(dst, 0755) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "chmod %s", dst);
 	_cleanup_closedir_ DIR *d = fdopendir(fcntl(sfd, F_DUPFD_CLOEXEC, 3));
 	struct dirent *e;
 	size_t copied = 0;
@@ -731,9 +855,13 @@ static long long now_ms(void)
 
 /* A watch on conf_dir (made if missing: istio-cni and Multus create it too); -1 when it
  * cannot be watched now. */
-static int add_watch(int ifd, const char *conf_dir)
+static int add_watch(int ifd, const char *conf_dir, bool create)
 {
-	mkdir_p(conf_dir, 0755);
+	/* Made at the start only: a folder removed while watched is someone's doing (an admin
+	 * restoring a backup with cp -r or mv); made again at once, the restored folder would
+	 * land inside it. */
+	if (create)
+		mkdir_p(conf_dir, 0755);
 	return inotify_add_watch(ifd, conf_dir,
 				 IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
 					 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
@@ -765,7 +893,7 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 
 	if (ifd < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "inotify");
-	int wd = add_watch(ifd, conf_dir);
+	int wd = add_watch(ifd, conf_dir, true);
 	if (wd < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "watch %s", conf_dir);
 	if (!reconcile(conf_dir, entry, log, last, sizeof(last)))
@@ -805,10 +933,10 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 			/* The folder was removed or renamed: watch the path again, a new folder there
 			 * included; until then, try every retry period. */
 			inotify_rm_watch(ifd, wd);
-			wd = add_watch(ifd, conf_dir);
+			wd = add_watch(ifd, conf_dir, false);
 			changed = true;
 			if (wd < 0) {
-				retry = now + RETRY_MS;
+				retry = now + GONE_RETRY_MS;
 				continue;
 			}
 		}
@@ -820,8 +948,8 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 				due = first + DEBOUNCE_MAX_MS;
 		}
 		if ((due >= 0 && now >= due) || (retry >= 0 && now >= retry)) {
-			if (wd < 0 && (wd = add_watch(ifd, conf_dir)) < 0) {
-				retry = now + RETRY_MS;
+			if (wd < 0 && (wd = add_watch(ifd, conf_dir, false)) < 0) {
+				retry = now + GONE_RETRY_MS;
 				continue;
 			}
 			due = -1;

@@ -63,3 +63,6 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
  * one) next to bin_dir's binary, so that the nftables modes work on a node without
  * libnftables. 0 when there is none here, 1 when copied. */
 int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_error *err);
+/* Notes a stateDir other than the default in BIN/host-gateway.state-dirs, so that
+ * uninstall finds its attachment records also after the entry naming it is gone. */
+int hg_install_note_state_dir(const char *bin_dir, const char *state_dir, struct hg_error *err);

@@ -126,6 +126,17 @@ static int stop_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* The entry's stateDir, when not the default, is noted beside the binary (install.h). */
+static int note_state_dir(const char *bin_dir, json_t *entry, struct hg_error *e)
+{
+	_cleanup_config_ struct hg_config c;
+	char why[256];
+	if (hg_config_init(&c) < 0)
+		return hg_error_set(e, HG_CNI_IO, "out of memory");
+	hg_config_load_locations(&c, entry, why, sizeof(why));
+	return hg_install_note_state_dir(bin_dir, c.state_dir, e);
+}
+
 int hg_install_main(int argc, char **argv)
 {
 	struct options o;
@@ -157,7 +168,7 @@ int hg_install_main(int argc, char **argv)
 		return fail(&e);
 	/* The binary first: a conflist naming a plugin that is not there fails every pod. */
 	if (hg_install_binary(self, o.bin_dir, HG_DPKG_INFO_DIR, &sink, &e) < 0 ||
-	    hg_install_libs(o.bin_dir, &sink, &e) < 0)
+	    hg_install_libs(o.bin_dir, &sink, &e) < 0 || note_state_dir(o.bin_dir, entry, &e) < 0)
 		return fail(&e);
 	if (o.watch) {
 		say(NULL, "watching the network configuration; SIGTERM or SIGINT ends this, the entry stays");
@@ -206,6 +217,12 @@ int hg_uninstall_main(int argc, char **argv)
 	const char *state_dir = given && json_object_get(given, "stateDir") ? c.state_dir
 				: entry_state_dir			    ? entry_state_dir
 									    : c.state_dir;
+	/* Noted before the binary's fate is decided: a second uninstall, the entry gone, must
+	 * still find the records of a stateDir only that entry named. */
+	_cleanup_free_ char *bin = NULL;
+	if (entry_state_dir && asprintf(&bin, "%s/host-gateway", o.bin_dir) > 0 && access(bin, F_OK) == 0 &&
+	    hg_install_note_state_dir(o.bin_dir, entry_state_dir, &e) < 0)
+		return fail(&e);
 	if (hg_uninstall_binary(o.bin_dir, state_dir, o.force, HG_DPKG_INFO_DIR, &sink, &e) < 0)
 		return fail(&e);
 	return 0;

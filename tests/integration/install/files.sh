@@ -187,6 +187,10 @@ hg_assert_contains "$(cat "$IT_ERR")" "removed the host-gateway entry from $NET_
 hg_assert_contains "$(cat "$IT_ERR")" "kept $BIN_D/host-gateway: 1 attachment record under $STATE/cni"
 [ -x "$BIN_D/host-gateway" ] || hg_fail "the binary was removed while a record exists"
 hg_assert_eq "$(jq -S . "$NET_D/10-kindnet.conflist")" "$(jq -S . "$HG_TMP/kindnet.orig")" "uninstall: JSON as before"
+# Again, the entry gone and no state dir named: the records of the stateDir the entry
+# named are still found (noted beside the binary).
+it_hg uninstall --cni-conf-dir "$NET_D" --cni-bin-dir "$BIN_D"
+[ -x "$BIN_D/host-gateway" ] || hg_fail "a second uninstall removed the binary while a record exists in the entry's stateDir"
 # Again, with the state dir named: still kept; the record gone: removed.
 it_hg uninstall --cni-conf-dir "$NET_D" --cni-bin-dir "$BIN_D" --plugin-config "{\"stateDir\":\"$STATE\"}"
 hg_assert_contains "$(cat "$IT_ERR")" "no host-gateway entry in"

@@ -8,7 +8,8 @@
 #   4. no loop: with nothing changing, the file is not written again (inode and mtime kept
 #      over 1.5 s) and one "chained into" line per rewrite
 #   5. renames: a file renamed to sort first is chained; the folder renamed away and made
-#      again is watched again
+#      again is watched again; removed and restored from a backup, it is not nested; a
+#      .conf converted to NAME.conflist and then rewritten by its owner is converted again
 #   6. SIGTERM: exit 0 within 2 s, the entry in place, --check 0
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/../../lib/common.sh"
@@ -92,6 +93,30 @@ it_kindnet 10.244.7.0/24 >"$NET_D/10-kindnet.conflist.temp"
 mv "$NET_D/10-kindnet.conflist.temp" "$NET_D/10-kindnet.conflist"
 ms=$(it_wait_entry "$NET_D/10-kindnet.conflist" 8) || hg_fail "new folder not watched: $(cat "$LOG")"
 hg_log "folder renamed and made again: chained after $ms ms"
+# Removed and restored by an admin (cp -r of a backup): the copy must land as the folder,
+# not inside one --watch made meanwhile.
+cp -a "$NET_D" "$HG_TMP/net.d.backup"
+rm -rf "$NET_D"
+sleep 0.5
+cp -a "$HG_TMP/net.d.backup" "$NET_D"
+[ ! -e "$NET_D/net.d.backup" ] || hg_fail "the restored folder landed inside one --watch made"
+it_kindnetd_write 10.244.8.0/24
+ms=$(it_wait_entry "$NET_D/10-kindnet.conflist" 8) || hg_fail "restored folder not watched: $(cat "$LOG")"
+hg_log "folder removed and restored: chained after $ms ms"
+# A single-plugin .conf first: converted; the primary then rewrites its .conf (temp +
+# rename), which runtimes load again (it sorts before NAME.conflist): converted again.
+printf '{"cniVersion": "0.3.1", "name": "multus", "type": "bridge"}\n' >"$NET_D/00-multus.conf.tmp"
+mv "$NET_D/00-multus.conf.tmp" "$NET_D/00-multus.conf"
+ms=$(it_wait_entry "$NET_D/00-multus.conflist" 3) || hg_fail "the .conf was not converted: $(cat "$LOG")"
+for i in 1 2; do
+	printf '{"cniVersion": "0.3.1", "name": "multus", "type": "bridge", "mtu": %d}\n' "$((1400 + i))" >"$NET_D/00-multus.conf.tmp"
+	mv "$NET_D/00-multus.conf.tmp" "$NET_D/00-multus.conf"
+	for _ in $(seq 150); do [ ! -e "$NET_D/00-multus.conf" ] && break; sleep 0.02; done
+	[ ! -e "$NET_D/00-multus.conf" ] || hg_fail "rewrite $i of the .conf was not converted again: $(cat "$LOG")"
+	it_has_entry "$NET_D/00-multus.conflist" || hg_fail "rewrite $i: no entry in the conversion"
+	hg_assert_eq "$(jq '.plugins[0].mtu' "$NET_D/00-multus.conflist")" "$((1400 + i))" "rewrite $i: the new .conf's content"
+done
+rm -f "$NET_D/00-multus.conflist"
 
 # ---- 6. SIGTERM ----
 kill -TERM "$WPID"
