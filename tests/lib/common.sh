@@ -156,7 +156,9 @@ hg_init() {
 	# The plugin is looked up by its CNI "type" name in CNI_PATH.
 	HG_PLUGIN_DIR=$HG_TMP/cni-bin
 	mkdir -p "$HG_PLUGIN_DIR"
-	ln -s "$HG_BIN" "$HG_PLUGIN_DIR/host-gateway"
+	# A copy, not a link: a test writing through this path must never reach the build's
+	# binary, which every later test runs.
+	cp "$HG_BIN" "$HG_PLUGIN_DIR/host-gateway"
 	HG_CNI_PATH=$HG_PLUGIN_DIR:/usr/lib/cni
 	# The plugin's (and the hook's) stateDir in every test config.
 	HG_STATE=$HG_TMP/state

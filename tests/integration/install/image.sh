@@ -84,12 +84,14 @@ hg_guard_forwarding on
 hg_subnet_free 10.244.0.0/24
 ns=hgt-$$-pod
 hg_netns_add "$ns"
-mkdir -p "$HG_TMP/cni-bin"
+# A folder of its own for the wrapper: never HG_PLUGIN_DIR, whose host-gateway is the
+# binary under test.
+mkdir -p "$HG_TMP/node-cni-bin"
 printf '#!/bin/sh\nexec unshare -m --propagation private sh -c %s "%s"\n' \
-	"'mount --bind /dev/null $syslib && exec \"\$0\"'" "$BIN_D/host-gateway" >"$HG_TMP/cni-bin/host-gateway"
-chmod 755 "$HG_TMP/cni-bin/host-gateway"
+	"'mount --bind /dev/null $syslib && exec \"\$0\"'" "$BIN_D/host-gateway" >"$HG_TMP/node-cni-bin/host-gateway"
+chmod 755 "$HG_TMP/node-cni-bin/host-gateway"
 list=$(jq -c --arg s "$HG_TMP/state" --arg d "$HG_TMP/ipam" '.plugins[-1].stateDir = $s | .plugins[0].ipam.dataDir = $d' "$conf")
-HG_CNI_PATH=$HG_TMP/cni-bin:/usr/lib/cni
+HG_CNI_PATH=$HG_TMP/node-cni-bin:/usr/lib/cni
 hg_defer hg_chain DEL "$list" hgt-$$-pod "/var/run/netns/$ns" eth0
 hg_chain ADD "$list" hgt-$$-pod "/var/run/netns/$ns" eth0 >/dev/null || hg_fail "ADD with the node's copy failed"
 [ -n "$(hg_in "$ns" nft list table inet host_gateway 2>/dev/null)" ] || hg_fail "no DNAT table in the pod"
