@@ -120,7 +120,9 @@ e2e_cover_paths() {
 		ancs+=("$anc")
 	done
 	if [ ${#ancs[@]} -gt 0 ]; then
-		for anc in $(printf '%s\n' "${ancs[@]}" | awk '{ print length, $0 }' | sort -n -u | cut -d' ' -f2-); do
+		# Shortest first, each once: -u on the whole line (sort -n -u would keep one path
+		# per length, and /etc, /opt and /run would then share one overlay).
+		for anc in $(printf '%s\n' "${ancs[@]}" | awk '{ print length, $0 }' | sort -u | sort -n -s -k1,1 | cut -d' ' -f2-); do
 			key=$(echo "$anc" | tr / _)
 			mkdir -p "$scratch/ovl$key/up" "$scratch/ovl$key/work" || return 1
 			mount -t overlay overlay -o \

@@ -16,8 +16,11 @@
 #         /etc/containerd  = DIR/etc-containerd    \  filled by the caller before the
 #         /opt/cni/bin     = DIR/opt-cni-bin        > start: what a node has there
 #         /etc/host-gateway = DIR/etc-host-gateway /   (the hook's config.json)
+#         /run/host-gateway = DIR/run-host-gateway, with CRI_OWN_RUN=1 (a kind node's
+#                                           own /run: the hook's default stateDir)
 #       so the shipped files are used with their own paths, nothing is created on the
-#       machine, and snapshot and netns mounts never reach it. argv[0] hgt-$$-containerd
+#       machine, and snapshot and netns mounts never reach it. With CRI_NETNS=NAME the
+#       daemon runs in that network namespace (an emulated kind node). argv[0] hgt-$$-containerd
 #       (e2e_janitor ends it if this test is SIGKILLed). Waits until the CRI answers
 #       Version; registers cri_containerd_stop with hg_defer. Sets CRI_DIR CRI_SOCK
 #       CRI_PID CRI_START_MS and CRI_CGROUP (hgt-$$-cri: cgroup parent of the pods).
@@ -31,6 +34,7 @@
 #                               an OCI image of a busybox rootfs whose command is CMD,
 #                               imported into namespace k8s.io; waits until the CRI
 #                               lists it (ImageStatus)
+#   cri_tag_image REF NEW_REF   the same image under another name (ctr images tag)
 #   cri_ctr ARG...              ctr on the private daemon, namespace k8s.io
 #   cri_kubelet_hosts FILE IP HOSTNAME
 #                               write FILE as kubelet writes a pod's etc-hosts: opened
@@ -87,7 +91,7 @@ cri_containerd_start() {
 	[ -z "$CRI_PID" ] || { echo "cri_containerd_start: already running" >&2; return 1; }
 	e2e_janitor
 	_cri_janitor
-	mkdir -p "$dir"/{root,state,run,opt,ovl,var-lib-cni,etc-containerd,opt-cni-bin,etc-host-gateway,stubs} || return 1
+	mkdir -p "$dir"/{root,state,run,opt,ovl,var-lib-cni,etc-containerd,opt-cni-bin,etc-host-gateway,run-host-gateway,stubs} || return 1
 	CRI_DIR=$dir
 	CRI_SOCK=$dir/containerd.sock
 	CRI_CGROUP=hgt-$$-cri
@@ -99,20 +103,26 @@ cri_containerd_start() {
 		"$CRI_PY" "$CRI_TOOLS/toml.py" from-json >"$dir/config.toml" || return 1
 	_e2e_fw_snapshot >"$dir/fw-before.txt"
 	t0=$(e2e_now_ms)
+	local -a pre=()
+	# nsenter, not `ip netns exec`: that remounts /sys and hides the cgroup mounts from runc.
+	[ -z "${CRI_NETNS:-}" ] || pre=(nsenter "--net=/run/netns/$CRI_NETNS")
 	# shellcheck disable=SC2016 # the script's $1.. are expanded by its own bash
-	unshare -m --propagation private -- bash -c '
+	"${pre[@]}" unshare -m --propagation private -- bash -c '
 		'"$(declare -f e2e_cover_paths)"'
 		d=$1
 		# One call per top-level tree: e2e_cover_paths overlays only one of several
 		# missing-path ancestors of the same length (sort -n -u), so /run, /opt and
 		# /etc in one call would leave two of them written on the machine.
 		e2e_cover_paths "$d/ovl" /run/containerd "$d/run" || exit 1
+		if [ -n "$3" ]; then
+			e2e_cover_paths "$d/ovl" /run/host-gateway "$d/run-host-gateway" || exit 1
+		fi
 		e2e_cover_paths "$d/ovl" /var/lib/cni "$d/var-lib-cni" || exit 1
 		e2e_cover_paths "$d/ovl" /opt/cni/bin "$d/opt-cni-bin" || exit 1
 		e2e_cover_paths "$d/ovl" /etc/containerd "$d/etc-containerd" \
 			/etc/host-gateway "$d/etc-host-gateway" || exit 1
 		exec -a "$2" containerd --config "$d/config.toml" --log-level warn
-	' cri-containerd "$dir" "hgt-$$-containerd" >"$dir/containerd.log" 2>&1 &
+	' cri-containerd "$dir" "hgt-$$-containerd" "${CRI_OWN_RUN:-}" >"$dir/containerd.log" 2>&1 &
 	CRI_PID=$!
 	hg_defer cri_containerd_stop
 	if ! e2e_wait_for 20 cri --timeout 1 Version; then
@@ -193,6 +203,15 @@ cri_import_image() {
 	# The CRI learns of images through containerd's events: wait until it lists it.
 	e2e_wait_for 10 _cri_image_known "$ref" || {
 		echo "cri_import_image: the CRI does not list $ref" >&2
+		return 1
+	}
+}
+
+# cri_tag_image REF NEW_REF: the same image under a second name, once the CRI lists it.
+cri_tag_image() {
+	cri_ctr images tag "$1" "$2" >/dev/null || return 1
+	e2e_wait_for 10 _cri_image_known "$2" || {
+		echo "cri_tag_image: the CRI does not list $2" >&2
 		return 1
 	}
 }

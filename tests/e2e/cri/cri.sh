@@ -26,6 +26,7 @@
 # At the end: no record, hook state or hosts registry left, the host as before (nft
 # ruleset, links, routes, addresses, forwarding), the machine's /etc/cni, /opt/cni,
 # /var/lib/cni, /run/containerd and /etc/hosts untouched.
+# shellcheck disable=SC2119 # library functions whose arguments are optional
 # shellcheck source-path=SCRIPTDIR source=../cni/e2e-cni-lib.sh
 . "$(dirname "$0")/../cni/e2e-cni-lib.sh"
 # shellcheck source=cri-lib.sh
@@ -102,8 +103,10 @@ ver=$(cri Version)
 hg_log "CRI: $ver"
 hg_assert_eq "$(jq -r .runtime_api_version <<<"$ver")" v1 "runtime API version"
 t0=$(e2e_now_ms)
-cri_import_image localhost/hgt/pause:1 sleep 2147483647
-cri_import_image localhost/hgt/busybox:1 /bin/sh
+# One image serves as the sandbox image (its command must keep running) and the app
+# image (CreateContainer names the command).
+cri_import_image localhost/hgt/busybox:1 sleep 2147483647
+cri_tag_image localhost/hgt/busybox:1 localhost/hgt/pause:1
 hg_log "images imported in $(($(e2e_now_ms) - t0)) ms"
 
 # ---- kubelet's steps ----------------------------------------------------------------
@@ -282,7 +285,6 @@ hook_only_pod web3 0f1e2d3c-0000-4000-8000-00000000c003 no-passthrough
 hg_assert_eq "$BLK" "$(printf '%s\t%s' "$GW" "$HG_DEFAULT_NAMES")" \
 	"hook only, without pod_annotations (the config before the fix): the annotation never reaches the hook"
 
-# ---- the end: nothing left ----------------------------------------------------------
 left=$(find "$HG_STATE" -type f ! -name '.*.lock' 2>/dev/null || :)
 [ -z "$left" ] || hg_fail "files left in stateDir: $left"
 regs=$(find /run/host-gateway/hosts -name "*.json" -newer "$HG_TMP/machine.before" 2>/dev/null || :)
@@ -290,6 +292,104 @@ regs=$(find /run/host-gateway/hosts -name "*.json" -newer "$HG_TMP/machine.befor
 t0=$(e2e_now_ms)
 cri_containerd_stop || hg_fail "containerd cleanup left cgroups or mounts"
 hg_log "containerd stopped in $(($(e2e_now_ms) - t0)) ms"
+
+# ---- 6. kind, emulated: conf/containerd/kind-config.yaml on a node one hop from the host
+# A kind node is a container on the machine: its own network namespace, whose default
+# route leads to the machine (here the netns HOSTNS), and its own /run. The node's
+# containerd gets kind-config.yaml as kind applies it: extraMounts (hostPath relative to
+# conf/containerd, the binary = the one under test) and containerdConfigPatches merged
+# into the node's config (kind's node images: a version 2 file whose runc handler has
+# runtime_type and base_runtime_spec = /etc/containerd/cri-base.json). kindnet's conflist
+# has no host-gateway: only the hook runs, with kind-hook-config.json as shipped
+# (hostIPs ["node-gateway"], default stateDir /run/host-gateway: the node's).
+HOSTNS=hgt-$$-host
+NODENS=hgt-$$-node
+MACHINE_IP=10.215.10.1
+NODE_IP=10.215.10.2
+SUBNET=10.215.11.0/24
+hg_subnet_free 10.215.10.0/30 "$SUBNET"
+hg_netns_add "$HOSTNS"
+hg_netns_add "$NODENS"
+ip link add "hgt-$$-h" type veth peer name "hgt-$$-n"
+ip link set "hgt-$$-h" netns "$HOSTNS"
+ip link set "hgt-$$-n" netns "$NODENS"
+ip -n "$HOSTNS" addr add "$MACHINE_IP/30" dev "hgt-$$-h"
+ip -n "$NODENS" addr add "$NODE_IP/30" dev "hgt-$$-n"
+ip -n "$HOSTNS" link set "hgt-$$-h" up
+ip -n "$NODENS" link set "hgt-$$-n" up
+ip -n "$NODENS" route add default via "$MACHINE_IP"
+# kind masquerades pod traffic leaving the node; a route back does the same here.
+ip -n "$HOSTNS" route add "$SUBNET" via "$NODE_IP"
+hg_listener "$HOSTNS" "$MACHINE_IP" "$PORT" "hello-from-the-machine"
+
+D=$HG_TMP/ctrd-node-$$
+mkdir -p "$D"/{net.d,opt-cni-bin,etc-containerd,etc-host-gateway,ipam}
+kindnet >"$D/net.d/10-kindnet.conflist"
+for p in /usr/lib/cni/*; do ln -s "$p" "$D/opt-cni-bin/"; done
+kind_yaml=$CONF/kind-config.yaml
+kind=$("$CRI_PY" -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$kind_yaml")
+while IFS=$'\t' read -r host ctr; do
+	case $host in /*) ;; *) host=$(realpath -m "$CONF/$host") ;; esac
+	[ "$host" != "$(realpath -m "$HG_SOURCE_ROOT/build/host-gateway")" ] || host=$HG_BIN
+	[ -e "$host" ] || hg_fail "kind-config.yaml: extraMount hostPath $host missing"
+	dir=$(dirname "$ctr")
+	case $dir in
+	/opt/cni/bin | /etc/containerd | /etc/host-gateway) ;;
+	*) hg_fail "kind-config.yaml: extraMount $ctr: the emulated node has no $dir" ;;
+	esac
+	dir=${dir#/}
+	ln -sf "$host" "$D/${dir//\//-}/$(basename "$ctr")"
+done < <(jq -r '.nodes[0].extraMounts[] | "\(.hostPath)\t\(.containerPath)"' <<<"$kind")
+node_conf=$(jq -n --arg d "$D" '
+	{version: 2, plugins: {"io.containerd.grpc.v1.cri": {
+		sandbox_image: "localhost/hgt/pause:1",
+		restrict_oom_score_adj: true,
+		netns_mounts_under_state_dir: true,
+		stream_server_address: "127.0.0.1",
+		cni: {bin_dir: "/opt/cni/bin", conf_dir: "\($d)/net.d", max_conf_num: 1},
+		containerd: {snapshotter: "overlayfs", default_runtime_name: "runc",
+			runtimes: {runc: {runtime_type: "io.containerd.runc.v2",
+				base_runtime_spec: "/etc/containerd/cri-base.json"}}}}}}')
+# kind merges each patch into the node's config.toml: a deep merge of TOML tables.
+patches=$("$CRI_PY" -c 'import json, sys, tomllib, yaml
+print(json.dumps([tomllib.loads(p) for p in yaml.safe_load(open(sys.argv[1]))["containerdConfigPatches"]]))' "$kind_yaml")
+node_conf=$(jq -c --argjson ps "$patches" 'reduce $ps[] as $p (.; . * $p)' <<<"$node_conf")
+# kind's node has /etc/containerd/cri-base.json (generated by `ctr oci spec`).
+ctr oci spec >"$D/etc-containerd/cri-base.json"
+hg_log "kind node config: $(jq -c '.plugins."io.containerd.grpc.v1.cri".containerd.runtimes' <<<"$node_conf")"
+CRI_NETNS=$NODENS CRI_OWN_RUN=1 cri_containerd_start "$D" "$node_conf"
+cri_import_image localhost/hgt/busybox:1 sleep 2147483647
+cri_tag_image localhost/hgt/busybox:1 localhost/hgt/pause:1
+
+POD_UID=0f1e2d3c-0000-4000-8000-00000000c004
+pod=$(pod_config kind-web "$POD_UID" runc '{"host-gateway.io/extra-hosts": "db.local:host-gateway"}')
+sb=$(run_pod "$pod" runc) || hg_fail "kind node: RunPodSandbox failed; log: $(tail -n 20 "$D/containerd.log")"
+cri_pod_created "$sb"
+HOSTS=$HG_TMP/pods/$POD_UID/etc-hosts
+cri_kubelet_hosts "$HOSTS" "$(pod_ip "$sb")" kind-web
+c1=$(start_container "$sb" "$pod" app1 "$HOSTS" '{}') ||
+	hg_fail "kind node: app1 did not start; log: $(tail -n 20 "$D/containerd.log")"
+hg_log "kind node: etc-hosts after app1:"$'\n'"$(cat "$HOSTS")"
+hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" \
+	"$(printf '%s\t%s;%s\t%s' "$MACHINE_IP" db.local "$MACHINE_IP" "$HG_DEFAULT_NAMES")" \
+	"kind node: the names map to the node's gateway (the machine), with the pod's extra host"
+out=$(exec_in "$c1" "$(reach host.docker.internal); $(reach db.local)") || hg_fail "kind node: ExecSync failed: $out"
+hg_log "kind node: app1 ExecSync:"$'\n'"$out"
+hg_assert_contains "$out" "host.docker.internal=0 hello-from-the-machine" "kind node: the pod reaches the machine by name"
+hg_assert_contains "$out" "db.local=0 hello-from-the-machine" "kind node: ... and by the pod annotation's name"
+stop_container "$c1"
+hg_assert_eq "$(hg_nblocks "$HOSTS")" 0 "kind node: no block after the container stopped"
+cri StopPodSandbox "{\"pod_sandbox_id\": \"$sb\"}" >/dev/null
+cri RemovePodSandbox "{\"pod_sandbox_id\": \"$sb\"}" >/dev/null
+left=$(find "$D/run-host-gateway" -type f ! -name '.*.lock' 2>/dev/null || :)
+[ -z "$left" ] || hg_fail "kind node: files left in the node's /run/host-gateway: $left"
+
+# ---- the end: nothing left ----------------------------------------------------------
+t0=$(e2e_now_ms)
+cri_containerd_stop || hg_fail "containerd (kind node) cleanup left cgroups or mounts"
+hg_log "containerd (kind node) stopped in $(($(e2e_now_ms) - t0)) ms"
+hg_netns_del "$NODENS"
+hg_netns_del "$HOSTNS"
 hg_assert_host_unchanged
 machine_paths >"$HG_TMP/machine.after"
 diff -u "$HG_TMP/machine.before" "$HG_TMP/machine.after" >&2 || hg_fail "the machine's CNI/containerd paths changed"
