@@ -216,6 +216,10 @@ hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" \
 	"$(printf '%s\t%s;%s\t%s' "$GW" db.local "$GW" "$HG_DEFAULT_NAMES")" "app1's block: the record's names"
 hg_assert_eq "$(spec_annotations "$c1")" '{"host-gateway.io/extra-hosts":"db.local:host-gateway"}' \
 	"the pod annotation is in app1's OCI spec (pod_annotations)"
+# The base spec must not cap the container's open files (ctr oci spec's RLIMIT_NOFILE 1024:
+# kind#2532); without one the CRI leaves containerd's own limit.
+hg_assert_eq "$(jq '[.process.rlimits // [] | .[] | select(.type == "RLIMIT_NOFILE")] | length' \
+	"$D/state/io.containerd.runtime.v2.task/k8s.io/$c1/config.json")" 0 "no RLIMIT_NOFILE from the base spec"
 out=$(exec_in "$c1" "cat /etc/hosts; $(reach host.docker.internal); $(reach db.local)") ||
 	hg_fail "ExecSync in app1 failed: $out"
 hg_log "app1 ExecSync:"$'\n'"$out"
@@ -340,6 +344,18 @@ while IFS=$'\t' read -r host ctr; do
 	dir=${dir#/}
 	ln -sf "$host" "$D/${dir//\//-}/$(basename "$ctr")"
 done < <(jq -r '.nodes[0].extraMounts[] | "\(.hostPath)\t\(.containerPath)"' <<<"$kind")
+# The kind base spec keeps kind's createContainer hook, which a real node has at
+# /kind/bin/mount-product-files.sh; this emulated node has no /kind: the same spec with
+# that one path pointed at a no-op stand-in.
+spec=$D/etc-containerd/base-spec-host-gateway.json
+[ "$(jq -r '.hooks.createContainer[0].path' "$spec")" = /kind/bin/mount-product-files.sh ] ||
+	hg_fail "the kind base spec lacks kind's createContainer hook"
+[ "$(jq '.process.rlimits' "$spec")" = null ] || hg_fail "the kind base spec caps rlimits"
+printf '#!/bin/sh\nexit 0\n' >"$D/mount-product-files.sh"
+chmod 755 "$D/mount-product-files.sh"
+jq --arg p "$D/mount-product-files.sh" '.hooks.createContainer[0].path = $p' "$spec" >"$spec.emulated"
+rm -f "$spec"
+mv "$spec.emulated" "$spec"
 node_conf=$(jq -n --arg d "$D" '
 	{version: 2, plugins: {"io.containerd.grpc.v1.cri": {
 		sandbox_image: "localhost/hgt/pause:1",
