@@ -240,7 +240,13 @@ static int add_host_side(struct add_ctx *c, struct hg_record *rec, struct hg_err
 	char iface[IF_NAMESIZE];
 	if (!alias && !cfg->n_host_loopback_ports)
 		return 0;
-	_cleanup_close_ int lock = hg_state_lock(cfg->state_dir, "host", err);
+	/* The host's resources are the machine's: their users and lock live in one place
+	 * (hg_hosts_lock_dir) whatever stateDir a configuration names, so that attachments
+	 * of two configurations never take a shared resource from each other. */
+	const char *host_dir = hg_hosts_lock_dir;
+	if (hg_state_check_dir(host_dir, err) < 0)
+		return -1;
+	_cleanup_close_ int lock = hg_state_lock(host_dir, "host", err);
 	if (lock < 0)
 		return -1;
 	for (int f = 0; alias && f < 2; f++)
@@ -280,9 +286,9 @@ static int add_host_side(struct add_ctx *c, struct hg_record *rec, struct hg_err
 	if (c->req->save && c->req->save(c->req->save_ctx, rec, err) < 0)
 		return -1;
 	for (size_t i = 0; i < rec->n_aliases; i++)
-		if (hg_alias_acquire(cfg->state_dir, &rec->aliases[i], key, err) < 0)
+		if (hg_alias_acquire(host_dir, &rec->aliases[i], key, err) < 0)
 			return -1;
-	if (rec->host_loopback && hg_loopback_acquire(cfg->state_dir, iface, rec->loopback_elements, key,
+	if (rec->host_loopback && hg_loopback_acquire(host_dir, iface, rec->loopback_elements, key,
 						      rec->loopback_port, &rec->loopback_addr, err) < 0)
 		return -1;
 	return 0;
@@ -443,15 +449,16 @@ static void undo_host_side(const struct hg_record *r, const struct hg_log *log)
 	struct hg_error err = {0};
 	if ((!r->n_aliases && !r->host_loopback) || !r->state_dir || !r->key)
 		return;
-	_cleanup_close_ int lock = hg_state_lock(r->state_dir, "host", &err);
+	const char *host_dir = hg_hosts_lock_dir; /* see add_host_side */
+	_cleanup_close_ int lock = hg_state_check_dir(host_dir, &err) < 0 ? -1 : hg_state_lock(host_dir, "host", &err);
 	if (lock < 0) {
 		hg_logf(log, "%s, host rules left in place", err.msg);
 		return;
 	}
 	for (size_t i = 0; i < r->n_aliases; i++)
-		hg_alias_release(r->state_dir, &r->aliases[i], r->key, log);
+		hg_alias_release(host_dir, &r->aliases[i], r->key, log);
 	if (r->host_loopback)
-		hg_loopback_release(r->state_dir, r->loopback_iface, r->loopback_elements, r->key, r->loopback_port,
+		hg_loopback_release(host_dir, r->loopback_iface, r->loopback_elements, r->key, r->loopback_port,
 				    &r->loopback_addr, log);
 }
 

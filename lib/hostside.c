@@ -215,6 +215,28 @@ static bool is_dir(int dfd, const char *name)
 }
 
 /* The last user of the last interface takes the whole host table away. */
+/* Does a map or set of our table of family hold an element? Unsure (a listing error) is
+ * yes: a table kept costs nothing, one removed under a user breaks it. */
+static bool nft_table_in_use(const char *family)
+{
+	json_auto_t *listing = NULL;
+	struct hg_error err = {0};
+	char cmd[64];
+	size_t i;
+	json_t *item;
+	snprintf(cmd, sizeof(cmd), "list table %s " HG_NFT_TABLE, family);
+	if (hg_nft_list_json(cmd, &listing, &err) < 0)
+		return true;
+	json_array_foreach (json_object_get(listing, "nftables"), i, item) {
+		json_t *m = json_object_get(item, "map");
+		if (!m)
+			m = json_object_get(item, "set");
+		if (m && json_array_size(json_object_get(m, "elem")) > 0)
+			return true;
+	}
+	return false;
+}
+
 static void drop_table_if_unused(const char *state_dir, const struct hg_log *log)
 {
 	char dir[512];
@@ -225,9 +247,13 @@ static void drop_table_if_unused(const char *state_dir, const struct hg_log *log
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.' && is_dir(dirfd(d), e->d_name))
 			return;
-	if (hg_nft_run("table inet " HG_NFT_TABLE "\ndelete table inet " HG_NFT_TABLE "\n", &err) < 0)
+	/* The tables are the machine's, shared with attachments recorded in other stateDirs
+	 * (another configuration): they go only when no map or set of theirs holds an element. */
+	if (!nft_table_in_use("inet") &&
+	    hg_nft_run("table inet " HG_NFT_TABLE "\ndelete table inet " HG_NFT_TABLE "\n", &err) < 0)
 		hg_logf(log, "remove the host table: %s, ignoring", err.msg);
-	if (hg_nft_run("table bridge " HG_NFT_TABLE "\ndelete table bridge " HG_NFT_TABLE "\n", &err) < 0)
+	if (!nft_table_in_use("bridge") &&
+	    hg_nft_run("table bridge " HG_NFT_TABLE "\ndelete table bridge " HG_NFT_TABLE "\n", &err) < 0)
 		hg_logf(log, "remove the bridge table: %s, ignoring", err.msg);
 }
 

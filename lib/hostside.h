@@ -2,7 +2,9 @@
  * and an interface's route_localnet with its guard. Each has a users directory under the
  * state directory, one file per attachment key, so the resource stays while one user is
  * left and goes with the last; a resource that existed before us is never taken away.
- * Callers hold hg_state_lock. Everything acts on the current network namespace. */
+ * Callers hold hg_state_lock(hg_hosts_lock_dir, "host") and pass that folder as state_dir:
+ * the resources are the machine's, whatever stateDir a configuration names. Everything
+ * acts on the current network namespace. */
 #pragma once
 
 #include <stdbool.h>

@@ -407,10 +407,13 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 			hg_logf(&r->log, "GC: %s, ignoring", e.msg);
 	}
 	/* Host rules whose record was lost: their comments name the attachment. */
-	_cleanup_close_ int lock = hg_state_lock(r->config.state_dir, "host", err);
+	/* Host resources' users are the machine's (attach.c add_host_side). */
+	if (hg_state_check_dir(hg_hosts_lock_dir, err) < 0)
+		return -1;
+	_cleanup_close_ int lock = hg_state_lock(hg_hosts_lock_dir, "host", err);
 	if (lock < 0)
 		return -1;
-	hg_loopback_gc(r->config.state_dir, r->network, valid, &r->log);
+	hg_loopback_gc(hg_hosts_lock_dir, r->network, valid, &r->log);
 	close(TAKE_FD(lock));
 	/* The hook's plumbing shares the state directory; runtimes send no GC for it. */
 	hg_hook_collect(r->config.state_dir, &r->log);

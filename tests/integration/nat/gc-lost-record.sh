@@ -65,7 +65,7 @@ problems=()
 [ -z "$(hgn_host_table)" ] || problems+=("host table inet host_gateway left")
 lo_has_alias && problems+=("alias $VIP left on lo")
 if [ ${#problems[@]} -gt 0 ]; then
-	hg_log "state dir: $(cd "$HG_STATE" && find localnet alias 2>/dev/null | sort | paste -sd' ' -)"
+	hg_log "host users: $(cd /run/host-gateway 2>/dev/null && find localnet alias 2>/dev/null | sort | paste -sd' ' -)"
 	hg_fail "after GC of the attachment whose record was lost and DEL of the last one: $(printf '%s; ' "${problems[@]}")"
 fi
 hg_log "PASS"

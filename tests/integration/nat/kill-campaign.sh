@@ -60,9 +60,11 @@ left=
 [ -z "$(hgn_host_table)" ] || left+=" host-table"
 ip -4 addr show dev lo | grep -q " $VIP/" && left+=" alias-$VIP"
 [ "$(cat "/proc/sys/net/ipv4/conf/$BR/route_localnet")" = 0 ] || left+=" route_localnet=1"
-for d in alias localnet by-netns; do
-	n=$({ find "$HG_STATE/$d" -mindepth 1 2>/dev/null || :; } | wc -l)
-	[ "$n" -eq 0 ] || left+=" $d:$n($({ find "$HG_STATE/$d" -mindepth 1 2>/dev/null || :; } | head -3 | tr '\n' ' '))"
+# The host resources' users live in the machine's folder (whatever stateDir), the index in
+# the test's stateDir; only this network's users count.
+for d in /run/host-gateway/alias /run/host-gateway/localnet "$HG_STATE/by-netns"; do
+	n=$({ find "$d" -mindepth 1 \( -name "*$NET*" -o -path "*$BR*" -o -path "*by-netns/*" \) 2>/dev/null || :; } | wc -l)
+	[ "$n" -eq 0 ] || left+=" $d:$n($({ find "$d" -mindepth 1 2>/dev/null || :; } | head -3 | tr '\n' ' '))"
 done
 n=$(hg_nrecords "cni/$NET")
 [ "$n" -eq 0 ] || left+=" records:$n"
