@@ -1,6 +1,7 @@
 /* The single entry point: the CNI environment selects the CNI personality, `hook STAGE`
  * the OCI hook personality, anything else the command line for people. Only this file and
- * the command fronts it dispatches to (install-cmd.c, corefile-cmd.c) write to stdout. */
+ * the command fronts it dispatches to (install-cmd.c, corefile-cmd.c, doctor-cmd.c) write
+ * to stdout. */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 #include "hg-build-config.h"
 #include "cni.h"
 #include "corefile-cmd.h"
+#include "doctor-cmd.h"
 #include "oci.h"
 #include "install-cmd.h"
 #include "util.h"
@@ -17,6 +19,8 @@ static const char help[] =
 	"       host-gateway hook createRuntime|prestart|poststop [--config PATH]\n"
 	"       host-gateway gc [--config PATH]\n"
 	"       host-gateway corefile --ip VIP [--name NAME]... [--k3s-override]\n"
+	"       host-gateway doctor [--netns PATH | --pid PID] [--port PORT[/tcp|/udp]]... [--config PATH]\n"
+	"                           [--cni-conf-dir DIR] [--json]\n"
 	"       host-gateway install [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
 	"                            [--watch | --check]\n"
 	"       host-gateway uninstall [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
@@ -45,6 +49,12 @@ static const char help[] =
 	"  hosts plugin of its main server block, for pods that resolve through CoreDNS;\n"
 	"  --k3s-override prints a host-gateway.override key for k3s's coredns-custom instead.\n"
 	"  Exit status: 0 ok, 1 Corefile refused, 2 usage. See host-gateway corefile --help.\n"
+	"\n"
+	"doctor: finds out, changing nothing, why a container does not reach the host: tries\n"
+	"  each --port from inside its network namespace, then explains every failure with its\n"
+	"  fix (host address, route, listener, ufw/firewalld/nftables input drop, rp_filter, the\n"
+	"  names in its /etc/hosts with --pid, the conflist with --cni-conf-dir). Exit status:\n"
+	"  0 all pass, 1 a check failed, 2 usage, 3 no diagnosis. See host-gateway doctor --help.\n"
 	"\n"
 	"install: copies this binary to the CNI bin folder (default /opt/cni/bin) and appends\n"
 	"  the plugin entry (--plugin-config, default {\"type\":\"host-gateway\",\"capabilities\":\n"
@@ -199,6 +209,8 @@ int main(int argc, char **argv)
 		return gc_main(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "corefile") == 0)
 		return hg_corefile_main(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "doctor") == 0)
+		return hg_doctor_main(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "install") == 0)
 		return hg_install_main(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "uninstall") == 0)

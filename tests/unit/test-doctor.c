@@ -1,0 +1,224 @@
+/* doctor: firewall shapes and the rule that took a probe, from `nft -j list ruleset` output
+ * captured in throwaway network namespaces (golden/doctor/: ufw's shape made with
+ * iptables-nft, firewalld's table written with nft, a plain policy drop, a counted reject
+ * rule; each listed right after one probe of port 8081 from a container), /proc/net/tcp
+ * parsing, the hosts-name check, --port parsing and the conflist check. */
+#include "test-helpers.h"
+#include "doctor.h"
+#include "firewall.h"
+#include "probe.h"
+
+#ifndef GOLDEN_DIR
+#error GOLDEN_DIR must be defined by the build
+#endif
+
+static json_t *fixture(const char *name)
+{
+	char path[512];
+	json_error_t je;
+	snprintf(path, sizeof(path), GOLDEN_DIR "/doctor/%s", name);
+	json_t *j = json_load_file(path, 0, &je);
+	if (!j)
+		fail_msg("%s: %s", path, je.text);
+	return j;
+}
+
+/* The listing before the probe: the same ruleset with every counter at 0. */
+static json_t *zeroed(json_t *after)
+{
+	json_t *before = json_deep_copy(after), *o, *e;
+	size_t i, j;
+	json_array_foreach(json_object_get(before, "nftables"), i, o) {
+		json_array_foreach(json_object_get(json_object_get(o, "rule"), "expr"), j, e) {
+			json_t *c = json_object_get(e, "counter");
+			if (c)
+				json_object_set_new(c, "packets", json_integer(0));
+		}
+	}
+	return before;
+}
+
+static void check_fix(const struct hg_fw_verdict *v, const char *iface, const char *want)
+{
+	char *fix = hg_fw_fix(v, iface, "tcp", 8081);
+	assert_non_null(fix);
+	assert_string_equal(fix, want);
+	free(fix);
+}
+
+static void test_ufw(void **state)
+{
+	json_auto_t *after = fixture("ufw.json"), *before = zeroed(after);
+	struct hg_fw_verdict v;
+	assert_int_equal(hg_fw_shape_of(after, &v), HG_FW_UFW);
+	assert_string_equal(v.chain, "ufw-user-input");
+	assert_int_equal(hg_fw_find_dropper(before, after, &v), 1);
+	assert_int_equal(v.shape, HG_FW_UFW);
+	assert_string_equal(v.table, "filter");
+	assert_string_equal(v.chain, "INPUT");
+	assert_int_equal(v.handle, 0); /* the policy: no ufw-user-input rule accepted it */
+	check_fix(&v, "veth1", "ufw allow in on veth1 to any port 8081 proto tcp");
+	check_fix(&v, NULL, "ufw allow 8081/tcp");
+	/* Nothing moved: no verdict from counters. */
+	assert_int_equal(hg_fw_find_dropper(after, after, &v), 1); /* the policy stands */
+	assert_int_equal(hg_fw_find_dropper(NULL, after, &v), 0);
+}
+
+static void test_firewalld(void **state)
+{
+	json_auto_t *after = fixture("firewalld.json"), *before = zeroed(after);
+	struct hg_fw_verdict v;
+	/* firewalld puts no counters on its rules: only the shape tells. */
+	assert_int_equal(hg_fw_find_dropper(before, after, &v), 0);
+	assert_int_equal(hg_fw_shape_of(after, &v), HG_FW_FIREWALLD);
+	assert_string_equal(v.family, "inet");
+	assert_string_equal(v.table, "firewalld");
+	assert_string_equal(v.chain, "filter_INPUT");
+	check_fix(&v, "cni0", "firewall-cmd --zone=trusted --add-interface=cni0");
+}
+
+static void test_policy_drop(void **state)
+{
+	json_auto_t *after = fixture("policy-drop.json"), *before = zeroed(after);
+	struct hg_fw_verdict v;
+	assert_int_equal(hg_fw_shape_of(after, &v), HG_FW_POLICY_DROP);
+	assert_int_equal(hg_fw_find_dropper(before, after, &v), 1);
+	assert_int_equal(v.shape, HG_FW_POLICY_DROP);
+	assert_string_equal(v.chain, "input");
+	check_fix(&v, "cni0", "nft insert rule inet filter input iifname \"cni0\" tcp dport 8081 accept");
+}
+
+static void test_rule_drop(void **state)
+{
+	json_auto_t *after = fixture("rule-drop.json"), *before = zeroed(after);
+	struct hg_fw_verdict v;
+	assert_int_equal(hg_fw_shape_of(after, &v), HG_FW_NONE); /* policy accept */
+	assert_int_equal(hg_fw_find_dropper(before, after, &v), 1);
+	assert_int_equal(v.shape, HG_FW_RULE_DROP);
+	assert_int_equal(v.handle, 4);
+	/* The same listing twice: the reject rule did not count this probe. */
+	assert_int_equal(hg_fw_find_dropper(after, after, &v), 0);
+}
+
+static const char tcp4[] =
+	"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	"   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 11 1 0 100 0 0 10 0\n"
+	"   1: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12 1 0 100 0 0 10 0\n"
+	"   2: 0107FB0A:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 13 1 0 100 0 0 10 0\n"
+	"   3: 0207FB0A:1F92 0107FB0A:D431 01 00000000:00000000 00:00000000 00000000     0        0 14 1 0 100 0 0 10 0\n";
+static const char tcp6[] =
+	"  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	"   0: 00000000000000000000000001000000:1F93 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 15 1 0 100 0 0 10 0\n";
+
+static void test_listeners(void **state)
+{
+	struct hg_listeners l = {0};
+	struct hg_ip host, lo;
+	hg_ip_parse("10.251.7.1", false, &host);
+	hg_ip_parse("127.0.0.1", false, &lo);
+	assert_int_equal(hg_listeners_parse(tcp4, AF_INET, HG_TCP, 8080, &l), 0);
+	assert_true(l.loopback);
+	assert_false(l.wildcard);
+	assert_false(hg_listeners_cover(&l, &host));
+	assert_true(hg_listeners_cover(&l, &lo));
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(hg_listeners_parse(tcp4, AF_INET, HG_TCP, 22, &l), 0);
+	assert_true(l.wildcard);
+	assert_true(hg_listeners_cover(&l, &host));
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(hg_listeners_parse(tcp4, AF_INET, HG_TCP, 8081, &l), 0);
+	assert_int_equal(l.n_other, 1);
+	assert_true(hg_listeners_cover(&l, &host));
+
+	/* An established connection is no listener. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(hg_listeners_parse(tcp4, AF_INET, HG_TCP, 8082, &l), 0);
+	assert_false(l.wildcard || l.loopback || l.n_other);
+	/* TCP LISTEN is not a bound UDP socket. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(hg_listeners_parse(tcp4, AF_INET, HG_UDP, 22, &l), 0);
+	assert_false(l.wildcard);
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(hg_listeners_parse(tcp6, AF_INET6, HG_TCP, 8083, &l), 0);
+	assert_true(l.loopback);
+	assert_int_equal(hg_listeners_parse("garbage\n", AF_INET, HG_TCP, 1, &l), -EINVAL);
+	assert_int_equal(hg_listeners_parse(tcp6, AF_INET, HG_TCP, 1, &l), -EINVAL);
+}
+
+static void test_hosts_name(void **state)
+{
+	static const char hosts[] = "127.0.0.1\tlocalhost\n"
+				    "# 10.0.0.9 host.docker.internal\n"
+				    "fd00::9 host.docker.internal\n"
+				    "10.9.9.9 other HOST.containers.internal # user line\n"
+				    "10.0.0.1 host.containers.internal host.docker.internal\n";
+	struct hg_ip v4, v6;
+	char other[HG_IP_STRLEN];
+	unsigned line;
+	hg_ip_parse("10.0.0.1", false, &v4);
+	hg_ip_parse("fd00::1", false, &v6);
+	assert_int_equal(hg_doctor_hosts_name(hosts, "host.docker.internal", &v4, other, &line), HG_HOSTS_NAME_OK);
+	assert_int_equal(line, 5);
+	assert_int_equal(hg_doctor_hosts_name(hosts, "host.containers.internal", &v4, other, &line),
+			 HG_HOSTS_NAME_SHADOWED);
+	assert_string_equal(other, "10.9.9.9");
+	assert_int_equal(line, 4);
+	assert_int_equal(hg_doctor_hosts_name(hosts, "gateway.docker.internal", &v4, other, &line),
+			 HG_HOSTS_NAME_MISSING);
+	assert_int_equal(hg_doctor_hosts_name(hosts, "host.docker.internal", &v6, other, &line),
+			 HG_HOSTS_NAME_SHADOWED);
+	assert_string_equal(other, "fd00::9");
+	assert_int_equal(hg_doctor_hosts_name(hosts, "host.containers.internal", &v6, other, &line),
+			 HG_HOSTS_NAME_MISSING);
+	assert_int_equal(hg_doctor_hosts_name("", "x", &v4, other, &line), HG_HOSTS_NAME_MISSING);
+}
+
+static void test_parse_port(void **state)
+{
+	struct hg_doctor_port p;
+	assert_int_equal(hg_doctor_parse_port("8080", &p), 0);
+	assert_int_equal(p.port, 8080);
+	assert_int_equal(p.proto, HG_TCP);
+	assert_int_equal(hg_doctor_parse_port("53/udp", &p), 0);
+	assert_int_equal(p.proto, HG_UDP);
+	assert_int_equal(hg_doctor_parse_port("443/tcp", &p), 0);
+	assert_int_equal(hg_doctor_parse_port("0", &p), -EINVAL);
+	assert_int_equal(hg_doctor_parse_port("65536", &p), -EINVAL);
+	assert_int_equal(hg_doctor_parse_port("-1", &p), -EINVAL);
+	assert_int_equal(hg_doctor_parse_port("80/sctp", &p), -EINVAL);
+	assert_int_equal(hg_doctor_parse_port("", &p), -EINVAL);
+}
+
+static void test_conflist(void **state)
+{
+	struct hg_checks c = {0};
+	json_auto_t *good = json_parse("{\"plugins\": [{\"type\": \"bridge\"}, {\"type\": \"host-gateway\"}]}");
+	json_auto_t *first = json_parse("{\"plugins\": [{\"type\": \"host-gateway\"}, {\"type\": \"bridge\"}]}");
+	json_auto_t *none = json_parse("{\"plugins\": [{\"type\": \"bridge\"}, {\"type\": \"portmap\"}]}");
+	assert_int_equal(hg_doctor_conflist_check(good, "/d/10.conflist", "/d", &c), 0);
+	assert_int_equal(hg_doctor_conflist_check(first, "/d/10.conflist", "/d", &c), 0);
+	assert_int_equal(hg_doctor_conflist_check(none, "/d/10.conflist", "/d", &c), 0);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.v[0].status, HG_CHECK_PASS);
+	assert_null(c.v[0].fix);
+	assert_int_equal(c.v[1].status, HG_CHECK_FAIL);
+	assert_non_null(strstr(c.v[1].message, "first plugin"));
+	assert_int_equal(c.v[2].status, HG_CHECK_FAIL);
+	assert_string_equal(c.v[2].fix, "host-gateway install --cni-conf-dir /d");
+	assert_true(hg_checks_failed(&c));
+	hg_checks_free(&c);
+	assert_int_equal(c.n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ufw),	  cmocka_unit_test(test_firewalld),  cmocka_unit_test(test_policy_drop),
+		cmocka_unit_test(test_rule_drop), cmocka_unit_test(test_listeners),  cmocka_unit_test(test_hosts_name),
+		cmocka_unit_test(test_parse_port), cmocka_unit_test(test_conflist),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
