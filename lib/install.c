@@ -31,26 +31,6 @@
 /* A file that changes between our read and our rename is read again, this many times. */
 #define CHAIN_ATTEMPTS 5
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-	if (mkdir(path, mode) == 0 || errno == EEXIST)
-		return 0;
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	strcpy(buf, path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 static void fsync_dir(const char *dir)
 {
@@ -673,7 +653,7 @@ int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_err
 	_cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sfd < 0)
 		return 0; /* no library set here: the node's own libnftables is used */
-	int r = mkdir_p(dst, 0755);
+	int r = hg_mkdir_p(dst, 0755);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_IO, -r, "create %s", dst);
 	/* The loader trusts only a folder that is root's and writable by nobody else. */
@@ -767,7 +747,7 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 		if (r > 0)
 			return hg_error_set(err, HG_CNI_IO, "%s belongs to the Debian package %s: not replaced", path, pkg);
 	}
-	r = mkdir_p(bin_dir, 0755);
+	r = hg_mkdir_p(bin_dir, 0755);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_IO, -r, "create %s", bin_dir);
 	if (fstat(self_fd, &self) < 0)
@@ -861,7 +841,7 @@ static int add_watch(int ifd, const char *conf_dir, bool create)
 	 * restoring a backup with cp -r or mv); made again at once, the restored folder would
 	 * land inside it. */
 	if (create)
-		mkdir_p(conf_dir, 0755);
+		hg_mkdir_p(conf_dir, 0755);
 	return inotify_add_watch(ifd, conf_dir,
 				 IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
 					 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);

@@ -9,27 +9,6 @@
 #include "config.h"
 #include "util.h"
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[4096];
-	/* Usually the directory exists: one system call instead of one per component. */
-	if (mkdir(path, mode) == 0 || errno == EEXIST)
-		return 0;
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	strcpy(buf, path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
 
 int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
 		      char **out)
@@ -53,7 +32,7 @@ int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 	if (!dir)
 		return hg_error_set(err, HG_CNI_STATE, "out of memory");
 	*strrchr(dir, '/') = '\0';
-	int r = mkdir_p(dir, 0700);
+	int r = hg_mkdir_p(dir, 0700);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", dir);
 	if (asprintf(&tmp, "%s/.tmp.%d.json", dir, (int) getpid()) < 0)
@@ -112,7 +91,7 @@ int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
 
 int hg_state_ready(const char *state_dir, struct hg_error *err)
 {
-	int r = mkdir_p(state_dir, 0700);
+	int r = hg_mkdir_p(state_dir, 0700);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_NOT_READY, -r, "state directory %s", state_dir);
 	if (access(state_dir, W_OK | X_OK) < 0)
@@ -144,7 +123,7 @@ int hg_state_check_dir(const char *state_dir, struct hg_error *err)
 				    "state directory %s must be an absolute path without \".\", \"..\", \"//\" or a "
 				    "trailing \"/\"",
 				    state_dir);
-	int r = mkdir_p(state_dir, 0700);
+	int r = hg_mkdir_p(state_dir, 0700);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
 	if (lstat(state_dir, &st) < 0)
@@ -191,7 +170,7 @@ static int lock_path(const char *path, struct hg_error *err)
 int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	int r = mkdir_p(state_dir, 0700);
+	int r = hg_mkdir_p(state_dir, 0700);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
 	if (asprintf(&path, "%s/.%s.lock", state_dir, name) < 0)

@@ -48,3 +48,10 @@ size_t strv_len(char *const *v);
 int strv_push(char ***v, const char *s); /* copies s; -ENOMEM on failure */
 int strv_contains(char *const *v, const char *s);
 char **strv_copy(char *const *v);
+
+#include <sys/types.h>
+/* mkdir -p with mode for every folder it makes; -errno. */
+int hg_mkdir_p(const char *path, mode_t mode);
+/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: the value (advancing *i past VALUE), or NULL
+ * when argv[*i] is not opt (*missing set when VALUE is missing). */
+const char *hg_opt_value(int argc, char **argv, int *i, const char *opt, bool *missing);

@@ -50,22 +50,6 @@ static int read_bounded(char **out, size_t *len)
 	return 0;
 }
 
-/* "--opt VALUE" or "--opt=VALUE" at argv[*i]: the value, or NULL when argv[*i] is not opt. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
-{
-	size_t n = strlen(opt);
-	if (strncmp(argv[*i], opt, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
 
 int hg_corefile_main(int argc, char **argv)
 {
@@ -85,10 +69,10 @@ int hg_corefile_main(int argc, char **argv)
 			goto out;
 		} else if (strcmp(argv[i], "--k3s-override") == 0) {
 			k3s = true;
-		} else if ((v = opt_value(argc, argv, &i, "--ip", &missing))) {
+		} else if ((v = hg_opt_value(argc, argv, &i, "--ip", &missing))) {
 			if (hg_corefile_spec_add_ip(&spec, v, &err) < 0)
 				goto usage_error;
-		} else if ((v = opt_value(argc, argv, &i, "--name", &missing))) {
+		} else if ((v = hg_opt_value(argc, argv, &i, "--name", &missing))) {
 			if (hg_corefile_spec_add_name(&spec, v, &err) < 0)
 				goto usage_error;
 		} else {

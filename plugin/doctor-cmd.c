@@ -30,21 +30,6 @@ static const char usage[] =
 	"  the main plugin (alone: only that).\n"
 	"  Exit status: 0 all checks pass, 1 a check failed, 2 usage, 3 no diagnosis possible.\n";
 
-static const char *opt_value(int argc, char **argv, int *i, const char *opt, bool *missing)
-{
-	size_t n = strlen(opt);
-	if (strncmp(argv[*i], opt, n) != 0)
-		return NULL;
-	if (argv[*i][n] == '=')
-		return argv[*i] + n + 1;
-	if (argv[*i][n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = true;
-		return NULL;
-	}
-	return argv[++*i];
-}
 
 static int print_json(const struct hg_checks *c)
 {
@@ -91,9 +76,9 @@ int hg_doctor_main(int argc, char **argv)
 			return 0;
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = true;
-		} else if ((v = opt_value(argc, argv, &i, "--netns", &missing))) {
+		} else if ((v = hg_opt_value(argc, argv, &i, "--netns", &missing))) {
 			o.netns = v;
-		} else if ((v = opt_value(argc, argv, &i, "--pid", &missing))) {
+		} else if ((v = hg_opt_value(argc, argv, &i, "--pid", &missing))) {
 			char *end;
 			errno = 0;
 			long pid = strtol(v, &end, 10);
@@ -102,7 +87,7 @@ int hg_doctor_main(int argc, char **argv)
 				return 2;
 			}
 			o.pid = (pid_t) pid;
-		} else if ((v = opt_value(argc, argv, &i, "--port", &missing))) {
+		} else if ((v = hg_opt_value(argc, argv, &i, "--port", &missing))) {
 			if (o.n_ports == HG_DOCTOR_MAX_PORTS) {
 				fprintf(stderr, "host-gateway doctor: at most %d --port\n", HG_DOCTOR_MAX_PORTS);
 				return 2;
@@ -111,10 +96,10 @@ int hg_doctor_main(int argc, char **argv)
 				fprintf(stderr, "host-gateway doctor: --port %s: expected PORT, PORT/tcp or PORT/udp\n", v);
 				return 2;
 			}
-		} else if ((v = opt_value(argc, argv, &i, "--config", &missing))) {
+		} else if ((v = hg_opt_value(argc, argv, &i, "--config", &missing))) {
 			o.config = v;
 			o.config_given = true;
-		} else if ((v = opt_value(argc, argv, &i, "--cni-conf-dir", &missing))) {
+		} else if ((v = hg_opt_value(argc, argv, &i, "--cni-conf-dir", &missing))) {
 			o.cni_conf_dir = v;
 		} else {
 			fprintf(stderr, missing ? "host-gateway doctor: %s needs a value (see host-gateway doctor --help)\n"
