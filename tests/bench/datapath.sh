@@ -252,7 +252,7 @@ date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')
 kernel:   $(uname -sr) $(uname -m)
 cpu:      ${cpu:-?} ($(nproc) online); load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end
 binary:   $("$HG_BIN" --version | head -n1), $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), ${build:-?}
-tools:    $(iperf3 --version | head -n1 | cut -d' ' -f1-2), $(socat -V | awk '/socat version/ { print "socat " $3; exit }'), containernetworking-plugins $(dpkg-query -W -f '${Version}' containernetworking-plugins 2>/dev/null || echo '?')
+tools:    $(iperf3 --version | head -n1 | cut -d' ' -f1-2), $(socat -V | awk '/socat version/ && !f { print "socat " $3; f = 1 }'), containernetworking-plugins $(dpkg-query -W -f '${Version}' containernetworking-plugins 2>/dev/null || echo '?')
 setup:    bridge + host-local (+ host-gateway) on bridge $BR, $SUBNET; the host's servers on $GW and the alias $ALIAS
 runs:     $ROUNDS rounds, every path once per round (order rotated); per path and round: $NCONN connects (after 5 unmeasured), then iperf3 -t $SECS -O 1 (one TCP stream)
 

@@ -32,7 +32,7 @@ hg_defer hg_chain DEL "$list" "$CID" "" eth0
 hg_chain ADD "$list" "$CID" "$NSP" eth0 >"$HG_TMP/result.json" || hg_fail "CNI ADD failed"
 GW=$(jq -r '.ips[0].gateway' "$HG_TMP/result.json")
 CIP=$(jq -r '.ips[0].address | sub("/.*"; "")' "$HG_TMP/result.json")
-cni_rec=$(find "$HG_STATE/cni" -name '*.json' | head -n1)
+cni_rec=$(find "$HG_STATE/cni" -name '*.json' -print -quit)
 [ -n "$cni_rec" ] || hg_fail "no CNI record under $HG_STATE/cni"
 cni_before=$(cat "$cni_rec")
 table_before=$(ip netns exec "$NSNAME" nft list table inet host_gateway) || hg_fail "the CNI ADD made no table"

@@ -151,7 +151,7 @@ it_hg uninstall --cni-conf-dir
 hg_assert_eq "$IT_RC" 2 "option without its value"
 
 # ---- 4. nftables keys on a node without libnftables.so.1 ----
-lib=$(ldconfig -p | awk '$1 == "libnftables.so.1" { print $NF; exit }')
+lib=$(ldconfig -p | awk '$1 == "libnftables.so.1" && !f { print $NF; f = 1 }')
 [ -n "$lib" ] || hg_fail "libnftables.so.1 not in the loader cache (needed to hide it)"
 # In a private mount namespace the library is /dev/null: dlopen fails as on a node without it.
 nolib() {
