@@ -261,13 +261,3 @@ const char *hg_conflist_rename_blocker(char *const *names, int old, const char *
 			return names[i];
 	return NULL;
 }
-
-bool hg_conflist_has_ours(json_t *list)
-{
-	size_t i;
-	json_t *plugin;
-	json_array_foreach (json_object_get(list, "plugins"), i, plugin)
-		if (hg_conflist_is_ours(plugin))
-			return true;
-	return false;
-}

@@ -32,8 +32,7 @@ int hg_conflist_parse(const char *name, const char *text, size_t len, json_t **l
 
 /* A plugin object whose type is ours. */
 bool hg_conflist_is_ours(json_t *plugin);
-/* Does the list hold an entry of ours? */
-bool hg_conflist_has_ours(json_t *list);
+
 
 /* Our entry as --plugin-config gives it: an object of type host-gateway that the plugin's
  * own configuration parser accepts (ADD would refuse it otherwise, on every pod). */

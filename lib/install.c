@@ -254,7 +254,7 @@ static int replace_converted(const char *conf_dir, struct primary *p, const char
 		return hg_error_prefix(err, "%s exists", new_path);
 	const char *a = json_string_value(json_object_get(old, "name"));
 	const char *b = json_string_value(json_object_get(p->list, "name"));
-	if (converted || !hg_conflist_has_ours(old) || !a || !b || strcmp(a, b) != 0)
+	if (converted || !hg_conflist_find(old) || !a || !b || strcmp(a, b) != 0)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
 				    "%s is a single plugin and must become %s to be chained, but %s exists and is not "
 				    "host-gateway's conversion of it: not converted",
