@@ -35,19 +35,26 @@ static int classify_errno(int e, int *errnum)
 	return HG_PROBE_UNREACHABLE;
 }
 
+/* poll(2) of one fd, restarted on EINTR: 1 ready, 0 timed out, -errno. */
+static int poll_one(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	int r;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
 static int probe_tcp(int fd, const struct sockaddr_storage *ss, socklen_t len, int timeout_ms, int *errnum)
 {
 	if (connect(fd, (const struct sockaddr *) ss, len) == 0)
 		return HG_PROBE_OPEN;
 	if (errno != EINPROGRESS)
 		return classify_errno(errno, errnum);
-	struct pollfd p = {.fd = fd, .events = POLLOUT};
-	int r;
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
+	int r = poll_one(fd, POLLOUT, timeout_ms);
 	if (r < 0)
-		return -errno;
+		return r;
 	if (r == 0)
 		return HG_PROBE_TIMEOUT;
 	int so = 0;
@@ -65,13 +72,9 @@ static int probe_udp(int fd, const struct sockaddr_storage *ss, socklen_t len, i
 		return classify_errno(errno, errnum);
 	/* A connected UDP socket reports the ICMP port unreachable of the peer as
 	 * ECONNREFUSED on the next receive; silence proves nothing. */
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-	int r;
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
+	int r = poll_one(fd, POLLIN, timeout_ms);
 	if (r < 0)
-		return -errno;
+		return r;
 	if (r == 0)
 		return HG_PROBE_SILENT;
 	if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
