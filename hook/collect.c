@@ -256,6 +256,16 @@ int hg_hook_collect(const char *state_dir, const struct hg_log *log)
 	n += collect_members(state_dir, log);
 	n += collect_links(state_dir, log);
 	n += collect_registries(state_dir, log);
+	/* Temp files of writers killed between their link and their rename. */
+	static const char *const temp_dirs[] = {"%s/hook", "%s/hook/netns"};
+	for (size_t i = 0; i < ARRAY_SIZE(temp_dirs); i++) {
+		_cleanup_free_ char *dir = NULL;
+		if (asprintf(&dir, temp_dirs[i], state_dir) > 0)
+			n += hg_state_sweep_temp(dir);
+	}
+	_cleanup_free_ char *hosts_dir = NULL;
+	if (asprintf(&hosts_dir, "%s/hosts", hg_hosts_lock_dir) > 0)
+		n += hg_state_sweep_temp(hosts_dir);
 	_cleanup_free_ char *netns_dir = NULL;
 	if (asprintf(&netns_dir, "%s/hook/netns", state_dir) > 0)
 		rmdir(netns_dir);

@@ -7,6 +7,7 @@
 #include "record.h"
 #include "hostside.h"
 #include "nat.h"
+#include "nft.h"
 #include "state.h"
 #include "hosts.h"
 #include "names.h"

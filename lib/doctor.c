@@ -16,7 +16,7 @@
 #include "firewall.h"
 #include "hostaddr.h"
 #include "hosts.h"
-#include "nat.h"
+#include "nft.h"
 #include "netns.h"
 #include "probe.h"
 #include "record.h"

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include "hostside.h"
 #include "nat.h"
+#include "nft.h"
 #include "netns.h"
 #include "route.h"
 #include "util.h"

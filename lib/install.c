@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <sys/inotify.h>
 #include "install.h"
-#include "nat.h"
+#include "nft.h"
 #include "conflist.h"
 #include "config.h"
 #include "util.h"

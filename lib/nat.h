@@ -16,8 +16,6 @@
 
 #define HG_NFT_TABLE "host_gateway"
 #define HG_NFT_MAX_ELEMENTS 4096 /* per attachment, after expanding port ranges */
-/* Beside the binary: libnftables and its libraries for nodes without them (install). */
-#define HG_NFT_LIB_DIR "host-gateway.lib"
 
 struct hg_nat_plan {
 	struct hg_host_addrs host;   /* where traffic goes */
@@ -41,10 +39,3 @@ int hg_nat_host_del_text(char *const *elements, char **text);
 /* The bridge table binding a granted container address to its bridge port (anti-spoof). */
 int hg_nat_bridge_add_text(const char *port, const struct hg_ip *addr, const char *comment, char **text);
 int hg_nat_bridge_del_text(const char *port, const struct hg_ip *addr, char **text);
-
-/* libnftables in the current network namespace. */
-int hg_nft_run(const char *text, struct hg_error *err);
-/* `nft -j list ...` of cmd; 0 with *out NULL when the object does not exist. */
-int hg_nft_list_json(const char *cmd, json_t **out, struct hg_error *err);
-/* Can libnftables be loaded here (from the system, or beside the binary)? */
-bool hg_nft_available(void);

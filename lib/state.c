@@ -1,4 +1,7 @@
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <dirent.h>
 #include <string.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -26,22 +29,47 @@ int hg_state_network_dir(const char *state_dir, const char *network, char **out)
 	return asprintf(out, "%s/cni/%s", state_dir, network) < 0 ? -ENOMEM : 0;
 }
 
+/* The record's text in a new file of dir, not yet named: a kill before the rename leaves
+ * nothing behind (O_TMPFILE) but for the instant between linkat and rename. Without
+ * O_TMPFILE (some file systems), an ordinary O_EXCL file. */
+static int create_unnamed(const char *dir, const char *tmp, bool *named)
+{
+	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	*named = fd < 0;
+	if (fd >= 0)
+		return fd;
+	/* A new file, never one that is there: a temp name left by a killed run with our PID is
+	 * removed first, and a symlink planted there is not followed. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd;
+}
+
+static int give_name(int fd, const char *tmp)
+{
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, self, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EEXIST || unlink(tmp) < 0)
+		return -1;
+	return linkat(AT_FDCWD, self, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+}
+
 int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 {
 	_cleanup_free_ char *dir = strdup(path), *tmp = NULL;
+	bool named;
 	if (!dir)
 		return hg_error_set(err, HG_CNI_STATE, "out of memory");
 	*strrchr(dir, '/') = '\0';
 	int r = hg_mkdir_p(dir, 0700);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", dir);
-	if (asprintf(&tmp, "%s/.tmp.%d.json", dir, (int) getpid()) < 0)
+	if (asprintf(&tmp, "%s/" HG_STATE_TEMP_PREFIX "%d.json", dir, (int) getpid()) < 0)
 		return hg_error_set(err, HG_CNI_STATE, "out of memory");
-	/* A new file, never one that is there: a temp name left by a killed run with our PID is
-	 * removed first, and a symlink planted there is not followed. */
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd = create_unnamed(dir, tmp, &named);
 	if (fd < 0)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", tmp);
 	/* One write: json_dumpfd would issue one write(2) per token. */
@@ -50,15 +78,38 @@ int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 	if (text)
 		text[len++] = '\n'; /* replaces the terminating NUL; len bytes are written */
 	if (!text || write(fd, text, len) != (ssize_t) len) {
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_STATE, text ? errno : ENOMEM, "write %s", tmp);
+		int e = text ? errno : ENOMEM;
+		if (named)
+			unlink(tmp);
+		return hg_error_errno(err, HG_CNI_STATE, e, "write %s", tmp);
 	}
+	if (!named && give_name(fd, tmp) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "link %s", tmp);
 	if (rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
 		return hg_error_errno(err, HG_CNI_STATE, e, "rename %s to %s", tmp, path);
 	}
 	return 0;
+}
+
+int hg_state_sweep_temp(const char *dir)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+	while (d && (e = readdir(d))) {
+		char *end;
+		const size_t plen = sizeof(HG_STATE_TEMP_PREFIX) - 1;
+		if (strncmp(e->d_name, HG_STATE_TEMP_PREFIX, plen) != 0)
+			continue;
+		long pid = strtol(e->d_name + plen, &end, 10);
+		if (end == e->d_name + plen || strcmp(end, ".json") != 0 || pid <= 0 || pid > INT_MAX)
+			continue;
+		if (kill((pid_t) pid, 0) < 0 && errno == ESRCH && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	}
+	return n;
 }
 
 int hg_state_remove(const char *path, struct hg_error *err)

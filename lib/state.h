@@ -17,6 +17,12 @@ int hg_state_network_dir(const char *state_dir, const char *network, char **out)
 /* Creates the parent directories (0700) and replaces path atomically (temp file + rename).
  * Only record.c calls it: the record module alone knows what a record holds. */
 int hg_state_write(const char *path, json_t *record, struct hg_error *err);
+/* The temp name of a write in progress: HG_STATE_TEMP_PREFIX PID ".json" (a dot name,
+ * never listed as a record). */
+#define HG_STATE_TEMP_PREFIX ".tmp."
+/* Removes the temp files of dir whose writer is dead (killed between its link and its
+ * rename); returns how many. */
+int hg_state_sweep_temp(const char *dir);
 int hg_state_remove(const char *path, struct hg_error *err);
 /* The full paths of the *.json records in dir (none when dir is missing). */
 int hg_state_list(const char *dir, char ***paths, struct hg_error *err);

@@ -391,6 +391,7 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	if (hg_state_list(dir, &paths, err) < 0)
 		return -1;
+	hg_state_sweep_temp(dir);
 	for (size_t i = 0; paths[i]; i++) {
 		struct hg_error e = {0};
 		_cleanup_record_ struct hg_record record;

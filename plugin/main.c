@@ -12,6 +12,7 @@
 #include "doctor-cmd.h"
 #include "oci.h"
 #include "install-cmd.h"
+#include "nft.h"
 #include "util.h"
 
 static const char help[] =
@@ -198,7 +199,20 @@ static int gc_main(int argc, char **argv)
 	return 0;
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+	/* The output is complete: a runtime waiting for EOF and for the exit status need
+	 * not also wait for the kernel to tear down our nftables sockets (nft.h). */
+	fflush(stdout);
+	fflush(stderr);
+	hg_nft_release_detached();
+	return rc;
+}
+
+static int run(int argc, char **argv)
 {
 	const char *cmd = getenv("CNI_COMMAND");
 	if (cmd && cmd[0])

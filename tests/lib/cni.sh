@@ -48,7 +48,7 @@ hg_bridge_list() {
 }
 
 hg_records() {
-	hg_dir_entries "$HG_STATE/$1" -name '*.json'
+	hg_dir_entries "$HG_STATE/$1" -name '*.json' ! -name '.*'
 }
 
 hg_nrecords() {

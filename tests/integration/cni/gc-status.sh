@@ -65,8 +65,16 @@ add 1
 add 2
 add 3
 hg_assert_eq "$(hg_nrecords "cni/$net")" 3 "records before GC"
+# Temp files of record writers: one of a dead writer (killed between its link and its
+# rename) is collected, one of a live writer (this shell) is not.
+dead=$(sh -c 'echo $$')
+echo '{}' >"$HG_STATE/cni/$net/.tmp.$dead.json"
+echo '{}' >"$HG_STATE/cni/$net/.tmp.$$.json"
 gc cni.dev/valid-attachments "[{\"containerID\": \"hgt-$$-g2-c\", \"ifname\": \"eth0\"}]"
 hg_assert_eq "$(hg_nrecords "cni/$net")" 1 "records after GC"
+[ ! -e "$HG_STATE/cni/$net/.tmp.$dead.json" ] || hg_fail "GC left the temp file of a dead writer"
+[ -e "$HG_STATE/cni/$net/.tmp.$$.json" ] || hg_fail "GC removed the temp file of a live writer"
+rm -f "$HG_STATE/cni/$net/.tmp.$$.json"
 intact 2 valid-attachments
 collected 1 valid-attachments
 collected 3 valid-attachments

@@ -67,6 +67,17 @@ for d in /run/host-gateway/alias /run/host-gateway/localnet "$HG_STATE/by-netns"
 	[ "$n" -eq 0 ] || left+=" $d:$n($({ find "$d" -mindepth 1 2>/dev/null || :; } | head -3 | tr '\n' ' '))"
 done
 n=$(hg_nrecords "cni/$NET")
-[ "$n" -eq 0 ] || left+=" records:$n"
+if [ "$n" -ne 0 ]; then
+	left+=" records:$n"
+	hg_records "cni/$NET" | while read -r f; do hg_log "left: $f: $(cat "$f")"; done
+fi
+# A writer killed between naming its temp file and renaming it (one instant: the text is
+# written to an unnamed O_TMPFILE first) leaves a dot file that no DEL can name; GC removes
+# it. GC with no valid attachment: every attachment is gone by now.
+gc_conf=$(jq -c '.plugins[-1] + {name: .name, cniVersion: "1.1.0", "cni.dev/valid-attachments": []}' "$LIST")
+CNI_COMMAND=GC CNI_PATH=$HG_CNI_PATH "$HG_BIN" <<<"$gc_conf" >"$HG_TMP/gc.out" 2>&1 ||
+	hg_fail "GC failed: $(cat "$HG_TMP/gc.out")"
+n=$(hg_dir_entries "$HG_STATE/cni/$NET" -name '.tmp.*' | wc -l)
+[ "$n" -eq 0 ] || left+=" temp-files-after-GC:$n"
 [ -z "$left" ] || hg_fail "left after the kill campaign and DELs:$left"
 hg_log "PASS"

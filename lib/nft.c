@@ -1,0 +1,217 @@
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <nftables/libnftables.h>
+#include "nft.h"
+#include "util.h"
+
+/* libnftables and the libraries it pulls in (libxtables, libgmp, libnftnl) double the
+ * start-up time of every exec; most attachments need no rule, so the library is loaded
+ * only when a rule set is applied. */
+static struct {
+	bool loaded;
+	struct nft_ctx *(*ctx_new)(uint32_t);
+	void (*ctx_free)(struct nft_ctx *);
+	int (*buffer_output)(struct nft_ctx *);
+	int (*buffer_error)(struct nft_ctx *);
+	const char *(*get_output)(struct nft_ctx *);
+	const char *(*get_error)(struct nft_ctx *);
+	void (*set_flags)(struct nft_ctx *, unsigned int);
+	int (*run)(struct nft_ctx *, const char *);
+} nft;
+
+/* A node without libnftables (kind's node image, say) gets the library set beside the
+ * binary from `host-gateway install`: <dir of the binary>/host-gateway.lib/. Its
+ * dependencies are opened first, by path, so that the loader finds them by soname when
+ * libnftables asks for them. Only a directory that is root's and writable by nobody else. */
+static void *open_beside_binary(void)
+{
+	static const char *const deps[] = {"libmnl.so.0", "libnftnl.so.11", "libjansson.so.4", "libgmp.so.10",
+					   "libxtables.so.12"};
+	char exe[4096], path[4200];
+	struct stat st;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/" HG_NFT_LIB_DIR, exe);
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(deps); i++) {
+		snprintf(path, sizeof(path), "%s/" HG_NFT_LIB_DIR "/%s", exe, deps[i]);
+		dlopen(path, RTLD_NOW | RTLD_LOCAL); /* kept open for the process's life */
+	}
+	snprintf(path, sizeof(path), "%s/" HG_NFT_LIB_DIR "/libnftables.so.1", exe);
+	return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
+
+static int load_libnftables(void)
+{
+	if (nft.loaded)
+		return 0;
+	void *h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		h = open_beside_binary();
+	if (!h)
+		return -1;
+	*(void **) &nft.ctx_new = dlsym(h, "nft_ctx_new");
+	*(void **) &nft.ctx_free = dlsym(h, "nft_ctx_free");
+	*(void **) &nft.buffer_output = dlsym(h, "nft_ctx_buffer_output");
+	*(void **) &nft.buffer_error = dlsym(h, "nft_ctx_buffer_error");
+	*(void **) &nft.get_output = dlsym(h, "nft_ctx_get_output_buffer");
+	*(void **) &nft.get_error = dlsym(h, "nft_ctx_get_error_buffer");
+	*(void **) &nft.set_flags = dlsym(h, "nft_ctx_output_set_flags");
+	*(void **) &nft.run = dlsym(h, "nft_run_cmd_from_buffer");
+	if (!nft.ctx_new || !nft.ctx_free || !nft.buffer_output || !nft.buffer_error || !nft.get_output ||
+	    !nft.get_error || !nft.set_flags || !nft.run)
+		return -1;
+	nft.loaded = true;
+	return 0;
+}
+
+bool hg_nft_available(void)
+{
+	return load_libnftables() == 0;
+}
+
+/* Contexts kept until the process ends (see nft.h); past the bound, released at once. */
+#define HG_NFT_KEPT_MAX 16
+static struct nft_ctx *kept[HG_NFT_KEPT_MAX];
+static size_t n_kept;
+
+static void nft_ctx_keepp(struct nft_ctx **c)
+{
+	if (!*c)
+		return;
+	if (n_kept < HG_NFT_KEPT_MAX)
+		kept[n_kept++] = *c;
+	else
+		nft.ctx_free(*c);
+}
+#define _cleanup_nft_ __attribute__((cleanup(nft_ctx_keepp)))
+
+static struct nft_ctx *new_ctx(void)
+{
+	if (load_libnftables() < 0)
+		return NULL;
+	struct nft_ctx *ctx = nft.ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx)
+		return NULL;
+	nft.buffer_output(ctx);
+	nft.buffer_error(ctx);
+	return ctx;
+}
+
+static void error_text(struct nft_ctx *ctx, char *buf, size_t size)
+{
+	const char *e = nft.get_error(ctx);
+	snprintf(buf, size, "%s", e && *e ? e : "unknown error");
+	/* One line is enough for a CNI message; nft repeats the statement after it. */
+	char *nl = strchr(buf, '\n');
+	if (nl)
+		*nl = '\0';
+}
+
+int hg_nft_run(const char *text, struct hg_error *err)
+{
+	_cleanup_nft_ struct nft_ctx *ctx = new_ctx();
+	char msg[400];
+	if (!ctx)
+		return hg_error_set(err, HG_CNI_NFTABLES, "cannot load libnftables.so.1 or create its context");
+	if (nft.run(ctx, text) != 0) {
+		error_text(ctx, msg, sizeof(msg));
+		return hg_error_set(err, HG_CNI_NFTABLES, "nftables: %s", msg);
+	}
+	return 0;
+}
+
+int hg_nft_list_json(const char *cmd, json_t **out, struct hg_error *err)
+{
+	_cleanup_nft_ struct nft_ctx *ctx = new_ctx();
+	char msg[400];
+	*out = NULL;
+	if (!ctx)
+		return hg_error_set(err, HG_CNI_NFTABLES, "cannot load libnftables.so.1 or create its context");
+	nft.set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+	if (nft.run(ctx, cmd) != 0) {
+		error_text(ctx, msg, sizeof(msg));
+		if (strstr(msg, "No such file or directory"))
+			return 0;
+		return hg_error_set(err, HG_CNI_NFTABLES, "nftables: %s", msg);
+	}
+	*out = json_loads(nft.get_output(ctx), 0, NULL);
+	if (!*out)
+		return hg_error_set(err, HG_CNI_NFTABLES, "nftables printed no JSON for \"%s\"", cmd);
+	return 0;
+}
+
+static bool is_nftables_socket(int fd)
+{
+	int domain = 0, protocol = 0;
+	socklen_t len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_NETLINK)
+		return false;
+	len = sizeof(int);
+	return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 && protocol == NETLINK_NETFILTER;
+}
+
+/* In the child: nothing of the parent's but the sockets to release. Locks (flock on an
+ * open file description shared with the parent) and pipes (the runtime reads stdout
+ * until EOF) must not outlive the parent. */
+static void keep_only_nftables_sockets(void)
+{
+	close(STDIN_FILENO);
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return; /* then the child holds the rest too, until the parent exits */
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end || end == e->d_name || fd == dirfd(d))
+			continue;
+		if (!is_nftables_socket((int) fd))
+			close((int) fd);
+	}
+	closedir(d);
+}
+
+void hg_nft_release_detached(void)
+{
+	if (!n_kept)
+		return;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0) {
+		for (size_t i = 0; i < n_kept; i++)
+			nft.ctx_free(kept[i]);
+		n_kept = 0;
+		return;
+	}
+	if (pid > 0) {
+		n_kept = 0; /* the child holds the sockets now; ours are dropped at exit */
+		return;
+	}
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL); /* only SIGKILL ends it, when the parent is gone */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(0);
+	keep_only_nftables_sockets();
+	for (;;)
+		pause();
+}
