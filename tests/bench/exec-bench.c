@@ -9,6 +9,9 @@
  *   -l LABEL   printed first on the result line (no spaces)
  *   -i FILE    stdin of every run (default /dev/null)
  *   -e K=V     the child's environment is exactly these variables (nothing inherited)
+ *   -g MS      an unmeasured pause of MS milliseconds after every run: each run then meets
+ *              a machine at rest (nftables: what an earlier run left for the kernel to
+ *              finish is finished), as operations of a runtime seconds apart do
  *
  * CMD is an absolute or relative path (no PATH search). With ":::" each iteration runs
  * CMD, then CMD_B (e.g. a CNI ADD, then its DEL); CMD_B starts with CMD's stdin and
@@ -256,11 +259,11 @@ static int summarise(const char *label, const char *path)
 
 int main(int argc, char **argv)
 {
-	int n = 200, warmup = 5, fail_on_error = 0, i = 1;
+	int n = 200, warmup = 5, fail_on_error = 0, gap_ms = 0, i = 1;
 	const char *label = NULL, *raw = NULL, *stats = NULL;
 	struct cmd a = {.in = "/dev/null"}, b;
 
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] && strchr("nwxlrs", argv[i][1]) && !argv[i][2]; i++) {
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] && strchr("nwxlrsg", argv[i][1]) && !argv[i][2]; i++) {
 		char o = argv[i][1];
 		if (o == 'x') {
 			fail_on_error = 1;
@@ -272,6 +275,8 @@ int main(int argc, char **argv)
 			n = atoi(argv[i]);
 		else if (o == 'w')
 			warmup = atoi(argv[i]);
+		else if (o == 'g')
+			gap_ms = atoi(argv[i]);
 		else if (o == 'r')
 			raw = argv[i];
 		else if (o == 's')
@@ -284,8 +289,9 @@ int main(int argc, char **argv)
 			die("%s", "-s takes no command");
 		return summarise(label, stats);
 	}
-	if (n < 1 || warmup < 0)
-		die("%s", "bad -n or -w");
+	if (n < 1 || warmup < 0 || gap_ms < 0)
+		die("%s", "bad -n, -w or -g");
+	const struct timespec gap = {gap_ms / 1000, (long) (gap_ms % 1000) * 1000000L};
 	i = parse_cmd(&a, argc, argv, i);
 	int pair = i < argc;
 	if (pair) {
@@ -311,7 +317,11 @@ int main(int argc, char **argv)
 			run(&b, &junk, fail_on_error, -k - 1);
 	}
 	for (int k = 0; k < n; k++) {
+		if (gap_ms)
+			nanosleep(&gap, NULL);
 		run(&a, &sa[k], fail_on_error, k);
+		if (gap_ms)
+			nanosleep(&gap, NULL);
 		if (pair)
 			run(&b, &sb[k], fail_on_error, k);
 	}

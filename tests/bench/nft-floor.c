@@ -1,6 +1,6 @@
 /* nft-floor: the least a program can do to give a container netns host-gateway's table.
  *
- *   nft-floor NETNS_PATH HOST_IPV4 add|del|both|print
+ *   nft-floor NETNS_PATH HOST_IPV4 add|del|both|print [detach]
  *
  * setns() into NETNS_PATH, then through libnftables (linked, one context, one
  * transaction per command):
@@ -12,9 +12,14 @@
  *   print the add text on stdout, touching nothing.
  * run as "add" then "del" (two execs) it is the floor of a plugin's ADD + DEL: exec,
  * libnftables start-up, and the kernel's cost of creating and removing nat base chains.
+ * With "detach", the netlink socket's last close happens in a child once this process
+ * has exited, as host-gateway does it (lib/nft.c): the floor without the kernel's
+ * grace-period wait in that close.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,8 +42,8 @@ int main(int argc, char **argv)
 	char add[1024];
 	const char *del = "table inet " TABLE "\ndelete table inet " TABLE "\n";
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: nft-floor NETNS_PATH HOST_IPV4 add|del|both|print\n");
+	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "detach") == 0)) {
+		fprintf(stderr, "usage: nft-floor NETNS_PATH HOST_IPV4 add|del|both|print [detach]\n");
 		return 2;
 	}
 	const char *host = argv[2], *mode = argv[3];
@@ -80,6 +85,20 @@ int main(int argc, char **argv)
 		rc = 1;
 	if (!rc && do_del && apply(ctx, del) < 0)
 		rc = 1;
+	if (argc == 5) {
+		fflush(NULL);
+		pid_t parent = getpid();
+		if (fork() == 0) {
+			close(0);
+			close(1);
+			close(2);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() == parent)
+				pause();
+			_exit(0);
+		}
+		_exit(rc);
+	}
 	nft_ctx_free(ctx);
 	return rc;
 }

@@ -5,7 +5,9 @@
 #   BENCH_N=1000 BENCH_N_PORTMAP=50 tests/bench/run.sh
 #
 # Environment: BENCH_N (default 200), BENCH_N_PORTMAP (default 20: portmap ADD+DEL
-# takes ~130 ms), BENCH_ROUNDS (default 10: the iterations of every figure are spread
+# takes ~130 ms), BENCH_N_HL (default 100: the hostLoopbackPorts figures),
+# BENCH_HL_CONTAINERS (default 300: attachments in the host tables for the second of
+# them), BENCH_GAP_MS (default 30: the pause of the "apart" figures), BENCH_ROUNDS (default 10: the iterations of every figure are spread
 # over that many rounds, see run_measurements), BENCH_WARMUP (unmeasured runs before a
 # figure's first chunk, default 5; 1 before the others), BENCH_N_HOSTS (default 50: merges
 # of the 1 MiB hosts file), BENCH_NO_BUILD=1 (use build/host-gateway, or HG_BIN, as it is).
@@ -46,6 +48,9 @@ fi
 N=${BENCH_N:-200}
 N_PORTMAP=${BENCH_N_PORTMAP:-20}
 N_HOSTS=${BENCH_N_HOSTS:-50}
+N_HL=${BENCH_N_HL:-100}
+N_HL_CONTAINERS=${BENCH_HL_CONTAINERS:-300}
+GAP=${BENCH_GAP_MS:-30}
 ROUNDS=${BENCH_ROUNDS:-10}
 WARMUP=${BENCH_WARMUP:-5}
 
@@ -89,21 +94,27 @@ HOSTS_BENCH=$(dirname "$HG_BIN")/tests/bench/hosts-merge-bench
 # in the order they were declared, so that the machine's load drifting during the run
 # (other jobs) touches every figure alike and the ratios stay meaningful.
 declare -A R=()    # label -> exec-bench's result line
-declare -A M_N=() M_CMD=() M_PARTS=()
+declare -A M_N=() M_CMD=() M_PARTS=() M_GAP=()
 M_LABELS=()
 ROWS=()            # the table, in order
 PAIR_A=ADD PAIR_B=DEL
 
-# measure LABEL [-n N] [-i STDIN] [-e K=V]... CMD [ARG]... [::: [-i ..] [-e ..] CMD_B [ARG]...]
-# declares a figure (N iterations, default $N); run_measurements measures them all. A
-# single command gives one table row, a pair three: PAIR_A, PAIR_B (as set now) and the sum.
+# measure LABEL [-n N] [-g MS] [-i STDIN] [-e K=V]... CMD [ARG]... [::: [-i ..] [-e ..] CMD_B [ARG]...]
+# declares a figure (N iterations, default $N; -g: an unmeasured pause of MS ms after
+# every run, see exec-bench.c); run_measurements measures them all. A single command
+# gives one table row, a pair three: PAIR_A, PAIR_B (as set now) and the sum.
 measure() {
-	local label=$1 n=$N q
+	local label=$1 n=$N gap=0 q
 	shift
 	if [ "$1" = -n ]; then
 		n=$2
 		shift 2
 	fi
+	if [ "$1" = -g ]; then
+		gap=$2
+		shift 2
+	fi
+	M_GAP[$label]=$gap
 	printf -v q '%q ' "$@"
 	M_LABELS+=("$label")
 	M_N[$label]=$n
@@ -143,13 +154,13 @@ run_measurements() {
 			w=1
 			[ -n "${warm[$label]:-}" ] || w=$WARMUP
 			warm[$label]=1
-			eval "\"\$BIN/exec-bench\" -x -n $((hi - lo)) -w $w -r \"\$HG_TMP/raw/$i\" ${M_CMD[$label]}" \
+			eval "\"\$BIN/exec-bench\" -x -n $((hi - lo)) -w $w -g ${M_GAP[$label]} -r \"\$HG_TMP/raw/${label//[^A-Za-z0-9]/_}\" ${M_CMD[$label]}" \
 				>/dev/null || hg_fail "exec-bench failed for \"$label\""
 		done
 	done
 	for i in "${!M_LABELS[@]}"; do
 		label=${M_LABELS[i]}
-		R[$label]=$("$BIN/exec-bench" -l "${label//[^A-Za-z0-9]/_}" -s "$HG_TMP/raw/$i")
+		R[$label]=$("$BIN/exec-bench" -l "${label//[^A-Za-z0-9]/_}" -s "$HG_TMP/raw/${label//[^A-Za-z0-9]/_}")
 		case " ${R[$label]} " in
 		*" sum_median_ms="*)
 			read -ra parts <<<"${M_PARTS[$label]}"
@@ -173,7 +184,7 @@ hg_guard_forwarding on
 NS=hgt-$$-c1
 NSPATH=/var/run/netns/$NS
 BR=hgbr$$
-SUBNET=10.212.99.0/24
+SUBNET=10.212.98.0/23 # 300 containers for the hostLoopbackPorts figures
 CID=hgbench-$$
 NET=hgbench
 hg_subnet_free "$SUBNET"
@@ -200,6 +211,9 @@ HG_PLAIN=$(conf hg-plain.json "$(jq -n --arg s "$STATE" '{type: "host-gateway", 
 HG_NAT=$(conf hg-nat.json "$(jq -n --arg s "$STATE" '{type: "host-gateway", stateDir: $s,
 	names: ["host.docker.internal", "host.containers.internal", "gateway.docker.internal"],
 	virtualIPs: ["169.254.1.2"], localhostPorts: ["5432"]}')")
+HG_HL=$(conf hg-hl.json "$(jq -n --arg s "$STATE" '{type: "host-gateway", stateDir: $s,
+	names: ["host.docker.internal", "host.containers.internal", "gateway.docker.internal"],
+	hostLoopbackPorts: ["5432"]}')")
 # The same with the state directory on a tmpfs, as /run is on most machines (on this kind
 # of VM /run, like /tmp, is ext4, where creating a file is the larger part of an ADD).
 mkdir "$HG_TMP/tmpfs"
@@ -319,7 +333,14 @@ PAIR_A=add PAIR_B=del
 measure "nft floor (C, libnftables)" "$BIN/nft-floor" "$NSPATH" "$GW" add ::: "$BIN/nft-floor" "$NSPATH" "$GW" del
 measure "nft floor, add+del in one process" "$BIN/nft-floor" "$NSPATH" "$GW" both
 measure "exec of a libnftables-linked no-op" "$BIN/nft-floor" "$NSPATH" "$GW" print
+# Operations of a runtime are seconds apart, not back to back: these meet a kernel that has
+# finished what the previous run left it (see README, "nftables: where the time goes").
+measure "nft floor, ${GAP} ms apart" -g "$GAP" "$BIN/nft-floor" "$NSPATH" "$GW" add ::: "$BIN/nft-floor" "$NSPATH" "$GW" del
+measure "nft floor, socket released after exit, ${GAP} ms apart" -g "$GAP" \
+	"$BIN/nft-floor" "$NSPATH" "$GW" add detach ::: "$BIN/nft-floor" "$NSPATH" "$GW" del detach
 PAIR_A=ADD PAIR_B=DEL
+measure "host-gateway virtualIPs+localhostPorts, ${GAP} ms apart" -g "$GAP" -i "$HG_NAT" "${CNI_ENV[@]}" \
+	-e CNI_COMMAND=ADD "$HG_BIN" ::: -e CNI_COMMAND=DEL "$HG_BIN"
 measure_cni "portmap (reference), one DNAT" /usr/lib/cni/portmap "$PORTMAP" "$N_PORTMAP"
 PAIR_A=createRuntime PAIR_B=poststop
 measure "host-gateway hook" -i "$HOOK_STATE" "$HG_BIN" hook createRuntime --config "$HOOK_CONF" \
@@ -331,13 +352,43 @@ if [ -n "$CRUN" ]; then
 	measure "crun run /bin/true" -n "$N_CRUN" "$CRUN" --root "$HG_TMP/crun-root" run -b "$HG_TMP/crun" hg-bench-true
 fi
 run_measurements
+
+# hostLoopbackPorts: one map element (and one bridge anti-spoof element) per port into the
+# host's shared tables. First alone on the bridge (ADD creates the host tables, DEL removes
+# them), then with N_HL_CONTAINERS - 1 other attachments in them, made by the chain.
+MAIN_LABELS=("${M_LABELS[@]}")
+hl_phase() { # hl_phase CONTAINERS
+	M_LABELS=()
+	measure "host-gateway hostLoopbackPorts, $1 container(s), ${GAP} ms apart" -n "$N_HL" -g "$GAP" \
+		-i "$HG_HL" "${CNI_ENV[@]}" -e CNI_COMMAND=ADD "$HG_BIN" ::: -e CNI_COMMAND=DEL "$HG_BIN"
+	measure "host-gateway hostLoopbackPorts, $1 container(s), back to back" -n "$N_HL" \
+		-i "$HG_HL" "${CNI_ENV[@]}" -e CNI_COMMAND=ADD "$HG_BIN" ::: -e CNI_COMMAND=DEL "$HG_BIN"
+	run_measurements
+	MAIN_LABELS+=("${M_LABELS[@]}")
+}
+hl_phase 1
+jq --arg s "$STATE" --argjson bridge "$(jq '.plugins[0]' "$HG_TMP/bridge.conflist")" \
+	'{cniVersion, name, plugins: [$bridge, {type: "host-gateway", stateDir: $s, hostLoopbackPorts: ["5432"]}]}' \
+	"$HG_TMP/bridge.conflist" >"$HG_TMP/hl.conflist"
+hg_log "hostLoopbackPorts: $((N_HL_CONTAINERS - 1)) more attachments"
+for ((i = 2; i <= N_HL_CONTAINERS; i++)); do
+	hg_netns_add "hgt-$$-h$i"
+	hg_defer hg_chain DEL "$HG_TMP/hl.conflist" "$CID-h$i" "/var/run/netns/hgt-$$-h$i" eth0
+	hg_chain ADD "$HG_TMP/hl.conflist" "$CID-h$i" "/var/run/netns/hgt-$$-h$i" eth0 >/dev/null ||
+		hg_fail "ADD of attachment $i failed"
+done
+elements=$(nft -j list map inet host_gateway loopback4 | jq '[.nftables[] | select(.map) | .map.elem // [] | .[]] | length')
+[ "$elements" -eq $((N_HL_CONTAINERS - 1)) ] || hg_fail "host map holds $elements elements, not $((N_HL_CONTAINERS - 1))"
+hl_phase "$N_HL_CONTAINERS"
+M_LABELS=("${MAIN_LABELS[@]}")
+
 HOSTS="1 MiB hosts file merged"
 hg_log "$HOSTS: $N_HOSTS merges in-process"
 R[$HOSTS]=$("$HOSTS_BENCH" -n "$N_HOSTS" -l "${HOSTS//[^A-Za-z0-9]/_}") || hg_fail "hosts-merge-bench failed"
 _row "$HOSTS" "$HOSTS" ""
 
 [ -z "$(ip netns exec "$NS" nft list tables)" ] || hg_fail "a table was left in the container netns"
-[ -z "$(find "$STATE" "$HG_TMP/tmpfs" -name '*.json' 2>/dev/null)" ] || hg_fail "records left in a stateDir"
+[ -z "$(find "$STATE" "$HG_TMP/tmpfs" -name "$CID+eth0.json" 2>/dev/null)" ] || hg_fail "records of the measured attachment left in a stateDir"
 
 # ---------------------------------------------------------------- the report
 HG="host-gateway"
@@ -353,6 +404,16 @@ over=$(calc "$nat - $floor")
 natcpu=$(val "$NAT" sum_cpu_median_ms)
 floorcpu=$(val "$FLOOR" sum_cpu_median_ms)
 pm=$(val "$PM" sum_median_ms)
+NATG="host-gateway virtualIPs+localhostPorts, ${GAP} ms apart"
+FLOORG="nft floor, ${GAP} ms apart"
+FLOORD="nft floor, socket released after exit, ${GAP} ms apart"
+natg=$(val "$NATG" sum_median_ms)
+floorg=$(val "$FLOORG" sum_median_ms)
+floord=$(val "$FLOORD" sum_median_ms)
+overd=$(calc "$natg - $floord")
+natgcpu=$(val "$NATG" sum_cpu_median_ms)
+HL1="host-gateway hostLoopbackPorts, 1 container(s), ${GAP} ms apart"
+HLN="host-gateway hostLoopbackPorts, $N_HL_CONTAINERS container(s), ${GAP} ms apart"
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 build=$(meson introspect "$(dirname "$HG_BIN")" --buildoptions 2>/dev/null |
@@ -365,8 +426,10 @@ cpu:      ${cpu:-?} ($(nproc) online); load average $LOAD_START at the start, $(
 binary:   $("$HG_BIN" --version | head -n1), $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'), ${build:-?}
 plugins:  containernetworking-plugins $(dpkg-query -W -f '${Version}' containernetworking-plugins 2>/dev/null || echo '?'), libnftables $(dpkg-query -W -f '${Version}' libnftables1 2>/dev/null || echo '?')
 setup:    cniVersion 1.0.0, prevResult of bridge (isGateway) + host-local; stateDir, host-local and tuning dataDir on $(df --output=fstype "$HG_TMP" | tail -n1)
-runs:     N=$N per figure (portmap $N_PORTMAP, hosts merge $N_HOSTS), in $ROUNDS rounds of N/$ROUNDS per figure in turn, $WARMUP warm-up runs first
+runs:     N=$N per figure (portmap $N_PORTMAP, hosts merge $N_HOSTS, hostLoopbackPorts $N_HL), in $ROUNDS rounds of N/$ROUNDS per figure in turn, $WARMUP warm-up runs first
 times:    wall ms of fork+exec+wait; CPU = user+sys of the process and its children; RSS = peak
+          ("N ms apart": an unmeasured pause of N ms after every run; host-gateway's and the
+          "released after exit" floor's socket-releasing child is not theirs to wait for, its CPU not counted)
           ("$HOSTS": one hg_hosts_merge call in-process, $(val "$HOSTS" size_bytes) bytes of short-name lines, no exec)
 
 | measured | n | median ms | min–max ms | p90 ms | CPU median ms | peak RSS KiB |
@@ -380,16 +443,24 @@ cat <<EOF
 | host-gateway ADD median ≤ 2 ms | $(calc "$add") ms | $(verdict "$add" 2) |
 | host-gateway ADD ≤ 2× empty exec | $(calc "$add / $empty")× ($(calc "$add") / $(calc "$empty") ms) | $(verdict "$(calc "$add / $empty")" 2) |
 | host-gateway peak RSS ≤ 4 MiB | $rss KiB | $(verdict "$rss" 4096) |
-| virtualIPs+localhostPorts ADD+DEL ≤ floor + 1 ms | $(calc "$nat") − $(calc "$floor") = $over ms | $(verdict "$over" 1) |
-| virtualIPs+localhostPorts ADD+DEL CPU median ≤ 3 ms | $(calc "$natcpu") ms (the floor's: $(calc "$floorcpu") ms) | $(verdict "$natcpu" 3) |
+| virtualIPs+localhostPorts ADD+DEL ≤ floor + 1 ms, back to back | $(calc "$nat") − $(calc "$floor") = $over ms | $(verdict "$over" 1) |
+| virtualIPs+localhostPorts ADD+DEL ≤ floor + 1 ms, ${GAP} ms apart, floor releasing its socket after exit too | $(calc "$natg") − $(calc "$floord") = $overd ms | $(verdict "$overd" 1) |
+| virtualIPs+localhostPorts ADD+DEL under the floor that waits in close(), ${GAP} ms apart | $(calc "$natg") vs $(calc "$floorg") ms ($(calc "$natg - $floorg") ms) | $(verdict "$natg" "$floorg") |
+| virtualIPs+localhostPorts ADD+DEL CPU median ≤ 3 ms | $(calc "$natgcpu") ms ${GAP} ms apart, $(calc "$natcpu") ms back to back (the floor's: $(calc "$floorcpu") ms) | $(verdict "$natgcpu" 3) |
+| hostLoopbackPorts ADD+DEL flat from 1 to $N_HL_CONTAINERS containers (≤ 1.25×), ${GAP} ms apart | $(calc "$(val "$HL1" sum_median_ms)") → $(calc "$(val "$HLN" sum_median_ms)") ms ($(calc "$(val "$HLN" sum_median_ms) / $(val "$HL1" sum_median_ms)")×) | $(verdict "$(calc "$(val "$HLN" sum_median_ms) / $(val "$HL1" sum_median_ms)")" 1.25) |
 | 1 MiB hosts merge median ≤ 20 ms | $(calc "$(val "$HOSTS" median_ms)") ms (min–max $(calc "$(val "$HOSTS" min_ms)")–$(calc "$(val "$HOSTS" max_ms)") ms) | $(verdict "$(val "$HOSTS" median_ms)" 20) |
 | hook createRuntime median ≤ 2 ms | $(calc "$(val "host-gateway hook" a_median_ms)") ms$([ -n "$CRUN" ] && echo " (crun run /bin/true: $(calc "$(val "crun run /bin/true" median_ms)") ms)") | $(verdict "$(val "host-gateway hook" a_median_ms)" 2) |
 
-host-gateway virtualIPs+localhostPorts minus the floor, medians: \
+host-gateway virtualIPs+localhostPorts minus the floor, medians, back to back: \
 ADD $(calc "$(val "$NAT" a_median_ms) - $(val "$FLOOR" a_median_ms)") ms, \
 DEL $(calc "$(val "$NAT" b_median_ms) - $(val "$FLOOR" b_median_ms)") ms; \
 CPU ADD $(calc "$(val "$NAT" a_cpu_median_ms) - $(val "$FLOOR" a_cpu_median_ms)") ms, \
 DEL $(calc "$(val "$NAT" b_cpu_median_ms) - $(val "$FLOOR" b_cpu_median_ms)") ms
+the same ${GAP} ms apart, against the floor releasing its socket after exit: \
+ADD $(calc "$(val "$NATG" a_median_ms) - $(val "$FLOORD" a_median_ms)") ms, \
+DEL $(calc "$(val "$NATG" b_median_ms) - $(val "$FLOORD" b_median_ms)") ms; \
+CPU ADD $(calc "$(val "$NATG" a_cpu_median_ms) - $(val "$FLOORD" a_cpu_median_ms)") ms, \
+DEL $(calc "$(val "$NATG" b_cpu_median_ms) - $(val "$FLOORD" b_cpu_median_ms)") ms
 
 ratios (medians): host-gateway ADD+DEL / empty exec $(calc "$(val "$HG" sum_median_ms) / $empty"); \
 tuning ADD+DEL / host-gateway ADD+DEL $(calc "$(val "tuning (reference)" sum_median_ms) / $(val "$HG" sum_median_ms)"); \
