@@ -165,19 +165,19 @@ int hg_loopback_acquire(const char *state_dir, const char *iface, char *const *e
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", dir);
 	if ((r = touch(file, NULL)) < 0)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", file);
-	if (hg_nat_host_add_text(iface, elements, &text) < 0)
+	if (port && port[0] && !hg_iface_name_safe(port))
+		return hg_error_set(err, HG_CNI_NFTABLES, "bridge port \"%.20s\" has characters nftables rules cannot match safely", port);
+	/* The guard is in place before route_localnet opens the interface. Once the tables
+	 * exist (every attachment but the first), one transaction of elements does it. */
+	struct hg_error fast_err = {0};
+	if (hg_nat_loopback_grant_text(iface, elements, port, addr, key, &text) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	/* The guard is in place before route_localnet opens the interface. */
-	if (hg_nft_run(text, err) < 0)
-		return -1;
-	if (port && port[0]) {
-		_cleanup_free_ char *bridge = NULL;
-		if (!hg_iface_name_safe(port))
-			return hg_error_set(err, HG_CNI_NFTABLES, "bridge port \"%.20s\" has characters nftables rules cannot match safely", port);
-		if (hg_nat_bridge_add_text(port, addr, key, &bridge) < 0)
+	if (hg_nft_run(text, &fast_err) < 0) {
+		free(TAKE_PTR(text));
+		if (hg_nat_loopback_add_text(iface, elements, port, addr, key, &text) < 0)
 			return hg_error_set(err, HG_CNI_IO, "out of memory");
-		if (hg_nft_run(bridge, err) < 0)
-			return hg_error_prefix(err, "bridge port binding");
+		if (hg_nft_run(text, err) < 0)
+			return -1;
 	}
 	localnet_path(iface, sysctl, sizeof(sysctl));
 	if (hg_sysctl_read(sysctl, old, sizeof(old)) < 0)
@@ -282,14 +282,19 @@ void hg_loopback_release(const char *state_dir, const char *iface, char *const *
 			 const char *port, const struct hg_ip *addr, const struct hg_log *log)
 {
 	char dir[512], file[1024];
+	_cleanup_free_ char *text = NULL;
+	struct hg_error err = {0};
+	bool with_port = port && port[0] && hg_iface_name_safe(port);
 	user_paths(state_dir, "localnet", iface, key, dir, file);
-	delete_elements(elements, log);
-	if (port && port[0] && hg_iface_name_safe(port)) {
-		_cleanup_free_ char *text = NULL;
-		struct hg_error err = {0};
+	/* One transaction when everything is there; else piece by piece (an element already
+	 * gone, e.g. after a killed ADD, fails the whole transaction). */
+	if (!elements || !elements[0] ||
+	    hg_nat_loopback_del_text(elements, with_port ? port : NULL, addr, &text) < 0 || hg_nft_run(text, &err) < 0) {
+		delete_elements(elements, log);
+		_cleanup_free_ char *bridge = NULL;
 		/* Gone already when a killed ADD never made it: nothing to log. */
-		if (hg_nat_bridge_del_text(port, addr, &text) == 0)
-			hg_nft_run(text, &err);
+		if (with_port && hg_nat_bridge_del_text(port, addr, &bridge) == 0)
+			hg_nft_run(bridge, &err);
 	}
 	if (drop_user(dir, file))
 		release_localnet(dir, iface, log);

@@ -135,15 +135,15 @@ static void element_list(FILE *f, char *const *elements)
 		fprintf(f, "%s%s", i ? ", " : "", elements[i]);
 }
 
-int hg_nat_host_add_text(const char *iface, char *const *elements, char **out)
+/* Every statement is idempotent: concurrent ADDs serialise on the state lock, but a table
+ * left by an earlier run must be reused, not duplicated. The rules are the same for every
+ * container, so flushing and re-adding them is exact.
+ * hg_nat_host_grant_text adds elements only, to the sets named here: when these rules
+ * change, rename the sets they use, so that a table of an older version fails the
+ * elements-only transaction and gets this skeleton. */
+static void write_host_add(FILE *f, const char *iface, char *const *elements)
 {
-	struct text t;
-	if (text_open(&t) < 0)
-		return -ENOMEM;
-	/* Every statement is idempotent: concurrent ADDs serialise on the state lock, but a
-	 * table left by an earlier run must be reused, not duplicated. The rules are the same
-	 * for every container, so flushing and re-adding them is exact. */
-	fprintf(t.f,
+	fprintf(f,
 		"add table inet %1$s\n"
 		"add map inet %1$s loopback4 { type ifname . ipv4_addr . ipv4_addr . inet_proto . inet_service : "
 		"inet_service; }\n"
@@ -158,36 +158,27 @@ int hg_nat_host_add_text(const char *iface, char *const *elements, char **out)
 		"add element inet %1$s localnet_ifaces { \"%2$s\" }\n",
 		HG_NFT_TABLE, iface);
 	if (elements && elements[0]) {
-		fprintf(t.f, "add element inet %s loopback4 { ", HG_NFT_TABLE);
-		element_list(t.f, elements);
-		fprintf(t.f, " }\n");
+		fprintf(f, "add element inet %s loopback4 { ", HG_NFT_TABLE);
+		element_list(f, elements);
+		fprintf(f, " }\n");
 	}
-	return text_close(&t, out);
 }
 
-int hg_nat_host_del_text(char *const *elements, char **out)
+static void write_host_del(FILE *f, char *const *elements)
 {
-	struct text t;
-	if (text_open(&t) < 0)
-		return -ENOMEM;
 	if (elements && elements[0]) {
-		fprintf(t.f, "delete element inet %s loopback4 { ", HG_NFT_TABLE);
-		element_list(t.f, elements);
-		fprintf(t.f, " }\n");
+		fprintf(f, "delete element inet %s loopback4 { ", HG_NFT_TABLE);
+		element_list(f, elements);
+		fprintf(f, " }\n");
 	}
-	return text_close(&t, out);
 }
 
-int hg_nat_bridge_add_text(const char *port, const struct hg_ip *addr, const char *comment, char **out)
+/* A granted address enters the bridge only through its own port: a neighbour on the same
+ * bridge cannot spoof it to reach the host's loopback services. */
+static void write_bridge_add(FILE *f, const char *port, const struct hg_ip *addr, const char *comment)
 {
 	char a[HG_IP_STRLEN];
-	struct text t;
-	if (text_open(&t) < 0)
-		return -ENOMEM;
-	hg_ip_str(addr, a);
-	/* A granted address enters the bridge only through its own port: a neighbour on the
-	 * same bridge cannot spoof it to reach the host's loopback services. */
-	fprintf(t.f,
+	fprintf(f,
 		"add table bridge %1$s\n"
 		"add set bridge %1$s granted { type ifname . ipv4_addr; }\n"
 		"add set bridge %1$s granted_addrs { type ipv4_addr; }\n"
@@ -196,17 +187,99 @@ int hg_nat_bridge_add_text(const char *port, const struct hg_ip *addr, const cha
 		"add rule bridge %1$s antispoof ether type ip ip saddr @granted_addrs iifname . ip saddr != @granted drop\n"
 		"add element bridge %1$s granted { \"%2$s\" . %3$s comment \"%4$s\" }\n"
 		"add element bridge %1$s granted_addrs { %3$s comment \"%4$s\" }\n",
-		HG_NFT_TABLE, port, a, comment);
+		HG_NFT_TABLE, port, hg_ip_str(addr, a), comment);
+}
+
+static void write_bridge_del(FILE *f, const char *port, const struct hg_ip *addr)
+{
+	char a[HG_IP_STRLEN];
+	fprintf(f,
+		"delete element bridge %1$s granted { \"%2$s\" . %3$s }\n"
+		"delete element bridge %1$s granted_addrs { %3$s }\n",
+		HG_NFT_TABLE, port, hg_ip_str(addr, a));
+}
+
+static bool has_port(const char *port)
+{
+	return port && port[0];
+}
+
+int hg_nat_host_add_text(const char *iface, char *const *elements, char **out)
+{
+	struct text t;
+	if (text_open(&t) < 0)
+		return -ENOMEM;
+	write_host_add(t.f, iface, elements);
+	return text_close(&t, out);
+}
+
+int hg_nat_host_del_text(char *const *elements, char **out)
+{
+	struct text t;
+	if (text_open(&t) < 0)
+		return -ENOMEM;
+	write_host_del(t.f, elements);
+	return text_close(&t, out);
+}
+
+int hg_nat_bridge_add_text(const char *port, const struct hg_ip *addr, const char *comment, char **out)
+{
+	struct text t;
+	if (text_open(&t) < 0)
+		return -ENOMEM;
+	write_bridge_add(t.f, port, addr, comment);
 	return text_close(&t, out);
 }
 
 int hg_nat_bridge_del_text(const char *port, const struct hg_ip *addr, char **out)
 {
+	struct text t;
+	if (text_open(&t) < 0)
+		return -ENOMEM;
+	write_bridge_del(t.f, port, addr);
+	return text_close(&t, out);
+}
+
+int hg_nat_loopback_add_text(const char *iface, char *const *elements, const char *port, const struct hg_ip *addr,
+			     const char *comment, char **out)
+{
+	struct text t;
+	if (text_open(&t) < 0)
+		return -ENOMEM;
+	write_host_add(t.f, iface, elements);
+	if (has_port(port))
+		write_bridge_add(t.f, port, addr, comment);
+	return text_close(&t, out);
+}
+
+int hg_nat_loopback_grant_text(const char *iface, char *const *elements, const char *port, const struct hg_ip *addr,
+			       const char *comment, char **out)
+{
 	char a[HG_IP_STRLEN];
-	return asprintf(out,
-			"delete element bridge %1$s granted { \"%2$s\" . %3$s }\n"
-			"delete element bridge %1$s granted_addrs { %3$s }\n",
-			HG_NFT_TABLE, port, hg_ip_str(addr, a)) < 0
-		       ? -ENOMEM
-		       : 0;
+	struct text t;
+	if (text_open(&t) < 0)
+		return -ENOMEM;
+	fprintf(t.f, "add element inet %s localnet_ifaces { \"%s\" }\n", HG_NFT_TABLE, iface);
+	if (elements && elements[0]) {
+		fprintf(t.f, "add element inet %s loopback4 { ", HG_NFT_TABLE);
+		element_list(t.f, elements);
+		fprintf(t.f, " }\n");
+	}
+	if (has_port(port))
+		fprintf(t.f,
+			"add element bridge %1$s granted { \"%2$s\" . %3$s comment \"%4$s\" }\n"
+			"add element bridge %1$s granted_addrs { %3$s comment \"%4$s\" }\n",
+			HG_NFT_TABLE, port, hg_ip_str(addr, a), comment);
+	return text_close(&t, out);
+}
+
+int hg_nat_loopback_del_text(char *const *elements, const char *port, const struct hg_ip *addr, char **out)
+{
+	struct text t;
+	if (text_open(&t) < 0)
+		return -ENOMEM;
+	write_host_del(t.f, elements);
+	if (has_port(port))
+		write_bridge_del(t.f, port, addr);
+	return text_close(&t, out);
 }

@@ -39,3 +39,13 @@ int hg_nat_host_del_text(char *const *elements, char **text);
 /* The bridge table binding a granted container address to its bridge port (anti-spoof). */
 int hg_nat_bridge_add_text(const char *port, const struct hg_ip *addr, const char *comment, char **text);
 int hg_nat_bridge_del_text(const char *port, const struct hg_ip *addr, char **text);
+/* hostLoopbackPorts of one attachment in one transaction: the host table (skeleton,
+ * guarded interface, map elements) and, with a bridge port, the bridge table. */
+int hg_nat_loopback_add_text(const char *iface, char *const *elements, const char *port, const struct hg_ip *addr,
+			     const char *comment, char **text);
+/* The same elements alone, for tables that exist already: a transaction that touches no
+ * chain (no rule is replaced). It fails when a table or set is missing. */
+int hg_nat_loopback_grant_text(const char *iface, char *const *elements, const char *port, const struct hg_ip *addr,
+			       const char *comment, char **text);
+/* Removes the attachment's map and bridge elements (fails if one is already gone). */
+int hg_nat_loopback_del_text(char *const *elements, const char *port, const struct hg_ip *addr, char **text);

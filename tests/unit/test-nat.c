@@ -125,6 +125,43 @@ static void test_bridge_binding(void **state)
 	free(del);
 }
 
+/* hostLoopbackPorts as applied: the whole set in one transaction, the elements alone once
+ * the tables exist, and their removal. */
+static void test_loopback_transactions(void **state)
+{
+	struct hg_port_map ports[] = {port("6379"), port("8443:443")};
+	struct hg_error err = {0};
+	char **elements = NULL;
+	struct hg_ip c = ip("10.244.7.2"), h = ip("10.244.7.1");
+	char *add = NULL, *grant = NULL, *del = NULL, *host = NULL, *bridge = NULL, *joined = NULL;
+	assert_int_equal(hg_nat_host_elements("cni0", &c, &h, ports, 2, "kind+abc+eth0", &elements, &err), 0);
+	assert_int_equal(hg_nat_loopback_add_text("cni0", elements, "veth1a2b3c4d", &c, "kind+abc+eth0", &add), 0);
+	assert_int_equal(hg_nat_loopback_grant_text("cni0", elements, "veth1a2b3c4d", &c, "kind+abc+eth0", &grant), 0);
+	assert_int_equal(hg_nat_loopback_del_text(elements, "veth1a2b3c4d", &c, &del), 0);
+	check_golden("loopback-add.nft", add);
+	check_golden("loopback-grant.nft", grant);
+	check_golden("loopback-del.nft", del);
+	/* The whole set is exactly the host table's text followed by the bridge table's. */
+	assert_int_equal(hg_nat_host_add_text("cni0", elements, &host), 0);
+	assert_int_equal(hg_nat_bridge_add_text("veth1a2b3c4d", &c, "kind+abc+eth0", &bridge), 0);
+	assert_true(asprintf(&joined, "%s%s", host, bridge) > 0);
+	assert_string_equal(add, joined);
+	free(add);
+	free(grant);
+	free(del);
+	free(host);
+	free(bridge);
+	free(joined);
+	/* Without a bridge port (ptp): the host table only. */
+	assert_int_equal(hg_nat_loopback_grant_text("cni0", elements, NULL, &c, "k", &grant), 0);
+	assert_null(strstr(grant, "bridge"));
+	assert_int_equal(hg_nat_loopback_del_text(elements, "", &c, &del), 0);
+	assert_null(strstr(del, "bridge"));
+	free(grant);
+	free(del);
+	strv_free(elements);
+}
+
 static void test_host_elements_bounded(void **state)
 {
 	struct hg_port_map ports[] = {port("1-65535")};
@@ -147,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_host_elements_and_texts),
 		cmocka_unit_test(test_host_elements_bounded),
 		cmocka_unit_test(test_bridge_binding),
+		cmocka_unit_test(test_loopback_transactions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
