@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdint.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sched.h>
@@ -27,6 +28,18 @@
 #include <nftables/libnftables.h>
 
 #define TABLE "host_gateway"
+
+static int hold_until_parent_exits(void *parent)
+{
+	close(0);
+	close(1);
+	close(2);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == (pid_t) (intptr_t) parent)
+		for (;;)
+			pause();
+	_exit(0);
+}
 
 static int apply(struct nft_ctx *ctx, const char *text)
 {
@@ -86,17 +99,13 @@ int main(int argc, char **argv)
 	if (!rc && do_del && apply(ctx, del) < 0)
 		rc = 1;
 	if (argc == 5) {
+		/* As lib/nft.c does it: a child sharing our memory keeps the socket, and is killed
+		 * when we exit. */
+		static char stack[16384] __attribute__((aligned(16)));
 		fflush(NULL);
-		pid_t parent = getpid();
-		if (fork() == 0) {
-			close(0);
-			close(1);
-			close(2);
-			prctl(PR_SET_PDEATHSIG, SIGKILL);
-			if (getppid() == parent)
-				pause();
-			_exit(0);
-		}
+		if (clone(hold_until_parent_exits, stack + sizeof(stack), CLONE_VM | SIGCHLD,
+			  (void *) (intptr_t) getpid()) < 0)
+			perror("nft-floor: clone");
 		_exit(rc);
 	}
 	nft_ctx_free(ctx);
