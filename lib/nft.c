@@ -213,14 +213,23 @@ static void keep_only_nftables_sockets(void)
 	close(dir);
 }
 
-static int release_child(void *parent)
+struct release_arg {
+	pid_t parent;
+	int handshake; /* write end of a pipe: closed once only the sockets are left */
+};
+
+static int release_child(void *p)
 {
+	const struct release_arg *arg = p;
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL); /* only SIGKILL ends it, when the parent is gone */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != (pid_t) (intptr_t) parent)
-		_exit(0);
+	/* First let go of stdout and the rest: the runtime's EOF must not wait for the
+	 * kernel's release, whenever the parent exits. */
 	keep_only_nftables_sockets();
+	close(arg->handshake);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != arg->parent)
+		_exit(0);
 	for (;;)
 		pause();
 }
@@ -228,14 +237,24 @@ static int release_child(void *parent)
 void hg_nft_release_detached(void)
 {
 	enum { STACK = 64 * 1024 };
+	static struct release_arg arg;
+	int pipefd[2];
+	char byte;
 	if (!n_kept)
 		return;
 	/* Not fork(): copying the page tables of a process with libnftables and its libraries
 	 * mapped cost ~0.3 ms. The stack is never unmapped: the parent is about to exit. */
 	void *stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	pid_t pid = stack == MAP_FAILED ? -1
-					: clone(release_child, (char *) stack + STACK, CLONE_VM | SIGCHLD,
-						(void *) (intptr_t) getpid());
+	pid_t pid = -1;
+	if (stack != MAP_FAILED && pipe2(pipefd, O_CLOEXEC) == 0) {
+		arg = (struct release_arg){getpid(), pipefd[1]};
+		pid = clone(release_child, (char *) stack + STACK, CLONE_VM | SIGCHLD, &arg);
+		close(pipefd[1]);
+		/* EOF once the child has closed its copies of our descriptors (stdout first). */
+		while (pid > 0 && read(pipefd[0], &byte, 1) < 0 && errno == EINTR)
+			;
+		close(pipefd[0]);
+	}
 	if (pid < 0) {
 		for (size_t i = 0; i < n_kept; i++)
 			nft.ctx_free(kept[i].ctx);

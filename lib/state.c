@@ -93,20 +93,31 @@ int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 	return 0;
 }
 
+/* The PID of a temp name as hg_state_write makes it ("%d" of a PID: no sign, no leading
+ * zero), else 0. */
+static pid_t temp_writer(const char *name)
+{
+	const size_t plen = sizeof(HG_STATE_TEMP_PREFIX) - 1;
+	const char *s = name + plen;
+	long pid = 0;
+	if (strncmp(name, HG_STATE_TEMP_PREFIX, plen) != 0 || *s < '1' || *s > '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if ((pid = pid * 10 + (*s - '0')) > INT_MAX)
+			return 0;
+	return strcmp(s, ".json") == 0 ? (pid_t) pid : 0;
+}
+
 int hg_state_sweep_temp(const char *dir)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
+	struct stat st;
 	int n = 0;
 	while (d && (e = readdir(d))) {
-		char *end;
-		const size_t plen = sizeof(HG_STATE_TEMP_PREFIX) - 1;
-		if (strncmp(e->d_name, HG_STATE_TEMP_PREFIX, plen) != 0)
-			continue;
-		long pid = strtol(e->d_name + plen, &end, 10);
-		if (end == e->d_name + plen || strcmp(end, ".json") != 0 || pid <= 0 || pid > INT_MAX)
-			continue;
-		if (kill((pid_t) pid, 0) < 0 && errno == ESRCH && unlinkat(dirfd(d), e->d_name, 0) == 0)
+		pid_t pid = temp_writer(e->d_name);
+		if (pid > 0 && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    kill(pid, 0) < 0 && errno == ESRCH && unlinkat(dirfd(d), e->d_name, 0) == 0)
 			n++;
 	}
 	return n;

@@ -70,10 +70,19 @@ hg_assert_eq "$(hg_nrecords "cni/$net")" 3 "records before GC"
 dead=$(sh -c 'echo $$')
 echo '{}' >"$HG_STATE/cni/$net/.tmp.$dead.json"
 echo '{}' >"$HG_STATE/cni/$net/.tmp.$$.json"
+# Names our writer never makes, and what is not a regular file, stay.
+others=(".tmp.0$dead.json" ".tmp.+$dead.json" ".tmp. $dead.json" ".tmp.${dead}x.json")
+for f in "${others[@]}"; do echo '{}' >"$HG_STATE/cni/$net/$f"; done
+dead2=$(sh -c 'echo $$')
+mkfifo "$HG_STATE/cni/$net/.tmp.$dead2.json"
 gc cni.dev/valid-attachments "[{\"containerID\": \"hgt-$$-g2-c\", \"ifname\": \"eth0\"}]"
 hg_assert_eq "$(hg_nrecords "cni/$net")" 1 "records after GC"
 [ ! -e "$HG_STATE/cni/$net/.tmp.$dead.json" ] || hg_fail "GC left the temp file of a dead writer"
 [ -e "$HG_STATE/cni/$net/.tmp.$$.json" ] || hg_fail "GC removed the temp file of a live writer"
+for f in "${others[@]}" ".tmp.$dead2.json"; do
+	[ -e "$HG_STATE/cni/$net/$f" ] || hg_fail "GC removed $f, which no writer of ours names so or is not a file"
+	rm -f "$HG_STATE/cni/$net/$f"
+done
 rm -f "$HG_STATE/cni/$net/.tmp.$$.json"
 intact 2 valid-attachments
 collected 1 valid-attachments

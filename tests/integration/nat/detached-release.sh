@@ -4,7 +4,8 @@
 # is no longer the runtime's. Run as a runtime runs it, under a child subreaper
 # (tests/tools/subreaper.py) that reaps whatever the plugin leaves:
 # - ADD, CHECK and DEL of an attachment with virtualIPs + localhostPorts +
-#   hostLoopbackPorts succeed, with their result on stdout, and what they did is complete
+#   hostLoopbackPorts succeed, with their result on stdout, which is at EOF the instant
+#   they exit (the releasing child has let go of it), and what they did is complete
 #   the instant they exit (the container table and the host map elements are there after
 #   ADD, gone after DEL);
 # - each leaves exactly one process, which ends by SIGKILL (PR_SET_PDEATHSIG, when the
@@ -44,6 +45,8 @@ reaped() {
 		hg_fail "subreaper.py failed for $cmd of $name"
 	hg_assert_eq "$(jq .rc <<<"$OUT")" 0 "$cmd of $name: exit status ($(jq -r '.stdout + .stderr' <<<"$OUT"))"
 	hg_assert_eq "$(jq .unreaped <<<"$OUT")" false "$cmd of $name: every process it left was reaped within 5 s"
+	# A runtime reads stdout to EOF: when the plugin has exited, nothing may hold it.
+	hg_assert_eq "$(jq .stdout_open_after_exit <<<"$OUT")" false "$cmd of $name: stdout still open after its exit"
 }
 # Both rule sets, as seen at one instant: the container's table, then our host map elements.
 STATE="ip netns exec ${HGN_NSNAME[c1]} nft list tables | grep -c 'inet host_gateway'; nft list map inet host_gateway loopback4 2>/dev/null | grep -c '$ADDR1' || :"
