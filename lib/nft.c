@@ -186,7 +186,7 @@ static bool is_nftables_socket(int fd)
  * open file description shared with the parent) and pipes (the runtime reads stdout
  * until EOF) must not outlive the parent. The child shares the parent's memory
  * (CLONE_VM): only system calls here, on its own stack, nothing that allocates. */
-static void keep_only_nftables_sockets(void)
+static void keep_only_nftables_sockets(int keep)
 {
 	char buf[2048] __attribute__((aligned(8)));
 	close(STDIN_FILENO);
@@ -206,7 +206,7 @@ static void keep_only_nftables_sockets(void)
 				continue;
 			while (*s >= '0' && *s <= '9' && fd < (1 << 24))
 				fd = fd * 10 + (*s++ - '0');
-			if (fd != dir && !is_nftables_socket(fd))
+			if (fd != dir && fd != keep && !is_nftables_socket(fd))
 				close(fd);
 		}
 	}
@@ -215,7 +215,7 @@ static void keep_only_nftables_sockets(void)
 
 struct release_arg {
 	pid_t parent;
-	int handshake; /* write end of a pipe: closed once only the sockets are left */
+	int handshake; /* write end of a pipe: closed last, once only the sockets are left */
 };
 
 static int release_child(void *p)
@@ -226,8 +226,8 @@ static int release_child(void *p)
 	sigprocmask(SIG_SETMASK, &all, NULL); /* only SIGKILL ends it, when the parent is gone */
 	/* First let go of stdout and the rest: the runtime's EOF must not wait for the
 	 * kernel's release, whenever the parent exits. */
-	keep_only_nftables_sockets();
-	close(arg->handshake);
+	keep_only_nftables_sockets(arg->handshake);
+	close(arg->handshake); /* the last one: the parent may go */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != arg->parent)
 		_exit(0);
 	for (;;)
@@ -250,8 +250,10 @@ void hg_nft_release_detached(void)
 		arg = (struct release_arg){getpid(), pipefd[1]};
 		pid = clone(release_child, (char *) stack + STACK, CLONE_VM | SIGCHLD, &arg);
 		close(pipefd[1]);
-		/* EOF once the child has closed its copies of our descriptors (stdout first). */
-		while (pid > 0 && read(pipefd[0], &byte, 1) < 0 && errno == EINTR)
+		/* EOF once the child has closed its copies of our descriptors, this one last.
+		 * errno is not looked at: the child shares it (CLONE_VM). A read returns 0 (EOF)
+		 * or -1 (interrupted); bounded all the same. */
+		for (int i = 0; pid > 0 && i < 64 && read(pipefd[0], &byte, 1) != 0; i++)
 			;
 		close(pipefd[0]);
 	}

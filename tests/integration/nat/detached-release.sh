@@ -34,14 +34,15 @@ hgn_add c1 "$LIST" || hg_fail "chain ADD of c1 failed"
 hgn_add c2 "$PLAIN" || hg_fail "chain ADD of c2 failed"
 ADDR1=$(hgn_address c1)
 
-# reaped NAME CMD LIST THEN: host-gateway alone (cached prevResult), under the subreaper;
-# THEN runs the instant it has exited. Sets OUT to the harness's JSON.
+# reaped NAME CMD LIST THEN [FDS]: host-gateway alone (cached prevResult), under the
+# subreaper; THEN runs the instant it has exited; FDS: see subreaper.py --fds. Sets OUT to
+# the harness's JSON.
 reaped() {
-	local name=$1 cmd=$2 list=$3 then=$4 conf
+	local name=$1 cmd=$2 list=$3 then=$4 fds=${5:-0} conf
 	conf=$(jq -c --slurpfile prev "$HG_TMP/result-$name.json" \
 		'.plugins[-1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev[0]}' "$list")
 	OUT=$(CNI_COMMAND=$cmd CNI_CONTAINERID=$(hgn_cid "$name") CNI_NETNS=${HGN_NETNS[$name]} CNI_IFNAME=eth0 \
-		CNI_PATH=$HG_CNI_PATH python3 "$REAPER" --then "$then" -- "$HG_PLUGIN_DIR/host-gateway" <<<"$conf") ||
+		CNI_PATH=$HG_CNI_PATH python3 "$REAPER" --then "$then" --fds "$fds" -- "$HG_PLUGIN_DIR/host-gateway" <<<"$conf") ||
 		hg_fail "subreaper.py failed for $cmd of $name"
 	hg_assert_eq "$(jq .rc <<<"$OUT")" 0 "$cmd of $name: exit status ($(jq -r '.stdout + .stderr' <<<"$OUT"))"
 	hg_assert_eq "$(jq .unreaped <<<"$OUT")" false "$cmd of $name: every process it left was reaped within 5 s"
@@ -71,6 +72,11 @@ one_orphan CHECK
 reaped c1 DEL "$LIST" "$STATE"
 hg_assert_eq "$(jq -j .then <<<"$OUT" | tr '\n' ' ')" "0 0 " "container table and host map element at DEL's exit"
 one_orphan DEL
+# A copy of stdout behind 1000 other descriptors (fewer than FD_SETSIZE: libnftables
+# select()s on its socket): still closed before the plugin
+# exits (the child lets go of everything before the parent may go).
+reaped c1 ADD "$LIST" "$STATE" 1000
+reaped c1 DEL "$LIST" "$STATE" 1000
 # What the DEL left for the kernel to finish does not trip the next operations.
 reaped c1 ADD "$LIST" "$STATE"
 hg_assert_eq "$(jq -j .then <<<"$OUT" | tr '\n' ' ')" "1 1 " "ADD right after DEL"
