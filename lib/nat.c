@@ -138,10 +138,10 @@ static void element_list(FILE *f, char *const *elements)
 /* Every statement is idempotent: concurrent ADDs serialise on the state lock, but a table
  * left by an earlier run must be reused, not duplicated. The rules are the same for every
  * container, so flushing and re-adding them is exact.
- * hg_nat_host_grant_text adds elements only, to the sets named here: when these rules
+ * hg_nat_loopback_grant_text adds elements only, to the sets named here: when these rules
  * change, rename the sets they use, so that a table of an older version fails the
  * elements-only transaction and gets this skeleton. */
-static void write_host_add(FILE *f, const char *iface, char *const *elements)
+static void write_host_skeleton(FILE *f)
 {
 	fprintf(f,
 		"add table inet %1$s\n"
@@ -154,9 +154,13 @@ static void write_host_add(FILE *f, const char *iface, char *const *elements)
 		"iifname . ip saddr . ip daddr . meta l4proto . th dport map @loopback4\n"
 		"add chain inet %1$s guard { type filter hook prerouting priority -300; policy accept; }\n"
 		"flush chain inet %1$s guard\n"
-		"add rule inet %1$s guard iifname @localnet_ifaces ip daddr 127.0.0.0/8 drop\n"
-		"add element inet %1$s localnet_ifaces { \"%2$s\" }\n",
-		HG_NFT_TABLE, iface);
+		"add rule inet %1$s guard iifname @localnet_ifaces ip daddr 127.0.0.0/8 drop\n",
+		HG_NFT_TABLE);
+}
+
+static void write_host_elements(FILE *f, const char *iface, char *const *elements)
+{
+	fprintf(f, "add element inet %s localnet_ifaces { \"%s\" }\n", HG_NFT_TABLE, iface);
 	if (elements && elements[0]) {
 		fprintf(f, "add element inet %s loopback4 { ", HG_NFT_TABLE);
 		element_list(f, elements);
@@ -175,16 +179,22 @@ static void write_host_del(FILE *f, char *const *elements)
 
 /* A granted address enters the bridge only through its own port: a neighbour on the same
  * bridge cannot spoof it to reach the host's loopback services. */
-static void write_bridge_add(FILE *f, const char *port, const struct hg_ip *addr, const char *comment)
+static void write_bridge_skeleton(FILE *f)
 {
-	char a[HG_IP_STRLEN];
 	fprintf(f,
 		"add table bridge %1$s\n"
 		"add set bridge %1$s granted { type ifname . ipv4_addr; }\n"
 		"add set bridge %1$s granted_addrs { type ipv4_addr; }\n"
 		"add chain bridge %1$s antispoof { type filter hook prerouting priority -300; policy accept; }\n"
 		"flush chain bridge %1$s antispoof\n"
-		"add rule bridge %1$s antispoof ether type ip ip saddr @granted_addrs iifname . ip saddr != @granted drop\n"
+		"add rule bridge %1$s antispoof ether type ip ip saddr @granted_addrs iifname . ip saddr != @granted drop\n",
+		HG_NFT_TABLE);
+}
+
+static void write_bridge_elements(FILE *f, const char *port, const struct hg_ip *addr, const char *comment)
+{
+	char a[HG_IP_STRLEN];
+	fprintf(f,
 		"add element bridge %1$s granted { \"%2$s\" . %3$s comment \"%4$s\" }\n"
 		"add element bridge %1$s granted_addrs { %3$s comment \"%4$s\" }\n",
 		HG_NFT_TABLE, port, hg_ip_str(addr, a), comment);
@@ -204,30 +214,12 @@ static bool has_port(const char *port)
 	return port && port[0];
 }
 
-int hg_nat_host_add_text(const char *iface, char *const *elements, char **out)
-{
-	struct text t;
-	if (text_open(&t) < 0)
-		return -ENOMEM;
-	write_host_add(t.f, iface, elements);
-	return text_close(&t, out);
-}
-
 int hg_nat_host_del_text(char *const *elements, char **out)
 {
 	struct text t;
 	if (text_open(&t) < 0)
 		return -ENOMEM;
 	write_host_del(t.f, elements);
-	return text_close(&t, out);
-}
-
-int hg_nat_bridge_add_text(const char *port, const struct hg_ip *addr, const char *comment, char **out)
-{
-	struct text t;
-	if (text_open(&t) < 0)
-		return -ENOMEM;
-	write_bridge_add(t.f, port, addr, comment);
 	return text_close(&t, out);
 }
 
@@ -246,30 +238,24 @@ int hg_nat_loopback_add_text(const char *iface, char *const *elements, const cha
 	struct text t;
 	if (text_open(&t) < 0)
 		return -ENOMEM;
-	write_host_add(t.f, iface, elements);
-	if (has_port(port))
-		write_bridge_add(t.f, port, addr, comment);
+	write_host_skeleton(t.f);
+	write_host_elements(t.f, iface, elements);
+	if (has_port(port)) {
+		write_bridge_skeleton(t.f);
+		write_bridge_elements(t.f, port, addr, comment);
+	}
 	return text_close(&t, out);
 }
 
 int hg_nat_loopback_grant_text(const char *iface, char *const *elements, const char *port, const struct hg_ip *addr,
 			       const char *comment, char **out)
 {
-	char a[HG_IP_STRLEN];
 	struct text t;
 	if (text_open(&t) < 0)
 		return -ENOMEM;
-	fprintf(t.f, "add element inet %s localnet_ifaces { \"%s\" }\n", HG_NFT_TABLE, iface);
-	if (elements && elements[0]) {
-		fprintf(t.f, "add element inet %s loopback4 { ", HG_NFT_TABLE);
-		element_list(t.f, elements);
-		fprintf(t.f, " }\n");
-	}
+	write_host_elements(t.f, iface, elements);
 	if (has_port(port))
-		fprintf(t.f,
-			"add element bridge %1$s granted { \"%2$s\" . %3$s comment \"%4$s\" }\n"
-			"add element bridge %1$s granted_addrs { %3$s comment \"%4$s\" }\n",
-			HG_NFT_TABLE, port, hg_ip_str(addr, a), comment);
+		write_bridge_elements(t.f, port, addr, comment);
 	return text_close(&t, out);
 }
 

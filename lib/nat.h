@@ -33,14 +33,13 @@ const char *hg_nat_container_delete_text(void);
 int hg_nat_host_elements(const char *iface, const struct hg_ip *container, const struct hg_ip *host,
 			 const struct hg_port_map *ports, size_t n, const char *comment, char ***elements,
 			 struct hg_error *err);
-/* Creates the host table skeleton if needed and adds the elements and the guarded interface. */
-int hg_nat_host_add_text(const char *iface, char *const *elements, char **text);
+/* Removing the map elements alone, and the bridge port binding alone (the piece-by-piece
+ * path when one of them is already gone). */
 int hg_nat_host_del_text(char *const *elements, char **text);
-/* The bridge table binding a granted container address to its bridge port (anti-spoof). */
-int hg_nat_bridge_add_text(const char *port, const struct hg_ip *addr, const char *comment, char **text);
 int hg_nat_bridge_del_text(const char *port, const struct hg_ip *addr, char **text);
 /* hostLoopbackPorts of one attachment in one transaction: the host table (skeleton,
- * guarded interface, map elements) and, with a bridge port, the bridge table. */
+ * guarded interface, map elements) and, with a bridge port, the bridge table binding a
+ * granted container address to its bridge port (anti-spoof). */
 int hg_nat_loopback_add_text(const char *iface, char *const *elements, const char *port, const struct hg_ip *addr,
 			     const char *comment, char **text);
 /* The same elements alone, for tables that exist already: a transaction that touches no
