@@ -301,15 +301,16 @@ void hg_loopback_release(const char *state_dir, const char *iface, char *const *
 	drop_table_if_unused(state_dir, log);
 }
 
-/* The elements of the host map as nft prints them in JSON: [[{"elem":{"val":{"concat":[…]},"comment":…}}, port], …] */
-static json_t *host_map_elements(json_t *listing)
+/* The elements of the first map or set (kind) of a listing as nft prints them in JSON;
+ * a map's: [[{"elem":{"val":{"concat":[…]},"comment":…}}, port], …] */
+static json_t *listed_elements(json_t *listing, const char *kind)
 {
 	size_t i;
 	json_t *item;
 	json_array_foreach (json_object_get(listing, "nftables"), i, item) {
-		json_t *map = json_object_get(item, "map");
-		if (map)
-			return json_object_get(map, "elem");
+		json_t *m = json_object_get(item, kind);
+		if (m)
+			return json_object_get(m, "elem");
 	}
 	return NULL;
 }
@@ -326,7 +327,7 @@ int hg_loopback_present(const char *iface, char *const *elements, const char *ke
 	json_t *e;
 	if (hg_nft_list_json("list map inet " HG_NFT_TABLE " loopback4", &listing, err) < 0)
 		return -1;
-	json_array_foreach (host_map_elements(listing), i, e) {
+	json_array_foreach (listed_elements(listing, "map"), i, e) {
 		const char *c = element_comment(e);
 		if (c && strcmp(c, key) == 0)
 			found++;
@@ -375,7 +376,7 @@ static void gc_elements(const char *network, json_t *valid, const struct hg_log 
 	json_t *e;
 	if (hg_nft_list_json("list map inet " HG_NFT_TABLE " loopback4", &listing, &err) < 0 || !listing)
 		return;
-	json_array_foreach (host_map_elements(listing), i, e) {
+	json_array_foreach (listed_elements(listing, "map"), i, e) {
 		const char *c = element_comment(e);
 		json_t *concat = json_object_get(json_object_get(json_object_get(json_array_get(e, 0), "elem"), "val"),
 						 "concat");
@@ -394,19 +395,6 @@ static void gc_elements(const char *network, json_t *valid, const struct hg_log 
 	}
 }
 
-/* The elements of a set as nft prints them in JSON. */
-static json_t *set_elements(json_t *listing)
-{
-	size_t i;
-	json_t *item;
-	json_array_foreach (json_object_get(listing, "nftables"), i, item) {
-		json_t *set = json_object_get(item, "set");
-		if (set)
-			return json_object_get(set, "elem");
-	}
-	return NULL;
-}
-
 /* Bridge port bindings whose key names a stale attachment of network. */
 static void gc_bridge_elements(const char *network, json_t *valid, const struct hg_log *log)
 {
@@ -420,7 +408,7 @@ static void gc_bridge_elements(const char *network, json_t *valid, const struct 
 		snprintf(cmd, sizeof(cmd), "list set bridge %s %s", HG_NFT_TABLE, sets[s]);
 		if (hg_nft_list_json(cmd, &listing, &err) < 0 || !listing)
 			continue;
-		json_array_foreach (set_elements(listing), i, e) {
+		json_array_foreach (listed_elements(listing, "set"), i, e) {
 			json_t *elem = json_object_get(e, "elem");
 			const char *c = json_string_value(json_object_get(elem, "comment"));
 			json_t *val = json_object_get(elem, "val");
