@@ -274,6 +274,18 @@ static int replace_converted(const char *conf_dir, struct primary *p, const char
 	return 1;
 }
 
+/* The primary's text as it will be written: never a file our own reader would refuse,
+ * which we could not fix afterwards. */
+static int dump_primary(const struct primary *p, char **text, struct hg_error *err)
+{
+	if (!(*text = hg_conflist_dump(p->list)))
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	if (strlen(*text) > MAX_CONF_SIZE)
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s with our entry would be larger than %u bytes: not written",
+				    p->path, MAX_CONF_SIZE);
+	return 0;
+}
+
 static int chain_once(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,
 		      struct hg_error *err)
 {
@@ -291,12 +303,8 @@ static int chain_once(const char *conf_dir, json_t *entry, char **primary, const
 		*primary = strdup(p.path);
 	if (r == 0 && !p.converted)
 		return 0;
-	if (!(text = hg_conflist_dump(p.list)))
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	/* Never a file our own reader would refuse: it could not be fixed by us afterwards. */
-	if (strlen(text) > MAX_CONF_SIZE)
-		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s with our entry would be larger than %u bytes: not written",
-				    p.path, MAX_CONF_SIZE);
+	if (dump_primary(&p, &text, err) < 0)
+		return -1;
 	if (!p.converted) {
 		if (write_atomic(conf_dir, p.names[p.idx], text, &p.st, p.path, false, err) < 0)
 			return -1;
@@ -393,12 +401,8 @@ int hg_uninstall_chain(const char *conf_dir, char **state_dir, const struct hg_l
 		hg_logf(log, "no host-gateway entry in %s", p.path);
 		return 0;
 	}
-	if (!(text = hg_conflist_dump(p.list)))
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	/* Never a file our own reader would refuse: it could not be fixed by us afterwards. */
-	if (strlen(text) > MAX_CONF_SIZE)
-		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s with our entry would be larger than %u bytes: not written",
-				    p.path, MAX_CONF_SIZE);
+	if (dump_primary(&p, &text, err) < 0)
+		return -1;
 	if (write_atomic(conf_dir, p.names[p.idx], text, &p.st, p.path, false, err) < 0)
 		return -1;
 	hg_logf(log, "removed the host-gateway entry from %s", p.path);
