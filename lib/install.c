@@ -182,19 +182,11 @@ static int read_file(const char *path, struct stat *st, char **text, size_t *len
 	if ((size_t) st->st_size > MAX_CONF_SIZE)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is larger than %u bytes", path, MAX_CONF_SIZE);
 	_cleanup_free_ char *buf = malloc(st->st_size + 1);
-	size_t n = 0;
 	if (!buf)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	while (n < (size_t) st->st_size) {
-		ssize_t r = read(fd, buf + n, st->st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return hg_error_errno(err, HG_CNI_IO, errno, "read %s", path);
-		if (r == 0)
-			break;
-		n += r;
-	}
+	ssize_t n = hg_read_full(fd, buf, st->st_size);
+	if (n < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "read %s", path);
 	buf[n] = '\0';
 	*len = n;
 	*text = TAKE_PTR(buf);

@@ -406,19 +406,11 @@ static int load_json(const char *path, json_t **j, bool *found, struct hg_error 
 				    HG_RECORD_MAX_SIZE);
 	/* One read: json_loadfd reads a byte per read(2), ~550 system calls per record. */
 	_cleanup_free_ char *buf = malloc(st.st_size + 1);
-	size_t n = 0;
 	if (!buf)
 		return hg_error_set(err, HG_CNI_STATE, "out of memory");
-	while (n < (size_t) st.st_size) {
-		ssize_t r = read(fd, buf + n, st.st_size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return hg_error_errno(err, HG_CNI_STATE, errno, "read state record %s", path);
-		if (r == 0)
-			break;
-		n += r;
-	}
+	ssize_t n = hg_read_full(fd, buf, st.st_size);
+	if (n < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "read state record %s", path);
 	*j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*j)
 		return hg_error_set(err, HG_CNI_STATE, "read state record %s: %s", path, jerr.text);

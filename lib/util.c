@@ -68,6 +68,22 @@ char **strv_copy(char *const *v)
 	return out;
 }
 
+ssize_t hg_read_full(int fd, void *buf, size_t size)
+{
+	size_t n = 0;
+	while (n < size) {
+		ssize_t r = read(fd, (char *) buf + n, size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		n += r;
+	}
+	return (ssize_t) n;
+}
+
 int hg_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096];

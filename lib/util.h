@@ -50,6 +50,9 @@ int strv_contains(char *const *v, const char *s);
 char **strv_copy(char *const *v);
 
 #include <sys/types.h>
+/* Reads fd until size bytes or end of file, restarting on EINTR: the bytes read, or -1
+ * with errno. */
+ssize_t hg_read_full(int fd, void *buf, size_t size);
 /* mkdir -p with mode for every folder it makes; -errno. */
 int hg_mkdir_p(const char *path, mode_t mode);
 /* "--opt VALUE" or "--opt=VALUE" at argv[*i]: the value (advancing *i past VALUE), or NULL

@@ -27,20 +27,12 @@ static const char usage[] =
 /* The whole of stdin, at most HG_COREFILE_MAX_SIZE bytes: -1 with errno (EFBIG above it). */
 static int read_bounded(char **out, size_t *len)
 {
-	size_t cap = HG_COREFILE_MAX_SIZE + 1, n = 0;
-	_cleanup_free_ char *buf = malloc(cap);
+	_cleanup_free_ char *buf = malloc(HG_COREFILE_MAX_SIZE + 1);
 	if (!buf)
 		return -1;
-	while (n < cap) {
-		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		n += r;
-	}
+	ssize_t n = hg_read_full(STDIN_FILENO, buf, HG_COREFILE_MAX_SIZE + 1);
+	if (n < 0)
+		return -1;
 	if (n > HG_COREFILE_MAX_SIZE) {
 		errno = EFBIG;
 		return -1;
