@@ -40,29 +40,21 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$SRC/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$SRC/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/bench.sh
+. "$SRC/../lib/bench.sh"
 
 ROUNDS=${BENCH_ROUNDS:-5}
 SECS=${BENCH_SECONDS:-5}
 NCONN=${BENCH_CONNECTS:-300}
 
 cd "$ROOT"
-if [ -z "${HG_BIN:-}" ] && [ -z "${BENCH_NO_BUILD:-}" ]; then
-	{
-		[ -d build ] || meson setup build
-		ninja -C build
-	} >&2 || {
-		echo "bench: build failed" >&2
-		exit 1
-	}
-fi
+hg_bench_build
 
 hg_init datapath
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 hg_require_bin
 hg_require_cmd gcc jq nft ip ss iperf3 socat
-for p in bridge host-local; do
-	[ -x "/usr/lib/cni/$p" ] || hg_skip "reference CNI plugin /usr/lib/cni/$p not installed"
-done
+hg_bench_require_plugins bridge host-local
 
 BIN=$HG_TMP/bin
 mkdir -p "$BIN"

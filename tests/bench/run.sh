@@ -35,6 +35,8 @@ SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$SRC/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=../lib/common.sh
 . "$SRC/../lib/common.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/bench.sh
+. "$SRC/../lib/bench.sh"
 
 # crun 1.8 refuses this machine's "hybrid" cgroups (runtimes.md): the whole benchmark runs
 # in a private mount namespace with a tmpfs over /sys/fs/cgroup/unified, so that crun is
@@ -55,23 +57,13 @@ ROUNDS=${BENCH_ROUNDS:-10}
 WARMUP=${BENCH_WARMUP:-5}
 
 cd "$ROOT"
-if [ -z "${HG_BIN:-}" ] && [ -z "${BENCH_NO_BUILD:-}" ]; then
-	{
-		[ -d build ] || meson setup build
-		ninja -C build
-	} >&2 || {
-		echo "bench: build failed" >&2
-		exit 1
-	}
-fi
+hg_bench_build
 
 hg_init bench
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 hg_require_bin
 hg_require_cmd gcc pkg-config jq nft ip
-for p in bridge host-local tuning portmap; do
-	[ -x "/usr/lib/cni/$p" ] || hg_skip "reference CNI plugin /usr/lib/cni/$p not installed"
-done
+hg_bench_require_plugins bridge host-local tuning portmap
 
 # ---------------------------------------------------------------- the programs
 BIN=$HG_TMP/bin
