@@ -28,6 +28,10 @@
 #       Stop and remove every pod sandbox still there (CNI DEL runs), stop the daemon
 #       (TERM, then KILL after 5 s) and its shims, remove the cgroups /CRI_CGROUP.
 #       Returns 1 when cgroups or mounts are left. Safe to call twice.
+#   cri_minimal_config DIR      the least containerd configuration (JSON) the tests start
+#                               from: CRI on, its sandbox image localhost/hgt/pause:1,
+#                               CNI from /opt/cni/bin and DIR/net.d, runc the default;
+#                               callers merge (jq *) the shipped patches into it
 #   cri CALL [REQUEST_JSON]     one CRI call (RunPodSandbox, ImageService/ImageStatus, ...);
 #                               prints the response as JSON, returns 3 on a gRPC error
 #   cri_import_image NAME:TAG CMD...
@@ -51,6 +55,17 @@ CRI_TOOLS=${HG_SOURCE_ROOT:-$(cd "$CRI_LIB_DIR/../../.." && pwd)}/tests/tools/cr
 CRI_PY=${CRI_PY:-/usr/bin/python3}
 CRI_PID=${CRI_PID:-}
 CRI_PODS=()
+
+cri_minimal_config() {
+	jq -n --arg d "$1" '
+	{version: 2, plugins: {"io.containerd.grpc.v1.cri": {
+		sandbox_image: "localhost/hgt/pause:1",
+		restrict_oom_score_adj: true,
+		netns_mounts_under_state_dir: true,
+		stream_server_address: "127.0.0.1",
+		cni: {bin_dir: "/opt/cni/bin", conf_dir: "\($d)/net.d", max_conf_num: 1},
+		containerd: {snapshotter: "overlayfs", default_runtime_name: "runc"}}}}'
+}
 
 cri_need() {
 	e2e_need containerd containerd-shim-runc-v2 ctr runc unshare umoci jq protoc

@@ -84,15 +84,8 @@ patch=$("$CRI_PY" "$CRI_TOOLS/toml.py" to-json "$CONF/config.toml")
 runc_rt=$(jq -c '.plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc' <<<"$patch")
 hg_assert_eq "$(jq -c '.pod_annotations, .container_annotations' <<<"$runc_rt" | paste -sd' ')" \
 	'["host-gateway.io/*"] ["host-gateway.io/*"]' "the shipped runc handler passes host-gateway.io/* annotations"
-config=$(jq -n --arg d "$D" --argjson patch "$patch" --argjson runc "$runc_rt" '
-	{version: 2, plugins: {"io.containerd.grpc.v1.cri": {
-		sandbox_image: "localhost/hgt/pause:1",
-		restrict_oom_score_adj: true,
-		netns_mounts_under_state_dir: true,
-		stream_server_address: "127.0.0.1",
-		cni: {bin_dir: "/opt/cni/bin", conf_dir: "\($d)/net.d", max_conf_num: 1},
-		containerd: {snapshotter: "overlayfs", default_runtime_name: "runc"}}}}
-	* $patch
+config=$(cri_minimal_config "$D" | jq --arg d "$D" --argjson patch "$patch" --argjson runc "$runc_rt" '
+	. * $patch
 	* {plugins: {"io.containerd.grpc.v1.cri": {containerd: {runtimes: {
 		"kindnet-only": ($runc + {cni_conf_dir: "\($d)/net.d-kindnet"}),
 		"no-passthrough": ($runc + {cni_conf_dir: "\($d)/net.d-kindnet"}
@@ -356,16 +349,8 @@ chmod 755 "$D/mount-product-files.sh"
 jq --arg p "$D/mount-product-files.sh" '.hooks.createContainer[0].path = $p' "$spec" >"$spec.emulated"
 rm -f "$spec"
 mv "$spec.emulated" "$spec"
-node_conf=$(jq -n --arg d "$D" '
-	{version: 2, plugins: {"io.containerd.grpc.v1.cri": {
-		sandbox_image: "localhost/hgt/pause:1",
-		restrict_oom_score_adj: true,
-		netns_mounts_under_state_dir: true,
-		stream_server_address: "127.0.0.1",
-		cni: {bin_dir: "/opt/cni/bin", conf_dir: "\($d)/net.d", max_conf_num: 1},
-		containerd: {snapshotter: "overlayfs", default_runtime_name: "runc",
-			runtimes: {runc: {runtime_type: "io.containerd.runc.v2",
-				base_runtime_spec: "/etc/containerd/cri-base.json"}}}}}}')
+node_conf=$(cri_minimal_config "$D" | jq '. * {plugins: {"io.containerd.grpc.v1.cri": {containerd: {
+	runtimes: {runc: {runtime_type: "io.containerd.runc.v2", base_runtime_spec: "/etc/containerd/cri-base.json"}}}}}}')
 # kind merges each patch into the node's config.toml: a deep merge of TOML tables.
 patches=$("$CRI_PY" -c 'import json, sys, tomllib, yaml
 print(json.dumps([tomllib.loads(p) for p in yaml.safe_load(open(sys.argv[1]))["containerdConfigPatches"]]))' "$kind_yaml")
