@@ -9,8 +9,12 @@ out=${1:?usage: build-cni-client.sh OUT}
 src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/cni-client" && pwd)
 case $out in /*) ;; *) out=$PWD/$out ;; esac
 
-if ! command -v go >/dev/null; then
-	echo "build-cni-client: go not found (apt-get install golang-go)" >&2
+# Debian's Go (golang-go, 1.19), whatever else is first on PATH: it matches Debian's libcni
+# sources and still has GOPATH mode. /usr/local/go (the test runtimes' toolchain) is not
+# used here, so the client is the same on machines with and without it.
+GO=${HG_DEBIAN_GO:-/usr/lib/go/bin/go}
+if [ ! -x "$GO" ]; then
+	echo "build-cni-client: $GO not found (apt-get install golang-go)" >&2
 	exit 77
 fi
 if [ ! -d /usr/share/gocode/src/github.com/containernetworking/cni/libcni ]; then
@@ -26,6 +30,6 @@ mkdir -p "$work/gopath/src/hg/cni-client"
 cp "$src_dir/main.go" "$work/gopath/src/hg/cni-client/"
 
 cd "$work/gopath/src/hg/cni-client"
-GO111MODULE=off GOFLAGS='' GOPATH="$work/gopath:/usr/share/gocode" \
-	GOCACHE="${GOCACHE:-/tmp/hg-go-cache}" CGO_ENABLED=0 \
-	go build -o "$out" .
+GO111MODULE=off GOFLAGS='' GOTOOLCHAIN=local GOPATH="$work/gopath:/usr/share/gocode" \
+	GOCACHE="${GOCACHE:-/tmp/hg-go-cache}" CGO_ENABLED=0 GOROOT= \
+	"$GO" build -o "$out" .

@@ -1,10 +1,17 @@
 # shellcheck shell=bash
-# A private containerd 1.6 with its CRI plugin, driven like kubelet through a CRI client
-# (tests/tools/cri/cri.py: Python + grpcio on runtime_v1_min.proto). Sourced, never run,
-# after tests/lib/common.sh and hg_init (hg_defer, the host lock). Needs root.
+# A private containerd with its CRI plugin, driven like kubelet through a CRI client
+# (tests/tools/cri/cri.py: Python + grpcio on runtime_v1_min.proto, or crictl:
+# crictl-lib.sh). Sourced, never run, after tests/lib/common.sh and hg_init (hg_defer, the
+# host lock). Needs root.
 #
+#   CRI_CONTAINERD_BIN          the folder of containerd, containerd-shim-runc-v2 and ctr
+#                               (default /usr/bin: Debian's 1.6; the 2.x of
+#                               scripts/install-runtimes.sh: cri_containerd2)
 #   cri_need                    skip unless containerd, runc, umoci, protoc and Python's
 #                               grpc + protobuf are installed
+#   cri_containerd2             CRI_CONTAINERD_BIN = containerd 2.x built (or found in the
+#                               cache) by scripts/install-runtimes.sh; fails when it cannot
+#                               be built
 #   cri_containerd_start DIR CONFIG_JSON
 #       containerd with the configuration CONFIG_JSON (a JSON object, written as TOML by
 #       tests/tools/cri/toml.py; the caller merges it from the shipped files) plus root,
@@ -16,6 +23,8 @@
 #         /etc/containerd  = DIR/etc-containerd    \  filled by the caller before the
 #         /opt/cni/bin     = DIR/opt-cni-bin        > start: what a node has there
 #         /etc/host-gateway = DIR/etc-host-gateway /   (the hook's config.json)
+#         /run/nri, /opt/nri, /etc/nri = DIR/nri-{run,opt,etc} (2.x's NRI, on by default,
+#                                           listens at /var/run/nri/nri.sock)
 #         /run/host-gateway = DIR/run-host-gateway, with CRI_OWN_RUN=1 (a kind node's
 #                                           own /run: the hook's default stateDir)
 #       so the shipped files are used with their own paths, nothing is created on the
@@ -31,7 +40,10 @@
 #   cri_minimal_config DIR      the least containerd configuration (JSON) the tests start
 #                               from: CRI on, its sandbox image localhost/hgt/pause:1,
 #                               CNI from /opt/cni/bin and DIR/net.d, runc the default;
-#                               callers merge (jq *) the shipped patches into it
+#                               callers merge (jq *) the shipped patches into it. A version
+#                               2 file for containerd 1.6 (and 2.x reading one)
+#   cri_minimal_config_v3 DIR   the same as a version 3 file (containerd 2.x: the CRI's
+#                               settings split into io.containerd.cri.v1.{runtime,images})
 #   cri CALL [REQUEST_JSON]     one CRI call (RunPodSandbox, ImageService/ImageStatus, ...);
 #                               prints the response as JSON, returns 3 on a gRPC error
 #   cri_import_image NAME:TAG CMD...
@@ -40,21 +52,30 @@
 #                               lists it (ImageStatus)
 #   cri_tag_image REF NEW_REF   the same image under another name (ctr images tag)
 #   cri_ctr ARG...              ctr on the private daemon, namespace k8s.io
-#   cri_kubelet_hosts FILE IP HOSTNAME
-#                               write FILE as kubelet writes a pod's etc-hosts: opened
-#                               with O_TRUNC and rewritten in place (same inode)
+# kubelet's etc-hosts (cri_kubelet_hosts), the image layout and crictl: crictl-lib.sh.
 
 CRI_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/e2e/e2e-common.sh
 . "$CRI_LIB_DIR/../e2e-common.sh"
 # shellcheck source=tests/e2e/rootfs.sh
 . "$CRI_LIB_DIR/../rootfs.sh"
+# shellcheck source=tests/e2e/cri/crictl-lib.sh
+. "$CRI_LIB_DIR/crictl-lib.sh"
 
 CRI_TOOLS=${HG_SOURCE_ROOT:-$(cd "$CRI_LIB_DIR/../../.." && pwd)}/tests/tools/cri
 # Debian's python3 (grpcio, protobuf), not a python3 of pyenv or a venv earlier in PATH.
 CRI_PY=${CRI_PY:-/usr/bin/python3}
 CRI_PID=${CRI_PID:-}
 CRI_PODS=()
+CRI_CONTAINERD_BIN=${CRI_CONTAINERD_BIN:-/usr/bin}
+
+cri_containerd2() {
+	local env
+	env=$("$HG_SOURCE_ROOT/scripts/install-runtimes.sh" --print-env containerd) ||
+		hg_fail "containerd 2.x could not be built (scripts/install-runtimes.sh containerd)"
+	eval "$env"
+	CRI_CONTAINERD_BIN=$HG_CONTAINERD_BIN
+}
 
 cri_minimal_config() {
 	jq -n --arg d "$1" '
@@ -65,6 +86,20 @@ cri_minimal_config() {
 		stream_server_address: "127.0.0.1",
 		cni: {bin_dir: "/opt/cni/bin", conf_dir: "\($d)/net.d", max_conf_num: 1},
 		containerd: {snapshotter: "overlayfs", default_runtime_name: "runc"}}}}'
+}
+
+cri_minimal_config_v3() {
+	jq -n --arg d "$1" '
+	{version: 3, plugins: {
+		"io.containerd.cri.v1.images": {snapshotter: "overlayfs",
+			pinned_images: {sandbox: "localhost/hgt/pause:1"}},
+		"io.containerd.cri.v1.runtime": {
+			restrict_oom_score_adj: true,
+			netns_mounts_under_state_dir: true,
+			cni: {bin_dirs: ["/opt/cni/bin"], conf_dir: "\($d)/net.d", max_conf_num: 1},
+			containerd: {default_runtime_name: "runc",
+				runtimes: {runc: {runtime_type: "io.containerd.runc.v2"}}}},
+		"io.containerd.grpc.v1.cri": {stream_server_address: "127.0.0.1", stream_server_port: "0"}}}'
 }
 
 cri_need() {
@@ -79,7 +114,7 @@ cri() {
 }
 
 cri_ctr() {
-	ctr --address "$CRI_SOCK" -n k8s.io "$@"
+	"$CRI_CONTAINERD_BIN/ctr" --address "$CRI_SOCK" -n k8s.io "$@"
 }
 
 # _cri_janitor: shims of a CRI daemon whose test was SIGKILLed (e2e_janitor knows the
@@ -87,7 +122,7 @@ cri_ctr() {
 # their -address is DIR/containerd.sock with DIR = .../ctrd-OWNERPID.
 _cri_janitor() {
 	local shim owner
-	for shim in $(pgrep -f '^/usr/bin/containerd-shim-runc-v2 .*-address /tmp/hgt-[^ ]*/ctrd-[0-9]+/containerd.sock' || :); do
+	for shim in $(pgrep -f '^/[^ ]*/containerd-shim-runc-v2 .*-address /tmp/hgt-[^ ]*/ctrd-[0-9]+/containerd.sock' || :); do
 		owner=$(tr '\0' ' ' <"/proc/$shim/cmdline" 2>/dev/null | sed -n 's#.*/ctrd-\([0-9]*\)/containerd.sock.*#\1#p' || :)
 		if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
 			kill -KILL "$shim" 2>/dev/null || :
@@ -106,15 +141,16 @@ cri_containerd_start() {
 	[ -z "$CRI_PID" ] || { echo "cri_containerd_start: already running" >&2; return 1; }
 	e2e_janitor
 	_cri_janitor
-	mkdir -p "$dir"/{root,state,run,opt,ovl,var-lib-cni,etc-containerd,opt-cni-bin,etc-host-gateway,run-host-gateway,stubs} || return 1
+	mkdir -p "$dir"/{root,state,run,opt,ovl,var-lib-cni,etc-containerd,opt-cni-bin,etc-host-gateway,run-host-gateway,stubs,nri-run,nri-opt,nri-etc} || return 1
 	CRI_DIR=$dir
 	CRI_SOCK=$dir/containerd.sock
 	CRI_CGROUP=hgt-$$-cri
+	# The opt plugin is 1.x's only (2.x refuses no unknown table, but has none to set).
 	jq --arg d "$dir" '. * {
 		root: "\($d)/root", state: "\($d)/state",
 		grpc: {address: "\($d)/containerd.sock"},
-		ttrpc: {address: "\($d)/containerd.sock.ttrpc"},
-		plugins: {"io.containerd.internal.v1.opt": {path: "\($d)/opt"}}}' <<<"$conf" |
+		ttrpc: {address: "\($d)/containerd.sock.ttrpc"}}
+		| if (.version // 2) < 3 then . * {plugins: {"io.containerd.internal.v1.opt": {path: "\($d)/opt"}}} else . end' <<<"$conf" |
 		"$CRI_PY" "$CRI_TOOLS/toml.py" from-json >"$dir/config.toml" || return 1
 	_e2e_fw_snapshot >"$dir/fw-before.txt"
 	t0=$(e2e_now_ms)
@@ -128,16 +164,17 @@ cri_containerd_start() {
 		# One call per top-level tree: e2e_cover_paths overlays only one of several
 		# missing-path ancestors of the same length (sort -n -u), so /run, /opt and
 		# /etc in one call would leave two of them written on the machine.
-		e2e_cover_paths "$d/ovl" /run/containerd "$d/run" || exit 1
+		e2e_cover_paths "$d/ovl" /run/containerd "$d/run" /run/nri "$d/nri-run" || exit 1
 		if [ -n "$3" ]; then
 			e2e_cover_paths "$d/ovl" /run/host-gateway "$d/run-host-gateway" || exit 1
 		fi
 		e2e_cover_paths "$d/ovl" /var/lib/cni "$d/var-lib-cni" || exit 1
-		e2e_cover_paths "$d/ovl" /opt/cni/bin "$d/opt-cni-bin" || exit 1
+		e2e_cover_paths "$d/ovl" /opt/cni/bin "$d/opt-cni-bin" /opt/nri "$d/nri-opt" || exit 1
 		e2e_cover_paths "$d/ovl" /etc/containerd "$d/etc-containerd" \
-			/etc/host-gateway "$d/etc-host-gateway" || exit 1
-		exec -a "$2" containerd --config "$d/config.toml" --log-level warn
-	' cri-containerd "$dir" "hgt-$$-containerd" "${CRI_OWN_RUN:-}" >"$dir/containerd.log" 2>&1 &
+			/etc/host-gateway "$d/etc-host-gateway" /etc/nri "$d/nri-etc" || exit 1
+		PATH=$4:$PATH
+		exec -a "$2" "$4/containerd" --config "$d/config.toml" --log-level "${CRI_LOG_LEVEL:-warn}"
+	' cri-containerd "$dir" "hgt-$$-containerd" "${CRI_OWN_RUN:-}" "$CRI_CONTAINERD_BIN" >"$dir/containerd.log" 2>&1 &
 	CRI_PID=$!
 	hg_defer cri_containerd_stop
 	if ! e2e_wait_for 20 cri --timeout 1 Version; then
@@ -185,35 +222,19 @@ cri_containerd_stop() {
 # _e2e_ctrd_shims (containerd.sh) finds the shims by E2E_CTRD_SOCK.
 _e2e_ctrd_shims() {
 	local p
-	for p in $(pgrep -f "^/usr/bin/containerd-shim-runc-v2 .*-address $E2E_CTRD_SOCK( |\$)" || :); do
+	for p in $(pgrep -f "^/[^ ]*/containerd-shim-runc-v2 .*-address $E2E_CTRD_SOCK( |\$)" || :); do
 		echo "$p"
 	done
 }
 
 cri_import_image() {
-	local ref=$1 w=$CRI_DIR/image i base tag
+	local ref=$1 w=$CRI_DIR/image
 	shift
-	base=${ref%:*}
-	tag=${ref##*:}
-	local -a cmd=()
-	for i; do cmd+=(--config.cmd "$i"); done
-	rm -rf "$w"
-	mkdir -p "$w" || return 1
-	if ! {
-		e2e_make_rootfs "$w/rootfs" &&
-			umoci init --layout "$w/layout" &&
-			umoci new --image "$w/layout:$tag" &&
-			umoci unpack --image "$w/layout:$tag" "$w/bundle" &&
-			cp -a "$w/rootfs/." "$w/bundle/rootfs/" &&
-			umoci repack --image "$w/layout:$tag" "$w/bundle" &&
-			umoci config --image "$w/layout:$tag" "${cmd[@]}" --config.env PATH=/bin:/sbin:/usr/bin &&
-			umoci gc --layout "$w/layout" &&
-			tar -C "$w/layout" -cf "$w/image.tar" . &&
-			cri_ctr images import --base-name "$base" "$w/image.tar"
-	} >"$w/build.log" 2>&1; then
-		cat "$w/build.log" >&2
+	cri_image_layout "$w" "${ref##*:}" "$@" || return 1
+	cri_ctr images import --base-name "${ref%:*}" "$w/image.tar" >"$w/import.log" 2>&1 || {
+		cat "$w/import.log" >&2
 		return 1
-	fi
+	}
 	rm -rf "$w"
 	# The CRI learns of images through containerd's events: wait until it lists it.
 	e2e_wait_for 10 _cri_image_known "$ref" || {
@@ -232,11 +253,80 @@ cri_tag_image() {
 }
 
 _cri_image_known() {
-	cri ImageService/ImageStatus "{\"image\": {\"image\": \"$1\"}}" | jq -e '.image.id' >/dev/null
+	if [ -n "$CRICTL" ]; then
+		cc inspecti -o json "$1" | jq -e '.status.id' >/dev/null
+	else
+		cri ImageService/ImageStatus "{\"image\": {\"image\": \"$1\"}}" | jq -e '.image.id' >/dev/null
+	fi
 }
 
-cri_kubelet_hosts() {
-	# kubelet's managedHostsFileContent, written with os.WriteFile (O_TRUNC, same inode).
-	printf '# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n%s\t%s\n' \
-		"$2" "$3" >"$1"
+
+# ---- kind, emulated -----------------------------------------------------------------
+# A kind node is a container on the machine: its own network namespace, whose default
+# route leads to the machine, and its own /run. The node's containerd gets a kind config
+# (conf/containerd/kind-config*.yaml) as kind applies it: extraMounts, and
+# containerdConfigPatches merged into the node's config.toml.
+#
+#   cri_kind_net HOSTNS NODENS MACHINE_IP NODE_IP POD_SUBNET
+#       the machine as netns HOSTNS (MACHINE_IP/30) and the node as netns NODENS
+#       (NODE_IP/30, default route via MACHINE_IP) over a veth; HOSTNS routes POD_SUBNET
+#       back to the node (kind masquerades instead). Both registered for deletion.
+#   cri_kind_files DIR KIND_YAML
+#       kind's extraMounts as links in DIR/{opt-cni-bin,etc-containerd,etc-host-gateway}
+#       (a hostPath relative to the yaml's folder; build/host-gateway = HG_BIN), and the
+#       kind base spec's createContainer hook (/kind/bin/mount-product-files.sh on a real
+#       node) pointed at a no-op stand-in in DIR
+#   cri_kind_patches KIND_YAML  the containerdConfigPatches as a JSON array of tables
+#   cri_kind_merge CONFIG_JSON PATCHES_JSON
+#       CONFIG with each patch deep-merged in order, as kind merges TOML tables
+
+cri_kind_net() {
+	local h=$1 n=$2 mip=$3 nip=$4 sub=$5
+	hg_netns_add "$h"
+	hg_netns_add "$n"
+	ip link add "hgt-$$-h" type veth peer name "hgt-$$-n" || return 1
+	ip link set "hgt-$$-h" netns "$h" &&
+		ip link set "hgt-$$-n" netns "$n" &&
+		ip -n "$h" addr add "$mip/30" dev "hgt-$$-h" &&
+		ip -n "$n" addr add "$nip/30" dev "hgt-$$-n" &&
+		ip -n "$h" link set "hgt-$$-h" up &&
+		ip -n "$n" link set "hgt-$$-n" up &&
+		ip -n "$n" route add default via "$mip" &&
+		ip -n "$h" route add "$sub" via "$nip"
+}
+
+cri_kind_files() {
+	local d=$1 yaml=$2 conf host ctr dir kind spec
+	conf=$(cd "$(dirname "$yaml")" && pwd)
+	kind=$("$CRI_PY" -c 'import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))' "$yaml") || return 1
+	mkdir -p "$d"/{opt-cni-bin,etc-containerd,etc-host-gateway}
+	while IFS=$'\t' read -r host ctr; do
+		case $host in /*) ;; *) host=$(realpath -m "$conf/$host") ;; esac
+		[ "$host" != "$(realpath -m "$HG_SOURCE_ROOT/build/host-gateway")" ] || host=$HG_BIN
+		[ -e "$host" ] || { echo "$yaml: extraMount hostPath $host missing" >&2; return 1; }
+		dir=$(dirname "$ctr")
+		case $dir in
+		/opt/cni/bin | /etc/containerd | /etc/host-gateway) ;;
+		*) echo "$yaml: extraMount $ctr: the emulated node has no $dir" >&2; return 1 ;;
+		esac
+		dir=${dir#/}
+		ln -sf "$host" "$d/${dir//\//-}/$(basename "$ctr")"
+	done < <(jq -r '.nodes[0].extraMounts[] | "\(.hostPath)\t\(.containerPath)"' <<<"$kind")
+	spec=$d/etc-containerd/base-spec-host-gateway.json
+	[ "$(jq -r '.hooks.createContainer[0].path' "$spec")" = /kind/bin/mount-product-files.sh ] ||
+		{ echo "the kind base spec lacks kind's createContainer hook" >&2; return 1; }
+	[ "$(jq '.process.rlimits' "$spec")" = null ] || { echo "the kind base spec caps rlimits" >&2; return 1; }
+	printf '#!/bin/sh\nexit 0\n' >"$d/mount-product-files.sh"
+	chmod 755 "$d/mount-product-files.sh"
+	jq --arg p "$d/mount-product-files.sh" '.hooks.createContainer[0].path = $p' "$spec" >"$spec.emulated" &&
+		rm -f "$spec" && mv "$spec.emulated" "$spec"
+}
+
+cri_kind_patches() {
+	"$CRI_PY" -c 'import json, sys, tomllib, yaml
+print(json.dumps([tomllib.loads(p) for p in yaml.safe_load(open(sys.argv[1]))["containerdConfigPatches"]]))' "$1"
+}
+
+cri_kind_merge() {
+	jq -c --argjson ps "$2" 'reduce $ps[] as $p (.; . * $p)' <<<"$1"
 }

@@ -1,0 +1,186 @@
+#!/bin/bash
+# Builds the container runtimes the e2e tests run against, from their released Go modules,
+# into a cache outside the repository: /var/cache/host-gateway-test/NAME-VERSION/bin
+# (HG_RUNTIME_CACHE overrides the root). Idempotent: a component whose folder is complete
+# is not rebuilt, so a second run costs about a second. Nothing downloaded enters the tree.
+#
+# Usage: install-runtimes.sh [--print-env] [COMPONENT...]
+#   COMPONENT: containerd cri-o crictl coredns cni-plugins (default: all)
+#   --print-env: after building, print shell assignments (HG_CONTAINERD_BIN=DIR ...) for
+#                the tests to eval; the only thing written to stdout.
+# The versions below are the single place they are pinned; README's runtime table names them.
+set -euo pipefail
+
+CONTAINERD_VERSION=v2.4.2  # github.com/containerd/containerd/v2: the newest 2.x the proxy serves
+CRIO_VERSION=v1.36.2       # github.com/cri-o/cri-o
+CRICTL_VERSION=v1.37.0     # sigs.k8s.io/cri-tools
+COREDNS_VERSION=v1.15.0    # github.com/coredns/coredns
+CNI_PLUGINS_VERSION=v1.10.0 # github.com/containernetworking/plugins: the first reference
+                           # plugins that speak cniVersion 1.1.0 (STATUS, GC); Debian's are 1.1.1
+
+CACHE=${HG_RUNTIME_CACHE:-/var/cache/host-gateway-test}
+GO=${HG_GO:-/usr/local/go/bin/go}
+
+print_env=0
+components=()
+for a in "$@"; do
+	case $a in
+	--print-env) print_env=1 ;;
+	containerd | cri-o | crictl | coredns | cni-plugins) components+=("$a") ;;
+	*) echo "install-runtimes: unknown argument '$a'" >&2; exit 2 ;;
+	esac
+done
+[ ${#components[@]} -gt 0 ] || components=(containerd cri-o crictl coredns cni-plugins)
+
+log() { echo "install-runtimes: $*" >&2; }
+
+# The Go environment is ours alone: the module and build caches live in the cache folder,
+# the machine's Go is used as it is (GOTOOLCHAIN=local: no toolchain download behind our back).
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+export GOMODCACHE=$CACHE/go/mod GOCACHE=$CACHE/go/build GOPATH=$CACHE/go/path
+export GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
+
+need_go() {
+	[ -x "$GO" ] || { log "Go not found at $GO (set HG_GO)"; exit 1; }
+}
+
+# Debian packages a component needs to build or run (cgo headers, conmon).
+need_pkgs() {
+	local missing="" p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	log "apt-get install$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	# shellcheck disable=SC2086
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >&2
+}
+
+# go_install DEST TAGS MODULE/PKG... @VERSION: builds each package of one module version
+# into DEST (go install takes a module without replace directives as it is).
+go_install() {
+	local dest=$1 tags=$2 version=$3
+	shift 3
+	local pkgs=()
+	local p
+	for p in "$@"; do pkgs+=("$p@$version"); done
+	GOBIN=$dest "$GO" install -trimpath ${tags:+-tags "$tags"} "${pkgs[@]}" >&2
+}
+
+# done_marker DIR: a component folder counts only once its build finished (a killed build
+# leaves no marker and is redone from scratch).
+complete() { [ -f "$1/.complete" ]; }
+
+build_containerd() {
+	local dir=$CACHE/containerd-$CONTAINERD_VERSION
+	complete "$dir" && return 0
+	need_go
+	need_pkgs runc
+	log "building containerd $CONTAINERD_VERSION (a few minutes the first time)"
+	rm -rf "$dir"
+	mkdir -p "$dir/bin"
+	# no_btrfs: the btrfs snapshotter needs btrfs headers and is never used here.
+	go_install "$dir/bin" no_btrfs "$CONTAINERD_VERSION" \
+		github.com/containerd/containerd/v2/cmd/containerd \
+		github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2 \
+		github.com/containerd/containerd/v2/cmd/ctr
+	touch "$dir/.complete"
+}
+
+build_crio() {
+	local dir=$CACHE/cri-o-$CRIO_VERSION
+	complete "$dir" && return 0
+	need_go
+	need_pkgs libseccomp-dev conmon runc make gcc
+	log "building CRI-O $CRIO_VERSION and pinns (a few minutes the first time)"
+	rm -rf "$dir"
+	mkdir -p "$dir/bin"
+	# The tags of CRI-O's own Makefile that avoid C libraries this build does not need
+	# (gpgme, btrfs, devicemapper); seccomp stays on, as in a packaged CRI-O.
+	go_install "$dir/bin" \
+		"containers_image_openpgp seccomp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_ostree_stub" \
+		"$CRIO_VERSION" github.com/cri-o/cri-o/cmd/crio
+	# pinns is C inside the same module: build it from the module cache's copy, in a
+	# scratch copy (the module cache is read-only).
+	local src work
+	src=$("$GO" mod download -json "github.com/cri-o/cri-o@$CRIO_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -d "$src/pinns" ] || { log "pinns sources not found in $src"; exit 1; }
+	work=$(mktemp -d /tmp/hg-pinns.XXXX)
+	cp -r "$src/pinns" "$work/"
+	chmod -R u+w "$work"
+	make -C "$work/pinns" >&2
+	install -m 0755 "$work/pinns/bin/pinns" "$dir/bin/pinns" 2>/dev/null ||
+		install -m 0755 "$(find "$work/pinns" -type f -name pinns -perm -u+x | head -n1)" "$dir/bin/pinns"
+	rm -rf "$work"
+	touch "$dir/.complete"
+}
+
+build_crictl() {
+	local dir=$CACHE/crictl-$CRICTL_VERSION
+	complete "$dir" && return 0
+	need_go
+	log "building crictl $CRICTL_VERSION"
+	rm -rf "$dir"
+	mkdir -p "$dir/bin"
+	go_install "$dir/bin" "" "$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
+	touch "$dir/.complete"
+}
+
+build_coredns() {
+	local dir=$CACHE/coredns-$COREDNS_VERSION
+	complete "$dir" && return 0
+	need_go
+	log "building CoreDNS $COREDNS_VERSION"
+	rm -rf "$dir"
+	mkdir -p "$dir/bin"
+	go_install "$dir/bin" "" "$COREDNS_VERSION" github.com/coredns/coredns
+	touch "$dir/.complete"
+}
+
+build_cni_plugins() {
+	local dir=$CACHE/cni-plugins-$CNI_PLUGINS_VERSION
+	complete "$dir" && return 0
+	need_go
+	log "building the reference CNI plugins $CNI_PLUGINS_VERSION"
+	rm -rf "$dir"
+	mkdir -p "$dir/bin"
+	local m=github.com/containernetworking/plugins/plugins
+	go_install "$dir/bin" "" "$CNI_PLUGINS_VERSION" \
+		$m/main/ptp $m/main/bridge $m/main/loopback $m/ipam/host-local $m/meta/portmap
+	touch "$dir/.complete"
+}
+
+# main: the whole run is parsed before it starts (bash reads a script as it runs: an edit
+# or a new checkout of this file under a running build must not change what it does).
+main() {
+	mkdir -p "$CACHE"
+	# One builder at a time: two test scripts starting together must not build into the same
+	# folder at once.
+	exec 9>"$CACHE/.lock"
+	flock 9
+
+	for c in "${components[@]}"; do
+		case $c in
+		containerd) build_containerd ;;
+		cri-o) build_crio ;;
+		crictl) build_crictl ;;
+		coredns) build_coredns ;;
+		cni-plugins) build_cni_plugins ;;
+		esac
+	done
+
+	if [ "$print_env" = 1 ]; then
+		for c in "${components[@]}"; do
+			case $c in
+			containerd) echo "HG_CONTAINERD_BIN=$CACHE/containerd-$CONTAINERD_VERSION/bin HG_CONTAINERD_VERSION=$CONTAINERD_VERSION" ;;
+			cri-o) echo "HG_CRIO_BIN=$CACHE/cri-o-$CRIO_VERSION/bin HG_CRIO_VERSION=$CRIO_VERSION" ;;
+			crictl) echo "HG_CRICTL_BIN=$CACHE/crictl-$CRICTL_VERSION/bin HG_CRICTL_VERSION=$CRICTL_VERSION" ;;
+			coredns) echo "HG_COREDNS_BIN=$CACHE/coredns-$COREDNS_VERSION/bin HG_COREDNS_VERSION=$COREDNS_VERSION" ;;
+			cni-plugins) echo "HG_CNI_PLUGINS_BIN=$CACHE/cni-plugins-$CNI_PLUGINS_VERSION/bin HG_CNI_PLUGINS_VERSION=$CNI_PLUGINS_VERSION" ;;
+			esac
+		done
+	fi
+}
+main "$@"; exit $?
