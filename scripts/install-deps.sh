@@ -9,6 +9,7 @@ nftables iptables iproute2 socat iperf3 jq busybox-static procps util-linux pyth
 containernetworking-plugins golang-go golang-github-appc-cni-dev
 crun runc podman containerd umoci skopeo
 python3-grpcio python3-protobuf protobuf-compiler python3-yaml
+nginx-light bind9-dnsutils
 debhelper lintian dpkg-dev fakeroot"
 missing=""
 for p in $PKGS; do
@@ -16,6 +17,27 @@ for p in $PKGS; do
 done
 if [ -n "$missing" ]; then
 	apt-get update -qq
+	# nginx-light (e2e-coredns runs its own instances with its own configuration) would
+	# start a system nginx on port 80 and enable it at boot. A policy-rc.d answering 101
+	# refuses every service start during the install; it is ours only for the install
+	# and goes at exit, even when apt fails. A policy-rc.d the machine already has
+	# (Docker images carry one) is left as it is.
+	policy=/usr/sbin/policy-rc.d
+	if [ ! -e "$policy" ]; then
+		trap 'rm -f "$policy"' EXIT
+		trap 'exit 130' INT
+		trap 'exit 143' TERM
+		trap 'exit 129' HUP
+		printf '#!/bin/sh\n# scripts/install-deps.sh: no service starts during its install\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+	fi
 	# shellcheck disable=SC2086
 	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing
+	# Nor at boot, when this run installed it (an nginx the machine had stays as it was).
+	case " $missing " in
+	*" nginx-light "*)
+		update-rc.d nginx disable >/dev/null 2>&1 || :
+		deb-systemd-helper disable nginx.service >/dev/null 2>&1 || :
+		;;
+	esac
 fi

@@ -93,26 +93,38 @@ build_crio() {
 	local dir=$CACHE/cri-o-$CRIO_VERSION
 	complete "$dir" && return 0
 	need_go
-	need_pkgs libseccomp-dev conmon runc make gcc
+	need_pkgs libseccomp-dev libc6-dev conmon runc make gcc
 	log "building CRI-O $CRIO_VERSION and pinns (a few minutes the first time)"
 	rm -rf "$dir"
 	mkdir -p "$dir/bin"
-	# The tags of CRI-O's own Makefile that avoid C libraries this build does not need
-	# (gpgme, btrfs, devicemapper); seccomp stays on, as in a packaged CRI-O.
-	go_install "$dir/bin" \
-		"containers_image_openpgp seccomp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_ostree_stub" \
-		"$CRIO_VERSION" github.com/cri-o/cri-o/cmd/crio
-	# pinns is C inside the same module: build it from the module cache's copy, in a
-	# scratch copy (the module cache is read-only).
+	# Built in a scratch copy of the module (the module cache is read-only), not with
+	# `go install MODULE@VERSION`: the proxy answers 403 for github.com/cri-o/cri-o/@v/list,
+	# which go install reads to check for a deprecation (a fatal error), and 403 for
+	# k8s.io/cri-client v0.36.0-rc.0, which v1.36.2's go.mod requires ("This module version
+	# is not available"). The copy replaces that one version by its release v0.36.0 (MVS
+	# then also takes the other k8s.io/* modules from v0.36.0-rc.0 to v0.36.0); -mod=mod
+	# records their sums, checked against the checksum database, in the copy's go.sum. A
+	# replace of a version the graph does not hold is ignored, so a newer pin is unaffected.
 	local src work
 	src=$("$GO" mod download -json "github.com/cri-o/cri-o@$CRIO_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-	[ -d "$src/pinns" ] || { log "pinns sources not found in $src"; exit 1; }
-	work=$(mktemp -d /tmp/hg-pinns.XXXX)
-	cp -r "$src/pinns" "$work/"
+	{ [ -f "$src/go.mod" ] && [ -d "$src/pinns" ]; } || { log "CRI-O sources not found in $src"; exit 1; }
+	work=$(mktemp -d /tmp/hg-crio.XXXX)
+	cp -r "$src" "$work/cri-o"
 	chmod -R u+w "$work"
-	make -C "$work/pinns" >&2
-	install -m 0755 "$work/pinns/bin/pinns" "$dir/bin/pinns" 2>/dev/null ||
-		install -m 0755 "$(find "$work/pinns" -type f -name pinns -perm -u+x | head -n1)" "$dir/bin/pinns"
+	# The tags of CRI-O's own Makefile that avoid C libraries this build does not need
+	# (gpgme, btrfs, devicemapper); seccomp stays on, as in a packaged CRI-O. pinns is C
+	# inside the same module (its Makefile links it statically into cri-o/bin).
+	if ! (cd "$work/cri-o" &&
+		"$GO" mod edit -replace=k8s.io/cri-client@v0.36.0-rc.0=k8s.io/cri-client@v0.36.0 &&
+		GOBIN=$dir/bin "$GO" install -mod=mod -trimpath \
+			-tags "containers_image_openpgp seccomp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper containers_image_ostree_stub" \
+			./cmd/crio &&
+		make -C pinns &&
+		install -m 0755 bin/pinns "$dir/bin/pinns") >&2; then
+		rm -rf "$work"
+		log "building CRI-O $CRIO_VERSION failed"
+		exit 1
+	fi
 	rm -rf "$work"
 	touch "$dir/.complete"
 }
@@ -152,14 +164,33 @@ build_cni_plugins() {
 	touch "$dir/.complete"
 }
 
+# cache_name COMPONENT: its folder under CACHE.
+cache_name() {
+	case $1 in
+	containerd) echo "containerd-$CONTAINERD_VERSION" ;;
+	cri-o) echo "cri-o-$CRIO_VERSION" ;;
+	crictl) echo "crictl-$CRICTL_VERSION" ;;
+	coredns) echo "coredns-$COREDNS_VERSION" ;;
+	cni-plugins) echo "cni-plugins-$CNI_PLUGINS_VERSION" ;;
+	esac
+}
+
 # main: the whole run is parsed before it starts (bash reads a script as it runs: an edit
 # or a new checkout of this file under a running build must not change what it does).
 main() {
 	mkdir -p "$CACHE"
 	# One builder at a time: two test scripts starting together must not build into the same
 	# folder at once.
-	exec 9>"$CACHE/.lock"
-	flock 9
+	# A component already complete needs no lock: a test asking for CoreDNS does not
+	# wait for another's containerd build.
+	local c todo=0
+	for c in "${components[@]}"; do
+		complete "$CACHE/$(cache_name "$c")" || todo=1
+	done
+	if [ "$todo" = 1 ]; then
+		exec 9>"$CACHE/.lock"
+		flock 9
+	fi
 
 	for c in "${components[@]}"; do
 		case $c in

@@ -7,7 +7,8 @@
 #
 #   crictl_need                 CRICTL = the built crictl (fails when it cannot be built)
 #   cc ARG...                   crictl on CRI_SOCK (runtime and image endpoint), no
-#                               /etc/crictl.yaml read
+#                               /etc/crictl.yaml read; in netns CC_NETNS when set (a
+#                               runtime whose streaming server is on another netns' loopback)
 #   cc_pod_config NAME UID ANNOTATIONS_JSON [CGROUP_PARENT]
 #                               writes a PodSandboxConfig (namespace default, the pod's
 #                               own network namespace, a pid namespace per container,
@@ -44,7 +45,10 @@ crictl_need() {
 }
 
 cc() {
-	"$CRICTL" --config /dev/null --runtime-endpoint "unix://$CRI_SOCK" --image-endpoint "unix://$CRI_SOCK" \
+	local -a pre=()
+	# The streaming server (exec) listens on the runtime's loopback: crictl joins its netns.
+	[ -z "${CC_NETNS:-}" ] || pre=(nsenter "--net=/run/netns/$CC_NETNS")
+	"${pre[@]}" "$CRICTL" --config /dev/null --runtime-endpoint "unix://$CRI_SOCK" --image-endpoint "unix://$CRI_SOCK" \
 		--timeout 60s "$@"
 }
 
