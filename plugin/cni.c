@@ -381,6 +381,13 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 		valid = json_object_get(r->conf, "cni.dev/attachments");
 	if (hg_cni_version_number(r->version) < 10100)
 		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION, "GC needs cniVersion 1.1.0, got %s", r->version);
+	/* libcni writes an empty list as null (a nil Go slice): CRI-O's GC (ocicni) when no pod of
+	 * the node is on this network. The runtime stated its list: every attachment is stale. */
+	if (json_is_null(valid)) {
+		valid = json_array();
+		if (!valid || json_object_set_new(r->conf, "cni.dev/valid-attachments", valid) < 0)
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+	}
 	/* Without the list every attachment would look stale: refuse rather than wipe. */
 	if (!json_is_array(valid))
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG,

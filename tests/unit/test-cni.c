@@ -686,6 +686,11 @@ static void test_gc(void **state)
 	expect_error(&env_gc, c, HG_CNI_INVALID_CONFIG, "1.1.0", "cni.dev/valid-attachments");
 	assert_int_equal(access(stale, F_OK), 0);
 	free(c);
+	/* libcni's empty list is null (CRI-O with no pod on the network): stated, so all stale. */
+	c = conf("1.1.0", ",\"cni.dev/valid-attachments\":null,\"cni.dev/attachments\":null");
+	expect_silent_success(&env_gc, c);
+	assert_int_equal(access(stale, F_OK), -1);
+	free(c);
 	free(keep);
 	free(stale);
 	free(stale_if);

@@ -13,10 +13,12 @@
 #                               writes a PodSandboxConfig (namespace default, the pod's
 #                               own network namespace, a pid namespace per container,
 #                               log folder HG_TMP/pods/UID/logs) and prints its path
-#   cc_ctr_config NAME IMAGE HOSTS_FILE ANNOTATIONS_JSON
+#   cc_ctr_config NAME IMAGE HOSTS_FILE ANNOTATIONS_JSON [EXTRA_JSON]
 #                               writes a ContainerConfig (`sleep 3600`, HOSTS_FILE
-#                               mounted at /etc/hosts as kubelet mounts etc-hosts) and
-#                               prints its path
+#                               mounted at /etc/hosts as kubelet mounts etc-hosts), with
+#                               EXTRA_JSON deep-merged into it when given (e.g. kubelet's
+#                               linux.security_context.namespace_options, which CRI-O
+#                               checks against the pod's), and prints its path
 #   cc_runp POD_CONFIG [HANDLER]    crictl runp; prints the pod id
 #   cc_run_container POD_ID CTR_CONFIG POD_CONFIG
 #                               crictl create + start; prints the container id
@@ -32,6 +34,14 @@
 #                               an OCI image layout DIR/layout (tag TAG) of the busybox
 #                               rootfs whose command is CMD, tarred to DIR/image.tar, for
 #                               a runtime to import (work files in DIR; log DIR/build.log)
+#   cri_cni_tracer WRAPPER BIN TRACE
+#                               writes WRAPPER, a CNI plugin that runs BIN with the call's
+#                               environment and stdin and appends one JSON line per call
+#                               to TRACE: {t, cmd, cid, netns, ifname, args, conf, rc, out}
+#                               (conf: the config the runtime sent, out: the answer, each
+#                               parsed when it is JSON): what a runtime sends (STATUS, GC
+#                               with cni.dev/valid-attachments, ...) and what BIN answered.
+#                               Calls from any process and mount namespace; no PATH needed
 
 CRICTL=${CRICTL:-}
 
@@ -67,14 +77,15 @@ cc_pod_config() {
 }
 
 cc_ctr_config() {
-	local f=$HG_TMP/crictl/ctr-$1-$RANDOM.json
+	local f=$HG_TMP/crictl/ctr-$1-$RANDOM.json extra='{}'
+	[ -z "${5:-}" ] || extra=$5
 	mkdir -p "$HG_TMP/crictl"
-	jq -n --arg n "$1" --arg img "$2" --arg h "$3" --argjson ann "$4" '
+	jq -n --arg n "$1" --arg img "$2" --arg h "$3" --argjson ann "$4" --argjson extra "$extra" '
 		{metadata: {name: $n, attempt: 0}, image: {image: $img},
 		 command: ["sleep", "3600"], log_path: "\($n)/0.log",
 		 labels: {"io.kubernetes.container.name": $n},
 		 annotations: $ann,
-		 mounts: [{container_path: "/etc/hosts", host_path: $h}]}' >"$f"
+		 mounts: [{container_path: "/etc/hosts", host_path: $h}]} * $extra' >"$f"
 	echo "$f"
 }
 
@@ -136,4 +147,26 @@ cri_image_layout() {
 		cat "$w/build.log" >&2
 		return 1
 	fi
+}
+
+cri_cni_tracer() {
+	local w=$1 bin=$2 trace=$3
+	: >"$trace"
+	cat >"$w" <<-EOF
+		#!/bin/sh
+		t=\$(/bin/mktemp -d '$trace.call.XXXXXX') || exit 5
+		/bin/cat >"\$t/in"
+		'$bin' "\$@" <"\$t/in" >"\$t/out"
+		rc=\$?
+		/usr/bin/jq -nc --arg t "\$(/bin/date +%s.%N)" --arg cmd "\$CNI_COMMAND" --arg cid "\$CNI_CONTAINERID" \\
+			--arg netns "\$CNI_NETNS" --arg ifname "\$CNI_IFNAME" --arg args "\$CNI_ARGS" --argjson rc "\$rc" \\
+			--rawfile in "\$t/in" --rawfile out "\$t/out" \\
+			'{t: (\$t | tonumber), cmd: \$cmd, cid: \$cid, netns: \$netns, ifname: \$ifname, args: \$args,
+			  conf: (\$in | try fromjson catch .), rc: \$rc, out: (\$out | try fromjson catch .)}' >"\$t/line"
+		/usr/bin/flock '$trace.lock' /bin/sh -c '/bin/cat "\$1" >>"\$2"' sh "\$t/line" '$trace'
+		/bin/cat "\$t/out"
+		/bin/rm -rf "\$t"
+		exit \$rc
+	EOF
+	chmod 755 "$w"
 }
