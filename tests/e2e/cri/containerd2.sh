@@ -180,6 +180,7 @@ hg_log "etc-hosts after app1:"$'\n'"$(cat "$HOSTS")"
 hg_assert_eq "$(stat -c %i "$HOSTS")" "$ino" "etc-hosts written in place"
 hg_assert_eq "$(hg_strip "$HOSTS")" "$kubelet_lines" "kubelet's lines kept byte for byte"
 hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "one block after app1"
+[ -n "$(cri_registry "$HOSTS")" ] || hg_fail "no hosts registry for etc-hosts while app1 runs (the check for leftovers would see nothing)"
 hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" \
 	"$(printf '%s\t%s;%s\t%s' "$GW" db.local "$GW" "$HG_DEFAULT_NAMES")" "app1's block: the record's names"
 hg_assert_eq "$(spec_annotations "$c1")" '{"host-gateway.io/extra-hosts":"db.local:host-gateway"}' \
@@ -217,7 +218,8 @@ hg_assert_eq "$(hg_nblocks "$HOSTS")" 0 "no block once the pod's containers stop
 cc stopp "$sb" >/dev/null
 [ ! -e "$rec" ] || hg_fail "record left after crictl stopp (CNI DEL): $(cat "$rec")"
 cc rmp "$sb" >/dev/null
-[ ! -e "$(hg_registry_of "$HOSTS")" ] || hg_fail "hosts registry left: $(cat "$(hg_registry_of "$HOSTS")")"
+reg=$(cri_registry "$HOSTS")
+[ -z "$reg" ] || hg_fail "hosts registry left: $reg: $(cat "$reg")"
 calls=$(ec_trace | sed 's/ by=\[.*\]$//')
 hg_log "every call containerd $HG_CONTAINERD_VERSION made to host-gateway:"$'\n'"$calls"
 hg_assert_eq "$(grep -c "^ADD cid=$sb " <<<"$calls")" 1 "one ADD for the pod"

@@ -330,3 +330,12 @@ print(json.dumps([tomllib.loads(p) for p in yaml.safe_load(open(sys.argv[1]))["c
 cri_kind_merge() {
 	jq -c --argjson ps "$2" 'reduce $ps[] as $p (.; . * $p)' <<<"$1"
 }
+
+# cri_registry FILE: the hosts registry of FILE as the hook run by this daemon keeps it
+# (printed when it exists): the hook writes /run/host-gateway/hosts inside the daemon's
+# mount namespace, where /run is the overlay (or the bind of CRI_OWN_RUN) made by
+# cri_containerd_start, so the machine's path would never show it.
+cri_registry() {
+	find "$CRI_DIR" -path '*/host-gateway/hosts/*' -name "$(stat -c %d "$1")-$(stat -c %i "$1").json" 2>/dev/null || :
+	[ ! -e "$(hg_registry_of "$1")" ] || hg_registry_of "$1"
+}

@@ -205,6 +205,7 @@ hg_log "etc-hosts after app1:"$'\n'"$(cat "$HOSTS")"
 hg_assert_eq "$(stat -c %i "$HOSTS")" "$ino" "etc-hosts written in place"
 hg_assert_eq "$(hg_strip "$HOSTS")" "$kubelet_lines" "kubelet's lines kept byte for byte"
 hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "one block after app1"
+[ -n "$(cri_registry "$HOSTS")" ] || hg_fail "no hosts registry for etc-hosts while app1 runs (the check for leftovers would see nothing)"
 hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" \
 	"$(printf '%s\t%s;%s\t%s' "$GW" db.local "$GW" "$HG_DEFAULT_NAMES")" "app1's block: the record's names"
 hg_assert_eq "$(spec_annotations "$c1")" '{"host-gateway.io/extra-hosts":"db.local:host-gateway"}' \
@@ -252,7 +253,8 @@ cri StopPodSandbox "{\"pod_sandbox_id\": \"$sb\"}" >/dev/null
 [ ! -e "$rec" ] || hg_fail "record left after StopPodSandbox (CNI DEL): $(cat "$rec")"
 cri RemovePodSandbox "{\"pod_sandbox_id\": \"$sb\"}" >/dev/null
 hg_log "StopPodSandbox + RemovePodSandbox in $(($(e2e_now_ms) - t0)) ms"
-[ ! -e "$(hg_registry_of "$HOSTS")" ] || hg_fail "hosts registry left: $(cat "$(hg_registry_of "$HOSTS")")"
+reg=$(cri_registry "$HOSTS")
+[ -z "$reg" ] || hg_fail "hosts registry left: $reg: $(cat "$reg")"
 
 # ---- 5. the annotations fix, hook only ----------------------------------------------
 # hook_only_pod NAME UID HANDLER: a pod with extra-hosts on a conflist without
