@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <sys/stat.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include "install.h"
 #include "nft.h"
 #include "conflist.h"
@@ -19,7 +20,6 @@
 /* Temp files start with '.' and end in .tmp: no CNI extension, so no runtime ever loads one
  * half-written, and the watch loop ignores them. */
 #define TMP_PREFIX ".host-gateway."
-#define MAX_CONF_SIZE (1u << 20)
 /* kindnetd writes temp + rename, editors write several events per save: a change is acted
  * on after this much quiet, and never later than DEBOUNCE_MAX_MS after its first event. */
 #define DEBOUNCE_MS 100
@@ -55,19 +55,158 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* A new temp file in dir with a name of its own (O_EXCL: never one that is there, and a
- * symlink planted at the name is not followed). Not named after the PID: installers in
- * containers are all PID 1, and one must never take or remove another's file. */
-static int open_tmp(const char *dir, char **tmp, struct hg_error *err)
+/* Our temp files: TMP_PREFIX PIDNS "-" PID "." 6 random characters ".tmp", where PIDNS is
+ * the inode of our PID namespace. Installers in containers are all PID 1: the random part
+ * keeps two of them from ever taking each other's name, and the namespace tells a later
+ * run whether the PID in a name can be judged from where it runs (hg_install_sweep). */
+#define TMP_RANDOM 6
+static const char tmp_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/* The inode of our PID namespace; 0 when /proc cannot tell (then no name is judged). */
+static unsigned long long own_pidns(void)
 {
-	if (asprintf(tmp, "%s/" TMP_PREFIX "XXXXXX.tmp", dir) < 0) {
-		*tmp = NULL;
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	static unsigned long long ino;
+	struct stat st;
+	if (!ino && stat("/proc/self/ns/pid", &st) == 0)
+		ino = (unsigned long long) st.st_ino;
+	return ino;
+}
+
+static int tmp_path(const char *dir, char **path)
+{
+	unsigned char rnd[TMP_RANDOM];
+	char suffix[TMP_RANDOM + 1];
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd)) {
+		/* Early boot without entropy: still a name of its own; O_EXCL and linkat's EEXIST
+		 * catch the rest. */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char) ((unsigned long) ts.tv_nsec >> (i * 5)) ^ (unsigned char) getpid();
 	}
-	int fd = mkostemps(*tmp, 4, O_CLOEXEC);
-	if (fd < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "create a temp file in %s", dir);
-	return fd;
+	for (size_t i = 0; i < TMP_RANDOM; i++)
+		suffix[i] = tmp_chars[rnd[i] % (sizeof(tmp_chars) - 1)];
+	suffix[TMP_RANDOM] = '\0';
+	if (asprintf(path, "%s/" TMP_PREFIX "%llu-%d.%s.tmp", dir, own_pidns(), (int) getpid(), suffix) < 0) {
+		*path = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* A file being written into dir: unnamed until tmp_link where the file system allows it
+ * (util.h: a kill before that leaves nothing), else named at once. */
+struct tmp {
+	int fd;
+	char *path; /* the temp name, once it has one */
+	const char *dir;
+};
+
+static void tmp_drop(struct tmp *t)
+{
+	if (t->path)
+		unlink(t->path);
+	free(t->path);
+	closep(&t->fd);
+	t->path = NULL;
+	t->fd = -1;
+}
+#define _cleanup_tmp_ __attribute__((cleanup(tmp_drop)))
+
+/* The name a named temp file is created with (or an unnamed one linked to) is taken again
+ * only after this many collisions in a row: never in practice. */
+#define TMP_TRIES 16
+
+static int tmp_open(const char *dir, struct tmp *t, struct hg_error *err)
+{
+	*t = (struct tmp){.fd = -1, .dir = dir};
+	for (int i = 0; i < TMP_TRIES; i++) {
+		_cleanup_free_ char *path = NULL;
+		bool named;
+		if (tmp_path(dir, &path) < 0)
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+		t->fd = hg_tmp_open(dir, path, 0600, &named);
+		if (t->fd >= 0) {
+			if (named)
+				t->path = TAKE_PTR(path);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	return hg_error_errno(err, HG_CNI_IO, errno, "create a temp file in %s", dir);
+}
+
+/* The temp file's name (made now for an unnamed one): what rename moves into place. */
+static int tmp_link(struct tmp *t, struct hg_error *err)
+{
+	for (int i = 0; !t->path && i < TMP_TRIES; i++) {
+		_cleanup_free_ char *path = NULL;
+		if (tmp_path(t->dir, &path) < 0)
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+		if (hg_tmp_link(t->fd, path) == 0)
+			t->path = TAKE_PTR(path);
+		else if (errno != EEXIST)
+			return hg_error_errno(err, HG_CNI_IO, errno, "link a temp file into %s", t->dir);
+	}
+	if (!t->path)
+		return hg_error_errno(err, HG_CNI_IO, EEXIST, "link a temp file into %s", t->dir);
+	return 0;
+}
+
+/* Moves the temp file to path (noreplace: only when nothing is there); the temp file is
+ * gone either way. */
+static int tmp_commit(struct tmp *t, const char *path, bool noreplace, struct hg_error *err)
+{
+	if (tmp_link(t, err) < 0)
+		return -1;
+	int r = noreplace ? renameat2(AT_FDCWD, t->path, AT_FDCWD, path, RENAME_NOREPLACE) : rename(t->path, path);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "rename %s to %s", t->path, path);
+	free(TAKE_PTR(t->path)); /* renamed: nothing left to remove */
+	fsync_dir(t->dir);
+	return 0;
+}
+
+static pid_t tmp_writer(const char *name)
+{
+	const size_t plen = sizeof(TMP_PREFIX) - 1;
+	unsigned long long ns = 0;
+	long pid = 0;
+	const char *s = name + plen;
+	if (strncmp(name, TMP_PREFIX, plen) != 0)
+		return 0;
+	/* Canonical numbers only ("%llu", "%d": no sign, no leading zero), so that one file has
+	 * one reading. */
+	if (*s < '1' || *s > '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (ns > (ULLONG_MAX - 9) / 10)
+			return 0;
+		ns = ns * 10 + (unsigned) (*s - '0');
+	}
+	if (*s++ != '-' || *s < '1' || *s > '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if ((pid = pid * 10 + (*s - '0')) > INT_MAX)
+			return 0;
+	if (*s++ != '.')
+		return 0;
+	for (int i = 0; i < TMP_RANDOM; i++, s++)
+		if (!*s || !strchr(tmp_chars, *s))
+			return 0;
+	if (strcmp(s, ".tmp") != 0)
+		return 0;
+	/* A PID of another namespace means nothing here: that writer may well be alive. */
+	return own_pidns() != 0 && ns == own_pidns() ? (pid_t) pid : 0;
+}
+
+int hg_install_sweep(const char *dir, const struct hg_log *log)
+{
+	int n = hg_sweep_temp(dir, tmp_writer);
+	if (n > 0)
+		hg_logf(log, "removed %d temp file%s of a killed install in %s", n, n == 1 ? "" : "s", dir);
+	return n;
 }
 
 static bool same_version(const struct stat *a, const struct stat *b)
@@ -91,34 +230,24 @@ static int still_same(const char *path, const struct stat *st, struct hg_error *
 static int write_atomic(const char *dir, const char *name, const char *text, const struct stat *like,
 			const char *expect_path, bool noreplace, struct hg_error *err)
 {
-	_cleanup_free_ char *tmp = NULL, *path = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_tmp_ struct tmp t = {.fd = -1};
 	if (asprintf(&path, "%s/%s", dir, name) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	_cleanup_close_ int fd = open_tmp(dir, &tmp, err);
-	if (fd < 0)
+	if (tmp_open(dir, &t, err) < 0)
 		return -1;
 	/* The owner is changed only when it differs: the DaemonSet runs without CAP_CHOWN, and a
 	 * root:root file (the usual) needs none. */
 	struct stat mine;
-	if (write_all(fd, text, strlen(text)) < 0 || fchmod(fd, like->st_mode & 07777) < 0 || fstat(fd, &mine) < 0 ||
-	    ((mine.st_uid != like->st_uid || mine.st_gid != like->st_gid) && fchown(fd, like->st_uid, like->st_gid) < 0) ||
-	    fsync(fd) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_IO, e, "write %s", tmp);
-	}
-	if (expect_path && still_same(expect_path, like, err) < 0) {
-		unlink(tmp);
+	if (write_all(t.fd, text, strlen(text)) < 0 || fchmod(t.fd, like->st_mode & 07777) < 0 ||
+	    fstat(t.fd, &mine) < 0 ||
+	    ((mine.st_uid != like->st_uid || mine.st_gid != like->st_gid) &&
+	     fchown(t.fd, like->st_uid, like->st_gid) < 0) ||
+	    fsync(t.fd) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "write a temp file for %s", path);
+	if (expect_path && still_same(expect_path, like, err) < 0)
 		return -1;
-	}
-	int r = noreplace ? renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) : rename(tmp, path);
-	if (r < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_IO, e, "rename %s to %s", tmp, path);
-	}
-	fsync_dir(dir);
-	return 0;
+	return tmp_commit(&t, path, noreplace, err);
 }
 
 /* The CNI names of dir that are not directories (libcni lists them so), unsorted. */
@@ -168,28 +297,15 @@ static void primary_free(struct primary *p)
 static int read_file(const char *path, struct stat *st, char **text, size_t *len, struct hg_error *err)
 {
 	/* Not through a symlink: editing would replace the link with a file, and what it points
-	 * to (a ConfigMap volume, another package's file) is not ours to rewrite. O_NONBLOCK: a
-	 * FIFO planted there must not hang us. */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 && errno == ELOOP)
-		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is a symbolic link: not edited", path);
-	if (fd < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "open %s", path);
-	if (fstat(fd, st) < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "stat %s", path);
-	if (!S_ISREG(st->st_mode))
-		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is not a regular file", path);
-	if ((size_t) st->st_size > MAX_CONF_SIZE)
-		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is larger than %u bytes", path, MAX_CONF_SIZE);
-	_cleanup_free_ char *buf = malloc(st->st_size + 1);
-	if (!buf)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	ssize_t n = hg_read_full(fd, buf, st->st_size);
-	if (n < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "read %s", path);
-	buf[n] = '\0';
-	*len = n;
-	*text = TAKE_PTR(buf);
+	 * to (a ConfigMap volume, another package's file) is not ours to rewrite. A FIFO, a
+	 * device or a huge file there is refused before it is read (util.h). */
+	if (hg_read_file(path, HG_CONFLIST_MAX_SIZE, 0, st, text, len, err) < 0) {
+		if (err->errnum == ELOOP) {
+			hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is a symbolic link: not edited", path);
+			err->errnum = ELOOP;
+		}
+		return -1;
+	}
 	return 0;
 }
 
@@ -228,7 +344,7 @@ static int no_primary(const char *conf_dir, struct hg_error *err)
  * same network), is replaced by the new conversion, then the .conf goes, as on the first
  * conversion; anyone else's NAME.conflist is not touched. */
 static int replace_converted(const char *conf_dir, struct primary *p, const char *new_name, char *new_path,
-			     const char *text, char **primary, const struct hg_log *log, struct hg_error *err)
+			     const char *text, bool dry, char **primary, const struct hg_log *log, struct hg_error *err)
 {
 	_cleanup_free_ char *old_text = NULL;
 	json_auto_t *old = NULL;
@@ -251,6 +367,8 @@ static int replace_converted(const char *conf_dir, struct primary *p, const char
 				    "%s is a single plugin and must become %s to be chained, but %s exists and is not "
 				    "host-gateway's conversion of it: not converted",
 				    p->path, new_name, new_path);
+	if (dry)
+		return 1;
 	if (write_atomic(conf_dir, new_name, text, &st, new_path, false, err) < 0)
 		return -1;
 	if (still_same(p->path, &p->st, err) < 0)
@@ -272,22 +390,32 @@ static int dump_primary(const struct primary *p, char **text, struct hg_error *e
 {
 	if (!(*text = hg_conflist_dump(p->list)))
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	if (strlen(*text) > MAX_CONF_SIZE)
+	if (strlen(*text) > HG_CONFLIST_MAX_SIZE)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s with our entry would be larger than %u bytes: not written",
-				    p->path, MAX_CONF_SIZE);
+				    p->path, HG_CONFLIST_MAX_SIZE);
 	return 0;
 }
 
-static int chain_once(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,
-		      struct hg_error *err)
+/* chain_once's flags: CHAIN_DRY checks everything and writes nothing (1: it would write);
+ * CHAIN_KEEP_OTHER returns CHAIN_OTHER instead of replacing a different entry of ours. */
+#define CHAIN_DRY 1u
+#define CHAIN_KEEP_OTHER 2u
+#define CHAIN_OTHER (-2)
+
+/* One attempt. *replaced (optional): the write replaced a different host-gateway entry. */
+static int chain_once(const char *conf_dir, json_t *entry, unsigned flags, char **primary, bool *replaced,
+		      const struct hg_log *log, struct hg_error *err)
 {
 	_cleanup_primary_ struct primary p;
 	_cleanup_free_ char *text = NULL, *new_name = NULL, *new_path = NULL;
+	bool dry = flags & CHAIN_DRY;
 
 	if (load_primary(conf_dir, &p, err) < 0)
 		return -1;
 	if (p.idx < 0)
 		return no_primary(conf_dir, err);
+	json_t *old = hg_conflist_find(p.list);
+	bool other = old && !json_equal(old, entry);
 	int r = hg_conflist_add(p.list, entry, err);
 	if (r < 0)
 		return hg_error_prefix(err, "%s", p.path);
@@ -298,9 +426,17 @@ static int chain_once(const char *conf_dir, json_t *entry, char **primary, const
 	if (dump_primary(&p, &text, err) < 0)
 		return -1;
 	if (!p.converted) {
+		if (other && (flags & CHAIN_KEEP_OTHER)) {
+			hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s holds a different host-gateway entry", p.path);
+			return CHAIN_OTHER;
+		}
+		if (dry)
+			return 1;
 		if (write_atomic(conf_dir, p.names[p.idx], text, &p.st, p.path, false, err) < 0)
 			return -1;
-		hg_logf(log, "chained into %s", p.path);
+		hg_logf(log, "chained into %s%s", p.path, other ? " (replacing a different host-gateway entry)" : "");
+		if (replaced)
+			*replaced = other;
 		return 1;
 	}
 
@@ -313,12 +449,14 @@ static int chain_once(const char *conf_dir, json_t *entry, char **primary, const
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	const char *blocker = hg_conflist_rename_blocker(p.names, p.idx, new_name);
 	if (blocker && strcmp(blocker, new_name) == 0)
-		return replace_converted(conf_dir, &p, new_name, new_path, text, primary, log, err);
+		return replace_converted(conf_dir, &p, new_name, new_path, text, dry, primary, log, err);
 	if (blocker)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
 				    "%s is a single plugin and must become %s to be chained, but %s/%s %s: not converted",
 				    p.path, new_name, conf_dir, blocker,
 				    strcmp(blocker, new_name) == 0 ? "exists" : "would then be loaded first");
+	if (dry)
+		return 1;
 	if (write_atomic(conf_dir, new_name, text, &p.st, p.path, true, err) < 0)
 		return -1;
 	if (still_same(p.path, &p.st, err) < 0) {
@@ -336,18 +474,31 @@ static int chain_once(const char *conf_dir, json_t *entry, char **primary, const
 	return 1;
 }
 
-int hg_install_chain(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,
-		     struct hg_error *err)
+static int chain(const char *conf_dir, json_t *entry, unsigned flags, char **primary, bool *replaced,
+		 const struct hg_log *log, struct hg_error *err)
 {
+	if (replaced)
+		*replaced = false;
 	for (int attempt = 1;; attempt++) {
 		if (primary)
 			*primary = NULL;
-		int r = chain_once(conf_dir, entry, primary, log, err);
+		int r = chain_once(conf_dir, entry, flags, primary, replaced, log, err);
 		if (r >= 0 || err->code != HG_CNI_TRY_AGAIN || attempt == CHAIN_ATTEMPTS)
 			return r;
 		if (primary)
 			free(TAKE_PTR(*primary));
 	}
+}
+
+int hg_install_chain(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,
+		     struct hg_error *err)
+{
+	return chain(conf_dir, entry, 0, primary, NULL, log, err);
+}
+
+int hg_install_chain_dry(const char *conf_dir, json_t *entry, struct hg_error *err)
+{
+	return chain(conf_dir, entry, CHAIN_DRY, NULL, NULL, NULL, err);
 }
 
 int hg_install_chain_check(const char *conf_dir, json_t *entry, char **primary, struct hg_error *err)
@@ -602,32 +753,26 @@ static void remove_libs(const char *bin_dir, const struct hg_log *log)
 /* Copies one file atomically into dir (temp + fsync + rename), mode 0644. */
 static int copy_file(int src_dir, const char *name, const char *dir, struct hg_error *err)
 {
-	_cleanup_free_ char *tmp = NULL, *path = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_tmp_ struct tmp t = {.fd = -1};
 	static char buf[65536];
 	_cleanup_close_ int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "open %s", name);
 	if (asprintf(&path, "%s/%s", dir, name) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	_cleanup_close_ int out = open_tmp(dir, &tmp, err);
-	if (out < 0)
+	if (tmp_open(dir, &t, err) < 0)
 		return -1;
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		if (n == 0)
 			break;
-		if (n < 0 || write_all(out, buf, n) < 0) {
-			int e = errno;
-			unlink(tmp);
-			return hg_error_errno(err, HG_CNI_IO, e, "copy %s to %s", name, tmp);
-		}
+		if (n < 0 || write_all(t.fd, buf, n) < 0)
+			return hg_error_errno(err, HG_CNI_IO, errno, "copy %s into %s", name, dir);
 	}
-	if (fchmod(out, 0644) < 0 || fsync(out) < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_IO, e, "install %s", path);
-	}
-	return 0;
+	if (fchmod(t.fd, 0644) < 0 || fsync(t.fd) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "install %s", path);
+	return tmp_commit(&t, path, false, err);
 }
 
 int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_error *err)
@@ -722,7 +867,8 @@ static int binary_is_self(int self_fd, const char *path, bool *exists, struct hg
 int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_dir, const struct hg_log *log,
 		      struct hg_error *err)
 {
-	_cleanup_free_ char *path = NULL, *tmp = NULL, *pkg = NULL;
+	_cleanup_free_ char *path = NULL, *pkg = NULL;
+	_cleanup_tmp_ struct tmp t = {.fd = -1};
 	struct stat self;
 	bool exists;
 	static char buf[65536];
@@ -748,24 +894,19 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 		return hg_error_errno(err, HG_CNI_IO, -r, "create %s", bin_dir);
 	if (fstat(self_fd, &self) < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "stat this executable");
-	_cleanup_close_ int fd = open_tmp(bin_dir, &tmp, err);
-	if (fd < 0)
+	if (tmp_open(bin_dir, &t, err) < 0)
 		return -1;
 	for (off_t off = 0; off < self.st_size;) {
 		ssize_t n = pread(self_fd, buf, sizeof(buf), off);
-		if (n <= 0 || write_all(fd, buf, n) < 0) {
-			int e = n == 0 ? EIO : errno;
-			unlink(tmp);
-			return hg_error_errno(err, HG_CNI_IO, e, "copy this executable to %s", tmp);
-		}
+		if (n <= 0 || write_all(t.fd, buf, n) < 0)
+			return hg_error_errno(err, HG_CNI_IO, n == 0 ? EIO : errno, "copy this executable into %s",
+					      bin_dir);
 		off += n;
 	}
-	if (fchmod(fd, 0755) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_IO, e, "install %s", path);
-	}
-	fsync_dir(bin_dir);
+	if (fchmod(t.fd, 0755) < 0 || fsync(t.fd) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "install %s", path);
+	if (tmp_commit(&t, path, false, err) < 0)
+		return -1;
 	hg_logf(log, "installed %s", path);
 	return 1;
 }
