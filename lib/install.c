@@ -984,19 +984,66 @@ static int add_watch(int ifd, const char *conf_dir, bool create)
 					 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
 }
 
-/* One attempt; a failure is reported once until it changes or is gone. */
-static bool reconcile(const char *conf_dir, json_t *entry, const struct hg_log *log, char *last, size_t last_size)
+/* Replacements of a different host-gateway entry by ours: another writer that puts its own
+ * back each time (a second watcher with another --plugin-config) would have both rewrite
+ * the file for ever, an fsync each. The FIGHT_REPLACEMENTS-th replacement within
+ * FIGHT_WINDOW_MS is not made; a new configuration rolled out (one replacement), or a
+ * rolling update with two watchers for a moment (a few), stays below. */
+#define FIGHT_REPLACEMENTS 5
+#define FIGHT_WINDOW_MS 60000
+
+struct fight {
+	long long at[FIGHT_REPLACEMENTS - 1]; /* the last replacements, oldest first */
+	size_t n;
+};
+
+/* How many of the last replacements fall within the window before now. */
+static size_t fight_recent(const struct fight *f, long long now)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < f->n; i++)
+		n += now - f->at[i] < FIGHT_WINDOW_MS;
+	return n;
+}
+
+static void fight_note(struct fight *f, long long now)
+{
+	if (f->n == ARRAY_SIZE(f->at)) {
+		memmove(f->at, f->at + 1, (f->n - 1) * sizeof(f->at[0]));
+		f->n--;
+	}
+	f->at[f->n++] = now;
+}
+
+/* One attempt: 1 done, 0 failed (reported once until it changes or is gone: the caller
+ * tries again), -1 (err set) the end of the watch. */
+static int reconcile(const char *conf_dir, json_t *entry, const struct hg_log *log, struct fight *f, char *last,
+		     size_t last_size, struct hg_error *err)
 {
 	struct hg_error e = {0};
-	if (hg_install_chain(conf_dir, entry, NULL, log, &e) >= 0) {
+	_cleanup_free_ char *primary = NULL;
+	long long now = now_ms();
+	bool replaced;
+	unsigned flags = fight_recent(f, now) + 1 >= FIGHT_REPLACEMENTS ? CHAIN_KEEP_OTHER : 0;
+	int r = chain(conf_dir, entry, flags, &primary, &replaced, log, &e);
+	if (r == CHAIN_OTHER)
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+				    "%s: a different host-gateway entry replaced ours again after each of our last "
+				    "%d rewrites within %d s: stopped rather than rewrite the file for ever (a second "
+				    "install --watch with another --plugin-config? run one per node, or give them the "
+				    "same entry)",
+				    primary ? primary : conf_dir, FIGHT_REPLACEMENTS - 1, FIGHT_WINDOW_MS / 1000);
+	if (r >= 0) {
+		if (replaced)
+			fight_note(f, now);
 		last[0] = '\0';
-		return true;
+		return 1;
 	}
 	if (strcmp(last, e.msg) != 0) {
 		hg_logf(log, "waiting: %s", e.msg);
 		snprintf(last, last_size, "%s", e.msg);
 	}
-	return false;
+	return 0;
 }
 
 int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const struct hg_log *log,
@@ -1005,6 +1052,7 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 	_cleanup_close_ int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	char last[sizeof(err->msg)] = "";
 	long long first = 0, due = -1, retry = -1;
+	struct fight f = {0};
 	/* Events are read whole: the buffer is aligned for struct inotify_event. */
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 
@@ -1013,7 +1061,10 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 	int wd = add_watch(ifd, conf_dir, true);
 	if (wd < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "watch %s", conf_dir);
-	if (!reconcile(conf_dir, entry, log, last, sizeof(last)))
+	int r = reconcile(conf_dir, entry, log, &f, last, sizeof(last), err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
 		retry = now_ms() + RETRY_MS;
 
 	for (;;) {
@@ -1022,7 +1073,7 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 		if (due >= 0 && retry >= 0 && retry < due)
 			next = retry;
 		int timeout = next < 0 ? -1 : next <= now ? 0 : (int) (next - now);
-		int r = poll(fds, 2, timeout);
+		r = poll(fds, 2, timeout);
 		if (r < 0 && errno != EINTR)
 			return hg_error_errno(err, HG_CNI_IO, errno, "poll");
 		if (fds[0].revents)
@@ -1070,7 +1121,10 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 				continue;
 			}
 			due = -1;
-			retry = reconcile(conf_dir, entry, log, last, sizeof(last)) ? -1 : now_ms() + RETRY_MS;
+			r = reconcile(conf_dir, entry, log, &f, last, sizeof(last), err);
+			if (r < 0)
+				return -1;
+			retry = r ? -1 : now_ms() + RETRY_MS;
 		}
 	}
 }

@@ -61,7 +61,10 @@ int hg_install_check_nft(json_t *entry, struct hg_error *err);
 /* Keeps the entry in conf_dir until stop_fd becomes readable: chains now, then again after
  * every change of a configuration file (inotify, bursts folded for DEBOUNCE_MS, a full
  * re-scan after a queue overflow). A primary that cannot be chained (invalid, none yet) is
- * reported once and waited for. Returns 0 when stopped, -1 when watching is impossible. */
+ * reported once and waited for. Returns 0 when stopped, -1 when watching is impossible
+ * or someone else keeps putting a different host-gateway entry there (a second watcher
+ * with another configuration): its FIGHT_REPLACEMENTS-th replacement within
+ * FIGHT_WINDOW_MS is not made, and err says so. */
 int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const struct hg_log *log,
 		     struct hg_error *err);
 /* Removes the temp files a killed install or uninstall of this PID namespace left in dir
