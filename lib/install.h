@@ -60,7 +60,9 @@ int hg_install_check_nft(json_t *entry, struct hg_error *err);
 
 /* Keeps the entry in conf_dir until stop_fd becomes readable: chains now, then again after
  * every change of a configuration file (inotify, bursts folded for DEBOUNCE_MS, a full
- * re-scan after a queue overflow). A primary that cannot be chained (invalid, none yet) is
+ * re-scan after a queue overflow). conf_dir is followed where it resolves: its parent is
+ * watched for the name too, so that a symlink swapped or replaced by a folder (mv -T) is
+ * watched at its new target. A primary that cannot be chained (invalid, none yet) is
  * reported once and waited for. Returns 0 when stopped, -1 when watching is impossible
  * or someone else keeps putting a different host-gateway entry there (a second watcher
  * with another configuration): its FIGHT_REPLACEMENTS-th replacement within
