@@ -10,6 +10,10 @@
 
 #define HG_PLUGIN_TYPE "host-gateway"
 
+/* The largest configuration file install reads or writes, and doctor reads: a network
+ * configuration is a few KiB; this bound keeps a hostile file from taking our memory. */
+#define HG_CONFLIST_MAX_SIZE (1u << 20)
+
 /* The entry `install` writes when no --plugin-config is given. */
 #define HG_DEFAULT_ENTRY "{\"type\":\"host-gateway\",\"capabilities\":{\"io.kubernetes.cri.pod-annotations\":true}}"
 

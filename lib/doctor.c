@@ -96,32 +96,52 @@ int hg_doctor_parse_port(const char *s, struct hg_doctor_port *out)
 
 /* ---- /etc/hosts ---- */
 
+/* The next token of a hosts line in [*p, end): blanks are spaces, tabs and CR (a CRLF
+ * file); false at the end of the line. */
+static bool next_token(const char **p, const char *end, const char **tok, size_t *len)
+{
+	const char *s = *p;
+	while (s < end && (*s == ' ' || *s == '\t' || *s == '\r'))
+		s++;
+	const char *e = s;
+	while (e < end && *e != ' ' && *e != '\t' && *e != '\r')
+		e++;
+	*p = e;
+	*tok = s;
+	*len = (size_t) (e - s);
+	return e > s;
+}
+
 enum hg_hosts_name_state hg_doctor_hosts_name(const char *content, const char *name, const struct hg_ip *ip,
 					      char other[HG_IP_STRLEN], unsigned *line)
 {
 	const char *p = content;
+	size_t name_len = strlen(name);
 	unsigned n = 0;
 	other[0] = '\0';
 	*line = 0;
+	/* Lines of any length, as the resolver reads them (glibc grows its buffer): the tokens
+	 * are looked at where they are, never copied into a buffer that could cut them. */
 	while (p && *p) {
 		const char *eol = strchr(p, '\n');
-		size_t len = eol ? (size_t) (eol - p) : strlen(p);
-		char buf[1024];
-		n++;
-		if (len >= sizeof(buf))
-			len = sizeof(buf) - 1;
-		memcpy(buf, p, len);
-		buf[len] = '\0';
-		p = eol ? eol + 1 : NULL;
-		char *hash = strchr(buf, '#');
-		if (hash)
-			*hash = '\0';
-		char *save = NULL, *addr = strtok_r(buf, " \t\r", &save);
+		const char *end = eol ? eol : p + strlen(p);
+		const char *hash = memchr(p, '#', (size_t) (end - p));
+		const char *cur = p, *tok;
+		char addr[HG_IP_STRLEN + 1];
+		size_t len;
 		struct hg_ip a;
-		if (!addr || hg_ip_parse(addr, false, &a) < 0 || a.family != ip->family)
+		n++;
+		p = eol ? eol + 1 : NULL;
+		if (hash)
+			end = hash;
+		if (!next_token(&cur, end, &tok, &len) || len >= sizeof(addr))
 			continue;
-		for (char *tok; (tok = strtok_r(NULL, " \t\r", &save));) {
-			if (strcasecmp(tok, name) != 0)
+		memcpy(addr, tok, len);
+		addr[len] = '\0';
+		if (hg_ip_parse(addr, false, &a) < 0 || a.family != ip->family)
+			continue;
+		while (next_token(&cur, end, &tok, &len)) {
+			if (len != name_len || strncasecmp(tok, name, len) != 0)
 				continue;
 			*line = n;
 			if (hg_ip_equal(&a, ip))
@@ -180,29 +200,19 @@ static int check_conf_dir(const char *dir, struct hg_checks *out)
 		return hg_checks_add(out, "cni-conflist", HG_CHECK_FAIL, NULL,
 				     "%s holds no CNI configuration (*.conflist, *.conf, *.json)", dir);
 	_cleanup_free_ char *path = NULL, *text = NULL;
+	size_t len = 0;
+	struct hg_error rerr = {0};
 	if (asprintf(&path, "%s/%s", dir, names[idx]) < 0)
 		return -ENOMEM;
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	size_t cap = 0, len = 0;
-	if (f) {
-		FILE *m = open_memstream(&text, &cap);
-		char chunk[4096];
-		size_t n;
-		if (!m)
-			return -ENOMEM;
-		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			fwrite(chunk, 1, n, m);
-		fclose(m);
-		len = cap;
-	}
-	if (!text)
-		return hg_checks_add(out, "cni-conflist", HG_CHECK_FAIL, NULL, "cannot read %s: %s", path, strerror(errno));
+	/* Install's reader: a FIFO there must not hang us, nor /dev/zero fill the memory. A
+	 * symlink is followed, as runtimes do. */
+	if (hg_read_file(path, HG_CONFLIST_MAX_SIZE, HG_READ_FOLLOW, NULL, &text, &len, &rerr) < 0)
+		return hg_checks_add(out, "cni-conflist", HG_CHECK_FAIL, NULL, "cannot read %s: %s", path, rerr.msg);
 	json_auto_t *list = NULL;
 	bool converted = false;
-	struct hg_error err = {0};
-	if (hg_conflist_parse(path, text, len, &list, &converted, &err) < 0)
+	if (hg_conflist_parse(path, text, len, &list, &converted, &rerr) < 0)
 		return hg_checks_add(out, "cni-conflist", HG_CHECK_FAIL, NULL, "%s is not a valid configuration: %s", path,
-				     err.msg);
+				     rerr.msg);
 	return hg_doctor_conflist_check(list, path, dir, out);
 }
 
@@ -273,11 +283,15 @@ static const char *proto_name(enum hg_proto p) { return p == HG_UDP ? "udp" : "t
 static int load_config(struct doctor *d, struct hg_error *err)
 {
 	json_error_t je;
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
 	if (hg_config_init(&d->cfg) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	if (!d->o->config_given && access(d->o->config, F_OK) < 0 && errno == ENOENT)
 		return 0; /* no hook config on this machine: the defaults */
-	json_auto_t *doc = json_load_file(d->o->config, JSON_REJECT_DUPLICATES, &je);
+	if (hg_read_file(d->o->config, HG_CONFLIST_MAX_SIZE, HG_READ_FOLLOW, NULL, &text, &len, err) < 0)
+		return -1;
+	json_auto_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!doc)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s: %s", d->o->config, je.text);
 	json_t *obj = doc;
@@ -556,19 +570,17 @@ static int check_hosts(struct doctor *d)
 	if (hg_target_for_pid(d->o->pid, &t, &why) < 0)
 		return hg_checks_add(d->out, "hosts", HG_CHECK_UNKNOWN, NULL, "cannot check /etc/hosts of process %d: %s",
 				     (int) d->o->pid, why ? why : "unknown reason");
-	_cleanup_close_ int fd = hg_target_open(&t, &gone, &e);
+	/* Read-only: a read-only mount of the file is a container's right, and a diagnosis
+	 * writes nothing. */
+	_cleanup_close_ int fd = hg_target_open_read(&t, &gone, &e);
 	hg_target_free(&t);
 	if (fd < 0)
 		return hg_checks_add(d->out, "hosts", HG_CHECK_UNKNOWN, NULL, "cannot open /etc/hosts of process %d: %s",
 				     (int) d->o->pid, e.msg);
-	_cleanup_free_ char *text = malloc(HG_HOSTS_MAX_SIZE + 1);
-	if (!text)
-		return -ENOMEM;
-	ssize_t n = pread(fd, text, HG_HOSTS_MAX_SIZE, 0);
-	if (n < 0)
+	_cleanup_free_ char *text = NULL;
+	if (hg_read_fd(fd, "/etc/hosts", HG_HOSTS_MAX_SIZE, NULL, &text, NULL, &e) < 0)
 		return hg_checks_add(d->out, "hosts", HG_CHECK_UNKNOWN, NULL, "cannot read /etc/hosts of process %d: %s",
-				     (int) d->o->pid, strerror(errno));
-	text[n] = '\0';
+				     (int) d->o->pid, e.msg);
 
 	/* What should be there: the record's entries (names and extra hosts), else the
 	 * configured names on the addresses they resolve to. */

@@ -2,34 +2,12 @@
 #include <stdint.h>
 #include <string.h>
 #include "error.h"
+#include "util.h"
 
 /* Messages end up in JSON (the CNI error on stdout, the hook's log line), and JSON must be
  * valid UTF-8: jansson refuses to build the error object otherwise, and the runtime would
  * get no error at all. A message quotes bytes nobody checked (CNI_CONTAINERID, CNI_IFNAME)
- * and vsnprintf may cut it inside a character, so every invalid byte becomes '?'. The rules
- * are jansson's: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static void utf8_sanitize(char *s)
-{
-	unsigned char *p = (unsigned char *) s;
-	while (*p) {
-		if (*p < 0x80) {
-			p++;
-			continue;
-		}
-		size_t n = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
-		uint32_t cp = *p & (0x7f >> n);
-		size_t i = 1;
-		for (; i < n && (p[i] & 0xc0) == 0x80; i++)
-			cp = (cp << 6) | (p[i] & 0x3f);
-		if (n == 0 || i < n || cp < (n == 2 ? 0x80u : n == 3 ? 0x800u : 0x10000u) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff)) {
-			*p++ = '?'; /* the lead byte only: what follows it is looked at again */
-			continue;
-		}
-		p += n;
-	}
-}
-
+ * and vsnprintf may cut it inside a character: every message is sanitised (util.h). */
 int hg_error_set(struct hg_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -41,7 +19,7 @@ int hg_error_set(struct hg_error *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
-	utf8_sanitize(err->msg);
+	hg_utf8_sanitize(err->msg);
 	return -1;
 }
 
@@ -58,7 +36,7 @@ int hg_error_errno(struct hg_error *err, int code, int errnum, const char *fmt, 
 	va_end(ap);
 	if (n >= 0 && (size_t) n < sizeof(err->msg))
 		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", strerror(errnum < 0 ? -errnum : errnum));
-	utf8_sanitize(err->msg);
+	hg_utf8_sanitize(err->msg);
 	return -1;
 }
 
@@ -79,7 +57,7 @@ int hg_error_prefix(struct hg_error *err, const char *fmt, ...)
 		memcpy(err->msg + n, old, len);
 		err->msg[n + len] = '\0';
 	}
-	utf8_sanitize(err->msg);
+	hg_utf8_sanitize(err->msg);
 	return -1;
 }
 
@@ -89,5 +67,5 @@ void hg_error_details(struct hg_error *err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err->details, sizeof(err->details), fmt, ap);
 	va_end(ap);
-	utf8_sanitize(err->details);
+	hg_utf8_sanitize(err->details);
 }

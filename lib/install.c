@@ -9,6 +9,7 @@
 #include <libgen.h>
 #include <sys/stat.h>
 #include <sys/inotify.h>
+#include <sys/random.h>
 #include "install.h"
 #include "nft.h"
 #include "conflist.h"
@@ -19,7 +20,6 @@
 /* Temp files start with '.' and end in .tmp: no CNI extension, so no runtime ever loads one
  * half-written, and the watch loop ignores them. */
 #define TMP_PREFIX ".host-gateway."
-#define MAX_CONF_SIZE (1u << 20)
 /* kindnetd writes temp + rename, editors write several events per save: a change is acted
  * on after this much quiet, and never later than DEBOUNCE_MAX_MS after its first event. */
 #define DEBOUNCE_MS 100
@@ -55,19 +55,158 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* A new temp file in dir with a name of its own (O_EXCL: never one that is there, and a
- * symlink planted at the name is not followed). Not named after the PID: installers in
- * containers are all PID 1, and one must never take or remove another's file. */
-static int open_tmp(const char *dir, char **tmp, struct hg_error *err)
+/* Our temp files: TMP_PREFIX PIDNS "-" PID "." 6 random characters ".tmp", where PIDNS is
+ * the inode of our PID namespace. Installers in containers are all PID 1: the random part
+ * keeps two of them from ever taking each other's name, and the namespace tells a later
+ * run whether the PID in a name can be judged from where it runs (hg_install_sweep). */
+#define TMP_RANDOM 6
+static const char tmp_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/* The inode of our PID namespace; 0 when /proc cannot tell (then no name is judged). */
+static unsigned long long own_pidns(void)
 {
-	if (asprintf(tmp, "%s/" TMP_PREFIX "XXXXXX.tmp", dir) < 0) {
-		*tmp = NULL;
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	static unsigned long long ino;
+	struct stat st;
+	if (!ino && stat("/proc/self/ns/pid", &st) == 0)
+		ino = (unsigned long long) st.st_ino;
+	return ino;
+}
+
+static int tmp_path(const char *dir, char **path)
+{
+	unsigned char rnd[TMP_RANDOM];
+	char suffix[TMP_RANDOM + 1];
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t) sizeof(rnd)) {
+		/* Early boot without entropy: still a name of its own; O_EXCL and linkat's EEXIST
+		 * catch the rest. */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char) ((unsigned long) ts.tv_nsec >> (i * 5)) ^ (unsigned char) getpid();
 	}
-	int fd = mkostemps(*tmp, 4, O_CLOEXEC);
-	if (fd < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "create a temp file in %s", dir);
-	return fd;
+	for (size_t i = 0; i < TMP_RANDOM; i++)
+		suffix[i] = tmp_chars[rnd[i] % (sizeof(tmp_chars) - 1)];
+	suffix[TMP_RANDOM] = '\0';
+	if (asprintf(path, "%s/" TMP_PREFIX "%llu-%d.%s.tmp", dir, own_pidns(), (int) getpid(), suffix) < 0) {
+		*path = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* A file being written into dir: unnamed until tmp_link where the file system allows it
+ * (util.h: a kill before that leaves nothing), else named at once. */
+struct tmp {
+	int fd;
+	char *path; /* the temp name, once it has one */
+	const char *dir;
+};
+
+static void tmp_drop(struct tmp *t)
+{
+	if (t->path)
+		unlink(t->path);
+	free(t->path);
+	closep(&t->fd);
+	t->path = NULL;
+	t->fd = -1;
+}
+#define _cleanup_tmp_ __attribute__((cleanup(tmp_drop)))
+
+/* The name a named temp file is created with (or an unnamed one linked to) is taken again
+ * only after this many collisions in a row: never in practice. */
+#define TMP_TRIES 16
+
+static int tmp_open(const char *dir, struct tmp *t, struct hg_error *err)
+{
+	*t = (struct tmp){.fd = -1, .dir = dir};
+	for (int i = 0; i < TMP_TRIES; i++) {
+		_cleanup_free_ char *path = NULL;
+		bool named;
+		if (tmp_path(dir, &path) < 0)
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+		t->fd = hg_tmp_open(dir, path, 0600, &named);
+		if (t->fd >= 0) {
+			if (named)
+				t->path = TAKE_PTR(path);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	return hg_error_errno(err, HG_CNI_IO, errno, "create a temp file in %s", dir);
+}
+
+/* The temp file's name (made now for an unnamed one): what rename moves into place. */
+static int tmp_link(struct tmp *t, struct hg_error *err)
+{
+	for (int i = 0; !t->path && i < TMP_TRIES; i++) {
+		_cleanup_free_ char *path = NULL;
+		if (tmp_path(t->dir, &path) < 0)
+			return hg_error_set(err, HG_CNI_IO, "out of memory");
+		if (hg_tmp_link(t->fd, path) == 0)
+			t->path = TAKE_PTR(path);
+		else if (errno != EEXIST)
+			return hg_error_errno(err, HG_CNI_IO, errno, "link a temp file into %s", t->dir);
+	}
+	if (!t->path)
+		return hg_error_errno(err, HG_CNI_IO, EEXIST, "link a temp file into %s", t->dir);
+	return 0;
+}
+
+/* Moves the temp file to path (noreplace: only when nothing is there); the temp file is
+ * gone either way. */
+static int tmp_commit(struct tmp *t, const char *path, bool noreplace, struct hg_error *err)
+{
+	if (tmp_link(t, err) < 0)
+		return -1;
+	int r = noreplace ? renameat2(AT_FDCWD, t->path, AT_FDCWD, path, RENAME_NOREPLACE) : rename(t->path, path);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "rename %s to %s", t->path, path);
+	free(TAKE_PTR(t->path)); /* renamed: nothing left to remove */
+	fsync_dir(t->dir);
+	return 0;
+}
+
+static pid_t tmp_writer(const char *name)
+{
+	const size_t plen = sizeof(TMP_PREFIX) - 1;
+	unsigned long long ns = 0;
+	long pid = 0;
+	const char *s = name + plen;
+	if (strncmp(name, TMP_PREFIX, plen) != 0)
+		return 0;
+	/* Canonical numbers only ("%llu", "%d": no sign, no leading zero), so that one file has
+	 * one reading. */
+	if (*s < '1' || *s > '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (ns > (ULLONG_MAX - 9) / 10)
+			return 0;
+		ns = ns * 10 + (unsigned) (*s - '0');
+	}
+	if (*s++ != '-' || *s < '1' || *s > '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if ((pid = pid * 10 + (*s - '0')) > INT_MAX)
+			return 0;
+	if (*s++ != '.')
+		return 0;
+	for (int i = 0; i < TMP_RANDOM; i++, s++)
+		if (!*s || !strchr(tmp_chars, *s))
+			return 0;
+	if (strcmp(s, ".tmp") != 0)
+		return 0;
+	/* A PID of another namespace means nothing here: that writer may well be alive. */
+	return own_pidns() != 0 && ns == own_pidns() ? (pid_t) pid : 0;
+}
+
+int hg_install_sweep(const char *dir, const struct hg_log *log)
+{
+	int n = hg_sweep_temp(dir, tmp_writer);
+	if (n > 0)
+		hg_logf(log, "removed %d temp file%s of a killed install in %s", n, n == 1 ? "" : "s", dir);
+	return n;
 }
 
 static bool same_version(const struct stat *a, const struct stat *b)
@@ -91,34 +230,24 @@ static int still_same(const char *path, const struct stat *st, struct hg_error *
 static int write_atomic(const char *dir, const char *name, const char *text, const struct stat *like,
 			const char *expect_path, bool noreplace, struct hg_error *err)
 {
-	_cleanup_free_ char *tmp = NULL, *path = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_tmp_ struct tmp t = {.fd = -1};
 	if (asprintf(&path, "%s/%s", dir, name) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	_cleanup_close_ int fd = open_tmp(dir, &tmp, err);
-	if (fd < 0)
+	if (tmp_open(dir, &t, err) < 0)
 		return -1;
 	/* The owner is changed only when it differs: the DaemonSet runs without CAP_CHOWN, and a
 	 * root:root file (the usual) needs none. */
 	struct stat mine;
-	if (write_all(fd, text, strlen(text)) < 0 || fchmod(fd, like->st_mode & 07777) < 0 || fstat(fd, &mine) < 0 ||
-	    ((mine.st_uid != like->st_uid || mine.st_gid != like->st_gid) && fchown(fd, like->st_uid, like->st_gid) < 0) ||
-	    fsync(fd) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_IO, e, "write %s", tmp);
-	}
-	if (expect_path && still_same(expect_path, like, err) < 0) {
-		unlink(tmp);
+	if (write_all(t.fd, text, strlen(text)) < 0 || fchmod(t.fd, like->st_mode & 07777) < 0 ||
+	    fstat(t.fd, &mine) < 0 ||
+	    ((mine.st_uid != like->st_uid || mine.st_gid != like->st_gid) &&
+	     fchown(t.fd, like->st_uid, like->st_gid) < 0) ||
+	    fsync(t.fd) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "write a temp file for %s", path);
+	if (expect_path && still_same(expect_path, like, err) < 0)
 		return -1;
-	}
-	int r = noreplace ? renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) : rename(tmp, path);
-	if (r < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_IO, e, "rename %s to %s", tmp, path);
-	}
-	fsync_dir(dir);
-	return 0;
+	return tmp_commit(&t, path, noreplace, err);
 }
 
 /* The CNI names of dir that are not directories (libcni lists them so), unsorted. */
@@ -168,28 +297,15 @@ static void primary_free(struct primary *p)
 static int read_file(const char *path, struct stat *st, char **text, size_t *len, struct hg_error *err)
 {
 	/* Not through a symlink: editing would replace the link with a file, and what it points
-	 * to (a ConfigMap volume, another package's file) is not ours to rewrite. O_NONBLOCK: a
-	 * FIFO planted there must not hang us. */
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 && errno == ELOOP)
-		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is a symbolic link: not edited", path);
-	if (fd < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "open %s", path);
-	if (fstat(fd, st) < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "stat %s", path);
-	if (!S_ISREG(st->st_mode))
-		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is not a regular file", path);
-	if ((size_t) st->st_size > MAX_CONF_SIZE)
-		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is larger than %u bytes", path, MAX_CONF_SIZE);
-	_cleanup_free_ char *buf = malloc(st->st_size + 1);
-	if (!buf)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	ssize_t n = hg_read_full(fd, buf, st->st_size);
-	if (n < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "read %s", path);
-	buf[n] = '\0';
-	*len = n;
-	*text = TAKE_PTR(buf);
+	 * to (a ConfigMap volume, another package's file) is not ours to rewrite. A FIFO, a
+	 * device or a huge file there is refused before it is read (util.h). */
+	if (hg_read_file(path, HG_CONFLIST_MAX_SIZE, 0, st, text, len, err) < 0) {
+		if (err->errnum == ELOOP) {
+			hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is a symbolic link: not edited", path);
+			err->errnum = ELOOP;
+		}
+		return -1;
+	}
 	return 0;
 }
 
@@ -228,7 +344,7 @@ static int no_primary(const char *conf_dir, struct hg_error *err)
  * same network), is replaced by the new conversion, then the .conf goes, as on the first
  * conversion; anyone else's NAME.conflist is not touched. */
 static int replace_converted(const char *conf_dir, struct primary *p, const char *new_name, char *new_path,
-			     const char *text, char **primary, const struct hg_log *log, struct hg_error *err)
+			     const char *text, bool dry, char **primary, const struct hg_log *log, struct hg_error *err)
 {
 	_cleanup_free_ char *old_text = NULL;
 	json_auto_t *old = NULL;
@@ -251,6 +367,8 @@ static int replace_converted(const char *conf_dir, struct primary *p, const char
 				    "%s is a single plugin and must become %s to be chained, but %s exists and is not "
 				    "host-gateway's conversion of it: not converted",
 				    p->path, new_name, new_path);
+	if (dry)
+		return 1;
 	if (write_atomic(conf_dir, new_name, text, &st, new_path, false, err) < 0)
 		return -1;
 	if (still_same(p->path, &p->st, err) < 0)
@@ -272,22 +390,32 @@ static int dump_primary(const struct primary *p, char **text, struct hg_error *e
 {
 	if (!(*text = hg_conflist_dump(p->list)))
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	if (strlen(*text) > MAX_CONF_SIZE)
+	if (strlen(*text) > HG_CONFLIST_MAX_SIZE)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s with our entry would be larger than %u bytes: not written",
-				    p->path, MAX_CONF_SIZE);
+				    p->path, HG_CONFLIST_MAX_SIZE);
 	return 0;
 }
 
-static int chain_once(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,
-		      struct hg_error *err)
+/* chain_once's flags: CHAIN_DRY checks everything and writes nothing (1: it would write);
+ * CHAIN_KEEP_OTHER returns CHAIN_OTHER instead of replacing a different entry of ours. */
+#define CHAIN_DRY 1u
+#define CHAIN_KEEP_OTHER 2u
+#define CHAIN_OTHER (-2)
+
+/* One attempt. *replaced (optional): the write replaced a different host-gateway entry. */
+static int chain_once(const char *conf_dir, json_t *entry, unsigned flags, char **primary, bool *replaced,
+		      const struct hg_log *log, struct hg_error *err)
 {
 	_cleanup_primary_ struct primary p;
 	_cleanup_free_ char *text = NULL, *new_name = NULL, *new_path = NULL;
+	bool dry = flags & CHAIN_DRY;
 
 	if (load_primary(conf_dir, &p, err) < 0)
 		return -1;
 	if (p.idx < 0)
 		return no_primary(conf_dir, err);
+	json_t *old = hg_conflist_find(p.list);
+	bool other = old && !json_equal(old, entry);
 	int r = hg_conflist_add(p.list, entry, err);
 	if (r < 0)
 		return hg_error_prefix(err, "%s", p.path);
@@ -298,9 +426,17 @@ static int chain_once(const char *conf_dir, json_t *entry, char **primary, const
 	if (dump_primary(&p, &text, err) < 0)
 		return -1;
 	if (!p.converted) {
+		if (other && (flags & CHAIN_KEEP_OTHER)) {
+			hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s holds a different host-gateway entry", p.path);
+			return CHAIN_OTHER;
+		}
+		if (dry)
+			return 1;
 		if (write_atomic(conf_dir, p.names[p.idx], text, &p.st, p.path, false, err) < 0)
 			return -1;
-		hg_logf(log, "chained into %s", p.path);
+		hg_logf(log, "chained into %s%s", p.path, other ? " (replacing a different host-gateway entry)" : "");
+		if (replaced)
+			*replaced = other;
 		return 1;
 	}
 
@@ -313,12 +449,14 @@ static int chain_once(const char *conf_dir, json_t *entry, char **primary, const
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	const char *blocker = hg_conflist_rename_blocker(p.names, p.idx, new_name);
 	if (blocker && strcmp(blocker, new_name) == 0)
-		return replace_converted(conf_dir, &p, new_name, new_path, text, primary, log, err);
+		return replace_converted(conf_dir, &p, new_name, new_path, text, dry, primary, log, err);
 	if (blocker)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
 				    "%s is a single plugin and must become %s to be chained, but %s/%s %s: not converted",
 				    p.path, new_name, conf_dir, blocker,
 				    strcmp(blocker, new_name) == 0 ? "exists" : "would then be loaded first");
+	if (dry)
+		return 1;
 	if (write_atomic(conf_dir, new_name, text, &p.st, p.path, true, err) < 0)
 		return -1;
 	if (still_same(p.path, &p.st, err) < 0) {
@@ -336,18 +474,31 @@ static int chain_once(const char *conf_dir, json_t *entry, char **primary, const
 	return 1;
 }
 
-int hg_install_chain(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,
-		     struct hg_error *err)
+static int chain(const char *conf_dir, json_t *entry, unsigned flags, char **primary, bool *replaced,
+		 const struct hg_log *log, struct hg_error *err)
 {
+	if (replaced)
+		*replaced = false;
 	for (int attempt = 1;; attempt++) {
 		if (primary)
 			*primary = NULL;
-		int r = chain_once(conf_dir, entry, primary, log, err);
+		int r = chain_once(conf_dir, entry, flags, primary, replaced, log, err);
 		if (r >= 0 || err->code != HG_CNI_TRY_AGAIN || attempt == CHAIN_ATTEMPTS)
 			return r;
 		if (primary)
 			free(TAKE_PTR(*primary));
 	}
+}
+
+int hg_install_chain(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,
+		     struct hg_error *err)
+{
+	return chain(conf_dir, entry, 0, primary, NULL, log, err);
+}
+
+int hg_install_chain_dry(const char *conf_dir, json_t *entry, struct hg_error *err)
+{
+	return chain(conf_dir, entry, CHAIN_DRY, NULL, NULL, NULL, err);
 }
 
 int hg_install_chain_check(const char *conf_dir, json_t *entry, char **primary, struct hg_error *err)
@@ -602,32 +753,26 @@ static void remove_libs(const char *bin_dir, const struct hg_log *log)
 /* Copies one file atomically into dir (temp + fsync + rename), mode 0644. */
 static int copy_file(int src_dir, const char *name, const char *dir, struct hg_error *err)
 {
-	_cleanup_free_ char *tmp = NULL, *path = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_tmp_ struct tmp t = {.fd = -1};
 	static char buf[65536];
 	_cleanup_close_ int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "open %s", name);
 	if (asprintf(&path, "%s/%s", dir, name) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	_cleanup_close_ int out = open_tmp(dir, &tmp, err);
-	if (out < 0)
+	if (tmp_open(dir, &t, err) < 0)
 		return -1;
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		if (n == 0)
 			break;
-		if (n < 0 || write_all(out, buf, n) < 0) {
-			int e = errno;
-			unlink(tmp);
-			return hg_error_errno(err, HG_CNI_IO, e, "copy %s to %s", name, tmp);
-		}
+		if (n < 0 || write_all(t.fd, buf, n) < 0)
+			return hg_error_errno(err, HG_CNI_IO, errno, "copy %s into %s", name, dir);
 	}
-	if (fchmod(out, 0644) < 0 || fsync(out) < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_IO, e, "install %s", path);
-	}
-	return 0;
+	if (fchmod(t.fd, 0644) < 0 || fsync(t.fd) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "install %s", path);
+	return tmp_commit(&t, path, false, err);
 }
 
 int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_error *err)
@@ -722,7 +867,8 @@ static int binary_is_self(int self_fd, const char *path, bool *exists, struct hg
 int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_dir, const struct hg_log *log,
 		      struct hg_error *err)
 {
-	_cleanup_free_ char *path = NULL, *tmp = NULL, *pkg = NULL;
+	_cleanup_free_ char *path = NULL, *pkg = NULL;
+	_cleanup_tmp_ struct tmp t = {.fd = -1};
 	struct stat self;
 	bool exists;
 	static char buf[65536];
@@ -748,24 +894,19 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 		return hg_error_errno(err, HG_CNI_IO, -r, "create %s", bin_dir);
 	if (fstat(self_fd, &self) < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "stat this executable");
-	_cleanup_close_ int fd = open_tmp(bin_dir, &tmp, err);
-	if (fd < 0)
+	if (tmp_open(bin_dir, &t, err) < 0)
 		return -1;
 	for (off_t off = 0; off < self.st_size;) {
 		ssize_t n = pread(self_fd, buf, sizeof(buf), off);
-		if (n <= 0 || write_all(fd, buf, n) < 0) {
-			int e = n == 0 ? EIO : errno;
-			unlink(tmp);
-			return hg_error_errno(err, HG_CNI_IO, e, "copy this executable to %s", tmp);
-		}
+		if (n <= 0 || write_all(t.fd, buf, n) < 0)
+			return hg_error_errno(err, HG_CNI_IO, n == 0 ? EIO : errno, "copy this executable into %s",
+					      bin_dir);
 		off += n;
 	}
-	if (fchmod(fd, 0755) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_IO, e, "install %s", path);
-	}
-	fsync_dir(bin_dir);
+	if (fchmod(t.fd, 0755) < 0 || fsync(t.fd) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "install %s", path);
+	if (tmp_commit(&t, path, false, err) < 0)
+		return -1;
 	hg_logf(log, "installed %s", path);
 	return 1;
 }
@@ -829,33 +970,147 @@ static long long now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-/* A watch on conf_dir (made if missing: istio-cni and Multus create it too); -1 when it
- * cannot be watched now. */
-static int add_watch(int ifd, const char *conf_dir, bool create)
+/* What the watch of the folder and the watch of its parent (for the folder's name) see. */
+#define DIR_EVENTS                                                                                                    \
+	(IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF |           \
+	 IN_MOVE_SELF | IN_ONLYDIR)
+#define NAME_EVENTS (IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+/* The folder as a path, where it resolves now, and its parent. inotify_add_watch follows a
+ * symlink once: the watch stays on the old target when the name is swapped (ln -s v2 tmp
+ * && mv -T tmp net.d), which no event of that target tells. The parent's watch sees the
+ * name change, and the folder is then watched where it resolves anew. */
+struct watch {
+	int ifd;
+	const char *conf_dir;
+	int wd, pwd;     /* -1: not watched now */
+	dev_t dev;       /* what wd watches */
+	ino_t ino;
+	char *parent;    /* NULL for "/" */
+	char *base;
+};
+
+static void watch_free(struct watch *w)
 {
-	/* Made at the start only: a folder removed while watched is someone's doing (an admin
-	 * restoring a backup with cp -r or mv); made again at once, the restored folder would
-	 * land inside it. */
-	if (create)
-		hg_mkdir_p(conf_dir, 0755);
-	return inotify_add_watch(ifd, conf_dir,
-				 IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ATTRIB |
-					 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
+	free(w->parent);
+	free(w->base);
 }
 
-/* One attempt; a failure is reported once until it changes or is gone. */
-static bool reconcile(const char *conf_dir, json_t *entry, const struct hg_log *log, char *last, size_t last_size)
+static int watch_init(struct watch *w, int ifd, const char *conf_dir)
+{
+	_cleanup_free_ char *path = strdup(conf_dir);
+	*w = (struct watch){.ifd = ifd, .conf_dir = conf_dir, .wd = -1, .pwd = -1};
+	if (!path)
+		return -ENOMEM;
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		path[--n] = '\0';
+	char *slash = strrchr(path, '/');
+	if (slash && slash[1] == '\0')
+		return 0; /* "/": no parent, nothing to swap */
+	w->base = strdup(slash ? slash + 1 : path);
+	if (slash == path)
+		w->parent = strdup("/");
+	else if (slash)
+		w->parent = strndup(path, (size_t) (slash - path));
+	else
+		w->parent = strdup(".");
+	return w->base && w->parent ? 0 : -ENOMEM;
+}
+
+/* Watches the parent if it is not, and the folder where its path resolves now (the watch
+ * of a folder it no longer resolves to is dropped). true when the folder is watched;
+ * *moved when that is another folder than before (or none any more). */
+static bool watch_arm(struct watch *w, bool *moved)
+{
+	struct stat st;
+	*moved = false;
+	if (w->pwd < 0 && w->parent)
+		w->pwd = inotify_add_watch(w->ifd, w->parent, NAME_EVENTS);
+	int r = stat(w->conf_dir, &st);
+	if (r == 0 && !S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		r = -1;
+	}
+	if (r < 0) {
+		if (w->wd >= 0) {
+			inotify_rm_watch(w->ifd, w->wd);
+			w->wd = -1;
+			*moved = true;
+		}
+		return false;
+	}
+	if (w->wd >= 0 && st.st_dev == w->dev && st.st_ino == w->ino)
+		return true;
+	if (w->wd >= 0)
+		inotify_rm_watch(w->ifd, w->wd);
+	*moved = true;
+	w->dev = st.st_dev;
+	w->ino = st.st_ino;
+	w->wd = inotify_add_watch(w->ifd, w->conf_dir, DIR_EVENTS);
+	return w->wd >= 0;
+}
+
+/* Replacements of a different host-gateway entry by ours: another writer that puts its own
+ * back each time (a second watcher with another --plugin-config) would have both rewrite
+ * the file for ever, an fsync each. The FIGHT_REPLACEMENTS-th replacement within
+ * FIGHT_WINDOW_MS is not made; a new configuration rolled out (one replacement), or a
+ * rolling update with two watchers for a moment (a few), stays below. */
+#define FIGHT_REPLACEMENTS 5
+#define FIGHT_WINDOW_MS 60000
+
+struct fight {
+	long long at[FIGHT_REPLACEMENTS - 1]; /* the last replacements, oldest first */
+	size_t n;
+};
+
+/* How many of the last replacements fall within the window before now. */
+static size_t fight_recent(const struct fight *f, long long now)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < f->n; i++)
+		n += now - f->at[i] < FIGHT_WINDOW_MS;
+	return n;
+}
+
+static void fight_note(struct fight *f, long long now)
+{
+	if (f->n == ARRAY_SIZE(f->at)) {
+		memmove(f->at, f->at + 1, (f->n - 1) * sizeof(f->at[0]));
+		f->n--;
+	}
+	f->at[f->n++] = now;
+}
+
+/* One attempt: 1 done, 0 failed (reported once until it changes or is gone: the caller
+ * tries again), -1 (err set) the end of the watch. */
+static int reconcile(const char *conf_dir, json_t *entry, const struct hg_log *log, struct fight *f, char *last,
+		     size_t last_size, struct hg_error *err)
 {
 	struct hg_error e = {0};
-	if (hg_install_chain(conf_dir, entry, NULL, log, &e) >= 0) {
+	_cleanup_free_ char *primary = NULL;
+	long long now = now_ms();
+	bool replaced;
+	unsigned flags = fight_recent(f, now) + 1 >= FIGHT_REPLACEMENTS ? CHAIN_KEEP_OTHER : 0;
+	int r = chain(conf_dir, entry, flags, &primary, &replaced, log, &e);
+	if (r == CHAIN_OTHER)
+		return hg_error_set(err, HG_CNI_INVALID_CONFIG,
+				    "%s: a different host-gateway entry replaced ours again after each of our last "
+				    "%d rewrites within %d s: stopped rather than rewrite the file for ever (a second "
+				    "install --watch with another --plugin-config? run one per node, or give them the "
+				    "same entry)",
+				    primary ? primary : conf_dir, FIGHT_REPLACEMENTS - 1, FIGHT_WINDOW_MS / 1000);
+	if (r >= 0) {
+		if (replaced)
+			fight_note(f, now);
 		last[0] = '\0';
-		return true;
+		return 1;
 	}
 	if (strcmp(last, e.msg) != 0) {
 		hg_logf(log, "waiting: %s", e.msg);
 		snprintf(last, last_size, "%s", e.msg);
 	}
-	return false;
+	return 0;
 }
 
 int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const struct hg_log *log,
@@ -864,15 +1119,26 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 	_cleanup_close_ int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	char last[sizeof(err->msg)] = "";
 	long long first = 0, due = -1, retry = -1;
+	struct watch w __attribute__((cleanup(watch_free))) = {.parent = NULL, .base = NULL};
+	struct fight f = {0};
+	bool moved;
 	/* Events are read whole: the buffer is aligned for struct inotify_event. */
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 
 	if (ifd < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "inotify");
-	int wd = add_watch(ifd, conf_dir, true);
-	if (wd < 0)
+	if (watch_init(&w, ifd, conf_dir) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	/* Made at the start only (istio-cni and Multus create it too): a folder removed while
+	 * watched is someone's doing (an admin restoring a backup with cp -r or mv); made again
+	 * at once, the restored folder would land inside it. */
+	hg_mkdir_p(conf_dir, 0755);
+	if (!watch_arm(&w, &moved))
 		return hg_error_errno(err, HG_CNI_IO, errno, "watch %s", conf_dir);
-	if (!reconcile(conf_dir, entry, log, last, sizeof(last)))
+	int r = reconcile(conf_dir, entry, log, &f, last, sizeof(last), err);
+	if (r < 0)
+		return -1;
+	if (r == 0)
 		retry = now_ms() + RETRY_MS;
 
 	for (;;) {
@@ -881,37 +1147,53 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 		if (due >= 0 && retry >= 0 && retry < due)
 			next = retry;
 		int timeout = next < 0 ? -1 : next <= now ? 0 : (int) (next - now);
-		int r = poll(fds, 2, timeout);
+		r = poll(fds, 2, timeout);
 		if (r < 0 && errno != EINTR)
 			return hg_error_errno(err, HG_CNI_IO, errno, "poll");
 		if (fds[0].revents)
 			return 0;
-		bool changed = false, lost = false;
+		bool changed = false, rearm = false;
 		if (r > 0 && (fds[1].revents & POLLIN)) {
 			ssize_t n;
 			while ((n = read(ifd, buf, sizeof(buf))) > 0) {
 				for (char *p = buf; p < buf + n;) {
 					struct inotify_event *ev = (struct inotify_event *) p;
 					p += sizeof(*ev) + ev->len;
-					if (ev->mask & IN_Q_OVERFLOW)
-						changed = true; /* events were lost: look at everything again */
-					else if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
-						lost |= ev->wd == wd; /* not the IGNORED of a watch we dropped */
-					/* Only configuration names matter: temp files (ours, kindnetd's
-					 * NAME.temp) show up again as the CNI name they are renamed to. */
-					else if (ev->len > 0 && hg_conflist_is_cni_name(ev->name))
+					if (ev->mask & IN_Q_OVERFLOW) {
+						/* Events were lost: look at everything again. */
+						changed = rearm = true;
+					} else if (ev->wd == w.pwd) {
+						/* The parent: moved or gone (watched again at its path), or
+						 * the folder's name swapped, removed or made. */
+						if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+							inotify_rm_watch(ifd, w.pwd);
+							w.pwd = -1;
+							rearm = true;
+						} else if (ev->len > 0 && strcmp(ev->name, w.base) == 0) {
+							rearm = true;
+						}
+					} else if (ev->wd != w.wd) {
+						/* A watch dropped (the old target of a swapped symlink). */
+					} else if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+						/* The folder was removed or renamed: watched again at its path,
+						 * a new folder there included. */
+						inotify_rm_watch(ifd, w.wd);
+						w.wd = -1;
+						changed = rearm = true;
+					} else if (ev->len > 0 && hg_conflist_is_cni_name(ev->name)) {
+						/* Only configuration names matter: temp files (ours, kindnetd's
+						 * NAME.temp) show up again as the CNI name they are renamed to. */
 						changed = true;
+					}
 				}
 			}
 		}
 		now = now_ms();
-		if (lost) {
-			/* The folder was removed or renamed: watch the path again, a new folder there
-			 * included; until then, try every retry period. */
-			inotify_rm_watch(ifd, wd);
-			wd = add_watch(ifd, conf_dir, false);
-			changed = true;
-			if (wd < 0) {
+		if (rearm) {
+			/* Until the folder is back, a look every GONE_RETRY_MS. */
+			bool armed = watch_arm(&w, &moved);
+			changed |= moved;
+			if (!armed) {
 				retry = now + GONE_RETRY_MS;
 				continue;
 			}
@@ -924,12 +1206,15 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 				due = first + DEBOUNCE_MAX_MS;
 		}
 		if ((due >= 0 && now >= due) || (retry >= 0 && now >= retry)) {
-			if (wd < 0 && (wd = add_watch(ifd, conf_dir, false)) < 0) {
+			if ((w.wd < 0 || w.pwd < 0) && !watch_arm(&w, &moved)) {
 				retry = now + GONE_RETRY_MS;
 				continue;
 			}
 			due = -1;
-			retry = reconcile(conf_dir, entry, log, last, sizeof(last)) ? -1 : now_ms() + RETRY_MS;
+			r = reconcile(conf_dir, entry, log, &f, last, sizeof(last), err);
+			if (r < 0)
+				return -1;
+			retry = r ? -1 : now_ms() + RETRY_MS;
 		}
 	}
 }

@@ -28,6 +28,11 @@ int hg_install_binary_check(int self_fd, const char *bin_dir, struct hg_error *e
 int hg_install_chain(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,
 		     struct hg_error *err);
 
+/* What hg_install_chain would do now, writing nothing: 1 it would write, 0 the entry is in
+ * place, -1 it would refuse (err says why, as hg_install_chain would). install checks this
+ * before it writes anything, the binary included. */
+int hg_install_chain_dry(const char *conf_dir, json_t *entry, struct hg_error *err);
+
 /* 0 when the primary configuration holds exactly our entry; -1 with why otherwise. */
 int hg_install_chain_check(const char *conf_dir, json_t *entry, char **primary, struct hg_error *err);
 
@@ -55,10 +60,20 @@ int hg_install_check_nft(json_t *entry, struct hg_error *err);
 
 /* Keeps the entry in conf_dir until stop_fd becomes readable: chains now, then again after
  * every change of a configuration file (inotify, bursts folded for DEBOUNCE_MS, a full
- * re-scan after a queue overflow). A primary that cannot be chained (invalid, none yet) is
- * reported once and waited for. Returns 0 when stopped, -1 when watching is impossible. */
+ * re-scan after a queue overflow). conf_dir is followed where it resolves: its parent is
+ * watched for the name too, so that a symlink swapped or replaced by a folder (mv -T) is
+ * watched at its new target. A primary that cannot be chained (invalid, none yet) is
+ * reported once and waited for. Returns 0 when stopped, -1 when watching is impossible
+ * or someone else keeps putting a different host-gateway entry there (a second watcher
+ * with another configuration): its FIGHT_REPLACEMENTS-th replacement within
+ * FIGHT_WINDOW_MS is not made, and err says so. */
 int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const struct hg_log *log,
 		     struct hg_error *err);
+/* Removes the temp files a killed install or uninstall of this PID namespace left in dir
+ * (TMP_PREFIX names whose writer is gone; regular files only), saying so through log;
+ * returns how many. */
+int hg_install_sweep(const char *dir, const struct hg_log *log);
+
 /* Copies the library set beside this binary (host-gateway.lib/, the DaemonSet's image has
  * one) next to bin_dir's binary, so that the nftables modes work on a node without
  * libnftables. 0 when there is none here, 1 when copied. */

@@ -55,28 +55,31 @@ static int walk_in_root(int rootfd, const char *path)
 	return TAKE_FD(dirfd);
 }
 
-/* Re-opens an O_PATH fd for reading and writing once it is known to be a regular file. */
-static int reopen_regular(int pathfd, const char *what, size_t max_size, struct hg_error *err)
+/* Re-opens an O_PATH fd for reading (accmode O_RDONLY) or reading and writing (O_RDWR)
+ * once it is known to be a regular file. */
+static int reopen_regular(int pathfd, const char *what, size_t max_size, int accmode, struct hg_error *err)
 {
 	struct stat st;
 	char proc[64];
+	/* A refusal says what it keeps from happening: a diagnosis only reads. */
+	const char *refused = accmode == O_RDONLY ? "not read" : "refusing to write it";
 	if (fstat(pathfd, &st) < 0)
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "stat %s", what);
 	if (S_ISLNK(st.st_mode))
 		return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is a symbolic link, refusing to follow it", what);
 	if (!S_ISREG(st.st_mode))
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is not a regular file, refusing to write it", what);
+		return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is not a regular file, %s", what, refused);
 	if ((size_t) st.st_size > max_size)
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is larger than %zu bytes, refusing to write it", what,
-				    max_size);
+		return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is larger than %zu bytes, %s", what, max_size, refused);
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pathfd);
-	int fd = open(proc, O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int fd = open(proc, accmode | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "open %s", what);
 	return fd;
 }
 
-int hg_open_in_rootfd(int rootfd, const char *root, const char *path, size_t max_size, struct hg_error *err)
+int hg_open_in_rootfd(int rootfd, const char *root, const char *path, size_t max_size, int accmode,
+		      struct hg_error *err)
 {
 	char what[4200];
 	snprintf(what, sizeof(what), "%s (in container root %s)", path, root);
@@ -85,23 +88,23 @@ int hg_open_in_rootfd(int rootfd, const char *root, const char *path, size_t max
 		pathfd = walk_in_root(rootfd, path);
 	if (pathfd < 0)
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "open %s", what);
-	return reopen_regular(pathfd, what, max_size, err);
+	return reopen_regular(pathfd, what, max_size, accmode, err);
 }
 
-int hg_open_in_root(const char *root, const char *path, size_t max_size, struct hg_error *err)
+int hg_open_in_root(const char *root, const char *path, size_t max_size, int accmode, struct hg_error *err)
 {
 	_cleanup_close_ int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "open container root %s", root);
-	return hg_open_in_rootfd(rootfd, root, path, max_size, err);
+	return hg_open_in_rootfd(rootfd, root, path, max_size, accmode, err);
 }
 
-int hg_open_host_file(const char *path, size_t max_size, struct hg_error *err)
+int hg_open_host_file(const char *path, size_t max_size, int accmode, struct hg_error *err)
 {
 	if (path[0] != '/')
 		return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is not an absolute path", path);
 	_cleanup_close_ int pathfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (pathfd < 0)
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "open %s", path);
-	return reopen_regular(pathfd, path, max_size, err);
+	return reopen_regular(pathfd, path, max_size, accmode, err);
 }

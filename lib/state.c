@@ -29,32 +29,23 @@ int hg_state_network_dir(const char *state_dir, const char *network, char **out)
 	return asprintf(out, "%s/cni/%s", state_dir, network) < 0 ? -ENOMEM : 0;
 }
 
-/* The record's text in a new file of dir, not yet named: a kill before the rename leaves
- * nothing behind (O_TMPFILE) but for the instant between linkat and rename. Without
- * O_TMPFILE (some file systems), an ordinary O_EXCL file. */
+/* The record's text in a new file of dir, not yet named where the file system allows it
+ * (util.h). A temp name left by a killed run with our PID is removed first. */
 static int create_unnamed(const char *dir, const char *tmp, bool *named)
 {
-	int fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-	*named = fd < 0;
-	if (fd >= 0)
-		return fd;
-	/* A new file, never one that is there: a temp name left by a killed run with our PID is
-	 * removed first, and a symlink planted there is not followed. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = hg_tmp_open(dir, tmp, 0600, named);
 	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = hg_tmp_open(dir, tmp, 0600, named);
 	return fd;
 }
 
 static int give_name(int fd, const char *tmp)
 {
-	char self[64];
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	if (linkat(AT_FDCWD, self, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0)
+	if (hg_tmp_link(fd, tmp) == 0)
 		return 0;
 	if (errno != EEXIST || unlink(tmp) < 0)
 		return -1;
-	return linkat(AT_FDCWD, self, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW);
+	return hg_tmp_link(fd, tmp);
 }
 
 int hg_state_write(const char *path, json_t *record, struct hg_error *err)
@@ -110,17 +101,7 @@ static pid_t temp_writer(const char *name)
 
 int hg_state_sweep_temp(const char *dir)
 {
-	_cleanup_closedir_ DIR *d = opendir(dir);
-	struct dirent *e;
-	struct stat st;
-	int n = 0;
-	while (d && (e = readdir(d))) {
-		pid_t pid = temp_writer(e->d_name);
-		if (pid > 0 && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-		    kill(pid, 0) < 0 && errno == ESRCH && unlinkat(dirfd(d), e->d_name, 0) == 0)
-			n++;
-	}
-	return n;
+	return hg_sweep_temp(dir, temp_writer);
 }
 
 int hg_state_remove(const char *path, struct hg_error *err)

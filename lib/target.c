@@ -156,20 +156,22 @@ const char *hg_target_describe(const struct hg_hosts_target *t, char *buf, size_
 
 /* A private mount namespace may still have this machine's root (ip netns exec, unshare -m,
  * systemd's PrivateTmp): what decides is the file itself, compared with ours. */
-static int refuse_machine_hosts(int fd, const char *what, struct hg_error *err)
+static int refuse_machine_hosts(int fd, const char *what, int accmode, struct hg_error *err)
 {
 	struct stat theirs, ours;
 	if (fstat(fd, &theirs) < 0)
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "stat %s", what);
 	if (stat("/etc/hosts", &ours) == 0 && theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) {
-		hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is this machine's own /etc/hosts, refusing to write it", what);
+		/* A diagnosis refuses nothing: it says why the file has no names. */
+		const char *why = accmode == O_RDONLY ? "which host-gateway never writes" : "refusing to write it";
+		hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is this machine's own /etc/hosts, %s", what, why);
 		err->errnum = EXDEV;
 		return -1;
 	}
 	return 0;
 }
 
-static int open_in_pid_root(const struct hg_hosts_target *t, bool *gone, struct hg_error *err)
+static int open_in_pid_root(const struct hg_hosts_target *t, int accmode, bool *gone, struct hg_error *err)
 {
 	char root[64];
 	struct proc_pid p = {.dirfd = -1};
@@ -186,29 +188,39 @@ static int open_in_pid_root(const struct hg_hosts_target *t, bool *gone, struct 
 		*gone = errno == ENOENT || errno == ESRCH;
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "open %s", root);
 	}
-	return hg_open_in_rootfd(rootfd, root, t->path, HG_HOSTS_MAX_SIZE, err);
+	return hg_open_in_rootfd(rootfd, root, t->path, HG_HOSTS_MAX_SIZE, accmode, err);
 }
 
-int hg_target_open(const struct hg_hosts_target *t, bool *gone, struct hg_error *err)
+static int target_open(const struct hg_hosts_target *t, int accmode, bool *gone, struct hg_error *err)
 {
 	char what[512];
 	_cleanup_close_ int fd = -1;
 	*gone = false;
 	hg_target_describe(t, what, sizeof(what));
 	if (t->file) {
-		fd = hg_open_host_file(t->file, HG_HOSTS_MAX_SIZE, err);
+		fd = hg_open_host_file(t->file, HG_HOSTS_MAX_SIZE, accmode, err);
 		if (fd < 0 && access(t->file, F_OK) < 0 && errno == ENOENT)
 			*gone = true;
 	} else if (!t->root || !t->path) {
 		return hg_error_set(err, HG_CNI_STATE, "hosts target has neither file nor root");
 	} else if (t->pid > 0) {
-		fd = open_in_pid_root(t, gone, err);
+		fd = open_in_pid_root(t, accmode, gone, err);
 	} else {
-		fd = hg_open_in_root(t->root, t->path, HG_HOSTS_MAX_SIZE, err);
+		fd = hg_open_in_root(t->root, t->path, HG_HOSTS_MAX_SIZE, accmode, err);
 		if (fd < 0 && access(t->root, F_OK) < 0)
 			*gone = true;
 	}
-	if (fd < 0 || refuse_machine_hosts(fd, what, err) < 0)
+	if (fd < 0 || refuse_machine_hosts(fd, what, accmode, err) < 0)
 		return -1;
 	return TAKE_FD(fd);
+}
+
+int hg_target_open(const struct hg_hosts_target *t, bool *gone, struct hg_error *err)
+{
+	return target_open(t, O_RDWR, gone, err);
+}
+
+int hg_target_open_read(const struct hg_hosts_target *t, bool *gone, struct hg_error *err)
+{
+	return target_open(t, O_RDONLY, gone, err);
 }

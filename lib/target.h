@@ -30,6 +30,9 @@ int hg_target_file(const char *path, struct hg_hosts_target *out);
 /* Opens the target read-write. -1 with *gone set when the process or file is gone; -1 with
  * err->errnum EXDEV when the file is this machine's own /etc/hosts (never written). */
 int hg_target_open(const struct hg_hosts_target *t, bool *gone, struct hg_error *err);
+/* The same, read-only, for a look that writes nothing (doctor): a read-only mount of the
+ * file opens too, and the refusals say "not read" rather than "refusing to write it". */
+int hg_target_open_read(const struct hg_hosts_target *t, bool *gone, struct hg_error *err);
 /* A readable name for messages. */
 const char *hg_target_describe(const struct hg_hosts_target *t, char *buf, size_t size);
 

@@ -31,6 +31,20 @@ static const char usage[] =
 	"  Exit status: 0 all checks pass, 1 a check failed, 2 usage, 3 no diagnosis possible.\n";
 
 
+/* A string for JSON: the checks quote bytes nobody checked (an interface name may hold any
+ * byte but '/', ':' and blanks), and JSON must be UTF-8: invalid bytes become '?' (util.h)
+ * rather than the whole document be lost. NULL stays NULL (JSON null). */
+static json_t *json_text(const char *s)
+{
+	if (!s)
+		return json_null();
+	_cleanup_free_ char *copy = strdup(s);
+	if (!copy)
+		return NULL;
+	hg_utf8_sanitize(copy);
+	return json_string(copy);
+}
+
 static int print_json(const struct hg_checks *c)
 {
 	json_auto_t *doc = json_object(), *arr = json_array();
@@ -38,8 +52,9 @@ static int print_json(const struct hg_checks *c)
 		return -1;
 	for (size_t i = 0; i < c->n; i++) {
 		const struct hg_check *k = &c->v[i];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s?}", "id", k->id, "status", hg_check_status_name(k->status),
-				      "message", k->message, "fix", k->fix);
+		json_t *o = json_pack("{s:o, s:s, s:o, s:o}", "id", json_text(k->id), "status",
+				      hg_check_status_name(k->status), "message", json_text(k->message), "fix",
+				      json_text(k->fix));
 		if (!o || json_array_append_new(arr, o) < 0)
 			return -1;
 	}

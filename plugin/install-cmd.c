@@ -9,6 +9,7 @@
 #include "install.h"
 #include "conflist.h"
 #include "config.h"
+#include "nft.h"
 #include "util.h"
 
 struct options {
@@ -78,13 +79,26 @@ static int parse(const char *cmd, int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* The entry from --plugin-config (JSON text or @FILE), or the default one. */
+/* The entry from --plugin-config (JSON text or @FILE), or the default one. @FILE is read
+ * as any file we do not control (util.h): a FIFO or a device is refused rather than read,
+ * and so is a file larger than the configuration file the entry must fit into. A symlink
+ * is followed: a ConfigMap volume's files are symlinks. */
 static json_t *load_entry(const char *arg)
 {
 	json_error_t jerr;
-	json_t *j = !arg ? json_loads(HG_DEFAULT_ENTRY, 0, &jerr)
-		    : arg[0] == '@' ? json_load_file(arg + 1, 0, &jerr)
-				    : json_loads(arg, 0, &jerr);
+	json_t *j;
+	if (arg && arg[0] == '@') {
+		_cleanup_free_ char *text = NULL;
+		struct hg_error e = {0};
+		size_t len;
+		if (hg_read_file(arg + 1, HG_CONFLIST_MAX_SIZE, HG_READ_FOLLOW, NULL, &text, &len, &e) < 0) {
+			fprintf(stderr, "host-gateway: --plugin-config %s: %s\n", arg, e.msg);
+			return NULL;
+		}
+		j = json_loadb(text, len, 0, &jerr);
+	} else {
+		j = json_loads(arg ? arg : HG_DEFAULT_ENTRY, 0, &jerr);
+	}
 	if (!j)
 		fprintf(stderr, "host-gateway: --plugin-config%s%s is not valid JSON: line %d column %d: %s\n",
 			arg && arg[0] == '@' ? " " : "", arg && arg[0] == '@' ? arg + 1 : "", jerr.line, jerr.column,
@@ -126,6 +140,16 @@ static int stop_fd(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/* What a killed install or uninstall left: its temp files in the folders we write. */
+static void sweep(const struct options *o)
+{
+	_cleanup_free_ char *libs = NULL;
+	hg_install_sweep(o->conf_dir, &sink);
+	hg_install_sweep(o->bin_dir, &sink);
+	if (asprintf(&libs, "%s/" HG_NFT_LIB_DIR, o->bin_dir) > 0)
+		hg_install_sweep(libs, &sink);
+}
+
 /* The entry's stateDir, when not the default, is noted beside the binary (install.h). */
 static int note_state_dir(const char *bin_dir, json_t *entry, struct hg_error *e)
 {
@@ -163,9 +187,15 @@ int hg_install_main(int argc, char **argv)
 	}
 	if (o.check)
 		return check_main(&o, entry, self);
-	/* Refused before anything is written: every ADD would fail on this node otherwise. */
+	/* Everything that can refuse is asked before anything is written: the nftables library
+	 * (every ADD would fail on this node without it), then the file the entry goes into
+	 * (a refused file must not leave a binary behind). --watch waits for a file that
+	 * cannot be chained yet, with the binary in place. */
 	if (hg_install_check_nft(entry, &e) < 0)
 		return fail(&e);
+	if (!o.watch && hg_install_chain_dry(o.conf_dir, entry, &e) < 0)
+		return fail(&e);
+	sweep(&o);
 	/* The binary first: a conflist naming a plugin that is not there fails every pod. */
 	if (hg_install_binary(self, o.bin_dir, HG_DPKG_INFO_DIR, &sink, &e) < 0 ||
 	    hg_install_libs(o.bin_dir, &sink, &e) < 0 || note_state_dir(o.bin_dir, entry, &e) < 0)
@@ -208,6 +238,7 @@ int hg_uninstall_main(int argc, char **argv)
 			return 1;
 		}
 	}
+	sweep(&o);
 	/* The entry first, the binary after: a conflist naming a missing plugin fails every pod. */
 	if (hg_uninstall_chain(o.conf_dir, &entry_state_dir, &sink, &e) < 0) {
 		fprintf(stderr, "host-gateway: %s (the binary is kept)\n", e.msg);

@@ -7,6 +7,7 @@
 #include "doctor.h"
 #include "firewall.h"
 #include "probe.h"
+#include "util.h"
 
 #ifndef GOLDEN_DIR
 #error GOLDEN_DIR must be defined by the build
@@ -176,6 +177,37 @@ static void test_hosts_name(void **state)
 	assert_int_equal(hg_doctor_hosts_name("", "x", &v4, other, &line), HG_HOSTS_NAME_MISSING);
 }
 
+/* Lines of any length: the names past the 1023rd byte of a line are on it (glibc's
+ * resolver reads the whole line), and a name is a whole token, not a prefix. */
+static void test_hosts_name_long_line(void **state)
+{
+	_cleanup_free_ char *text = NULL;
+	struct hg_ip v4;
+	char other[HG_IP_STRLEN];
+	unsigned line;
+	size_t n = 0;
+	FILE *f = open_memstream(&text, &n);
+	assert_non_null(f);
+	fprintf(f, "127.0.0.1 localhost\n10.0.0.1");
+	for (int i = 0; i < 300; i++)
+		fprintf(f, " alias%03d.internal", i);
+	fprintf(f, " host.docker.internal\r\n10.9.9.9 host.containers.internal.x host.containers.internal\n");
+	fclose(f);
+	assert_true(strchr(text + 20, '\n') - text > 4000);
+	hg_ip_parse("10.0.0.1", false, &v4);
+	assert_int_equal(hg_doctor_hosts_name(text, "host.docker.internal", &v4, other, &line), HG_HOSTS_NAME_OK);
+	assert_int_equal(line, 2);
+	assert_int_equal(hg_doctor_hosts_name(text, "alias299.internal", &v4, other, &line), HG_HOSTS_NAME_OK);
+	assert_int_equal(hg_doctor_hosts_name(text, "host.containers.internal", &v4, other, &line),
+			 HG_HOSTS_NAME_SHADOWED);
+	assert_int_equal(line, 3);
+	assert_int_equal(hg_doctor_hosts_name(text, "host.docker", &v4, other, &line), HG_HOSTS_NAME_MISSING);
+	/* An address token longer than any address is no address. */
+	assert_int_equal(hg_doctor_hosts_name("10.0.0.1000000000000000000000000000000000000000000000000 x\n", "x", &v4,
+					      other, &line),
+			 HG_HOSTS_NAME_MISSING);
+}
+
 static void test_parse_port(void **state)
 {
 	struct hg_doctor_port p;
@@ -218,6 +250,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ufw),	  cmocka_unit_test(test_firewalld),  cmocka_unit_test(test_policy_drop),
 		cmocka_unit_test(test_rule_drop), cmocka_unit_test(test_listeners),  cmocka_unit_test(test_hosts_name),
+		cmocka_unit_test(test_hosts_name_long_line),
 		cmocka_unit_test(test_parse_port), cmocka_unit_test(test_conflist),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,7 +76,7 @@ static ino_t inode_of(const char *path)
 static void expect_opens(const struct fixture *f, const char *path, const char *want)
 {
 	struct hg_error err = {0};
-	int fd = hg_open_in_root(f->root, path, HG_HOSTS_MAX_SIZE, &err);
+	int fd = hg_open_in_root(f->root, path, HG_HOSTS_MAX_SIZE, O_RDWR, &err);
 	if (fd < 0)
 		fail_msg("open %s in %s (fallback %d): %s", path, f->root, hg_rootfs_force_fallback, err.msg);
 	struct stat st;
@@ -91,7 +91,7 @@ static void expect_opens(const struct fixture *f, const char *path, const char *
 static void expect_refused(const struct fixture *f, const char *path, const char *why)
 {
 	struct hg_error err = {0};
-	int fd = hg_open_in_root(f->root, path, HG_HOSTS_MAX_SIZE, &err);
+	int fd = hg_open_in_root(f->root, path, HG_HOSTS_MAX_SIZE, O_RDWR, &err);
 	if (fd >= 0) {
 		char link[64], target[4096] = "";
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -117,7 +117,7 @@ static void test_regular_file(void **state)
 
 	/* The fd writes the file inside the root, nothing else. */
 	struct hg_error err = {0};
-	int fd = hg_open_in_root(f->root, "/etc/hosts", HG_HOSTS_MAX_SIZE, &err);
+	int fd = hg_open_in_root(f->root, "/etc/hosts", HG_HOSTS_MAX_SIZE, O_RDWR, &err);
 	assert_true(fd >= 0);
 	struct stat st;
 	assert_int_equal(fstat(fd, &st), 0);
@@ -144,7 +144,7 @@ static void test_missing(void **state)
 
 	struct hg_error err = {0};
 	char *gone = path_join(f->tmp, "no-such-root");
-	assert_int_equal(hg_open_in_root(gone, "/etc/hosts", HG_HOSTS_MAX_SIZE, &err), -1);
+	assert_int_equal(hg_open_in_root(gone, "/etc/hosts", HG_HOSTS_MAX_SIZE, O_RDWR, &err), -1);
 	assert_int_equal(err.code, HG_CNI_HOSTS_FILE);
 	assert_contains(err.msg, gone);
 	free(gone);
@@ -226,7 +226,7 @@ static void test_fifo_refused_without_blocking(void **state)
 	alarm(10);
 	expect_refused(f, "/etc/hosts", "not a regular file");
 	struct hg_error err = {0};
-	assert_int_equal(hg_open_host_file(fifo, HG_HOSTS_MAX_SIZE, &err), -1);
+	assert_int_equal(hg_open_host_file(fifo, HG_HOSTS_MAX_SIZE, O_RDWR, &err), -1);
 	assert_contains(err.msg, "not a regular file");
 	alarm(0);
 	signal(SIGALRM, SIG_DFL);
@@ -254,7 +254,7 @@ static void test_too_large_refused(void **state)
 	expect_opens(f, "/etc/hosts", hosts);
 	/* The limit is the caller's. */
 	struct hg_error err = {0};
-	assert_int_equal(hg_open_in_root(f->root, "/etc/hosts", 100, &err), -1);
+	assert_int_equal(hg_open_in_root(f->root, "/etc/hosts", 100, O_RDWR, &err), -1);
 	assert_contains(err.msg, "larger");
 	free(hosts);
 }
@@ -265,7 +265,7 @@ static void test_host_file(void **state)
 	struct hg_error err = {0};
 	char *file = path_join(f->tmp, "etc-hosts");
 	file_write_str(file, "x\n");
-	int fd = hg_open_host_file(file, HG_HOSTS_MAX_SIZE, &err);
+	int fd = hg_open_host_file(file, HG_HOSTS_MAX_SIZE, O_RDWR, &err);
 	assert_true(fd >= 0);
 	struct stat st;
 	assert_int_equal(fstat(fd, &st), 0);
@@ -275,22 +275,35 @@ static void test_host_file(void **state)
 
 	char *link = path_join(f->tmp, "link");
 	assert_int_equal(symlink(file, link), 0);
-	assert_int_equal(hg_open_host_file(link, HG_HOSTS_MAX_SIZE, &err), -1);
+	assert_int_equal(hg_open_host_file(link, HG_HOSTS_MAX_SIZE, O_RDWR, &err), -1);
 	assert_int_equal(err.code, HG_CNI_HOSTS_FILE);
 	assert_contains(err.msg, "symbolic link");
 
-	assert_int_equal(hg_open_host_file("etc/hosts", HG_HOSTS_MAX_SIZE, &err), -1);
+	assert_int_equal(hg_open_host_file("etc/hosts", HG_HOSTS_MAX_SIZE, O_RDWR, &err), -1);
 	assert_contains(err.msg, "absolute");
-	assert_int_equal(hg_open_host_file(f->tmp, HG_HOSTS_MAX_SIZE, &err), -1);
+	assert_int_equal(hg_open_host_file(f->tmp, HG_HOSTS_MAX_SIZE, O_RDWR, &err), -1);
 	assert_contains(err.msg, "not a regular file");
-	assert_int_equal(hg_open_host_file("/dev/null", HG_HOSTS_MAX_SIZE, &err), -1);
+	assert_int_equal(hg_open_host_file("/dev/null", HG_HOSTS_MAX_SIZE, O_RDWR, &err), -1);
 	assert_contains(err.msg, "not a regular file");
 	assert_int_equal(truncate(file, HG_HOSTS_MAX_SIZE + 1), 0);
-	assert_int_equal(hg_open_host_file(file, HG_HOSTS_MAX_SIZE, &err), -1);
+	assert_int_equal(hg_open_host_file(file, HG_HOSTS_MAX_SIZE, O_RDWR, &err), -1);
 	assert_contains(err.msg, "larger");
 	char *missing = path_join(f->tmp, "missing");
-	assert_int_equal(hg_open_host_file(missing, HG_HOSTS_MAX_SIZE, &err), -1);
+	assert_int_equal(hg_open_host_file(missing, HG_HOSTS_MAX_SIZE, O_RDWR, &err), -1);
 	assert_contains(err.msg, missing);
+
+	/* Read-only, for a diagnosis: opened so, and a refusal says it is not read (nothing
+	 * would have been written anyway). */
+	assert_int_equal(truncate(file, 10), 0);
+	fd = hg_open_host_file(file, HG_HOSTS_MAX_SIZE, O_RDONLY, &err);
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	close(fd);
+	assert_int_equal(hg_open_host_file("/dev/null", HG_HOSTS_MAX_SIZE, O_RDONLY, &err), -1);
+	assert_contains(err.msg, "is not a regular file, not read");
+	assert_int_equal(hg_open_host_file(file, 5, O_RDONLY, &err), -1);
+	assert_contains(err.msg, "is larger than 5 bytes, not read");
+	assert_null(strstr(err.msg, "write"));
 	free(missing);
 	free(link);
 	free(file);

@@ -3,8 +3,9 @@
 # one, so that every listener, firewall rule and sysctl a test sets up lives in the test's
 # namespaces, never on the machine; doctor runs inside the host namespace.
 #
-#   dr_topology            DR_HOST (10.251.7.1 on DR_IF) <-veth-> DR_CT (10.251.7.2 on eth0,
-#                          default route via 10.251.7.1); $HG_TMP/config.json: {stateDir}
+#   dr_topology [IF]       DR_HOST (10.251.7.1 on DR_IF, named IF, default hgt-PID-v) <-veth->
+#                          DR_CT (10.251.7.2 on eth0, default route via 10.251.7.1);
+#                          $HG_TMP/config.json: {stateDir}
 #   dr_doctor ARGS...      host-gateway doctor --netns DR_CT --config ... ARGS, in DR_HOST;
 #                          sets DR_OUT (stdout) and DR_RC (exit status), never fails itself
 
@@ -17,7 +18,7 @@ DR_CT_IP=10.251.7.2
 dr_topology() {
 	DR_HOST=hgt-$$-h
 	DR_CT=hgt-$$-c
-	DR_IF=hgt-$$-v
+	DR_IF=${1:-hgt-$$-v}
 	hg_netns_add "$DR_HOST"
 	hg_netns_add "$DR_CT"
 	ip -n "$DR_HOST" link add "$DR_IF" type veth peer name eth0 netns "$DR_CT"

@@ -133,9 +133,10 @@ hg_assert_contains "$(cat "$IT_ERR")" "nothing to chain after"
 cmp -s "$NET_D/05-ours.conflist" "$HG_TMP/ours.orig" || hg_fail "the list of ours only was touched"
 rm "$NET_D/05-ours.conflist"
 
-# The binary goes in before the file is looked at (a chained file must never name a missing
-# plugin); a refused plugin configuration stops before both.
-rm "$BIN_D/host-gateway"
+# Everything that can refuse is asked before anything is written: a refused file above left
+# no binary (tests/integration/install/hostile.sh), and a refused plugin configuration stops
+# before both.
+[ ! -e "$BIN_D/host-gateway" ] || hg_fail "a refused install copied the binary"
 it_hg install --cni-conf-dir "$NET_D" --cni-bin-dir "$BIN_D" --plugin-config '{"type":"host-gateway","localhostPorts":["99999"]}'
 hg_assert_eq "$IT_RC" 1 "a plugin config the plugin refuses"
 hg_assert_contains "$(cat "$IT_ERR")" "localhostPorts"
