@@ -1,11 +1,13 @@
 #include <string.h>
 #include <stdio.h>
+#include <time.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "collect.h"
 #include "attach.h"
 #include "state.h"
 #include "record.h"
+#include "names.h"
 #include "hosts.h"
 #include "target.h"
 #include "util.h"
@@ -169,36 +171,60 @@ static int collect_links(const char *state_dir, const struct hg_log *log)
 	return removed;
 }
 
-/* The blocks of a registry's (dead) owners leave its file, when that is a host file still
- * there with the same identity (a pod's etc-hosts outlives its containers' processes; a
- * file in a container root goes with the root). Called with the file's lock held. */
-static void strip_dead(const struct hg_hosts_registry *g, unsigned long long dev, unsigned long long ino,
-		       const struct hg_log *log)
+/* The file a registry was made for, opened: 1 and *fd when it is still there and still
+ * that file; 0 when the registry is stale (a version 2 registry, which cannot name its
+ * file; the file is gone; or its path leads to another file now, which may even have got
+ * its inode number); -1 when that cannot be told (the process through whose root the file
+ * was reached is gone, or the file refuses to open). */
+static int open_registered(const struct hg_hosts_registry *g, int *fd)
 {
-	struct hg_hosts_target t = {0};
 	struct hg_error err = {0};
-	struct stat st;
+	struct hg_file_id id;
 	bool gone;
-	if (!g->file || hg_target_file(g->file, &t) < 0)
-		return;
-	_cleanup_close_ int fd = hg_target_open(&t, &gone, &err);
+	*fd = -1;
+	if (!g->has_identity)
+		return 0;
+	_cleanup_close_ int f = hg_target_open(&g->target, &gone, &err);
+	if (f < 0)
+		return (gone || err.errnum == ENOENT) && g->target.pid <= 0 ? 0 : -1;
+	if (hg_file_identify(f, &id) < 0)
+		return -1;
+	if (!hg_names_registry_matches(g, &id, &g->target))
+		return 0;
+	*fd = TAKE_FD(f);
+	return 1;
+}
+
+/* The blocks of a registry's dead owners leave its file (a pod's etc-hosts outlives its
+ * containers' processes). Owners that only expired keep theirs: nothing says they are
+ * gone. Called with the file's lock held. */
+static void strip_dead(int fd, const struct hg_hosts_registry *g, long long now, const struct hg_log *log)
+{
+	struct hg_error err = {0};
+	char what[512];
 	_cleanup_strv_ char **keys = calloc(g->n + 1, sizeof(char *));
-	hg_target_free(&t);
-	if (fd < 0 || !keys || fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino)
+	size_t k = 0;
+	if (!keys)
 		return;
-	for (size_t i = 0; i < g->n; i++)
-		if (!(keys[i] = strdup(g->owners[i].key)))
+	for (size_t i = 0; i < g->n; i++) {
+		if (hg_names_owner_state(&g->owners[i], now) != HG_OWNER_DEAD)
+			continue;
+		if (!(keys[k++] = strdup(g->owners[i].key)))
 			return;
-	if (hg_hosts_rewrite_fd(fd, g->file, keys, NULL, 0, NULL, &err) < 0)
+	}
+	hg_target_describe(&g->target, what, sizeof(what));
+	if (k && hg_hosts_rewrite_fd(fd, what, keys, NULL, 0, NULL, &err) < 0)
 		hg_logf(log, "gc: %s, ignoring", err.msg);
 }
 
-/* Hosts registries whose every owner is gone (the file was replaced, or its containers
- * died without poststop and nobody wrote it since). Their blocks, if the file is still
- * there, go with the next write of a live owner. */
+/* Hosts registries that are stale (see open_registered), or whose every owner is gone (the
+ * containers died without poststop and nobody wrote the file since) or, its process
+ * unknown, expired. The blocks of owners that are gone leave a file still there; with live
+ * owners left, they go with the next write of one of them. */
 static int collect_registries(const char *state_dir, const struct hg_log *log)
 {
 	_cleanup_free_ char *dir = NULL;
+	long long now = (long long) time(NULL);
 	int removed = 0;
 	if (asprintf(&dir, "%s/hosts", hg_hosts_lock_dir) < 0)
 		return 0;
@@ -222,14 +248,24 @@ static int collect_registries(const char *state_dir, const struct hg_log *log)
 			removed++;
 			continue;
 		}
-		bool live = false;
-		for (size_t i = 0; i < g.n && !live; i++) {
-			unsigned long long now;
-			live = g.owners[i].pid <= 0 ||
-			       (hg_pid_start_time(g.owners[i].pid, &now) == 0 && now == g.owners[i].pid_start);
+		_cleanup_close_ int fd = -1;
+		if (open_registered(&g, &fd) == 0) {
+			char what[512];
+			if (g.has_identity)
+				hg_logf(log, "gc: hosts registry %s: its file %s is gone or is another file now, removing it",
+					e->d_name, hg_target_describe(&g.target, what, sizeof(what)));
+			else
+				hg_logf(log, "gc: hosts registry %s of version 2 cannot name its file, removing it", e->d_name);
+			hg_registry_free(&g);
+			unlink(path);
+			removed++;
+			continue;
 		}
-		if (!live)
-			strip_dead(&g, dev, ino, log);
+		bool live = false;
+		for (size_t i = 0; i < g.n && !live; i++)
+			live = hg_names_owner_state(&g.owners[i], now) == HG_OWNER_ALIVE;
+		if (!live && fd >= 0)
+			strip_dead(fd, &g, now, log);
 		hg_registry_free(&g);
 		if (live)
 			continue;

@@ -9,14 +9,40 @@
 
 #include <sys/types.h>
 #include "hosts.h"
+#include "record.h"
 #include "target.h"
 #include "error.h"
 
 struct hg_names_owner {
 	const char *key;  /* the block's owner: an attachment key */
-	pid_t pid;        /* the container's process; 0: unknown (never dropped as dead) */
+	pid_t pid;        /* the container's process; 0: unknown (see HG_OWNER_UNKNOWN_TTL) */
 	unsigned long long pid_start;
 };
+
+/* How long an owner whose process is unknown (the runtime gave no PID, or its /proc entry
+ * could not be read) counts as alive after it last wrote: a day. Its liveness cannot be
+ * decided, and "for ever" kept such owners, and their registries, after their containers
+ * were long gone. A day covers every rewrite that comes with a pod's start (kubelet
+ * rewrites etc-hosts before each of its containers; crash-loop back-off stops growing at
+ * 5 minutes) many times over; past it the owner is forgotten rather than declared dead:
+ * its block is no longer rebuilt, but it is not removed on a guess either (its own
+ * poststop or DEL still removes it). */
+#define HG_OWNER_UNKNOWN_TTL (24 * 60 * 60)
+
+enum hg_owner_state {
+	HG_OWNER_ALIVE,
+	HG_OWNER_DEAD,    /* its process is gone: its block goes */
+	HG_OWNER_EXPIRED, /* unknown process, older than HG_OWNER_UNKNOWN_TTL: forgotten */
+};
+/* now: seconds since the epoch. A clock set back (since in the future) expires nobody. */
+enum hg_owner_state hg_names_owner_state(const struct hg_hosts_owner *o, long long now);
+
+/* Is the registry g the one of the file id, reached through target? Its device, inode
+ * and whatever generation or birth time both know must agree; where no such identity can
+ * be compared, the path must agree too. A registry without an identity (version 2)
+ * never is. */
+bool hg_names_registry_matches(const struct hg_hosts_registry *g, const struct hg_file_id *id,
+			       const struct hg_hosts_target *target);
 
 /* Writes owner's block of entries (and rebuilds the other live owners'). *block gets the
  * lines written. Errors as hg_target_open and hg_hosts_apply_fd. */

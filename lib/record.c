@@ -90,6 +90,7 @@ static json_t *addrs(struct out *o, const struct hg_host_addrs *a)
 	return arr;
 }
 
+/* block NULL: a registry's target, which has none. */
 static json_t *target_json(struct out *o, const struct hg_hosts_target *t, const char *block)
 {
 	json_t *j = json_object();
@@ -106,7 +107,8 @@ static json_t *target_json(struct out *o, const struct hg_hosts_target *t, const
 			put(o, j, "mntns", json_integer((json_int_t) t->mntns));
 		}
 	}
-	put(o, j, "block", json_string(block ? block : ""));
+	if (block)
+		put(o, j, "block", json_string(block));
 	return j;
 }
 
@@ -185,7 +187,7 @@ static json_t *record_json(const struct hg_record *r, struct out *o)
 		put(o, e, "names", strings(o, r->entries[i].names));
 	}
 	if (r->has_hosts)
-		put(o, j, "hosts", target_json(o, &r->hosts, r->hosts_block));
+		put(o, j, "hosts", target_json(o, &r->hosts, r->hosts_block ? r->hosts_block : ""));
 	return j;
 }
 
@@ -288,14 +290,12 @@ static char **strings_of(struct in *in, json_t *arr, const char *what)
 	return v;
 }
 
-static void target_of(struct in *in, json_t *j, struct hg_record *r)
+static void target_of(struct in *in, json_t *j, const char *what, struct hg_hosts_target *t)
 {
-	struct hg_hosts_target *t = &r->hosts;
 	if (!json_is_object(j)) {
-		damaged(in, "hosts");
+		damaged(in, what);
 		return;
 	}
-	r->has_hosts = true;
 	t->file = opt_string(in, j, "file");
 	if (!t->file) {
 		t->root = req_string(in, j, "root");
@@ -304,7 +304,6 @@ static void target_of(struct in *in, json_t *j, struct hg_record *r)
 		t->pid_start = (unsigned long long) integer(in, j, "pidStart", false);
 		t->mntns = (uint64_t) integer(in, j, "mntns", false);
 	}
-	r->hosts_block = opt_string(in, j, "block");
 }
 
 static void record_of(struct in *in, json_t *j, struct hg_record *r)
@@ -384,8 +383,12 @@ static void record_of(struct in *in, json_t *j, struct hg_record *r)
 			damaged(in, "entries");
 	}
 	json_t *hosts = json_object_get(j, "hosts");
-	if (hosts)
-		target_of(in, hosts, r);
+	if (hosts) {
+		r->has_hosts = true;
+		target_of(in, hosts, "hosts", &r->hosts);
+		if (json_is_object(hosts))
+			r->hosts_block = opt_string(in, hosts, "block");
+	}
 }
 
 static int load_json(const char *path, json_t **j, bool *found, struct hg_error *err)
@@ -580,8 +583,21 @@ void hg_registry_free(struct hg_hosts_registry *g)
 	for (size_t i = 0; i < g->n; i++)
 		owner_free(&g->owners[i]);
 	free(g->owners);
-	free(g->file);
+	hg_target_free(&g->target);
 	memset(g, 0, sizeof(*g));
+}
+
+int hg_registry_set_file(struct hg_hosts_registry *g, const struct hg_hosts_target *target,
+			 const struct hg_file_id *id)
+{
+	struct hg_hosts_target copy;
+	if (hg_target_copy(target, &copy) < 0)
+		return -ENOMEM;
+	hg_target_free(&g->target);
+	g->target = copy;
+	g->identity = *id;
+	g->has_identity = true;
+	return 0;
 }
 
 void hg_registry_remove(struct hg_hosts_registry *g, size_t i)
@@ -614,7 +630,7 @@ static int owner_set_entries(struct hg_hosts_owner *o, const struct hg_ip *ips, 
 }
 
 int hg_registry_put(struct hg_hosts_registry *g, const char *key, pid_t pid, unsigned long long pid_start,
-		    const struct hg_ip *ips, char *const *const *names, size_t n)
+		    long long since, const struct hg_ip *ips, char *const *const *names, size_t n)
 {
 	size_t i = 0;
 	while (i < g->n && strcmp(g->owners[i].key, key) != 0)
@@ -633,6 +649,7 @@ int hg_registry_put(struct hg_hosts_registry *g, const char *key, pid_t pid, uns
 	}
 	g->owners[i].pid = pid;
 	g->owners[i].pid_start = pid_start;
+	g->owners[i].since = since;
 	return owner_set_entries(&g->owners[i], ips, names, n);
 }
 
@@ -648,14 +665,32 @@ int hg_registry_load(const char *path, struct hg_hosts_registry *g, struct hg_er
 		return -1;
 	if (!found)
 		return 0;
-	int version = (int) integer(&in, j, "version", true);
-	if (version < 2 || version > HG_RECORD_VERSION)
+	g->version = (int) integer(&in, j, "version", true);
+	if (g->version < 2 || g->version > HG_REGISTRY_VERSION)
 		damaged(&in, "version");
-	g->file = opt_string(&in, j, "file");
+	if (g->version == 2) {
+		/* Version 2 named only a host file, and no identity: it cannot show which file it
+		 * was made for. */
+		g->target.file = opt_string(&in, j, "file");
+	} else if (json_object_get(j, "identity")) {
+		json_t *id = json_object_get(j, "identity");
+		target_of(&in, json_object_get(j, "target"), "target", &g->target);
+		if (!json_is_object(id))
+			damaged(&in, "identity");
+		g->has_identity = true;
+		g->identity.dev = (uint64_t) integer(&in, id, "dev", true);
+		g->identity.ino = (uint64_t) integer(&in, id, "ino", true);
+		g->identity.has_generation = json_object_get(id, "generation") != NULL;
+		g->identity.generation = (uint32_t) integer(&in, id, "generation", false);
+		g->identity.has_birth = json_object_get(id, "birthSec") != NULL;
+		g->identity.birth_sec = (int64_t) integer(&in, id, "birthSec", false);
+		g->identity.birth_nsec = (uint32_t) integer(&in, id, "birthNsec", false);
+	}
 	json_array_foreach (json_object_get(j, "owners"), i, o) {
 		_cleanup_free_ char *key = req_string(&in, o, "key");
 		pid_t pid = (pid_t) integer(&in, o, "pid", false);
 		unsigned long long start = (unsigned long long) integer(&in, o, "pidStart", false);
+		long long since = (long long) integer(&in, o, "since", false);
 		json_t *entries = json_object_get(o, "entries");
 		size_t n = json_array_size(entries);
 		if (n > HG_RECORD_MAX_ENTRIES)
@@ -668,7 +703,7 @@ int hg_registry_load(const char *path, struct hg_hosts_registry *g, struct hg_er
 			ip_of(&in, json_object_get(e, "ip"), false, "entries", &ips[k]);
 			names[k] = strings_of(&in, json_object_get(e, "names"), "entries");
 		}
-		if (!in.bad && hg_registry_put(g, key, pid, start, ips, (char *const *const *) names, n) < 0)
+		if (!in.bad && hg_registry_put(g, key, pid, start, since, ips, (char *const *const *) names, n) < 0)
 			damaged(&in, "owners");
 		for (k = 0; k < n; k++)
 			strv_free(names[k]);
@@ -691,10 +726,23 @@ int hg_registry_save(const char *path, const struct hg_hosts_registry *g, struct
 		json_decref(owners);
 		return hg_error_set(err, HG_CNI_STATE, "out of memory");
 	}
-	put(&o, j, "version", json_integer(HG_RECORD_VERSION));
+	put(&o, j, "version", json_integer(HG_REGISTRY_VERSION));
 	put(&o, j, "owners", owners);
-	if (g->file)
-		put(&o, j, "file", json_string(g->file));
+	json_t *id = g->has_identity ? json_object() : NULL;
+	if (g->has_identity) {
+		put(&o, j, "target", target_json(&o, &g->target, NULL));
+		put(&o, j, "identity", id);
+	}
+	if (id) {
+		put(&o, id, "dev", json_integer((json_int_t) g->identity.dev));
+		put(&o, id, "ino", json_integer((json_int_t) g->identity.ino));
+		if (g->identity.has_generation)
+			put(&o, id, "generation", json_integer(g->identity.generation));
+		if (g->identity.has_birth) {
+			put(&o, id, "birthSec", json_integer((json_int_t) g->identity.birth_sec));
+			put(&o, id, "birthNsec", json_integer(g->identity.birth_nsec));
+		}
+	}
 	for (size_t i = 0; i < g->n; i++) {
 		const struct hg_hosts_owner *w = &g->owners[i];
 		json_t *oj = json_object(), *entries = json_array();
@@ -703,6 +751,8 @@ int hg_registry_save(const char *path, const struct hg_hosts_registry *g, struct
 		if (!oj || !entries)
 			continue;
 		put(&o, oj, "key", json_string(w->key));
+		if (w->since)
+			put(&o, oj, "since", json_integer((json_int_t) w->since));
 		if (w->pid > 0) {
 			put(&o, oj, "pid", json_integer(w->pid));
 			put(&o, oj, "pidStart", json_integer((json_int_t) w->pid_start));

@@ -2,7 +2,10 @@
 #include <string.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <linux/fs.h>
 #include "target.h"
 #include "rootfs.h"
 #include "hosts.h"
@@ -28,15 +31,11 @@ struct proc_pid {
 	ino_t mntns;
 };
 
-static int proc_pid_open(pid_t pid, struct proc_pid *p)
+/* Field 22 of the stat file under dirfd (a /proc/PID). */
+static int read_start_time(int dirfd, unsigned long long *start)
 {
-	char path[64], buf[1024];
-	struct stat st;
-	snprintf(path, sizeof(path), "/proc/%d", (int) pid);
-	p->dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (p->dirfd < 0)
-		return -errno;
-	_cleanup_close_ int fd = openat(p->dirfd, "stat", O_RDONLY | O_CLOEXEC);
+	char buf[1024];
+	_cleanup_close_ int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -54,7 +53,21 @@ static int proc_pid_open(pid_t pid, struct proc_pid *p)
 			return -EIO;
 		f++;
 	}
-	p->start = strtoull(f, NULL, 10);
+	*start = strtoull(f, NULL, 10);
+	return 0;
+}
+
+static int proc_pid_open(pid_t pid, struct proc_pid *p)
+{
+	char path[64];
+	struct stat st;
+	snprintf(path, sizeof(path), "/proc/%d", (int) pid);
+	p->dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (p->dirfd < 0)
+		return -errno;
+	int r = read_start_time(p->dirfd, &p->start);
+	if (r < 0)
+		return r;
 	if (fstatat(p->dirfd, "ns/mnt", &st, 0) < 0)
 		return -errno;
 	p->mntns = st.st_ino;
@@ -68,12 +81,70 @@ static void proc_pid_close(struct proc_pid *p)
 
 int hg_pid_start_time(pid_t pid, unsigned long long *start)
 {
-	struct proc_pid p = {.dirfd = -1};
-	int r = proc_pid_open(pid, &p);
-	proc_pid_close(&p);
+	char path[64];
+	unsigned long long t;
+	/* The stat file alone: a process whose namespace links we may not read (this
+	 * machine's PID 1 in some VMs) still has a start time, and an owner recorded without
+	 * one could never be told dead. */
+	snprintf(path, sizeof(path), "/proc/%d", (int) pid);
+	_cleanup_close_ int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	int r = read_start_time(dirfd, &t);
 	if (r == 0)
-		*start = p.start;
+		*start = t;
 	return r;
+}
+
+int hg_file_identify(int fd, struct hg_file_id *id)
+{
+	struct statx stx;
+	/* FS_IOC_GETVERSION is sized for a long, but filesystems write an int (i_generation
+	 * has 32 bits) at its start: a zeroed buffer of both sizes is safe either way. */
+	union {
+		uint64_t u64;
+		uint32_t u32;
+	} gen = {0};
+	memset(id, 0, sizeof(*id));
+	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_INO | STATX_BTIME, &stx) < 0) {
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
+	} else {
+		id->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+		id->ino = stx.stx_ino;
+		/* A zero birth time is a filesystem that fills the field without knowing it. */
+		if ((stx.stx_mask & STATX_BTIME) && (stx.stx_btime.tv_sec || stx.stx_btime.tv_nsec)) {
+			id->has_birth = true;
+			id->birth_sec = stx.stx_btime.tv_sec;
+			id->birth_nsec = stx.stx_btime.tv_nsec;
+		}
+	}
+	if (ioctl(fd, FS_IOC_GETVERSION, &gen) == 0) {
+		id->has_generation = true;
+		id->generation = gen.u32;
+	}
+	return 0;
+}
+
+int hg_file_id_compare(const struct hg_file_id *a, const struct hg_file_id *b)
+{
+	bool decided = false;
+	if (a->dev != b->dev || a->ino != b->ino)
+		return 0;
+	if (a->has_generation && b->has_generation) {
+		if (a->generation != b->generation)
+			return 0;
+		decided = true;
+	}
+	if (a->has_birth && b->has_birth) {
+		if (a->birth_sec != b->birth_sec || a->birth_nsec != b->birth_nsec)
+			return 0;
+		decided = true;
+	}
+	return decided ? 1 : -1;
 }
 
 void hg_target_free(struct hg_hosts_target *t)

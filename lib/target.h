@@ -36,6 +36,27 @@ int hg_target_open_read(const struct hg_hosts_target *t, bool *gone, struct hg_e
 /* A readable name for messages. */
 const char *hg_target_describe(const struct hg_hosts_target *t, char *buf, size_t size);
 
+/* What tells a file from a later one that got its inode number once it was gone (a hosts
+ * registry must never hand one file's owners to the next): device and inode, and what
+ * the filesystem offers beyond them, the inode's generation (FS_IOC_GETVERSION: ext4,
+ * btrfs, f2fs; not tmpfs or overlayfs) and its birth time (statx STATX_BTIME: ext4 with
+ * 256-byte inodes, xfs, btrfs, tmpfs, overlayfs over those). */
+struct hg_file_id {
+	uint64_t dev, ino;
+	bool has_generation;
+	uint32_t generation;
+	bool has_birth;
+	int64_t birth_sec;
+	uint32_t birth_nsec;
+};
+
+/* The identity of the file fd is open on; -errno when it cannot even be stat'ed. */
+int hg_file_identify(int fd, struct hg_file_id *id);
+/* 1: the same file; 0: another one (another device or inode, or a generation or birth time
+ * that differs); -1: cannot tell (same device and inode, and no generation or birth time
+ * known on both sides). */
+int hg_file_id_compare(const struct hg_file_id *a, const struct hg_file_id *b);
+
 /* Start time of process pid (clock ticks since boot), to tell a recycled PID; -errno. */
 int hg_pid_start_time(pid_t pid, unsigned long long *start);
 

@@ -14,6 +14,9 @@
 #
 # Everything a test creates is registered with hg_defer right after it is
 # created, so the EXIT trap can undo it even when the test dies half-way.
+# The binary keeps hosts-file locks and registries in the machine's
+# /run/host-gateway whatever stateDir a test configures: a test that leaves there
+# more than a user's own use would (lock files, empty folders) fails.
 #
 # Tests that touch host-global state (nft ruleset, ip_forward, root-netns
 # links) must not run concurrently with each other: hg_init takes a host-wide
@@ -77,10 +80,38 @@ _hg_exit() {
 		[ -n "${HG_TMP:-}" ] && rm -rf "$HG_TMP"
 	fi
 	# The plugin keeps hosts-file locks and owner registries in the default stateDir
-	# whatever stateDir a test configures: a run that made the folder takes it away.
+	# whatever stateDir a test configures. A test must leave there no more than a user's
+	# own use does (lock files, empty folders): what it left is named, fails the test, and
+	# goes. A run that made the folder takes it away.
+	if [ -n "$HG_HAVE_LOCK" ]; then
+		_hg_run_leaks || { [ "$rc" -eq 0 ] && rc=1; }
+	fi
 	[ -n "${HG_MADE_RUN_DIR:-}" ] && [ -n "$HG_HAVE_LOCK" ] && rm -rf /run/host-gateway
 	[ -n "$HG_HAVE_LOCK" ] && rm -rf "$HG_LOCK_DIR"
 	exit "$rc"
+}
+
+# _hg_run_entries: what /run/host-gateway holds beyond what a user's own use leaves there
+# (its lock files and empty folders), one path per line, sorted.
+_hg_run_entries() {
+	[ -d /run/host-gateway ] || return 0
+	find /run/host-gateway -mindepth 1 ! -type d ! -path '/run/host-gateway/.*.lock' 2>/dev/null | sort
+}
+
+# _hg_run_leaks: what this test added to /run/host-gateway (see _hg_run_entries). Each is
+# named; a hosts registry of a file under $HG_TMP or of this test's containers (hgt-PID)
+# is removed, since no user's container can own it. Fails when there was any.
+_hg_run_leaks() {
+	local left f
+	left=$(comm -13 <(printf '%s\n' "$HG_RUN_BEFORE" | sed '/^$/d') <(_hg_run_entries))
+	[ -n "$left" ] || return 0
+	printf '[%s] FAIL: left in the machine'"'"'s /run/host-gateway:\n' "${HG_NAME:-hg}" >&2
+	while IFS= read -r f; do
+		printf '  %s: %s\n' "$f" "$(head -c 600 "$f" 2>/dev/null | tr '\n' ' ')" >&2
+		case $f in /run/host-gateway/hosts/*.json) ;; *) continue ;; esac
+		if grep -qF -e "${HG_TMP:-/nonexistent}/" -e "hgt-$$-" "$f" 2>/dev/null; then rm -f "$f"; fi
+	done <<<"$left"
+	return 1
 }
 
 # A lock directory rather than flock(1): an flock fd would be inherited by
@@ -144,6 +175,7 @@ hg_init() {
 	_hg_janitor
 	HG_MADE_RUN_DIR=
 	[ -e /run/host-gateway ] || HG_MADE_RUN_DIR=1
+	HG_RUN_BEFORE=$(_hg_run_entries)
 
 	if [ -z "${HG_BIN:-}" ]; then
 		if [ -n "${MESON_BUILD_ROOT:-}" ]; then

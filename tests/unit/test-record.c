@@ -1,9 +1,13 @@
 /* record.c: the typed record round-trips, reads the version-1 files the previous release
  * wrote, refuses damaged ones, matches namespaces by device, inode and cookie, and its
- * by-netns index finds, ignores and retires as it should. */
+ * by-netns index finds, ignores and retires as it should. The hosts registry round-trips
+ * with the identity of its file, and names.c tells a registry of another file, and owners
+ * alive, dead or expired. */
 #include "test-helpers.h"
+#include <time.h>
 #include <sys/stat.h>
 #include "record.h"
+#include "names.h"
 #include "state.h"
 #include "util.h"
 
@@ -270,6 +274,163 @@ static void test_membership(void **state)
 	free(path);
 }
 
+static void registry_put(struct hg_hosts_registry *g, const char *key, pid_t pid, unsigned long long start,
+			 long long since)
+{
+	char *names[] = {"host.docker.internal", NULL};
+	char *const *lists[] = {names};
+	struct hg_ip a;
+	ip("10.0.0.1", &a);
+	assert_int_equal(hg_registry_put(g, key, pid, start, since, &a, lists, 1), 0);
+}
+
+static void test_registry(void **state)
+{
+	char *path = path_join(*state, "r.json");
+	struct hg_hosts_registry g = {0}, got;
+	struct hg_hosts_target t;
+	struct hg_file_id id = {.dev = 65024, .ino = 285, .has_generation = true, .generation = 4000000000u,
+				.has_birth = true, .birth_sec = 1796414178, .birth_nsec = 654007592};
+	struct hg_error err = {0};
+	assert_int_equal(hg_target_in_root("/b/rootfs", "/etc/hosts", &t), 0);
+	registry_put(&g, "=hook+a+-", 0, 0, 1700000000);
+	registry_put(&g, "=hook+b+-", 42, 999, 1700000001);
+	assert_int_equal(hg_registry_set_file(&g, &t, &id), 0);
+	hg_target_free(&t);
+	assert_int_equal(hg_registry_save(path, &g, &err), 0);
+	assert_int_equal(hg_registry_load(path, &got, &err), 0);
+	assert_int_equal(got.version, HG_REGISTRY_VERSION);
+	assert_true(got.has_identity);
+	assert_int_equal(got.identity.dev, id.dev);
+	assert_int_equal(got.identity.ino, id.ino);
+	assert_true(got.identity.has_generation);
+	assert_int_equal(got.identity.generation, id.generation);
+	assert_true(got.identity.has_birth);
+	assert_int_equal(got.identity.birth_sec, id.birth_sec);
+	assert_int_equal(got.identity.birth_nsec, id.birth_nsec);
+	assert_null(got.target.file);
+	assert_string_equal(got.target.root, "/b/rootfs");
+	assert_string_equal(got.target.path, "/etc/hosts");
+	assert_int_equal(got.n, 2);
+	assert_string_equal(got.owners[0].key, "=hook+a+-");
+	assert_int_equal(got.owners[0].pid, 0);
+	assert_int_equal(got.owners[0].since, 1700000000);
+	assert_int_equal(got.owners[1].pid, 42);
+	assert_int_equal(got.owners[1].pid_start, 999);
+	assert_int_equal(got.owners[1].since, 1700000001);
+	hg_registry_free(&got);
+	/* Without a generation or a birth time, none is invented. */
+	g.identity.has_generation = g.identity.has_birth = false;
+	assert_int_equal(hg_registry_save(path, &g, &err), 0);
+	assert_int_equal(hg_registry_load(path, &got, &err), 0);
+	assert_false(got.identity.has_generation);
+	assert_false(got.identity.has_birth);
+	hg_registry_free(&got);
+	hg_registry_free(&g);
+	/* Version 2 (the previous release): read, without an identity. */
+	file_write_str(path, "{\"version\":2,\"file\":\"/pod/etc-hosts\",\"owners\":[{\"key\":\"k\",\"pid\":7,"
+			     "\"pidStart\":8,\"entries\":[{\"ip\":\"10.0.0.1\",\"names\":[\"a\"]}]}]}");
+	assert_int_equal(hg_registry_load(path, &got, &err), 0);
+	assert_false(got.has_identity);
+	assert_string_equal(got.target.file, "/pod/etc-hosts");
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.owners[0].since, 0);
+	hg_registry_free(&got);
+	/* Damaged identities and unknown versions are refused. */
+	file_write_str(path, "{\"version\":3,\"identity\":{\"dev\":1},\"target\":{\"file\":\"/f\"},\"owners\":[]}");
+	assert_int_equal(hg_registry_load(path, &got, &err), -1);
+	file_write_str(path, "{\"version\":3,\"identity\":{\"dev\":1,\"ino\":2},\"owners\":[]}");
+	assert_int_equal(hg_registry_load(path, &got, &err), -1);
+	file_write_str(path, "{\"version\":4,\"owners\":[]}");
+	assert_int_equal(hg_registry_load(path, &got, &err), -1);
+	free(path);
+}
+
+static void test_file_identity(void **state)
+{
+	char *path = path_join(*state, "f");
+	struct hg_file_id a, b;
+	struct stat st;
+	file_write_str(path, "x");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(hg_file_identify(fd, &a), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(a.dev, st.st_dev);
+	assert_int_equal(a.ino, st.st_ino);
+	close(fd);
+	b = a;
+	/* One file, whatever the filesystem offers beyond its inode. */
+	assert_int_equal(hg_file_id_compare(&a, &b), a.has_generation || a.has_birth ? 1 : -1);
+	/* Another generation, or another birth time: another file. */
+	a.has_generation = b.has_generation = true;
+	a.generation = 1;
+	b.generation = 2;
+	assert_int_equal(hg_file_id_compare(&a, &b), 0);
+	b.generation = 1;
+	assert_int_equal(hg_file_id_compare(&a, &b), 1);
+	a.has_birth = b.has_birth = true;
+	a.birth_sec = b.birth_sec = 100;
+	a.birth_nsec = 1;
+	b.birth_nsec = 2;
+	assert_int_equal(hg_file_id_compare(&a, &b), 0);
+	/* Known on one side only: not evidence either way. */
+	b.has_birth = false;
+	assert_int_equal(hg_file_id_compare(&a, &b), 1);
+	b.has_generation = false;
+	assert_int_equal(hg_file_id_compare(&a, &b), -1);
+	b.ino++;
+	assert_int_equal(hg_file_id_compare(&a, &b), 0);
+	free(path);
+}
+
+static void test_registry_matches(void **state)
+{
+	struct hg_hosts_registry g = {0};
+	struct hg_hosts_target a, b;
+	struct hg_file_id id = {.dev = 1, .ino = 2, .has_generation = true, .generation = 7}, now = id;
+	assert_int_equal(hg_target_file("/pods/a/etc-hosts", &a), 0);
+	assert_int_equal(hg_target_in_root("/proc/9/root", "/etc/hosts", &b), 0);
+	b.pid = 9;
+	/* A registry of the previous release cannot show which file it was made for. */
+	assert_false(hg_names_registry_matches(&g, &id, &a));
+	assert_int_equal(hg_registry_set_file(&g, &a, &id), 0);
+	assert_true(hg_names_registry_matches(&g, &now, &a));
+	/* The same file reached by another path. */
+	assert_true(hg_names_registry_matches(&g, &now, &b));
+	/* The inode number of a file that is gone. */
+	now.generation = 8;
+	assert_false(hg_names_registry_matches(&g, &now, &a));
+	/* Neither generation nor birth time: the path decides. */
+	g.identity.has_generation = now.has_generation = false;
+	assert_true(hg_names_registry_matches(&g, &now, &a));
+	assert_false(hg_names_registry_matches(&g, &now, &b));
+	hg_target_free(&a);
+	hg_target_free(&b);
+	hg_registry_free(&g);
+}
+
+static void test_owner_state(void **state)
+{
+	struct hg_hosts_registry g = {0};
+	unsigned long long start;
+	long long now = (long long) time(NULL);
+	assert_int_equal(hg_pid_start_time(getpid(), &start), 0);
+	registry_put(&g, "alive", getpid(), start, 0);
+	registry_put(&g, "recycled", getpid(), start + 1, now);
+	registry_put(&g, "unknown-young", 0, 0, now - HG_OWNER_UNKNOWN_TTL);
+	registry_put(&g, "unknown-old", 0, 0, now - HG_OWNER_UNKNOWN_TTL - 1);
+	registry_put(&g, "unknown-version-2", 0, 0, 0);
+	registry_put(&g, "clock-set-back", 0, 0, now + 3600);
+	assert_int_equal(hg_names_owner_state(&g.owners[0], now), HG_OWNER_ALIVE);
+	assert_int_equal(hg_names_owner_state(&g.owners[1], now), HG_OWNER_DEAD);
+	assert_int_equal(hg_names_owner_state(&g.owners[2], now), HG_OWNER_ALIVE);
+	assert_int_equal(hg_names_owner_state(&g.owners[3], now), HG_OWNER_EXPIRED);
+	assert_int_equal(hg_names_owner_state(&g.owners[4], now), HG_OWNER_EXPIRED);
+	assert_int_equal(hg_names_owner_state(&g.owners[5], now), HG_OWNER_ALIVE);
+	hg_registry_free(&g);
+}
+
 /* Out of memory at every allocation jansson makes: save and load fail cleanly (no crash,
  * no double free, no leak under ASan) and succeed once memory is there. */
 static long allocs_left;
@@ -322,6 +483,10 @@ int main(void)
 		cmocka_unit_test(test_matches_netns),
 		cmocka_unit_test_setup_teardown(test_membership, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_registry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_file_identity, setup, teardown),
+		cmocka_unit_test(test_registry_matches),
+		cmocka_unit_test(test_owner_state),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,16 +63,25 @@ hg_assert_eq "$({ find "$HG_STATE/hook" -mindepth 1 2>/dev/null || :; } | wc -l)
 out=$(gc) || hg_fail "second gc failed"
 hg_assert_eq "$out" "host-gateway gc: removed 0 stale items" "gc is idempotent"
 
-# A namespace that is gone, collected by a CNI GC of any network in the stateDir.
+# A namespace that is gone (with its container's process), collected by a CNI GC of any
+# network in the stateDir: the plumbing, the membership, and the hosts registry.
 hk_netns c2 76
 b2=$HG_TMP/b2
 hk_bundle "$b2" "$conf" "path:${HK_NSPATH[c2]}"
-hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-c" 1 "$b2")" || hg_fail "createRuntime c: $(cat "$HG_TMP/hook.err")"
+sleeper c2
+p3=$SLEEPER
+hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-c" "$p3" "$b2")" || hg_fail "createRuntime c: $(cat "$HG_TMP/hook.err")"
 hg_assert_eq "$(hg_nrecords hook)" 1 "membership of c"
+reg=$(hg_registry_of "$b2/rootfs/etc/hosts")
+[ -e "$reg" ] || hg_fail "no hosts registry for c's file"
+kill -KILL "$p3"
+wait "$p3" 2>/dev/null || :
 hg_netns_del "${HK_NS[c2]}"
 gcconf=$(jq -cn --arg s "$HG_STATE" '{cniVersion: "1.1.0", name: "hgt-anynet", type: "host-gateway", stateDir: $s, "cni.dev/valid-attachments": []}')
 printf '%s' "$gcconf" | env -i CNI_COMMAND=GC CNI_PATH=/nonexistent timeout 10 "$HG_BIN" >/dev/null 2>"$HG_TMP/cnigc.err" ||
 	hg_fail "CNI GC failed: $(cat "$HG_TMP/cnigc.err")"
 hg_assert_eq "$(hg_nrecords hook)" 0 "CNI GC collected the hook's membership of a gone netns"
 hg_assert_eq "$({ find "$HG_STATE/hook" -mindepth 1 2>/dev/null || :; } | wc -l)" 0 "nothing left under hook/ after CNI GC"
+[ ! -e "$reg" ] || hg_fail "CNI GC left the hosts registry of c: $(cat "$reg")"
+hg_assert_eq "$(hg_nblocks "$b2/rootfs/etc/hosts")" 0 "CNI GC removed the block of c"
 hg_log "PASS"

@@ -8,7 +8,7 @@
 #  - a container ID "../../escape" (and one of 300 bytes): refused before any state
 #    path is made of it; nothing appears outside the state directory;
 #  - another process holds flock(LOCK_EX) on the pod hosts file for ever: createRuntime
-#    still finishes and writes the names;
+#    still finishes and writes the names, poststop removes them and the registry;
 #  - poststop with the config file broken since createRuntime (invalid values), and bad
 #    annotations:
 #    exit 0, and the plumbing (virtualIPs table, record) is undone;
@@ -70,6 +70,9 @@ b=$HG_TMP/b-lock
 hk_bundle "$b" "$conf" host "$pod"
 hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-lock" 1 "$b")" || hg_fail "createRuntime with a held lock on the pod hosts file: exit $? (124 = hung) ($(cat "$HG_TMP/hook.err"))"
 hg_assert_eq "$(hg_nblocks "$pod")" 1 "names written although the file is locked"
+hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-lock" 0 "$b")" || hg_fail "poststop with a held lock on the pod hosts file: exit $? (124 = hung)"
+hg_assert_eq "$(hg_nblocks "$pod")" 0 "poststop removes the block although the file is locked"
+[ ! -e "$(hg_registry_of "$pod")" ] || hg_fail "registry left after poststop: $(cat "$(hg_registry_of "$pod")")"
 
 # ---- poststop whatever the configuration says -----------------------------------------
 hg_guard_forwarding

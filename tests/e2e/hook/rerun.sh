@@ -93,4 +93,9 @@ _hk_one_table c2 "stale, after"
 hk_hook poststop "$conf" "$(hk_state_json "$id" 0 "$br")" || hg_fail "stale: poststop exit $?"
 [ -z "$(hk_netns_table c2)" ] || hg_fail "stale: table left in c2 after poststop"
 [ ! -e "$rec" ] || hg_fail "stale: the netns record outlived its last container"
+# The container whose membership was lost still has its block: its poststop removes it,
+# and the hosts registry with it.
+hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-fresh" 0 "$br")" || hg_fail "stale: poststop of the first container exit $?"
+hg_assert_eq "$(hg_nblocks "$br/rootfs/etc/hosts")" 0 "stale: no block left"
+[ ! -e "$(hg_registry_of "$br/rootfs/etc/hosts")" ] || hg_fail "stale: registry left: $(cat "$(hg_registry_of "$br/rootfs/etc/hosts")")"
 hg_log PASS
