@@ -117,23 +117,19 @@ static int entry_lines(struct cf_sbuf *b, const struct hg_corefile_spec *s, cons
 	return 0;
 }
 
-/* A line of ours from an earlier run: an address first on its line, then words (no brace:
- * deleting the line must not change the blocks), then the comment "# host-gateway".
- * [*from, *to) is the whole line. */
-static bool marker_line(const struct cf_lexed *lx, const struct cf_comment *cm, size_t *from, size_t *to)
+/* Words of ours from an earlier run: from token k (an address) to the comment cm, which is
+ * "# host-gateway", and no brace between (deleting them must not change the blocks). */
+static bool ours(const struct cf_lexed *lx, size_t k, const struct cf_comment *cm)
 {
 	const char *s = lx->in + cm->start + 1, *e = lx->in + cm->end;
-	size_t n = strlen(HG_COREFILE_MARKER);
+	size_t n = strlen(HG_COREFILE_MARKER), tn;
 	while (s < e && (*s == ' ' || *s == '\t'))
 		s++;
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
 		e--;
 	if ((size_t) (e - s) != n || memcmp(s, HG_COREFILE_MARKER, n) != 0)
 		return false;
-	*from = line_start(lx->in, cm->start);
-	*to = next_line(lx->in, lx->len, cm->start);
-	size_t k = cf_tok_at(lx, *from), tn;
-	if (k == lx->n_toks || lx->toks[k].start >= cm->start || (k > 0 && lx->toks[k - 1].last >= lx->toks[k].line))
+	if (k == lx->n_toks || lx->toks[k].start >= cm->start)
 		return false;
 	for (size_t j = k; j < lx->n_toks && lx->toks[j].start < cm->start; j++)
 		if (cf_tok_is(lx, j, "{") || cf_tok_is(lx, j, "}"))
@@ -146,6 +142,18 @@ static bool marker_line(const struct cf_lexed *lx, const struct cf_comment *cm, 
 	memcpy(word, t, tn);
 	word[tn] = '\0';
 	return hg_ip_parse(word, false, &ip) == 0;
+}
+
+/* A line of ours: its first word starts it, and it is ours() to cm. [*from, *to) is the
+ * whole line. */
+static bool marker_line(const struct cf_lexed *lx, const struct cf_comment *cm, size_t *from, size_t *to)
+{
+	*from = line_start(lx->in, cm->start);
+	*to = next_line(lx->in, lx->len, cm->start);
+	size_t k = cf_tok_at(lx, *from);
+	if (k < lx->n_toks && k > 0 && lx->toks[k - 1].last >= lx->toks[k].line)
+		return false;
+	return ours(lx, k, cm);
 }
 
 static bool name_in_zone(const char *name, const char *zone, size_t zn)
@@ -277,10 +285,14 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 					    lx->toks[m->s[k].tok].line);
 	if (lx->toks[o + 1].line == lx->toks[o].last) {
 		/* Words after the '{' on its line (`{ }`, `{ ttl 60`): the line is broken after
-		 * the '{', our lines go there, and what followed goes on the next line. */
+		 * the '{', our lines go there, and what followed goes on the next line, unless
+		 * it is a line of ours (the next run would take it for one). */
+		size_t rest = next_line(lx->in, lx->len, lx->toks[o].end);
+		const struct cf_comment *cm = cf_comment_after(lx, lx->toks[o].end);
+		size_t del = cm && cm->start < rest && ours(lx, o + 1, cm) ? rest : lx->toks[o + 1].start;
 		if (cf_sbuf_str(&c->ins[0], c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
-		    cf_sbuf_str(&c->ins[0], o + 1 == cl ? dir_indent : ind) < 0 ||
-		    add_edit(c, lx->toks[o].end, lx->toks[o + 1].start - lx->toks[o].end, 0) < 0)
+		    (del != rest && cf_sbuf_str(&c->ins[0], o + 1 == cl ? dir_indent : ind) < 0) ||
+		    add_edit(c, lx->toks[o].end, del - lx->toks[o].end, 0) < 0)
 			return hg_error_set(err, HG_CNI_IO, "out of memory");
 	} else {
 		/* The indentation of the block's first line (ours, after an earlier run). */
@@ -334,7 +346,8 @@ static bool comment_line(const struct cf_lexed *lx, size_t start, size_t end)
 	size_t p = start;
 	while (p < end && (lx->in[p] == ' ' || lx->in[p] == '\t'))
 		p++;
-	return p < end && cf_comment_at(lx, p);
+	const struct cf_comment *cm = cf_comment_after(lx, p);
+	return p < end && cm && cm->start == p;
 }
 
 /* A new block `hosts { our lines; fallthrough }` right before the main block's `forward`

@@ -61,8 +61,8 @@ bool cf_tok_is(const struct cf_lexed *lx, size_t i, const char *word);
 bool cf_tok_has_env(const struct cf_lexed *lx, size_t i);
 /* The first token that starts at or after off (n_toks if none). */
 size_t cf_tok_at(const struct cf_lexed *lx, size_t off);
-/* The comment that starts at off, or NULL. */
-const struct cf_comment *cf_comment_at(const struct cf_lexed *lx, size_t off);
+/* The first comment that starts at or after off, or NULL. */
+const struct cf_comment *cf_comment_after(const struct cf_lexed *lx, size_t off);
 
 /* One token of the main block as CoreDNS's parser sees it, imports expanded: the token and
  * where it came from (0: the main block's own text; n: the n-th snippet expansion). */

@@ -217,7 +217,7 @@ size_t cf_tok_at(const struct cf_lexed *lx, size_t off)
 	return lo;
 }
 
-const struct cf_comment *cf_comment_at(const struct cf_lexed *lx, size_t off)
+const struct cf_comment *cf_comment_after(const struct cf_lexed *lx, size_t off)
 {
 	size_t lo = 0, hi = lx->n_comments;
 	while (lo < hi) {
@@ -227,5 +227,5 @@ const struct cf_comment *cf_comment_at(const struct cf_lexed *lx, size_t off)
 		else
 			hi = mid;
 	}
-	return lo < lx->n_comments && lx->comments[lo].start == off ? &lx->comments[lo] : NULL;
+	return lo < lx->n_comments ? &lx->comments[lo] : NULL;
 }

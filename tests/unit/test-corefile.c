@@ -377,7 +377,12 @@ static void test_hosts_empty_block(void **state)
 	assert_string_equal(out, ".:53 {\n\thosts {\n\t\t169.254.1.2 h.internal # host-gateway\n\t\tttl 60\n"
 				 "\t\tfallthrough\n\t}\n}\n");
 	free(out);
-	/* ... and a line of ours below them goes (found by fuzz-corefile). */
+	/* A line of ours after the '{' goes, as the next run would take it (found by
+	 * fuzz-corefile) ... */
+	out = edit_ok(".:53 {\n\thosts { 169.254.9.9 h.internal # host-gateway\n\t\tfallthrough\n\t}\n}\n", &s);
+	assert_string_equal(out, ".:53 {\n\thosts {\n\t\t169.254.1.2 h.internal # host-gateway\n\t\tfallthrough\n\t}\n}\n");
+	free(out);
+	/* ... and so does a line of ours below options after the '{' (found by fuzz-corefile). */
 	out = edit_ok(".:53 {\n\thosts { ttl 60\n\t\t169.254.9.9 h.internal # host-gateway\n\t}\n}\n", &s);
 	assert_string_equal(out, ".:53 {\n\thosts {\n\t\t169.254.1.2 h.internal # host-gateway\n\t\tttl 60\n\t}\n}\n");
 	free(out);
