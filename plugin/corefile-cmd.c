@@ -18,9 +18,12 @@
 static const char usage[] =
 	"Usage: host-gateway corefile --ip VIP [--ip VIP] [--name NAME]... [--k3s-override]\n"
 	"  Reads a CoreDNS Corefile on stdin and prints it with VIP NAME... in the hosts plugin of\n"
-	"  its main server block (.:53); running it again changes nothing. --ip: the virtual IP\n"
-	"  (one IPv4 and/or one IPv6); --name: the names (default host.docker.internal,\n"
-	"  host.containers.internal, gateway.docker.internal).\n"
+	"  its main server block (.:53), also when that hosts block is in a snippet the block\n"
+	"  imports; running it again changes nothing. Refused (exit 1, the line named): what\n"
+	"  CoreDNS would refuse or misread, a NUL byte, and an import of a file when the block\n"
+	"  shows no hosts directive (it may hold one). --ip: the virtual IP (one IPv4 and/or one\n"
+	"  IPv6); --name: the names (default host.docker.internal, host.containers.internal,\n"
+	"  gateway.docker.internal).\n"
 	"  --k3s-override: print the host-gateway.override key of k3s's coredns-custom\n"
 	"  ConfigMap instead (template directives; stdin is not read).\n";
 
@@ -49,7 +52,7 @@ int hg_corefile_main(int argc, char **argv)
 	struct hg_error err = {0};
 	_cleanup_free_ char *input = NULL, *output = NULL;
 	bool k3s = false;
-	size_t len = 0;
+	size_t len = 0, out_len = 0;
 	int ret = 2;
 
 	for (int i = 2; i < argc; i++) {
@@ -79,6 +82,7 @@ int hg_corefile_main(int argc, char **argv)
 	if (k3s) {
 		if (hg_corefile_k3s_override(&spec, &output, &err) < 0)
 			goto failed;
+		out_len = strlen(output);
 	} else {
 		if (read_bounded(&input, &len) < 0) {
 			if (errno == EFBIG)
@@ -88,10 +92,11 @@ int hg_corefile_main(int argc, char **argv)
 				fprintf(stderr, "host-gateway corefile: cannot read stdin: %s\n", strerror(errno));
 			goto out;
 		}
-		if (hg_corefile_edit(input, len, &spec, &output, &err) < 0)
+		if (hg_corefile_edit(input, len, &spec, &output, &out_len, &err) < 0)
 			goto failed;
 	}
-	if (fputs(output, stdout) == EOF || fflush(stdout) != 0) {
+	/* By length: the output is bytes, not a C string. */
+	if (fwrite(output, 1, out_len, stdout) != out_len || fflush(stdout) != 0) {
 		fprintf(stderr, "host-gateway corefile: cannot write stdout: %s\n", strerror(errno));
 		goto out;
 	}

@@ -5,6 +5,7 @@
  * tests/integration/cni/corefile-cli.sh runs the same cases through the binary. */
 #include "test-helpers.h"
 #include "corefile.h"
+#include "corefile-int.h"
 #include "util.h"
 
 #ifndef GOLDEN_DIR
@@ -48,14 +49,17 @@ static void spec_make(struct hg_corefile_spec *s, const char *const *ips, const 
 static char *edit_ok(const char *in, const struct hg_corefile_spec *s)
 {
 	struct hg_error err = {0};
-	char *out = NULL;
-	if (hg_corefile_edit(in, strlen(in), s, &out, &err) < 0)
+	char *out = NULL, *again = NULL;
+	size_t len, again_len;
+	if (hg_corefile_edit(in, strlen(in), s, &out, &len, &err) < 0)
 		fail_msg("edit failed: %s", err.msg);
+	assert_int_equal(len, strlen(out));
+	if (hg_corefile_check(out, len, s, &err) < 0)
+		fail_msg("CoreDNS would not read our entries: %s\n%s", err.msg, out);
 	/* Idempotent: the output edited again is the output. */
-	char *again = NULL;
-	if (hg_corefile_edit(out, strlen(out), s, &again, &err) < 0)
+	if (hg_corefile_edit(out, len, s, &again, &again_len, &err) < 0)
 		fail_msg("second edit failed: %s", err.msg);
-	if (strcmp(out, again) != 0)
+	if (again_len != len || memcmp(out, again, len) != 0)
 		fail_msg("not idempotent:\n--- first\n%s--- second\n%s", out, again);
 	free(again);
 	return out;
@@ -65,7 +69,8 @@ static void edit_fails(const char *in, size_t len, const struct hg_corefile_spec
 {
 	struct hg_error err = {0};
 	char *out = NULL;
-	assert_int_equal(hg_corefile_edit(in, len, s, &out, &err), -1);
+	size_t out_len = 0;
+	assert_int_equal(hg_corefile_edit(in, len, s, &out, &out_len, &err), -1);
 	assert_null(out);
 	assert_contains(err.msg, msg);
 }
@@ -175,6 +180,16 @@ static void test_hosts_without_block(void **state)
 	assert_string_equal(out, ".:53 {\n  hosts /etc/hosts { # the node's\n    169.254.1.2 h.internal # host-gateway\n  }\n"
 				 "  forward . /etc/resolv.conf\n}\n");
 	free(out);
+	/* A comment right after a quoted word stays a comment: "{#" would be one word, and the
+	 * rest of the line words of the directive (found by fuzz-corefile). */
+	out = edit_ok(".:53 {\n  hosts \"/etc/hosts\"# the node's {\n}\n", &s);
+	assert_string_equal(out, ".:53 {\n  hosts \"/etc/hosts\" { # the node's {\n    169.254.1.2 h.internal # host-gateway\n  }\n}\n");
+	free(out);
+	/* A '}' right after it: our '}' and it stay two words. */
+	out = edit_ok("(c) { hosts \"/etc/hosts\"}\n.:53 {\n  import c\n}\n", &s);
+	assert_string_equal(out, "(c) { hosts \"/etc/hosts\" {\n    169.254.1.2 h.internal # host-gateway\n} }\n"
+				 ".:53 {\n  import c\n}\n");
+	free(out);
 	hg_corefile_spec_free(&s);
 }
 
@@ -230,8 +245,17 @@ static void test_refused_shapes(void **state)
 	edit_fails(two, strlen(two), &s, "line 4: a second hosts directive");
 	const char *zones = ".:53 {\n    hosts /etc/hosts example.org {\n        fallthrough\n    }\n}\n";
 	edit_fails(zones, strlen(zones), &s, "line 2: the hosts block serves only the zones");
+	/* CoreDNS reads the '}' as a zone of fallthrough (no other name would fall through). */
 	const char *oneline = ".:53 {\n    hosts { fallthrough }\n}\n";
-	edit_fails(oneline, strlen(oneline), &s, "line 2: the hosts block has options on the line of its '{'");
+	edit_fails(oneline, strlen(oneline), &s, "line 2: the '}' of the hosts block is on the line of \"fallthrough\"");
+	const char *later = ".:53 {\n    hosts {\n        fallthrough }\n}\n";
+	edit_fails(later, strlen(later), &s, "line 3: the '}' of the hosts block is on the line of \"fallthrough\"");
+	/* CoreDNS reads a '{' on the next line as a second hosts directive. */
+	const char *brace_below = ".:53 {\n    hosts /etc/hosts\n    {\n        fallthrough\n    }\n}\n";
+	edit_fails(brace_below, strlen(brace_below), &s, "line 3: the hosts block's '{' is not on the line of hosts");
+	/* CoreDNS: "Unexpected '}' because no matching opening brace". */
+	const char *brace_after = ".:53 {\n    forward . 1.1.1.1 }\n";
+	edit_fails(brace_after, strlen(brace_after), &s, "line 2: a '}' on the line of a directive");
 	const char *nobrace = ".:53\nforward . 1.1.1.1\n";
 	edit_fails(nobrace, strlen(nobrace), &s, "line 1: the server block \".:53\" has no '{'");
 	const char *quote = ".:53 {\n    rewrite \"abc\n}\n";
@@ -250,6 +274,219 @@ static void test_refused_shapes(void **state)
 	spec_make(&s, vip4, (const char *const[]){"host.docker.internal", NULL});
 	char *out = edit_ok(".:53 {\n    hosts /etc/hosts docker.internal. {\n        fallthrough\n    }\n}\n", &s);
 	assert_contains(out, "        169.254.1.2 host.docker.internal # host-gateway\n        fallthrough\n");
+	free(out);
+	hg_corefile_spec_free(&s);
+}
+
+/* A NUL byte is refused wherever it is, a comment included (issue 20: it passed in a comment
+ * and the output was cut there). */
+static void test_nul(void **state)
+{
+	struct hg_corefile_spec s;
+	spec_make(&s, vip4, NULL);
+	const char comment[] = "# ops\0\n.:53 {\n    forward . /etc/resolv.conf\n}\n";
+	edit_fails(comment, sizeof(comment) - 1, &s, "line 1: a NUL byte");
+	const char quoted[] = ".:53 {\n    errors\n    rewrite \"a\0\" b\n}\n";
+	edit_fails(quoted, sizeof(quoted) - 1, &s, "line 3: a NUL byte");
+	const char last[] = ".:53 {\n}\n\0";
+	edit_fails(last, sizeof(last) - 1, &s, "line 3: a NUL byte");
+	hg_corefile_spec_free(&s);
+}
+
+/* The hosts block in a snippet that the main block imports is edited there. */
+static void test_import_snippet(void **state) { golden_case("import-snippet", vip4, NULL); }
+
+static void test_imports(void **state)
+{
+	struct hg_corefile_spec s;
+	spec_make(&s, vip4, (const char *const[]){"h.internal", NULL});
+
+	/* Issue 20's snippet: found through the import (no second block), and refused for the
+	 * '}' that CoreDNS reads as fallthrough's zone. */
+	const char *issue = "(common) { hosts /etc/coredns/NodeHosts { fallthrough } }\n.:53 {\n    import common\n"
+			    "    forward . /etc/resolv.conf\n}\n";
+	edit_fails(issue, strlen(issue), &s, "line 1: the '}' of the hosts block is on the line of \"fallthrough\"");
+
+	/* A one-line snippet whose hosts has no block: the block ends before the snippet's '}'. */
+	char *out = edit_ok("(c) { hosts /etc/hosts }\n.:53 {\n    import c\n}\n", &s);
+	assert_string_equal(out, "(c) { hosts /etc/hosts {\n    169.254.1.2 h.internal # host-gateway\n} }\n"
+				 ".:53 {\n    import c\n}\n");
+	free(out);
+
+	/* Snippets importing snippets; the hosts one imported by another server block too. */
+	out = edit_ok("(h) {\n  hosts {\n    fallthrough\n  }\n}\n(outer) {\n  import h\n}\nexample.org {\n  import h\n}\n"
+		      ".:53 {\n  import outer\n  forward . 1.1.1.1\n}\n",
+		      &s);
+	assert_string_equal(out, "(h) {\n  hosts {\n    169.254.1.2 h.internal # host-gateway\n    fallthrough\n  }\n}\n"
+				 "(outer) {\n  import h\n}\nexample.org {\n  import h\n}\n"
+				 ".:53 {\n  import outer\n  forward . 1.1.1.1\n}\n");
+	free(out);
+
+	/* A snippet without hosts: a block of our own in the main block. */
+	out = edit_ok("(log) {\n    log\n}\n.:53 {\n    import log\n    forward . 1.1.1.1\n}\n", &s);
+	assert_contains(out, "    import log\n    hosts {\n        169.254.1.2 h.internal # host-gateway\n");
+	free(out);
+
+	/* Two hosts through imports, or one of ours and one imported: CoreDNS refuses both. */
+	const char *twice = "(h) {\n    hosts\n}\n.:53 {\n    import h\n    import h\n}\n";
+	edit_fails(twice, strlen(twice), &s, "line 2: a second hosts directive in the main server block, imported on line 6");
+	const char *both = "(h) {\n    hosts\n}\n.:53 {\n    hosts {\n    }\n    import h\n}\n";
+	edit_fails(both, strlen(both), &s, "imported on line 7");
+
+	/* A file (or a glob) may hold a hosts directive: refused when none is visible ... */
+	const char *glob = ".:53 {\n    errors\n    import /etc/coredns/custom/*.conf\n    forward . 1.1.1.1\n}\n";
+	edit_fails(glob, strlen(glob), &s,
+		   "line 3: the main server block imports \"/etc/coredns/custom/*.conf\", which is not a snippet of "
+		   "this Corefile");
+	/* ... also from inside a snippet, or when the snippet is defined after the block (CoreDNS
+	 * then looks for a file of that name), or named by an environment variable. */
+	const char *nested = "(s) {\n    import /etc/x.conf\n}\n.:53 {\n    import s\n}\n";
+	edit_fails(nested, strlen(nested), &s, "line 2: the main server block imports \"/etc/x.conf\"");
+	const char *later = ".:53 {\n    import s\n}\n(s) {\n    hosts\n}\n";
+	edit_fails(later, strlen(later), &s, "line 2: the main server block imports \"s\"");
+	const char *env = "(s) {\n    hosts\n}\n.:53 {\n    import {$SNIPPET}\n}\n";
+	edit_fails(env, strlen(env), &s, "line 5: the main server block imports \"{$SNIPPET}\"");
+	const char *envdir = ".:53 {\n    {$PLUGIN} /etc/hosts\n}\n";
+	edit_fails(envdir, strlen(envdir), &s, "line 2: the directive \"{$PLUGIN}\" of the main server block is named by an environment variable");
+	/* ... and fine next to a hosts directive we see (k3s): a second one would already be
+	 * refused by CoreDNS. */
+	out = edit_ok(".:53 {\n    hosts {\n    }\n    import /etc/coredns/custom/*.override\n}\n", &s);
+	assert_contains(out, "    hosts {\n        169.254.1.2 h.internal # host-gateway\n    }\n");
+	free(out);
+
+	/* Imports CoreDNS refuses, and a cycle. */
+	const char *noarg = ".:53 {\n    import\n}\n";
+	edit_fails(noarg, strlen(noarg), &s, "line 2: `import` without its argument");
+	const char *twoargs = ".:53 {\n    import a b\n}\n";
+	edit_fails(twoargs, strlen(twoargs), &s, "line 2: `import` takes one argument");
+	const char *cycle = "(a) {\n    import b\n}\n(b) {\n    import a\n}\n.:53 {\n    import a\n}\n";
+	edit_fails(cycle, strlen(cycle), &s, "snippet imports in the main server block");
+	const char *redefined = "(a) {\n}\n(a) {\n}\n.:53 {\n}\n";
+	edit_fails(redefined, strlen(redefined), &s, "line 3: the snippet \"a\" is defined twice");
+	hg_corefile_spec_free(&s);
+}
+
+/* `hosts FILE { }` on one line: our lines go inside (issue 20: they went after the '}'). */
+static void test_hosts_empty_block(void **state)
+{
+	struct hg_corefile_spec s;
+	golden_case("hosts-empty-block", vip4, NULL);
+	spec_make(&s, vip4, (const char *const[]){"h.internal", NULL});
+	/* Options after the '{' on its line go on the line after ours. */
+	char *out = edit_ok(".:53 {\n\thosts {  ttl 60\n\t\tfallthrough\n\t}\n}\n", &s);
+	assert_string_equal(out, ".:53 {\n\thosts {\n\t\t169.254.1.2 h.internal # host-gateway\n\t\tttl 60\n"
+				 "\t\tfallthrough\n\t}\n}\n");
+	free(out);
+	/* A line of ours after the '{' goes, as the next run would take it (found by
+	 * fuzz-corefile) ... */
+	out = edit_ok(".:53 {\n\thosts { 169.254.9.9 h.internal # host-gateway\n\t\tfallthrough\n\t}\n}\n", &s);
+	assert_string_equal(out, ".:53 {\n\thosts {\n\t\t169.254.1.2 h.internal # host-gateway\n\t\tfallthrough\n\t}\n}\n");
+	free(out);
+	/* ... and so does a line of ours below options after the '{' (found by fuzz-corefile). */
+	out = edit_ok(".:53 {\n\thosts { ttl 60\n\t\t169.254.9.9 h.internal # host-gateway\n\t}\n}\n", &s);
+	assert_string_equal(out, ".:53 {\n\thosts {\n\t\t169.254.1.2 h.internal # host-gateway\n\t\tttl 60\n\t}\n}\n");
+	free(out);
+	hg_corefile_spec_free(&s);
+}
+
+/* CoreDNS splits words on Unicode white space too (issue 20: a no-break space after
+ * "hosts" hid the directive, and a second block was added). */
+static void test_unicode_space(void **state)
+{
+	struct hg_corefile_spec s;
+	golden_case("unicode-space", vip4, NULL);
+	spec_make(&s, vip4, (const char *const[]){"h.internal", NULL});
+	static const char *const spaces[] = {"\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\x80", "\xe2\x80\x8a",
+					     "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80",
+					     "\v", "\f"};
+	for (size_t i = 0; i < ARRAY_SIZE(spaces); i++) {
+		char in[256], *out;
+		snprintf(in, sizeof(in), ".:53 {\n    hosts%s/etc/hosts {\n        fallthrough\n    }\n}\n", spaces[i]);
+		out = edit_ok(in, &s);
+		assert_contains(out, "/etc/hosts {\n        169.254.1.2 h.internal # host-gateway\n        fallthrough\n");
+		free(out);
+	}
+	/* Not white space to Go: U+200B, U+FEFF, a lone continuation byte, an overlong space
+	 * (0xC0 0xA0): "hosts" followed by them is another word, and a block of ours is added. */
+	static const char *const words[] = {"\xe2\x80\x8b", "\xef\xbb\xbf", "\x85", "\xc0\xa0", "\xe2\x80"};
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+		char in[256], *out;
+		snprintf(in, sizeof(in), ".:53 {\n    hosts%s/etc/hosts\n}\n", words[i]);
+		out = edit_ok(in, &s);
+		assert_contains(out, "    hosts {\n        169.254.1.2 h.internal # host-gateway\n        fallthrough\n    }\n}\n");
+		free(out);
+	}
+	/* A '\r' inside a word does not end it (CoreDNS drops it): this is hosts. */
+	char *out = edit_ok(".:53 {\n    hos\rts /etc/hosts {\n    }\n}\n", &s);
+	assert_string_equal(out, ".:53 {\n    hos\rts /etc/hosts {\n        169.254.1.2 h.internal # host-gateway\n    }\n}\n");
+	free(out);
+	/* A byte order mark at the start is not part of the first word. */
+	out = edit_ok("\xef\xbb\xbf.:53 {\n}\n", &s);
+	assert_string_equal(out, "\xef\xbb\xbf.:53 {\n    hosts {\n        169.254.1.2 h.internal # host-gateway\n"
+				 "        fallthrough\n    }\n}\n");
+	free(out);
+	hg_corefile_spec_free(&s);
+}
+
+/* cf_space_len against Go's unicode.IsSpace over every code point (the list printed by a Go
+ * program looping over unicode.MaxRune), each UTF-8 encoded and followed by a byte. */
+static void test_space_runes(void **state)
+{
+	static const unsigned go_spaces[] = {0x09,   0x0a,   0x0b,   0x0c,   0x0d,   0x20,   0x85,   0xa0,   0x1680,
+					     0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008,
+					     0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000};
+	size_t next = 0;
+	for (unsigned r = 0; r <= 0x10ffff; r++) {
+		char b[5];
+		size_t n;
+		if (r < 0x80) {
+			b[0] = (char) r;
+			n = 1;
+		} else if (r < 0x800) {
+			b[0] = (char) (0xc0 | r >> 6);
+			b[1] = (char) (0x80 | (r & 0x3f));
+			n = 2;
+		} else if (r < 0x10000) {
+			b[0] = (char) (0xe0 | r >> 12);
+			b[1] = (char) (0x80 | (r >> 6 & 0x3f));
+			b[2] = (char) (0x80 | (r & 0x3f));
+			n = 3;
+		} else {
+			b[0] = (char) (0xf0 | r >> 18);
+			b[1] = (char) (0x80 | (r >> 12 & 0x3f));
+			b[2] = (char) (0x80 | (r >> 6 & 0x3f));
+			b[3] = (char) (0x80 | (r & 0x3f));
+			n = 4;
+		}
+		b[n] = 'x';
+		bool space = next < ARRAY_SIZE(go_spaces) && go_spaces[next] == r;
+		next += space;
+		if (cf_space_len(b, n + 1, 0) != (space ? n : 0))
+			fail_msg("U+%04X: cf_space_len %zu", r, cf_space_len(b, n + 1, 0));
+		/* Cut short, a sequence is no space. */
+		if (n > 1)
+			assert_int_equal(cf_space_len(b, n - 1, 0), 0);
+	}
+	assert_int_equal(next, ARRAY_SIZE(go_spaces));
+}
+
+/* Only lines of ours are replaced: an address first, then the marker. */
+static void test_marker_lines(void **state)
+{
+	struct hg_corefile_spec s;
+	spec_make(&s, vip4, (const char *const[]){"h.internal", NULL});
+	char *out = edit_ok(".:53 {\n    hosts {\n        fallthrough # host-gateway\n    }\n}\n", &s);
+	assert_string_equal(out, ".:53 {\n    hosts {\n        169.254.1.2 h.internal # host-gateway\n"
+				 "        fallthrough # host-gateway\n    }\n}\n");
+	free(out);
+	/* A line of ours with a brace would change the blocks when deleted (found by
+	 * fuzz-corefile): CoreDNS's hosts plugin refuses a block inside its block anyway. */
+	const char *brace = ".:53 {\n    hosts {\n        169.254.9.9 a { # host-gateway\n        }\n    }\n}\n";
+	edit_fails(brace, strlen(brace), &s, "line 3: a '{' inside the hosts block");
+	/* A '#' line inside a quoted string above forward is not a comment to keep with it. */
+	out = edit_ok(".:53 {\n    rewrite \"a\n# b\"\n    forward . 1.1.1.1\n}\n", &s);
+	assert_string_equal(out, ".:53 {\n    rewrite \"a\n# b\"\n    hosts {\n        169.254.1.2 h.internal # host-gateway\n"
+				 "        fallthrough\n    }\n    forward . 1.1.1.1\n}\n");
 	free(out);
 	hg_corefile_spec_free(&s);
 }
@@ -297,6 +534,13 @@ int main(void)
 		cmocka_unit_test(test_crlf_quotes_comments),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_refused_shapes),
+		cmocka_unit_test(test_nul),
+		cmocka_unit_test(test_import_snippet),
+		cmocka_unit_test(test_imports),
+		cmocka_unit_test(test_hosts_empty_block),
+		cmocka_unit_test(test_unicode_space),
+		cmocka_unit_test(test_space_runes),
+		cmocka_unit_test(test_marker_lines),
 		cmocka_unit_test(test_spec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -357,6 +357,10 @@ for f in "$GOLDEN"/*.out; do
 		"node1 A=NOERROR 198.51.100.7" ;;
 	tabs) gold_load "$g" "$f" "$UP_NAME A=NOERROR $UP_ADDR" ;;
 	multi-block) gold_load "$g" "$f" "www.example.org A=NOERROR 10.1.2.3" ;;
+	# Issue 20 §1: the names in a snippet's hosts block; in a block that was `{ }` on one
+	# line (it has no fallthrough: nothing else is forwarded); after a no-break space.
+	import-snippet | unicode-space) gold_load "$g" "$f" "$UP_NAME A=NOERROR $UP_ADDR" "node1 A=NOERROR 198.51.100.7" ;;
+	hosts-empty-block) gold_load "$g" "$f" "node1 A=NOERROR 198.51.100.7" ;;
 	k3s-override)
 		# A snippet: k3s imports it into its main block (k3s.in, edited like the others).
 		# Without it, these names would go upstream, which refuses them.

@@ -4,9 +4,14 @@
 # through it gives NAME.out, byte for byte, and its output piped through again is the same
 # (idempotent); --k3s-override gives k3s-override.out without reading stdin. Exit codes: 1
 # (and a message naming the line on stderr, nothing on stdout) for a Corefile without a main
-# server block or with unbalanced braces, and for one over 1 MiB; 2 for usage errors. No
-# root feature is needed; it runs with the root suite because that is where the binary's
-# command-line tests live.
+# server block or with unbalanced braces, and for one over 1 MiB; 2 for usage errors.
+# Issue 20 §1, each case printed a Corefile CoreDNS refuses (or a cut one) with exit 0
+# before: a NUL byte in a comment (exit 1 now, the line named); a hosts block in a snippet
+# the main block imports (import-snippet: edited there; the issue's one-line snippet:
+# exit 1, its '}' is read by CoreDNS as fallthrough's zone; an import of a file: exit 1);
+# `hosts FILE { }` on one line (hosts-empty-block); a no-break space after `hosts`
+# (unicode-space). No root feature is needed; it runs with the root suite because that is
+# where the binary's command-line tests live.
 . "$(dirname "$0")/../../lib/common.sh"
 hg_init corefile-cli
 hg_require_bin
@@ -21,6 +26,9 @@ cases=(
 	"hosts-old-vip --ip 169.254.1.2"
 	"tabs --ip 169.254.1.2 --ip fd00:254::2 --name host.docker.internal --name registry.host"
 	"multi-block --ip=169.254.1.2"
+	"import-snippet --ip 169.254.1.2"
+	"hosts-empty-block --ip 169.254.1.2"
+	"unicode-space --ip 169.254.1.2"
 )
 for c in "${cases[@]}"; do
 	read -r -a words <<<"$c"
@@ -53,6 +61,22 @@ expect_exit() {
 }
 expect_exit 1 "no main block" "no main server block" --ip 169.254.1.2 <"$golden/no-main.in"
 expect_exit 1 "unbalanced" "line 1: this '{' is never closed" --ip 169.254.1.2 <"$golden/unbalanced.in"
+# A NUL byte in a comment: refused, not printed up to the NUL (issue 20: 5 bytes, exit 0).
+{
+	printf '# ops\0\n'
+	cat "$golden/kubeadm.in"
+} >"$HG_TMP/nul"
+expect_exit 1 "NUL in a comment" "line 1: a NUL byte" --ip 169.254.1.2 <"$HG_TMP/nul"
+# The issue's snippet: its hosts is seen through the import (no second block is added);
+# its one-line block is refused because CoreDNS reads the '}' as fallthrough's zone.
+printf '(common) { hosts /etc/coredns/NodeHosts { fallthrough } }\n.:53 {\n    import common\n    forward . /etc/resolv.conf\n}\n' \
+	>"$HG_TMP/import-oneline"
+expect_exit 1 "one-line snippet" "line 1: the '}' of the hosts block is on the line of \"fallthrough\"" \
+	--ip 169.254.1.2 <"$HG_TMP/import-oneline"
+# A file import may hold a hosts directive: refused when the main block shows none.
+printf '.:53 {\n    errors\n    import /etc/coredns/custom/*.conf\n    forward . /etc/resolv.conf\n}\n' >"$HG_TMP/import-glob"
+expect_exit 1 "import of a glob" "line 3: the main server block imports \"/etc/coredns/custom/*.conf\"" \
+	--ip 169.254.1.2 <"$HG_TMP/import-glob"
 head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$HG_TMP/big"
 expect_exit 1 "over 1 MiB" "larger than" --ip 169.254.1.2 <"$HG_TMP/big"
 expect_exit 2 "no --ip" "no address" </dev/null
