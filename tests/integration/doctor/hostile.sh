@@ -30,7 +30,7 @@ dir=$HG_TMP/net.d
 mkdir -p "$dir"
 echo '{"cniVersion": "1.0.0", "name": "n", "plugins": [{"type": "bridge"}, {"type": "host-gateway"}]}' >"$HG_TMP/good.conflist"
 echo '{"cniVersion": "1.0.0", "name": "z", "plugins": [{"type": "bridge"}]}' >"$dir/20-z.conflist"
-conf() { DR_RC=0; DR_OUT=$(bounded "$HG_BIN" doctor --cni-conf-dir "$dir" "$@") || DR_RC=$?; printf '%s\n' "$DR_OUT" >&2; }
+conf() { DR_RC=0; DR_OUT=$(bounded "$HG_BIN" doctor --cni-conf-dir "$dir") || DR_RC=$?; printf '%s\n' "$DR_OUT" >&2; }
 
 mkfifo "$dir/00-a.conflist"
 conf
