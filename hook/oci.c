@@ -143,7 +143,7 @@ static int write_names(struct hook *h, const struct hg_entries *entries, struct 
 	/* The container's process: a registry entry whose process is gone is dropped. */
 	if (h->state.pid > 0 && hg_pid_start_time(h->state.pid, &owner.pid_start) == 0)
 		owner.pid = h->state.pid;
-	int r = hg_names_write(h->config.state_dir, &owner, entries->items, entries->n, &target, &block, err);
+	int r = hg_names_write(h->config.state_dir, &owner, entries->items, entries->n, &target, &block, NULL, err);
 	hg_target_describe(&target, what, sizeof(what));
 	hg_target_free(&target);
 	if (r < 0) {

@@ -325,9 +325,12 @@ static int add_names(const struct hg_attach_req *req, struct add_ctx *c, struct 
 			hg_entries_free(&entries);
 			return -1;
 		}
+		struct hg_file_id written;
 		if (hg_names_write(req->config->state_dir, &owner, entries.items, entries.n, req->hosts_target, &block,
-				   &herr) == 0) {
+				   &written, &herr) == 0) {
 			rec->hosts_block = TAKE_PTR(block);
+			rec->hosts_dev = written.dev;
+			rec->hosts_ino = written.ino;
 		} else if (herr.errnum == ENOENT || herr.errnum == EROFS || herr.errnum == EXDEV ||
 			   herr.errnum == EWOULDBLOCK) {
 			/* An image without /etc/hosts, or a read-only root: the container's own choice,
@@ -473,8 +476,15 @@ void hg_attach_undo(const struct hg_record *record, const char *netns_hint, cons
 	if (nsfd >= 0)
 		hg_netns_run(nsfd, undo_in_netns, &c, &err);
 	undo_host_side(record, log);
-	if (record->has_hosts && hg_names_remove(record->state_dir, hg_attach_hosts_owner(record), &record->hosts, &gone,
-						 &err) < 0 && !gone)
+	if (!record->has_hosts)
+		return;
+	const char *owner = hg_attach_hosts_owner(record);
+	if (hg_names_remove(record->state_dir, owner, &record->hosts, &gone, &err) == 0)
+		return;
+	if (!gone)
+		hg_logf(log, "%s, ignoring", err.msg);
+	else if (owner && record->hosts_ino && hg_names_forget(record->state_dir, owner, record->hosts_dev,
+							       record->hosts_ino, &err) < 0)
 		hg_logf(log, "%s, ignoring", err.msg);
 }
 

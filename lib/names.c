@@ -137,7 +137,8 @@ static int rewrite(struct open_file *f, const struct hg_hosts_registry *g, char 
 }
 
 int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, const struct hg_hosts_entry *entries,
-		   size_t n, const struct hg_hosts_target *target, char **block, struct hg_error *err)
+		   size_t n, const struct hg_hosts_target *target, char **block, struct hg_file_id *written,
+		   struct hg_error *err)
 {
 	struct open_file f;
 	struct hg_hosts_registry g = {0};
@@ -171,6 +172,8 @@ int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, co
 		hg_error_set(err, HG_CNI_IO, "out of memory");
 		goto out;
 	}
+	if (written)
+		*written = f.id;
 	r = 0;
 out:
 	hg_registry_free(&g);
@@ -214,6 +217,31 @@ int hg_names_remove(const char *state_dir, const char *owner, const struct hg_ho
 out:
 	hg_registry_free(&g);
 	open_file_close(&f);
+	return r;
+}
+
+int hg_names_forget(const char *state_dir, const char *owner, uint64_t dev, uint64_t ino, struct hg_error *err)
+{
+	char registry[600];
+	struct hg_hosts_registry g;
+	struct hg_error ignored = {0};
+	int r = 0;
+	snprintf(registry, sizeof(registry), "%s/hosts/%llu-%llu.json", hg_hosts_lock_dir, (unsigned long long) dev,
+		 (unsigned long long) ino);
+	_cleanup_close_ int lock = hg_state_lock_devino(state_dir, dev, ino, err);
+	if (lock < 0)
+		return -1;
+	/* Whichever file the registry is of now: this owner's place in it is stale. A damaged
+	 * one is left to gc. */
+	if (hg_registry_load(registry, &g, &ignored) < 0)
+		return 0;
+	for (size_t i = 0; i < g.n; i++)
+		if (strcmp(g.owners[i].key, owner) == 0) {
+			hg_registry_remove(&g, i);
+			r = hg_registry_save(registry, &g, err);
+			break;
+		}
+	hg_registry_free(&g);
 	return r;
 }
 

@@ -45,13 +45,19 @@ bool hg_names_registry_matches(const struct hg_hosts_registry *g, const struct h
 			       const struct hg_hosts_target *target);
 
 /* Writes owner's block of entries (and rebuilds the other live owners'). *block gets the
- * lines written. Errors as hg_target_open and hg_hosts_apply_fd. */
+ * lines written, *written (when not NULL) the file's identity. Errors as hg_target_open and
+ * hg_hosts_apply_fd. */
 int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, const struct hg_hosts_entry *entries,
-		   size_t n, const struct hg_hosts_target *target, char **block, struct hg_error *err);
+		   size_t n, const struct hg_hosts_target *target, char **block, struct hg_file_id *written,
+		   struct hg_error *err);
 /* Removes owner's block (owner NULL: the legacy block of a version-1 record). *gone is set
  * when the file is gone. */
 int hg_names_remove(const char *state_dir, const char *owner, const struct hg_hosts_target *target, bool *gone,
 		    struct hg_error *err);
+/* Removes owner from the registry of the file dev/ino when the file can no longer be
+ * reached (ctr's DEL comes after the container's process is gone, and its root with it):
+ * nobody would ever write that file again to drop it. */
+int hg_names_forget(const char *state_dir, const char *owner, uint64_t dev, uint64_t ino, struct hg_error *err);
 /* owner's block as the file has it now: 1 and *block, 0 when it has none. */
 int hg_names_read(const char *state_dir, const char *owner, const struct hg_hosts_target *target, char **block,
 		  struct hg_error *err);

@@ -186,8 +186,14 @@ static json_t *record_json(const struct hg_record *r, struct out *o)
 		put(o, e, "ip", ip_string(&r->entries[i].ip, false));
 		put(o, e, "names", strings(o, r->entries[i].names));
 	}
-	if (r->has_hosts)
-		put(o, j, "hosts", target_json(o, &r->hosts, r->hosts_block ? r->hosts_block : ""));
+	if (r->has_hosts) {
+		json_t *hosts = target_json(o, &r->hosts, r->hosts_block ? r->hosts_block : "");
+		put(o, j, "hosts", hosts);
+		if (hosts && r->hosts_ino) {
+			put(o, hosts, "dev", json_integer((json_int_t) r->hosts_dev));
+			put(o, hosts, "ino", json_integer((json_int_t) r->hosts_ino));
+		}
+	}
 	return j;
 }
 
@@ -386,8 +392,11 @@ static void record_of(struct in *in, json_t *j, struct hg_record *r)
 	if (hosts) {
 		r->has_hosts = true;
 		target_of(in, hosts, "hosts", &r->hosts);
-		if (json_is_object(hosts))
+		if (json_is_object(hosts)) {
 			r->hosts_block = opt_string(in, hosts, "block");
+			r->hosts_dev = (uint64_t) integer(in, hosts, "dev", false);
+			r->hosts_ino = (uint64_t) integer(in, hosts, "ino", false);
+		}
 	}
 }
 

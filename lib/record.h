@@ -75,6 +75,9 @@ struct hg_record {
 	bool has_hosts;
 	struct hg_hosts_target hosts;
 	char *hosts_block;
+	/* The file found there (0: not known, a record of an earlier release): its hosts
+	 * registry, which DEL cleans even when the file can no longer be reached. */
+	uint64_t hosts_dev, hosts_ino;
 };
 
 void hg_record_init(struct hg_record *r);

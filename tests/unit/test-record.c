@@ -70,6 +70,8 @@ static void fill(struct hg_record *r)
 	r->hosts.mntns = 4026531840;
 	r->has_hosts = true;
 	r->hosts_block = strdup("169.254.1.2\thost.docker.internal gateway.docker.internal");
+	r->hosts_dev = 45;
+	r->hosts_ino = 10083298;
 }
 
 static void test_round_trip(void **state)
@@ -104,6 +106,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(b.hosts.pid_start, 12345);
 	assert_string_equal(b.hosts.root, "/proc/7/root");
 	assert_string_equal(b.hosts_block, a.hosts_block);
+	assert_int_equal(b.hosts_dev, 45);
+	assert_int_equal(b.hosts_ino, 10083298);
 	/* Saving what was loaded gives the same bytes. */
 	char *first = file_read(path, NULL);
 	assert_int_equal(hg_record_save(path, &b, &err), 0);
@@ -431,6 +435,38 @@ static void test_owner_state(void **state)
 	hg_registry_free(&g);
 }
 
+/* DEL of an attachment whose file is out of reach (ctr's DEL after the process is gone):
+ * its owner leaves the registry of that device and inode, and the last one takes it. */
+static void test_forget(void **state)
+{
+	struct hg_hosts_registry g = {0}, got;
+	struct hg_hosts_target t;
+	struct hg_file_id id = {.dev = 1, .ino = 2};
+	struct hg_error err = {0};
+	char *dir = path_join(*state, "hosts"), *path = path_join(dir, "1-2.json");
+	const char *saved = hg_hosts_lock_dir;
+	hg_hosts_lock_dir = *state;
+	assert_int_equal(hg_target_file("/f", &t), 0);
+	registry_put(&g, "a", 0, 0, 1);
+	registry_put(&g, "b", 0, 0, 1);
+	assert_int_equal(hg_registry_set_file(&g, &t, &id), 0);
+	assert_int_equal(hg_registry_save(path, &g, &err), 0);
+	assert_int_equal(hg_names_forget(*state, "a", 1, 2, &err), 0);
+	assert_int_equal(hg_registry_load(path, &got, &err), 0);
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.owners[0].key, "b");
+	hg_registry_free(&got);
+	assert_int_equal(hg_names_forget(*state, "nobody", 1, 2, &err), 0);
+	assert_int_equal(hg_names_forget(*state, "b", 1, 2, &err), 0);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(hg_names_forget(*state, "b", 1, 2, &err), 0); /* no registry at all */
+	hg_hosts_lock_dir = saved;
+	hg_target_free(&t);
+	hg_registry_free(&g);
+	free(path);
+	free(dir);
+}
+
 /* Out of memory at every allocation jansson makes: save and load fail cleanly (no crash,
  * no double free, no leak under ASan) and succeed once memory is there. */
 static long allocs_left;
@@ -487,6 +523,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_file_identity, setup, teardown),
 		cmocka_unit_test(test_registry_matches),
 		cmocka_unit_test(test_owner_state),
+		cmocka_unit_test_setup_teardown(test_forget, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
