@@ -275,6 +275,13 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 				    lx->toks[cl].line, (int) (pn > 64 ? 64 : pn), prev);
 	}
 	size_t from;
+	/* Words after the block's '}' on its line belong to the directive, and the plugin reads
+	 * them as a second hosts directive. */
+	if (h->end > h->close + 1)
+		return hg_error_set(err, HG_CNI_DECODE,
+				    "line %u: words after the '}' of the hosts block, which CoreDNS reads as a second "
+				    "hosts directive",
+				    lx->toks[cl].line);
 	/* The hosts plugin reads its block line by line up to the first '}': a block inside
 	 * ends it early, and CoreDNS takes the rest for a second hosts directive. */
 	for (size_t k = h->open + 1; k < h->close; k++)
