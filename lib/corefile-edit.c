@@ -232,6 +232,51 @@ static int hosts_add_block(struct ctx *c, const struct cf_directive *h, const ch
 	return 0;
 }
 
+/* The hosts block h as the plugin reads it: refused where CoreDNS refuses or misreads it. */
+static int check_block(const struct ctx *c, const struct cf_directive *h, struct hg_error *err)
+{
+	const struct cf_lexed *lx = c->lx;
+	const struct cf_main *m = c->m;
+	size_t o = m->s[h->open].tok, cl = m->s[h->close].tok;
+
+	/* The hosts plugin looks for its block on the line of its last argument: a '{' on a
+	 * later line is read as a second hosts directive, which CoreDNS refuses. */
+	if (!cf_same_line(lx, m, h->open))
+		return hg_error_set(err, HG_CNI_DECODE,
+				    "line %u: the hosts block's '{' is not on the line of hosts (CoreDNS refuses it): "
+				    "join the lines",
+				    lx->toks[o].line);
+	/* A '}' on the line of an option is read as one more argument of that line, not as the
+	 * end of the block (`fallthrough }`: a zone named "}", so that no other name falls
+	 * through, as the real CoreDNS shows). */
+	if (h->close > h->open + 1 && cf_same_line(lx, m, h->close)) {
+		size_t pn;
+		const char *prev = cf_text(lx, m->s[h->close - 1].tok, &pn);
+		return hg_error_set(err, HG_CNI_DECODE,
+				    "line %u: the '}' of the hosts block is on the line of \"%.*s\", and CoreDNS reads "
+				    "it as one more argument of that line instead of the block's end (after "
+				    "fallthrough: a zone named '}', so that no other name falls through): put it on "
+				    "a line of its own",
+				    lx->toks[cl].line, (int) (pn > 64 ? 64 : pn), prev);
+	}
+	/* Words after the block's '}' on its line belong to the directive, and the plugin reads
+	 * them as a second hosts directive. */
+	if (h->end > h->close + 1)
+		return hg_error_set(err, HG_CNI_DECODE,
+				    "line %u: words after the '}' of the hosts block, which CoreDNS reads as a second "
+				    "hosts directive",
+				    lx->toks[cl].line);
+	/* The hosts plugin reads its block line by line up to the first '}': a block inside
+	 * ends it early, and CoreDNS takes the rest for a second hosts directive. */
+	for (size_t k = h->open + 1; k < h->close; k++)
+		if (cf_tok_is(lx, m->s[k].tok, "{"))
+			return hg_error_set(err, HG_CNI_DECODE,
+					    "line %u: a '{' inside the hosts block, which has no nested blocks (CoreDNS "
+					    "refuses it)",
+					    lx->toks[m->s[k].tok].line);
+	return 0;
+}
+
 /* Our lines into the main block's hosts directive h: first in its block (the hosts plugin
  * takes inline entries only before `fallthrough`), in place of those of an earlier run. */
 static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct hg_error *err)
@@ -253,36 +298,9 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 	if (h->open == CF_NONE)
 		return hosts_add_block(c, h, dir_indent, ind, err);
 
-	size_t o = m->s[h->open].tok, cl = m->s[h->close].tok;
-	/* The hosts plugin looks for its block on the line of its last argument: a '{' on a
-	 * later line is read as a second hosts directive, which CoreDNS refuses. */
-	if (!cf_same_line(lx, m, h->open))
-		return hg_error_set(err, HG_CNI_DECODE,
-				    "line %u: the hosts block's '{' is not on the line of hosts (CoreDNS refuses it): "
-				    "join the lines",
-				    lx->toks[o].line);
-	/* A '}' on the line of an option is read as one more argument of that line, not as the
-	 * end of the block (`fallthrough }`: a zone named "}", so that no other name falls
-	 * through, as the real CoreDNS shows). */
-	if (h->close > h->open + 1 && cf_same_line(lx, m, h->close)) {
-		size_t pn;
-		const char *prev = cf_text(lx, m->s[h->close - 1].tok, &pn);
-		return hg_error_set(err, HG_CNI_DECODE,
-				    "line %u: the '}' of the hosts block is on the line of \"%.*s\", and CoreDNS reads "
-				    "it as one more argument of that line instead of the block's end (after "
-				    "fallthrough: a zone named '}', so that no other name falls through): put it on "
-				    "a line of its own",
-				    lx->toks[cl].line, (int) (pn > 64 ? 64 : pn), prev);
-	}
-	size_t from;
-	/* The hosts plugin reads its block line by line up to the first '}': a block inside
-	 * ends it early, and CoreDNS takes the rest for a second hosts directive. */
-	for (size_t k = h->open + 1; k < h->close; k++)
-		if (cf_tok_is(lx, m->s[k].tok, "{"))
-			return hg_error_set(err, HG_CNI_DECODE,
-					    "line %u: a '{' inside the hosts block, which has no nested blocks (CoreDNS "
-					    "refuses it)",
-					    lx->toks[m->s[k].tok].line);
+	size_t o = m->s[h->open].tok, cl = m->s[h->close].tok, from;
+	if (check_block(c, h, err) < 0)
+		return -1;
 	if (lx->toks[o + 1].line == lx->toks[o].last) {
 		/* Words after the '{' on its line (`{ }`, `{ ttl 60`): the line is broken after
 		 * the '{', our lines go there, and what followed goes on the next line, unless
