@@ -34,7 +34,7 @@ static int write_owner(const char *dir, const struct hg_hosts_target *t, int i, 
 	hg_ip_parse("10.0.0.1", false, &e.ip);
 	snprintf(key, sizeof(key), "net+c%02d+eth0", i);
 	struct hg_names_owner o = {.key = key, .pid = pid, .pid_start = start};
-	return hg_names_write(dir, &o, &e, 1, t, &block, err);
+	return hg_names_write(dir, &o, &e, 1, t, &block, NULL, err);
 }
 
 static void test_owner_cap(void **state)
