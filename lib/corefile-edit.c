@@ -305,6 +305,11 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 		/* Words after the '{' on its line (`{ }`, `{ ttl 60`): the line is broken after
 		 * the '{', our lines go there, and what followed goes on the next line, unless
 		 * it is a line of ours (the next run would take it for one). */
+		if (cf_tok_is(lx, o + 1, "import"))
+			return hg_error_set(err, HG_CNI_DECODE,
+					    "line %u: \"import\" after the '{' of the hosts block on its line (at the "
+					    "start of a line it would import): put it on a line of its own",
+					    lx->toks[o].line);
 		size_t rest = next_line(lx->in, lx->len, lx->toks[o].end);
 		const struct cf_comment *cm = cf_comment_after(lx, lx->toks[o].end);
 		size_t del = cm && cm->start < rest && ours(lx, o + 1, cm) ? rest : lx->toks[o + 1].start;

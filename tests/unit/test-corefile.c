@@ -379,6 +379,9 @@ static void test_hosts_empty_block(void **state)
 	assert_string_equal(out, ".:53 {\n\thosts {\n\t\t169.254.1.2 h.internal # host-gateway\n\t\tttl 60\n"
 				 "\t\tfallthrough\n\t}\n}\n");
 	free(out);
+	/* An `import` moved to the start of a line would import (found by fuzz-corefile). */
+	const char *imp = ".:53 {\n\thosts { import\n\t\tfallthrough\n\t}\n}\n";
+	edit_fails(imp, strlen(imp), &s, "line 2: \"import\" after the '{' of the hosts block on its line");
 	/* A line of ours after the '{' goes, as the next run would take it (found by
 	 * fuzz-corefile) ... */
 	out = edit_ok(".:53 {\n\thosts { 169.254.9.9 h.internal # host-gateway\n\t\tfallthrough\n\t}\n}\n", &s);
