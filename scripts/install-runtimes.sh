@@ -69,8 +69,9 @@ go_install() {
 	GOBIN=$dest "$GO" install -trimpath ${tags:+-tags "$tags"} "${pkgs[@]}" >&2
 }
 
-# done_marker DIR: a component folder counts only once its build finished (a killed build
-# leaves no marker and is redone from scratch).
+# complete DIR: a component folder counts only once its build finished (a killed build
+# leaves no marker and is redone from scratch; the go it started keeps the lock, fd 9,
+# until it ends, so the next build cannot start beside it).
 complete() { [ -f "$1/.complete" ]; }
 
 build_containerd() {
@@ -108,7 +109,12 @@ build_crio() {
 	local src work
 	src=$("$GO" mod download -json "github.com/cri-o/cri-o@$CRIO_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	{ [ -f "$src/go.mod" ] && [ -d "$src/pinns" ]; } || { log "CRI-O sources not found in $src"; exit 1; }
-	work=$(mktemp -d /tmp/hg-crio.XXXX)
+	# The scratch copy lives in the cache, under the lock: a build killed half-way (no trap
+	# runs on SIGKILL) leaves it there and the next build starts by removing it, instead of
+	# leaving a copy of the module in /tmp at every kill.
+	work=$CACHE/work-cri-o
+	rm -rf "$work"
+	mkdir -p "$work"
 	cp -r "$src" "$work/cri-o"
 	chmod -R u+w "$work"
 	# The tags of CRI-O's own Makefile that avoid C libraries this build does not need

@@ -12,13 +12,21 @@
 # hg_subnet_free CIDR...: fail when a route of the machine (any table, the default routes
 # aside) covers CIDR or lies inside it: the tests' fixed subnets must neither shadow nor
 # reach a real network.
+# A run killed by SIGKILL whose pods sat in the root netns (ptp host ends: an address and
+# a /32 route per pod) leaves them until its janitor ends the pods' processes; the kernel
+# then tears their netns down asynchronously. So a route found is looked at again for up
+# to 10 s before the subnet counts as taken.
 hg_subnet_free() {
-	local c fam covering inside
+	local c fam covering inside i
 	for c; do
 		fam=-4
 		case $c in *:*) fam=-6 ;; esac
-		covering=$(ip "$fam" route show table all to match "$c" | grep -v '^default' || true)
-		inside=$(ip "$fam" route show table all root "$c" || true)
+		for ((i = 0; i < 100; i++)); do
+			covering=$(ip "$fam" route show table all to match "$c" | grep -v '^default' || true)
+			inside=$(ip "$fam" route show table all root "$c" || true)
+			[ -n "$covering$inside" ] || break
+			sleep 0.1
+		done
 		[ -z "$covering$inside" ] ||
 			hg_fail "subnet $c is already routed on this host; pick another one for the test: $covering $inside"
 	done

@@ -76,6 +76,7 @@ _hg_exit() {
 	# Keep the evidence of a failed run when asked to.
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${HG_KEEP_TMP:-}" ]; then
 		hg_log "keeping $HG_TMP"
+		rm -f "$HG_TMP/.hg-owner" # kept on purpose: not a killed run's for _hg_janitor
 	else
 		[ -n "${HG_TMP:-}" ] && rm -rf "$HG_TMP"
 	fi
@@ -155,6 +156,40 @@ _hg_janitor() {
 		pid=${pid%%-*}
 		kill -0 "$pid" 2>/dev/null || ip link del "$t" 2>/dev/null || true
 	done
+	_hg_janitor_tmp
+}
+
+# _hg_janitor_tmp: the HG_TMP folders of runs killed by SIGKILL (no EXIT trap ran), known
+# by their .hg-owner (the run's pid, gone). First every process still naming the folder on
+# its command line dies: what a test started in the root netns outlives it there when its
+# shell alone is killed (socat listeners, nginx, CoreDNS, conmon, shims) and would hold
+# its ports for the next run. Then the folder goes, unless something is mounted below it.
+# Folders without .hg-owner (kept with HG_KEEP_TMP, older runs) are left alone.
+_hg_janitor_tmp() {
+	local d owner p procs
+	local -a argv
+	for d in /tmp/hgt-*.*/.hg-owner; do
+		[ -f "$d" ] || continue
+		d=${d%/.hg-owner}
+		owner=$(cat "$d/.hg-owner" 2>/dev/null || :)
+		case $owner in '' | *[!0-9]*) continue ;; esac
+		kill -0 "$owner" 2>/dev/null && continue
+		procs=
+		for p in /proc/[0-9]*; do
+			p=${p#/proc/}
+			[ "$p" != $$ ] || continue
+			mapfile -d '' -t argv 2>/dev/null <"/proc/$p/cmdline" || continue
+			case " ${argv[*]} " in *"$d/"*) procs="$procs $p" ;; esac
+		done
+		if [ -n "$procs" ]; then
+			hg_log "janitor: processes of a killed run ($d):$procs"
+			# shellcheck disable=SC2086 # one pid per word
+			kill -KILL $procs 2>/dev/null || true
+		fi
+		awk -v d="$d/" 'index($2, d) == 1 { f = 1 } END { exit !f }' /proc/self/mounts && continue
+		rm -rf --one-file-system "$d" 2>/dev/null || true
+	done
+	return 0
 }
 
 # hg_init NAME: strict mode, root check, temp dir, cleanup trap, plugin dir.
@@ -171,6 +206,7 @@ hg_init() {
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
 	HG_TMP=$(mktemp -d "/tmp/hgt-$HG_NAME.XXXX")
+	echo $$ >"$HG_TMP/.hg-owner"
 	_hg_lock
 	_hg_janitor
 	HG_MADE_RUN_DIR=

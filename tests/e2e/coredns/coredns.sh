@@ -45,18 +45,20 @@
 . "$(dirname "$0")/../cni/e2e-cni-lib.sh"
 # shellcheck source=../../integration/nat/nat-lib.sh
 . "$(dirname "$0")/../../integration/nat/nat-lib.sh"
+# Built by scripts/test.sh before the suite; here it only waits for a build in progress
+# (the script's lock) or finds the cache. Before hgn_init: a build under the host lock
+# would hold up every other test on the machine.
+if [ "$(id -u)" -eq 0 ]; then
+	runtime_env=$("$HG_SOURCE_ROOT/scripts/install-runtimes.sh" --print-env coredns) ||
+		hg_fail "scripts/install-runtimes.sh could not build CoreDNS"
+	eval "$runtime_env"
+fi
 hgn_init e2e-coredns
 hg_require_cmd nginx dig getent busybox flock
 T_START=$(date +%s%N)
-
-# Built by scripts/test.sh before the suite; here it only waits for a build in progress
-# (the script's lock) or finds the cache.
-runtime_env=$("$HG_SOURCE_ROOT/scripts/install-runtimes.sh" --print-env coredns) ||
-	hg_fail "scripts/install-runtimes.sh could not build CoreDNS"
-eval "$runtime_env"
 COREDNS=$HG_COREDNS_BIN/coredns
 [ -x "$COREDNS" ] || hg_fail "no CoreDNS binary at $COREDNS"
-hg_log "CoreDNS $HG_COREDNS_VERSION: $("$COREDNS" -version | head -n1)"
+hg_log "CoreDNS $HG_COREDNS_VERSION: $("$COREDNS" -version | sed -n 1p)"
 
 GOLDEN=$HG_SOURCE_ROOT/tests/unit/golden/corefile
 VIP=169.254.1.2
@@ -93,13 +95,27 @@ cd_edit() {
 		{ gsub("/etc/coredns/", dir "/"); print }' "$1"
 }
 
+# defer_kill PID: PID killed at exit while it is still the process started here (its start
+# time unchanged). CoreDNS and nginx are stopped and started again and again during the
+# test; by its exit their old pids may be any other program's (pids wrap on a busy machine).
+defer_kill() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }') || :
+	[ -n "$st" ] || return 0
+	hg_defer _kill_if_same "$1" "$st"
+}
+_kill_if_same() {
+	[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }')" = "$2" ] || return 0
+	kill -KILL "$1"
+}
+
 # cd_start TAG CONF: CoreDNS with CONF in netns DNS (its log: $HG_TMP/coredns-TAG.log);
 # sets CD_PID. Killed at exit.
 cd_start() {
 	ip netns exec "$DNSNS" "$COREDNS" -conf "$2" -dns.port 53 >"$HG_TMP/coredns-$1.log" 2>&1 &
 	CD_PID=$!
 	disown "$CD_PID"
-	hg_defer kill -KILL "$CD_PID"
+	defer_kill "$CD_PID"
 }
 
 # cd_alive: CD_PID runs (a zombie does not: it waits to be reaped).
@@ -190,7 +206,7 @@ nginx_start() {
 	"$@" nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" 2>>"$dir/stderr.log" &
 	NGINX_PID=$!
 	disown "$NGINX_PID"
-	hg_defer kill -KILL "$NGINX_PID"
+	defer_kill "$NGINX_PID"
 	_hg_wait_port "$ns" tcp "$port" "$NGINX_PID" ||
 		hg_fail "nginx ($dir) did not start: $(cat "$dir/stderr.log" "$dir/error.log" 2>/dev/null)"
 }
@@ -245,7 +261,7 @@ EOF
 ip netns exec "$DNSNS" "$COREDNS" -conf "$HG_TMP/upstream/Corefile" >"$HG_TMP/upstream.log" 2>&1 &
 UP_PID=$!
 disown "$UP_PID"
-hg_defer kill -KILL "$UP_PID"
+defer_kill "$UP_PID"
 for ((i = 0; i < 150; i++)); do
 	kill -0 "$UP_PID" 2>/dev/null || hg_fail "upstream CoreDNS exited: $(cat "$HG_TMP/upstream.log")"
 	[ -n "$(cd_query "$UPSTREAM" "$UP_NAME" A)" ] && break

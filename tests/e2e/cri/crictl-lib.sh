@@ -5,6 +5,11 @@
 # shaped like the ones kubelet sends (PodSandboxConfig, ContainerConfig), written under
 # HG_TMP/crictl.
 #
+#   cri_prebuild COMPONENT...   scripts/install-runtimes.sh COMPONENT... (built, or found in
+#                               the cache): call it BEFORE hg_init. A cold build takes
+#                               minutes; under the host lock it would hold up every other
+#                               test on the machine (they give up after 300 s) and eat this
+#                               test's own timeout. Fails when one cannot be built
 #   crictl_need                 CRICTL = the built crictl (fails when it cannot be built)
 #   cc ARG...                   crictl on CRI_SOCK (runtime and image endpoint), no
 #                               /etc/crictl.yaml read; in netns CC_NETNS when set (a
@@ -44,6 +49,12 @@
 #                               Calls from any process and mount namespace; no PATH needed
 
 CRICTL=${CRICTL:-}
+
+cri_prebuild() {
+	[ "$(id -u)" -eq 0 ] || return 0 # hg_init skips the test
+	"$HG_SOURCE_ROOT/scripts/install-runtimes.sh" "$@" >/dev/null ||
+		hg_fail "scripts/install-runtimes.sh $* failed"
+}
 
 crictl_need() {
 	local env

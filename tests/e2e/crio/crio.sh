@@ -38,6 +38,7 @@
 . "$(dirname "$0")/../cni/e2e-cni-lib.sh"
 # shellcheck source=crio-lib.sh
 . "$(dirname "$0")/crio-lib.sh"
+cri_prebuild cri-o crictl cni-plugins
 hg_init e2e-crio
 hg_require_bin
 crio_need
@@ -222,6 +223,10 @@ hg_assert_eq "$(stat -c %i "$HOSTS")" "$ino" "etc-hosts written in place"
 hg_assert_eq "$(hg_strip "$HOSTS")" "$kubelet_lines" "kubelet's lines kept byte for byte"
 hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "one block after app1"
 hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" "$DB_BLOCK" "app1's block: the record's names"
+# The positive control of the leftover check at the end: the hook keeps etc-hosts' registry
+# in /run/host-gateway of CRI-O's mount namespace, DIR/run-host-gateway.
+[ -f "$D/run-host-gateway/hosts/$(stat -c %d "$HOSTS")-$(stat -c %i "$HOSTS").json" ] ||
+	hg_fail "no hosts registry for etc-hosts in $D/run-host-gateway while app1 runs (the check for leftovers would see nothing): $(find "$D/run-host-gateway" 2>&1)"
 out=$(cc_exec "$c1" "$(reach host.docker.internal); $(reach db.local)") || hg_fail "crictl exec in app1 failed: $out"
 hg_log "app1 exec:"$'\n'"$out"
 hg_assert_contains "$out" "host.docker.internal=0 hello-from-host" "app1 reaches the host by host.docker.internal"
