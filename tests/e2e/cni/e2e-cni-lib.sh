@@ -18,8 +18,10 @@
 #                                which calls the runtime made, from which process
 #   ec_trace                     that trace
 #   ec_calls CID                 the ADD and DEL lines of CID in the trace, without by=
-#   ec_machine_paths             fingerprint of the machine's CNI paths and /etc/hosts
-#                                (never written by the tests: compared before/after)
+#   ec_machine_paths [PATH...]   fingerprint of the machine's CNI paths and /etc/hosts
+#                                (never written by the tests: compared before/after), and
+#                                of each PATH two levels deep (what a runtime's private
+#                                mount namespace covers)
 # The hosts block (hg_block, ...), subnets (hg_subnet_free), conflists (hg_bridge_list)
 # and records (hg_records cni/NETWORK) are tests/lib's; the plugin's stateDir is HG_STATE.
 
@@ -90,6 +92,10 @@ ec_machine_paths() {
 		hg_dir_entries "$p" ! -name 'hgt-*'
 	done
 	echo "== /etc/hosts $(stat -c '%i %s %Y %a %u' /etc/hosts) $(sha256sum </etc/hosts)"
+	for p; do
+		echo "== $p"
+		find "$p" -maxdepth 2 -printf '%p %y %i %s %T@\n' 2>/dev/null | sort || :
+	done
 }
 
 # ec_finish: the end both runtimes' tests share, after their own cleanup: the host as it

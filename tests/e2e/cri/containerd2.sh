@@ -52,13 +52,7 @@ CONF=$HG_SOURCE_ROOT/conf/containerd
 hg_subnet_free "$SUBNET"
 ec_port_free "$PORT"
 
-machine_paths() { # ec_machine_paths + what the daemon's mount namespace covers
-	ec_machine_paths
-	for p in /etc/containerd /etc/host-gateway /opt /run/nri /etc/nri; do
-		echo "== $p"
-		find "$p" -maxdepth 2 -printf '%p %y %i %s %T@\n' 2>/dev/null | sort || :
-	done
-}
+machine_paths() { ec_machine_paths /etc/containerd /etc/host-gateway /opt /run/nri /etc/nri; } # + what the daemon's mount namespace covers
 machine_paths >"$HG_TMP/machine.before"
 sha_hosts=$(sha256sum /etc/hosts)
 hg_guard_forwarding on

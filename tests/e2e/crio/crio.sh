@@ -53,16 +53,7 @@ PORT=28751
 hg_subnet_free "$SUBNET" "$STALE_SUBNET"
 ec_port_free "$PORT"
 
-machine_paths() { # ec_machine_paths + what CRI-O's mount namespace covers
-	local p
-	ec_machine_paths
-	for p in /etc/containers /etc/crio /etc/cdi /etc/nri /etc/host-gateway /opt /run/crio \
-		/run/containers /run/nri /run/cdi /run/host-gateway /var/lib/crio /var/lib/containers \
-		/var/log/crio /usr/share/containers; do
-		echo "== $p"
-		find "$p" -maxdepth 2 -printf '%p %y %i %s %T@\n' 2>/dev/null | sort || :
-	done
-}
+machine_paths() { ec_machine_paths /etc/containers /etc/crio /etc/cdi /etc/nri /etc/host-gateway /opt /run/crio /run/containers /run/nri /run/cdi /run/host-gateway /var/lib/crio /var/lib/containers /var/log/crio /usr/share/containers; } # + what the daemon's mount namespace covers
 machine_paths >"$HG_TMP/machine.before"
 sha_hosts=$(sha256sum /etc/hosts)
 hg_guard_forwarding on
