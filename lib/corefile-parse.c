@@ -251,6 +251,12 @@ static int directive(struct reader *r, struct cf_ref name, struct hg_error *err)
 	size_t nesting = 0;
 	struct cf_ref t;
 
+	/* The parser takes a '{' there for a directive's name, not for a block (and CoreDNS
+	 * knows no such directive): the blocks would not be the ones we count. */
+	if (cf_tok_is(lx, name.tok, "{"))
+		return hg_error_set(err, HG_CNI_DECODE,
+				    "line %u: a '{' where a directive should be (CoreDNS: \"Unknown directive '{'\")",
+				    lx->toks[name.tok].line);
 	if (cf_tok_has_env(lx, name.tok) && m->unseen == CF_NONE)
 		m->unseen = name.tok;
 	if (take(r, name, err) < 0)

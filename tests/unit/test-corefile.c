@@ -255,6 +255,8 @@ static void test_refused_shapes(void **state)
 	edit_fails(brace_below, strlen(brace_below), &s, "line 3: the hosts block's '{' is not on the line of hosts");
 	const char *after = ".:53 {\n    hosts {\n        fallthrough\n    } 60\n}\n";
 	edit_fails(after, strlen(after), &s, "line 4: words after the '}' of the hosts block");
+	const char *brace_dir = ".:53 {\n    {\n    }\n}\n";
+	edit_fails(brace_dir, strlen(brace_dir), &s, "line 2: a '{' where a directive should be");
 	/* CoreDNS: "Unexpected '}' because no matching opening brace". */
 	const char *brace_after = ".:53 {\n    forward . 1.1.1.1 }\n";
 	edit_fails(brace_after, strlen(brace_after), &s, "line 2: a '}' on the line of a directive");
