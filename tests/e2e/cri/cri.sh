@@ -55,14 +55,7 @@ hg_snapshot_host
 D=$HG_TMP/ctrd-$$
 LOG=$HG_TMP/host-gateway.log
 mkdir -p "$D"/{net.d,net.d-kindnet,opt-cni-bin,etc-containerd,etc-host-gateway,ipam}
-kindnet() { # kindnetd's 10-kindnet.conflist (cniVersion 0.3.1), + ENTRY when given
-	jq -n --arg sub "$SUBNET" --arg data "$D/ipam" --argjson extra "${1:-[]}" '
-		{cniVersion: "0.3.1", name: "kindnet", plugins: ([
-			{type: "ptp", ipMasq: false, mtu: 1500,
-			 ipam: {type: "host-local", dataDir: $data, routes: [{dst: "0.0.0.0/0"}],
-			        ranges: [[{subnet: $sub}]]}},
-			{type: "portmap", capabilities: {portMappings: true}}] + $extra)}'
-}
+kindnet() { cri_kindnet_conflist 0.3.1 "$SUBNET" "$D/ipam" "${1:-[]}"; } # + ENTRY when given
 kindnet "$(jq -nc --arg s "$HG_STATE" --arg l "$LOG" '[{type: "host-gateway",
 	capabilities: {"io.kubernetes.cri.pod-annotations": true}, stateDir: $s, logFile: $l}]')" \
 	>"$D/net.d/10-kindnet.conflist"

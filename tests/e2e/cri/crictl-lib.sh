@@ -35,6 +35,9 @@
 #   cri_kubelet_hosts FILE IP HOSTNAME
 #                               write FILE as kubelet writes a pod's etc-hosts: opened
 #                               with O_TRUNC and rewritten in place (same inode)
+#   cri_kindnet_conflist VERSION SUBNET IPAM_DIR [ENTRIES_JSON]
+#                               kindnetd's 10-kindnet.conflist (ptp + host-local +
+#                               portmap) at cniVersion VERSION, ENTRIES (an array) appended
 #   cri_image_layout DIR TAG CMD...
 #                               an OCI image layout DIR/layout (tag TAG) of the busybox
 #                               rootfs whose command is CMD, tarred to DIR/image.tar, for
@@ -180,4 +183,13 @@ cri_cni_tracer() {
 		exit \$rc
 	EOF
 	chmod 755 "$w"
+}
+
+cri_kindnet_conflist() {
+	jq -n --arg v "$1" --arg sub "$2" --arg data "$3" --argjson extra "${4:-[]}" '
+		{cniVersion: $v, name: "kindnet", plugins: ([
+			{type: "ptp", ipMasq: false, mtu: 1500,
+			 ipam: {type: "host-local", dataDir: $data, routes: [{dst: "0.0.0.0/0"}],
+			        ranges: [[{subnet: $sub}]]}},
+			{type: "portmap", capabilities: {portMappings: true}}] + $extra)}'
 }

@@ -72,14 +72,7 @@ jq -n --arg s "$HG_STATE" --arg l "$LOG" '{stateDir: $s, logFile: $l, failurePol
 	>"$D/etc-host-gateway/config.json"
 cp "$HG_SOURCE_ROOT"/conf/hooks.d-opt-in/*.json "$D/hooks.d/"
 # kindnet SUBNET IPAM_DIR [ENTRY]: kindnetd's conflist shape at cniVersion 1.1.0.
-kindnet() {
-	jq -n --arg sub "$1" --arg data "$2" --argjson extra "${3:-[]}" '
-		{cniVersion: "1.1.0", name: "kindnet", plugins: ([
-			{type: "ptp", ipMasq: false, mtu: 1500,
-			 ipam: {type: "host-local", dataDir: $data, routes: [{dst: "0.0.0.0/0"}],
-			        ranges: [[{subnet: $sub}]]}},
-			{type: "portmap", capabilities: {portMappings: true}}] + $extra)}'
-}
+kindnet() { cri_kindnet_conflist 1.1.0 "$@"; } # SUBNET IPAM_DIR [ENTRY]
 hg_entry() { # STATE_DIR
 	jq -nc --arg s "$1" --arg l "$LOG" '[{type: "host-gateway",
 		capabilities: {"io.kubernetes.cri.pod-annotations": true}, stateDir: $s, logFile: $l}]'
