@@ -1,8 +1,8 @@
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "bundle.h"
-#include "util.h"
+#include "hook/bundle.h"
+#include "base/util.h"
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 

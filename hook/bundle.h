@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include <jansson.h>
-#include "error.h"
+#include "base/error.h"
 
 struct hg_oci_state {
 	char *id;

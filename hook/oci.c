@@ -5,18 +5,18 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
-#include "oci.h"
-#include "bundle.h"
-#include "collect.h"
-#include "attach.h"
-#include "config.h"
-#include "netns.h"
-#include "state.h"
-#include "record.h"
-#include "names.h"
-#include "hostside.h"
-#include "target.h"
-#include "util.h"
+#include "hook/oci.h"
+#include "hook/bundle.h"
+#include "ops/collect.h"
+#include "ops/attach.h"
+#include "base/config.h"
+#include "os/netns.h"
+#include "ops/state.h"
+#include "ops/record.h"
+#include "ops/names.h"
+#include "ops/hostside.h"
+#include "os/target.h"
+#include "base/util.h"
 
 struct hook {
 	const char *stage;

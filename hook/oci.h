@@ -3,7 +3,7 @@
 #pragma once
 
 #include <stddef.h>
-#include "log.h"
+#include "os/log.h"
 
 /* Returns the exit status. log receives every diagnostic line. */
 int hg_hook_run(const char *stage, const char *config_path, const char *input, size_t len, const struct hg_log *log);

@@ -2,18 +2,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <ctype.h>
-#include "cni.h"
-#include "result.h"
-#include "attach.h"
-#include "hostside.h"
-#include "config.h"
-#include "netns.h"
-#include "state.h"
-#include "record.h"
-#include "names.h"
-#include "target.h"
-#include "util.h"
-#include "collect.h"
+#include "plugin/cni.h"
+#include "plugin/result.h"
+#include "ops/attach.h"
+#include "ops/hostside.h"
+#include "base/config.h"
+#include "os/netns.h"
+#include "ops/state.h"
+#include "ops/record.h"
+#include "ops/names.h"
+#include "os/target.h"
+#include "base/util.h"
+#include "ops/collect.h"
 
 const char *const hg_cni_versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL};
 #define LATEST "1.1.0"

@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 #include <jansson.h>
-#include "log.h"
+#include "os/log.h"
 
 struct hg_cni_env {
 	const char *command, *container_id, *netns, *ifname, *args, *path;

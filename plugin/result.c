@@ -1,5 +1,5 @@
 #include <string.h>
-#include "result.h"
+#include "plugin/result.h"
 
 /* 0.3.x/0.4.0/1.x results share the shape we read: ips[] of {address, gateway, interface},
  * where interface indexes interfaces[] of {name, sandbox}. An ip without "interface" is

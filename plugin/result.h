@@ -3,7 +3,7 @@
 #pragma once
 
 #include <jansson.h>
-#include "hostaddr.h"
-#include "error.h"
+#include "base/hostaddr.h"
+#include "base/error.h"
 
 int hg_result_container_net(json_t *result, const char *ifname, struct hg_container_net *out, struct hg_error *err);

@@ -24,7 +24,7 @@ setup() { # setup DIR OPTIONS...
 }
 
 echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
-setup build-asan -Dsanitize=true -Dintegration=false
+setup build-asan -Db_sanitize=address,undefined -Dintegration=false
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --suite unit --print-errorlogs
 

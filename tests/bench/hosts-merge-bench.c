@@ -22,7 +22,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
-#include "hosts.h"
+#include "os/hosts.h"
 
 #define MAPPED_LINE "10.9.9.9 a1 HOST.containers.internal # the user's own\n"
 #define WANT_BLOCK "10.0.2.2\thost.docker.internal gateway.docker.internal\n" \

@@ -6,14 +6,14 @@
  * transaction per command):
  *   add   the table host-gateway builds for virtualIPs ["169.254.1.2"] and
  *         localhostPorts ["5432"] with HOST_IPV4 as the host address; the text is
- *         lib/nat.c's hg_nat_container_text output, copied (declare, flush, fill);
- *   del   lib/nat.c's hg_nat_container_delete_text (declare, delete);
+ *         lib/base/nat.c's hg_nat_container_text output, copied (declare, flush, fill);
+ *   del   lib/base/nat.c's hg_nat_container_delete_text (declare, delete);
  *   both  add then del in one process;
  *   print the add text on stdout, touching nothing.
  * run as "add" then "del" (two execs) it is the floor of a plugin's ADD + DEL: exec,
  * libnftables start-up, and the kernel's cost of creating and removing nat base chains.
  * With "detach", the netlink socket's last close happens in a child once this process
- * has exited, as host-gateway does it (lib/nft.c): the floor without the kernel's
+ * has exited, as host-gateway does it (lib/os/nft.c): the floor without the kernel's
  * grace-period wait in that close.
  */
 #define _GNU_SOURCE
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
 	if (!rc && do_del && apply(ctx, del) < 0)
 		rc = 1;
 	if (argc == 5) {
-		/* As lib/nft.c does it: a child sharing our memory keeps the socket, and is killed
+		/* As lib/os/nft.c does it: a child sharing our memory keeps the socket, and is killed
 		 * when we exit. */
 		static char stack[16384] __attribute__((aligned(16)));
 		fflush(NULL);

@@ -1,7 +1,7 @@
 /* Any JSON as a plugin entry or hook config: parsed or refused, never a crash or a leak. */
 #include <stdint.h>
 #include <stdlib.h>
-#include "config.h"
+#include "base/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

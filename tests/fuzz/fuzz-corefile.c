@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "corefile.h"
+#include "base/corefile.h"
 
 static void spec_init(struct hg_corefile_spec *s, uint8_t pick)
 {

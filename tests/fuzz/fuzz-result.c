@@ -1,7 +1,7 @@
 /* A prevResult comes from whatever plugin ran before us. */
 #include <stdint.h>
 #include <stdlib.h>
-#include "result.h"
+#include "plugin/result.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

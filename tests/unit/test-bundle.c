@@ -2,9 +2,9 @@
  * really send) and what the hook takes from the bundle's config.json: the network
  * namespace, the /etc/hosts mount source, the root path and the annotations. */
 #include "test-helpers.h"
-#include "bundle.h"
-#include "error.h"
-#include "util.h"
+#include "hook/bundle.h"
+#include "base/error.h"
+#include "base/util.h"
 
 /* ---- OCI state ------------------------------------------------------------------ */
 

@@ -3,12 +3,12 @@
  * STATUS / CHECK from saved state, the disabled passthrough; and CNI_ARGS parsing. Nothing
  * here enters a namespace or needs root. */
 #include "test-helpers.h"
-#include "cni.h"
-#include "state.h"
-#include "config.h"
-#include "hosts.h"
-#include "error.h"
-#include "util.h"
+#include "plugin/cni.h"
+#include "ops/state.h"
+#include "base/config.h"
+#include "os/hosts.h"
+#include "base/error.h"
+#include "base/util.h"
 
 static const char *const versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"};
 

@@ -1,7 +1,7 @@
 /* config.c: defaults, every key valid and invalid, the parsers, and the annotations. */
 #include "test-helpers.h"
-#include "config.h"
-#include "util.h"
+#include "base/config.h"
+#include "base/util.h"
 
 /* Loads text over the defaults into *c (initialised here); returns what hg_config_load_json did. */
 static int load(struct hg_config *c, const char *text, bool allow_failure_policy, struct hg_error *err)

@@ -1,8 +1,8 @@
 /* conflist.c: which file runtimes load, parsing as libcni does, adding/replacing/removing our
  * entry, the text written (key order kept, same bytes twice). */
 #include "test-helpers.h"
-#include "conflist.h"
-#include "util.h"
+#include "base/conflist.h"
+#include "base/util.h"
 
 /* kindnetd's template (kind, cniVersion 0.3.1) rendered for one pod CIDR, as it writes it. */
 static const char kindnet[] = "\n{\n\t\"cniVersion\": \"0.3.1\",\n\t\"name\": \"kindnet\",\n\t\"plugins\": [\n\t{\n"

@@ -1,12 +1,12 @@
-/* CoreDNS Corefile edits (lib/corefile.c): the real default Corefiles of kubeadm (kind runs
+/* CoreDNS Corefile edits (lib/base/corefile.c): the real default Corefiles of kubeadm (kind runs
  * kubeadm) and k3s, and a few shapes around them, against golden files under
  * golden/corefile/ (NAME.in edited into NAME.out); every edit must be idempotent. Set
  * HG_UPDATE_GOLDEN=1 to rewrite the .out files after a deliberate change.
  * tests/integration/cni/corefile-cli.sh runs the same cases through the binary. */
 #include "test-helpers.h"
-#include "corefile.h"
-#include "corefile-int.h"
-#include "util.h"
+#include "base/corefile.h"
+#include "base/corefile-int.h"
+#include "base/util.h"
 
 #ifndef GOLDEN_DIR
 #error GOLDEN_DIR must be defined by the build

@@ -4,10 +4,10 @@
  * rule; each listed right after one probe of port 8081 from a container), /proc/net/tcp
  * parsing, the hosts-name check, --port parsing and the conflist check. */
 #include "test-helpers.h"
-#include "doctor.h"
-#include "firewall.h"
-#include "probe.h"
-#include "util.h"
+#include "ops/doctor.h"
+#include "base/firewall.h"
+#include "os/probe.h"
+#include "base/util.h"
 
 #ifndef GOLDEN_DIR
 #error GOLDEN_DIR must be defined by the build

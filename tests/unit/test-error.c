@@ -1,7 +1,7 @@
 /* error.c: messages are built once, get context prefixed, and always stay valid UTF-8, since
  * they end up in the CNI error JSON. */
 #include "test-helpers.h"
-#include "error.h"
+#include "base/error.h"
 
 /* jansson's own verdict: json_string() refuses invalid UTF-8. */
 static bool valid_utf8(const char *s)

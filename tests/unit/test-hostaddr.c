@@ -1,8 +1,8 @@
 /* hostaddr.c: which address the host has for a container, per family, and which lookups
  * that choice needs. */
 #include "test-helpers.h"
-#include "hostaddr.h"
-#include "config.h"
+#include "base/hostaddr.h"
+#include "base/config.h"
 
 static struct hg_ip ip(const char *s)
 {

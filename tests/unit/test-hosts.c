@@ -2,10 +2,10 @@
  * operations), and attach.c's hg_entries_build, which produces the lines of the block. */
 #include "test-helpers.h"
 #include <sys/file.h>
-#include "hosts.h"
-#include "attach.h"
-#include "config.h"
-#include "util.h"
+#include "os/hosts.h"
+#include "ops/attach.h"
+#include "base/config.h"
+#include "base/util.h"
 
 #define BEGIN HG_HOSTS_BEGIN
 #define END HG_HOSTS_END

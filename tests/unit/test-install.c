@@ -1,9 +1,9 @@
 /* install.c without root: chaining files in a temp folder (mode kept, .conf converted,
  * invalid primary untouched), the records count and the Debian-package check. */
 #include "test-helpers.h"
-#include "install.h"
-#include "conflist.h"
-#include "util.h"
+#include "ops/install.h"
+#include "base/conflist.h"
+#include "base/util.h"
 #include <sys/wait.h>
 
 static int setup(void **state)

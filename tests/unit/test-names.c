@@ -2,11 +2,11 @@
  * (the 65th live owner is refused with code 103, and neither the file nor the registry
  * changes; an owner whose process is gone makes room). */
 #include "test-helpers.h"
-#include "names.h"
-#include "record.h"
-#include "state.h"
-#include "target.h"
-#include "util.h"
+#include "ops/names.h"
+#include "ops/record.h"
+#include "ops/state.h"
+#include "os/target.h"
+#include "base/util.h"
 #include <sys/wait.h>
 
 static int setup(void **state)

@@ -2,9 +2,9 @@
  * with a file under tests/unit/golden/, so a change of the rules is a visible diff. Set
  * HG_UPDATE_GOLDEN=1 to rewrite the files after a deliberate change. */
 #include "test-helpers.h"
-#include "nat.h"
-#include "util.h"
-#include "config.h"
+#include "base/nat.h"
+#include "base/util.h"
+#include "base/config.h"
 
 #ifndef GOLDEN_DIR
 #error GOLDEN_DIR must be defined by the build

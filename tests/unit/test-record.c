@@ -6,10 +6,10 @@
 #include "test-helpers.h"
 #include <time.h>
 #include <sys/stat.h>
-#include "record.h"
-#include "names.h"
-#include "state.h"
-#include "util.h"
+#include "ops/record.h"
+#include "ops/names.h"
+#include "ops/state.h"
+#include "base/util.h"
 
 static int setup(void **state)
 {

@@ -1,6 +1,6 @@
 /* result.c: reading the container's addresses and gateways from a prevResult. */
 #include "test-helpers.h"
-#include "result.h"
+#include "plugin/result.h"
 
 static int parse(const char *text, const char *ifname, struct hg_container_net *cn, struct hg_error *err)
 {

@@ -5,8 +5,8 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
-#include "rootfs.h"
-#include "hosts.h"
+#include "os/rootfs.h"
+#include "os/hosts.h"
 
 /* Does this kernel (and seccomp profile) give us openat2? */
 static bool openat2_works;

@@ -2,8 +2,8 @@
 #include "test-helpers.h"
 #include <dirent.h>
 #include <sys/file.h>
-#include "state.h"
-#include "util.h"
+#include "ops/state.h"
+#include "base/util.h"
 
 static int setup(void **state)
 {

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The nftables sockets are released after the plugin has exited (lib/nft.h): the kernel's
+# The nftables sockets are released after the plugin has exited (lib/os/nft.h): the kernel's
 # wait in that release (an RCU grace period after a transaction that removed something)
 # is no longer the runtime's. Run as a runtime runs it, under a child subreaper
 # (tests/tools/subreaper.py) that reaps whatever the plugin leaves:

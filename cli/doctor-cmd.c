@@ -1,0 +1,149 @@
+/* host-gateway doctor [--netns PATH | --pid PID] [--port PORT[/tcp|/udp]]... [--config PATH]
+ *                     [--cni-conf-dir DIR] [--json]
+ *
+ * Why a container does not reach the host: lib/ops/doctor.c runs the checks; this file parses
+ * the arguments and prints one line per check ("✔", "✘ ... — fix: ...", "?") or, with
+ * --json, one object {"checks": [{"id", "status", "message", "fix"}]}. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include "hg-build-config.h"
+#include "cli/doctor-cmd.h"
+#include "ops/doctor.h"
+#include "base/util.h"
+#include "cli/args.h"
+#include "os/fs.h"
+
+static const char usage[] =
+	"Usage: host-gateway doctor [--netns PATH | --pid PID] [--port PORT[/tcp|/udp]]...\n"
+	"                           [--config PATH] [--cni-conf-dir DIR] [--json]\n"
+	"  Finds out why a container does not reach the host, changing nothing. With --netns or\n"
+	"  --pid (as root, in the host's network namespace) it tries each --port from inside the\n"
+	"  container on the host address (and the virtual IP, and 127.0.0.1 for localhostPorts),\n"
+	"  then explains each failure with its fix: no host address or route, nothing listening\n"
+	"  or listening on 127.0.0.1 only, the host's input filtering (ufw, firewalld, policy\n"
+	"  drop), strict rp_filter; with --pid also the names in the container's /etc/hosts.\n"
+	"  The attachment's record is used when there is one, else --config (the hook config,\n"
+	"  default " HG_DEFAULT_CONFIG ", or a CNI entry or conflist file).\n"
+	"  --cni-conf-dir: check that the configuration runtimes load chains host-gateway after\n"
+	"  the main plugin (alone: only that).\n"
+	"  Exit status: 0 all checks pass, 1 a check failed, 2 usage, 3 no diagnosis possible.\n";
+
+
+/* A string for JSON: the checks quote bytes nobody checked (an interface name may hold any
+ * byte but '/', ':' and blanks), and JSON must be UTF-8: invalid bytes become '?' (util.h)
+ * rather than the whole document be lost. NULL stays NULL (JSON null). */
+static json_t *json_text(const char *s)
+{
+	if (!s)
+		return json_null();
+	_cleanup_free_ char *copy = strdup(s);
+	if (!copy)
+		return NULL;
+	hg_utf8_sanitize(copy);
+	return json_string(copy);
+}
+
+static int print_json(const struct hg_checks *c)
+{
+	json_auto_t *doc = json_object(), *arr = json_array();
+	if (!doc || !arr)
+		return -1;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct hg_check *k = &c->v[i];
+		json_t *o = json_pack("{s:o, s:s, s:o, s:o}", "id", json_text(k->id), "status",
+				      hg_check_status_name(k->status), "message", json_text(k->message), "fix",
+				      json_text(k->fix));
+		if (!o || json_array_append_new(arr, o) < 0)
+			return -1;
+	}
+	if (json_object_set(doc, "checks", arr) < 0)
+		return -1;
+	if (json_dumpf(doc, stdout, JSON_INDENT(2)) < 0 || fputc('\n', stdout) == EOF)
+		return -1;
+	return 0;
+}
+
+static int print_human(const struct hg_checks *c)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct hg_check *k = &c->v[i];
+		const char *mark = k->status == HG_CHECK_PASS ? "✔" : k->status == HG_CHECK_FAIL ? "✘" : "?";
+		if (printf("%s %s%s%s\n", mark, k->message, k->fix ? " — fix: " : "", k->fix ? k->fix : "") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int hg_doctor_main(int argc, char **argv)
+{
+	struct hg_doctor_opts o = {.config = HG_DEFAULT_CONFIG};
+	_cleanup_checks_ struct hg_checks checks = {0};
+	struct hg_error err = {0};
+	bool json = false;
+
+	for (int i = 2; i < argc; i++) {
+		bool missing = false;
+		const char *v;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			json = true;
+		} else if ((v = hg_opt_value(argc, argv, &i, "--netns", &missing))) {
+			o.netns = v;
+		} else if ((v = hg_opt_value(argc, argv, &i, "--pid", &missing))) {
+			char *end;
+			errno = 0;
+			long pid = strtol(v, &end, 10);
+			if (errno || *end || end == v || pid <= 0 || pid > 0x3fffffff) {
+				fprintf(stderr, "host-gateway doctor: --pid %s is not a process id\n", v);
+				return 2;
+			}
+			o.pid = (pid_t) pid;
+		} else if ((v = hg_opt_value(argc, argv, &i, "--port", &missing))) {
+			if (o.n_ports == HG_DOCTOR_MAX_PORTS) {
+				fprintf(stderr, "host-gateway doctor: at most %d --port\n", HG_DOCTOR_MAX_PORTS);
+				return 2;
+			}
+			if (hg_doctor_parse_port(v, &o.ports[o.n_ports++]) < 0) {
+				fprintf(stderr, "host-gateway doctor: --port %s: expected PORT, PORT/tcp or PORT/udp\n", v);
+				return 2;
+			}
+		} else if ((v = hg_opt_value(argc, argv, &i, "--config", &missing))) {
+			o.config = v;
+			o.config_given = true;
+		} else if ((v = hg_opt_value(argc, argv, &i, "--cni-conf-dir", &missing))) {
+			o.cni_conf_dir = v;
+		} else {
+			fprintf(stderr, missing ? "host-gateway doctor: %s needs a value (see host-gateway doctor --help)\n"
+						: "host-gateway doctor: unknown argument \"%s\" (see host-gateway doctor --help)\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (o.netns && o.pid > 0) {
+		fprintf(stderr, "host-gateway doctor: --netns and --pid exclude each other\n");
+		return 2;
+	}
+	if (!o.netns && o.pid <= 0 && !o.cni_conf_dir) {
+		fprintf(stderr, "host-gateway doctor: give --netns, --pid or --cni-conf-dir (see host-gateway doctor --help)\n");
+		return 2;
+	}
+	if (o.n_ports && !o.netns && o.pid <= 0) {
+		fprintf(stderr, "host-gateway doctor: --port needs --netns or --pid\n");
+		return 2;
+	}
+	if (hg_doctor_run(&o, &checks, &err) < 0) {
+		fprintf(stderr, "host-gateway doctor: cannot diagnose: %s\n", err.msg);
+		return 3;
+	}
+	if ((json ? print_json(&checks) : print_human(&checks)) < 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "host-gateway doctor: cannot write stdout: %s\n", strerror(errno));
+		return 3;
+	}
+	return hg_checks_failed(&checks) ? 1 : 0;
+}

@@ -1,0 +1,309 @@
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include "ops/collect.h"
+#include "ops/attach.h"
+#include "ops/state.h"
+#include "ops/record.h"
+#include "ops/names.h"
+#include "os/hosts.h"
+#include "os/target.h"
+#include "base/util.h"
+
+void hg_hook_remove_users(const char *users)
+{
+	_cleanup_closedir_ DIR *d = opendir(users);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] != '.')
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+}
+
+void hg_hook_release_user(const char *id, const char *netns_record, const char *netns_hint,
+			  const struct hg_log *log)
+{
+	_cleanup_free_ char *users = NULL, *file = NULL;
+	_cleanup_record_ struct hg_record record;
+	struct hg_error err = {0};
+	bool found = false;
+	size_t n = strlen(netns_record);
+	hg_record_init(&record);
+	if (n < 5 || asprintf(&users, "%.*s.users", (int) (n - 5), netns_record) < 0 ||
+	    asprintf(&file, "%s/%s", users, id) < 0)
+		return;
+	unlink(file);
+	if (rmdir(users) < 0 && errno != ENOENT)
+		return; /* other containers still use the namespace */
+	if (hg_record_load(netns_record, &record, &found, &err) < 0)
+		hg_logf(log, "%s, removing it", err.msg);
+	else if (found)
+		hg_attach_undo(&record, netns_hint, log);
+	if (hg_state_remove(netns_record, &err) < 0)
+		hg_logf(log, "%s, ignoring", err.msg);
+	/* The last namespace takes the directory with it (fails harmlessly while others remain). */
+	_cleanup_free_ char *dir = strdup(netns_record);
+	if (dir && strrchr(dir, '/')) {
+		*strrchr(dir, '/') = '\0';
+		rmdir(dir);
+	}
+}
+
+/* Regular files named *.json in dir: d_type is not trusted (DT_UNKNOWN exists). */
+static bool is_record(int dfd, const char *name)
+{
+	struct stat st;
+	size_t n = strlen(name);
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".json") == 0 &&
+	       fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+}
+
+static bool process_alive(const struct hg_membership *m)
+{
+	unsigned long long now;
+	if (m->pid <= 0)
+		return true; /* unknown: only the namespace can tell */
+	return hg_pid_start_time(m->pid, &now) == 0 && now == m->pid_start;
+}
+
+/* Memberships of containers that are gone. */
+static int collect_members(const char *state_dir, const struct hg_log *log)
+{
+	_cleanup_free_ char *dir = NULL;
+	int removed = 0;
+	if (asprintf(&dir, "%s/hook", state_dir) < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		struct hg_membership own = {0};
+		struct hg_error err = {0};
+		bool found;
+		if (!is_record(dirfd(d), e->d_name) || asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+			continue;
+		if (hg_membership_load(path, &own, &found, &err) < 0) {
+			hg_logf(log, "gc: %s, removing it", err.msg);
+			unlink(path);
+			removed++;
+			continue;
+		}
+		if (!found)
+			continue;
+		if (access(own.netns_record, F_OK) == 0 && process_alive(&own)) {
+			hg_membership_free(&own);
+			continue;
+		}
+		hg_logf(log, "gc: container %s is gone without poststop, releasing its plumbing", own.container_id);
+		hg_hook_release_user(own.container_id, own.netns_record, NULL, log);
+		hg_membership_free(&own);
+		unlink(path);
+		removed++;
+	}
+	return removed;
+}
+
+/* Plumbing of namespaces that are gone, or that no container uses any more. */
+static int collect_plumbing(const char *state_dir, const struct hg_log *log)
+{
+	_cleanup_free_ char *dir = NULL;
+	int removed = 0;
+	if (asprintf(&dir, "%s/hook/netns", state_dir) < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *path = NULL, *users = NULL;
+		_cleanup_record_ struct hg_record record;
+		struct hg_error err = {0};
+		bool found;
+		hg_record_init(&record);
+		if (!is_record(dirfd(d), e->d_name) || asprintf(&path, "%s/%s", dir, e->d_name) < 0 ||
+		    asprintf(&users, "%s/%.*s.users", dir, (int) (strlen(e->d_name) - 5), e->d_name) < 0)
+			continue;
+		if (hg_record_load(path, &record, &found, &err) < 0 || !found) {
+			unlink(path);
+			continue;
+		}
+		/* A user whose membership record is missing was killed between the two writes. */
+		_cleanup_closedir_ DIR *u = opendir(users);
+		struct dirent *ue;
+		size_t left = 0;
+		while (u && (ue = readdir(u))) {
+			_cleanup_free_ char *own = NULL;
+			if (ue->d_name[0] == '.')
+				continue;
+			if (asprintf(&own, "%s/hook/%s.json", state_dir, ue->d_name) > 0 && access(own, F_OK) < 0)
+				unlinkat(dirfd(u), ue->d_name, 0);
+			else
+				left++;
+		}
+		if (left && hg_attach_netns_alive(&record))
+			continue;
+		hg_logf(log, "gc: plumbing %s %s, undoing it", e->d_name, left ? "of a namespace that is gone" : "without users");
+		hg_hook_remove_users(users);
+		rmdir(users);
+		hg_attach_undo(&record, NULL, log);
+		unlink(path);
+		removed++;
+	}
+	return removed;
+}
+
+/* by-netns links whose record is gone (a DEL killed between its two steps). */
+static int collect_links(const char *state_dir, const struct hg_log *log)
+{
+	_cleanup_free_ char *dir = NULL;
+	int removed = 0;
+	if (asprintf(&dir, "%s/by-netns", state_dir) < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		struct stat st;
+		if (e->d_name[0] == '.' || fstatat(dirfd(d), e->d_name, &st, 0) == 0 || errno != ENOENT)
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+		removed++;
+	}
+	return removed;
+}
+
+/* The file a registry was made for, opened: 1 and *fd when it is still there and still
+ * that file; 0 when the registry is stale (a version 2 registry, which cannot name its
+ * file; the file is gone; or its path leads to another file now, which may even have got
+ * its inode number); -1 when that cannot be told (the process through whose root the file
+ * was reached is gone, or the file refuses to open). */
+static int open_registered(const struct hg_hosts_registry *g, int *fd)
+{
+	struct hg_error err = {0};
+	struct hg_file_id id;
+	bool gone;
+	*fd = -1;
+	if (!g->has_identity)
+		return 0;
+	_cleanup_close_ int f = hg_target_open(&g->target, &gone, &err);
+	if (f < 0)
+		return (gone || err.errnum == ENOENT) && g->target.pid <= 0 ? 0 : -1;
+	if (hg_file_identify(f, &id) < 0)
+		return -1;
+	if (!hg_names_registry_matches(g, &id, &g->target))
+		return 0;
+	*fd = TAKE_FD(f);
+	return 1;
+}
+
+/* The blocks of a registry's dead owners leave its file (a pod's etc-hosts outlives its
+ * containers' processes). Owners that only expired keep theirs: nothing says they are
+ * gone. Called with the file's lock held. */
+static void strip_dead(int fd, const struct hg_hosts_registry *g, long long now, const struct hg_log *log)
+{
+	struct hg_error err = {0};
+	char what[512];
+	_cleanup_strv_ char **keys = calloc(g->n + 1, sizeof(char *));
+	size_t k = 0;
+	if (!keys)
+		return;
+	for (size_t i = 0; i < g->n; i++) {
+		if (hg_names_owner_state(&g->owners[i], now) != HG_OWNER_DEAD)
+			continue;
+		if (!(keys[k++] = strdup(g->owners[i].key)))
+			return;
+	}
+	hg_target_describe(&g->target, what, sizeof(what));
+	if (k && hg_hosts_rewrite_fd(fd, what, keys, NULL, 0, NULL, &err) < 0)
+		hg_logf(log, "gc: %s, ignoring", err.msg);
+}
+
+/* Hosts registries that are stale (see open_registered), or whose every owner is gone (the
+ * containers died without poststop and nobody wrote the file since) or, its process
+ * unknown, expired. The blocks of owners that are gone leave a file still there; with live
+ * owners left, they go with the next write of one of them. */
+static int collect_registries(const char *state_dir, const struct hg_log *log)
+{
+	_cleanup_free_ char *dir = NULL;
+	long long now = (long long) time(NULL);
+	int removed = 0;
+	if (asprintf(&dir, "%s/hosts", hg_hosts_lock_dir) < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		struct hg_hosts_registry g = {0};
+		struct hg_error err = {0};
+		unsigned long long dev, ino;
+		if (!is_record(dirfd(d), e->d_name) || sscanf(e->d_name, "%llu-%llu.json", &dev, &ino) != 2 ||
+		    asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+			continue;
+		/* Under the file's lock: a writer must not save an owner between our read and unlink. */
+		_cleanup_close_ int lock = hg_state_lock_devino(state_dir, dev, ino, &err);
+		if (lock < 0)
+			continue;
+		if (hg_registry_load(path, &g, &err) < 0) {
+			hg_logf(log, "gc: %s, removing it", err.msg);
+			unlink(path);
+			removed++;
+			continue;
+		}
+		_cleanup_close_ int fd = -1;
+		if (open_registered(&g, &fd) == 0) {
+			char what[512];
+			if (g.has_identity)
+				hg_logf(log, "gc: hosts registry %s: its file %s is gone or is another file now, removing it",
+					e->d_name, hg_target_describe(&g.target, what, sizeof(what)));
+			else
+				hg_logf(log, "gc: hosts registry %s of version 2 cannot name its file, removing it", e->d_name);
+			hg_registry_free(&g);
+			unlink(path);
+			removed++;
+			continue;
+		}
+		bool live = false;
+		for (size_t i = 0; i < g.n && !live; i++)
+			live = hg_names_owner_state(&g.owners[i], now) == HG_OWNER_ALIVE;
+		if (!live && fd >= 0)
+			strip_dead(fd, &g, now, log);
+		hg_registry_free(&g);
+		if (live)
+			continue;
+		unlink(path);
+		removed++;
+	}
+	return removed;
+}
+
+int hg_hook_collect(const char *state_dir, const struct hg_log *log)
+{
+	struct hg_error err = {0};
+	if (hg_state_check_dir(state_dir, &err) < 0) {
+		hg_logf(log, "gc: %s", err.msg);
+		return -1;
+	}
+	_cleanup_close_ int lock = hg_state_lock(state_dir, "hook", &err);
+	if (lock < 0) {
+		hg_logf(log, "gc: %s", err.msg);
+		return -1;
+	}
+	/* Plumbing first: a membership of plumbing that goes now goes in the same run. */
+	int n = collect_plumbing(state_dir, log);
+	n += collect_members(state_dir, log);
+	n += collect_links(state_dir, log);
+	n += collect_registries(state_dir, log);
+	/* Temp files of writers killed between their link and their rename. */
+	static const char *const temp_dirs[] = {"%s/hook", "%s/hook/netns"};
+	for (size_t i = 0; i < ARRAY_SIZE(temp_dirs); i++) {
+		_cleanup_free_ char *dir = NULL;
+		if (asprintf(&dir, temp_dirs[i], state_dir) > 0)
+			n += hg_state_sweep_temp(dir);
+	}
+	_cleanup_free_ char *hosts_dir = NULL;
+	if (asprintf(&hosts_dir, "%s/hosts", hg_hosts_lock_dir) > 0)
+		n += hg_state_sweep_temp(hosts_dir);
+	_cleanup_free_ char *netns_dir = NULL;
+	if (asprintf(&netns_dir, "%s/hook/netns", state_dir) > 0)
+		rmdir(netns_dir);
+	return n;
+}

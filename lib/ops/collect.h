@@ -1,0 +1,23 @@
+/* The hook's per-netns plumbing and its users, and the collector of what a runtime left
+ * when it never ran poststop (it failed after createRuntime, or was killed):
+ *   <stateDir>/hook/<containerID>.json             a container's membership
+ *   <stateDir>/hook/netns/<dev>-<ino>.json          the plumbing of one network namespace
+ *   <stateDir>/hook/netns/<dev>-<ino>.users/<ID>    its users; the last one undoes it */
+#pragma once
+
+#include <stdbool.h>
+#include "os/log.h"
+
+/* Drops container id from the users of netns_record; the last user undoes the plumbing.
+ * Called with the "hook" lock held. */
+void hg_hook_release_user(const char *id, const char *netns_record, const char *netns_hint,
+			  const struct hg_log *log);
+/* Empties a users directory. */
+void hg_hook_remove_users(const char *users);
+
+/* Removes memberships whose container process is gone (pid and start time recorded at
+ * createRuntime) or whose netns record is gone, plumbing whose namespace is gone or that
+ * has no user left, by-netns links to records that are gone, and hosts registries whose
+ * every owner is gone. Takes the "hook" lock.
+ * Returns how many things it removed, -1 when the state directory is unusable. */
+int hg_hook_collect(const char *state_dir, const struct hg_log *log);

@@ -1,0 +1,265 @@
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <dirent.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/file.h>
+#include <time.h>
+#include <stdint.h>
+#include "ops/state.h"
+#include "base/config.h"
+#include "base/util.h"
+#include "os/fs.h"
+
+
+int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
+		      char **out)
+{
+	return asprintf(out, "%s/cni/%s/%s+%s.json", state_dir, network, container_id, ifname) < 0 ? -ENOMEM : 0;
+}
+
+int hg_state_hook_path(const char *state_dir, const char *container_id, char **out)
+{
+	return asprintf(out, "%s/hook/%s.json", state_dir, container_id) < 0 ? -ENOMEM : 0;
+}
+
+int hg_state_network_dir(const char *state_dir, const char *network, char **out)
+{
+	return asprintf(out, "%s/cni/%s", state_dir, network) < 0 ? -ENOMEM : 0;
+}
+
+/* The record's text in a new file of dir, not yet named where the file system allows it
+ * (util.h). A temp name left by a killed run with our PID is removed first. */
+static int create_unnamed(const char *dir, const char *tmp, bool *named)
+{
+	int fd = hg_tmp_open(dir, tmp, 0600, named);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+		fd = hg_tmp_open(dir, tmp, 0600, named);
+	return fd;
+}
+
+static int give_name(int fd, const char *tmp)
+{
+	if (hg_tmp_link(fd, tmp) == 0)
+		return 0;
+	if (errno != EEXIST || unlink(tmp) < 0)
+		return -1;
+	return hg_tmp_link(fd, tmp);
+}
+
+int hg_state_write(const char *path, json_t *record, struct hg_error *err)
+{
+	_cleanup_free_ char *dir = strdup(path), *tmp = NULL;
+	bool named;
+	if (!dir)
+		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	*strrchr(dir, '/') = '\0';
+	int r = hg_mkdir_p(dir, 0700);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", dir);
+	if (asprintf(&tmp, "%s/" HG_STATE_TEMP_PREFIX "%d.json", dir, (int) getpid()) < 0)
+		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	_cleanup_close_ int fd = create_unnamed(dir, tmp, &named);
+	if (fd < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", tmp);
+	/* One write: json_dumpfd would issue one write(2) per token. */
+	_cleanup_free_ char *text = json_dumps(record, JSON_INDENT(1) | JSON_SORT_KEYS);
+	size_t len = text ? strlen(text) : 0;
+	if (text)
+		text[len++] = '\n'; /* replaces the terminating NUL; len bytes are written */
+	if (!text || write(fd, text, len) != (ssize_t) len) {
+		int e = text ? errno : ENOMEM;
+		if (named)
+			unlink(tmp);
+		return hg_error_errno(err, HG_CNI_STATE, e, "write %s", tmp);
+	}
+	if (!named && give_name(fd, tmp) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "link %s", tmp);
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return hg_error_errno(err, HG_CNI_STATE, e, "rename %s to %s", tmp, path);
+	}
+	return 0;
+}
+
+/* The PID of a temp name as hg_state_write makes it ("%d" of a PID: no sign, no leading
+ * zero), else 0. */
+static pid_t temp_writer(const char *name)
+{
+	const size_t plen = sizeof(HG_STATE_TEMP_PREFIX) - 1;
+	const char *s = name + plen;
+	long pid = 0;
+	if (strncmp(name, HG_STATE_TEMP_PREFIX, plen) != 0 || *s < '1' || *s > '9')
+		return 0;
+	for (; *s >= '0' && *s <= '9'; s++)
+		if ((pid = pid * 10 + (*s - '0')) > INT_MAX)
+			return 0;
+	return strcmp(s, ".json") == 0 ? (pid_t) pid : 0;
+}
+
+int hg_state_sweep_temp(const char *dir)
+{
+	return hg_sweep_temp(dir, temp_writer);
+}
+
+int hg_state_remove(const char *path, struct hg_error *err)
+{
+	if (unlink(path) < 0 && errno != ENOENT)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "remove %s", path);
+	return 0;
+}
+
+int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
+{
+	_cleanup_strv_ char **list = calloc(1, sizeof(char *));
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	if (!list)
+		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	if (!d && errno != ENOENT)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "open %s", dir);
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		_cleanup_free_ char *p = NULL;
+		if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+			continue;
+		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0 || strv_push(&list, p) < 0)
+			return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	}
+	*paths = TAKE_PTR(list);
+	return 0;
+}
+
+int hg_state_ready(const char *state_dir, struct hg_error *err)
+{
+	int r = hg_mkdir_p(state_dir, 0700);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_NOT_READY, -r, "state directory %s", state_dir);
+	if (access(state_dir, W_OK | X_OK) < 0)
+		return hg_error_errno(err, HG_CNI_NOT_READY, errno, "state directory %s", state_dir);
+	return 0;
+}
+
+/* "/a/b": no empty, "." or ".." component, no trailing '/', for which lstat would follow a
+ * final symlink ("/link/" and "/link/." name the directory it points to). */
+static bool path_plain(const char *p)
+{
+	if (p[0] != '/' || !p[1])
+		return false;
+	for (const char *c = p + 1; c;) {
+		const char *end = strchr(c, '/');
+		size_t n = end ? (size_t) (end - c) : strlen(c);
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c = end ? end + 1 : NULL;
+	}
+	return true;
+}
+
+int hg_state_check_dir(const char *state_dir, struct hg_error *err)
+{
+	struct stat st;
+	if (!path_plain(state_dir))
+		return hg_error_set(err, HG_CNI_STATE,
+				    "state directory %s must be an absolute path without \".\", \"..\", \"//\" or a "
+				    "trailing \"/\"",
+				    state_dir);
+	int r = hg_mkdir_p(state_dir, 0700);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
+	if (lstat(state_dir, &st) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "state directory %s", state_dir);
+	/* Root writes records, users files and locks there: whoever else could write the
+	 * directory could plant links and redirect those writes. */
+	if (S_ISLNK(st.st_mode))
+		return hg_error_set(err, HG_CNI_STATE, "state directory %s is a symbolic link, refusing it", state_dir);
+	if (!S_ISDIR(st.st_mode))
+		return hg_error_set(err, HG_CNI_STATE, "state directory %s is not a directory", state_dir);
+	if (st.st_uid != geteuid())
+		return hg_error_set(err, HG_CNI_STATE, "state directory %s is owned by uid %u, not by us (uid %u), refusing it",
+				    state_dir, (unsigned) st.st_uid, (unsigned) geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return hg_error_set(err, HG_CNI_STATE, "state directory %s is writable by group or others (mode %04o), refusing it",
+				    state_dir, (unsigned) (st.st_mode & 07777));
+	return 0;
+}
+
+/* Our locks are held for milliseconds, by our processes only; a wait that long means one of
+ * them is stopped or stuck, and the runtime's timeout must not be eaten by it. */
+#define LOCK_WAIT_MS 5000
+
+static int lock_path(const char *path, struct hg_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "open %s", path);
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0;) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return hg_error_errno(err, HG_CNI_STATE, errno, "lock %s", path);
+		if (waited >= LOCK_WAIT_MS)
+			return hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: still held after %d ms, try again", path,
+					    LOCK_WAIT_MS);
+		struct timespec ts = {.tv_nsec = 2 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		waited += 2;
+	}
+	return TAKE_FD(fd);
+}
+
+int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = hg_mkdir_p(state_dir, 0700);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
+	if (asprintf(&path, "%s/.%s.lock", state_dir, name) < 0)
+		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+	return lock_path(path, err);
+}
+
+const char *hg_hosts_lock_dir = HG_DEFAULT_STATE_DIR;
+
+int hg_state_lock_devino(const char *state_dir, uint64_t dev, uint64_t ino, struct hg_error *err)
+{
+	char name[32];
+	/* One place for every writer of the file, whatever stateDir its configuration names
+	 * (a hook config and a conflist may differ): two lock directories would let two
+	 * writers rewrite the file at once. */
+	if (hg_state_check_dir(hg_hosts_lock_dir, err) < 0)
+		return -1;
+	/* A fixed set of lock files, so that they never accumulate; two files sharing one only
+	 * wait for each other's milliseconds. */
+	uint64_t h = (dev * 0x9e3779b97f4a7c15ull) ^ (ino * 0xbf58476d1ce4e5b9ull);
+	snprintf(name, sizeof(name), "hosts-%02u", (unsigned) ((h >> 32) % 64));
+	return hg_state_lock(hg_hosts_lock_dir, name, err);
+}
+
+int hg_state_lock_file(const char *state_dir, int fd, struct hg_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "stat the file to lock");
+	return hg_state_lock_devino(state_dir, st.st_dev, st.st_ino, err);
+}
+
+int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *id, char **record, char **users)
+{
+	unsigned long long dev = id->dev, ino = id->ino;
+	*record = *users = NULL;
+	/* On failure both stay NULL: the caller's cleanup frees nothing twice. */
+	if (asprintf(record, "%s/hook/netns/%llu-%llu.json", state_dir, dev, ino) < 0) {
+		*record = NULL;
+		return -1;
+	}
+	if (asprintf(users, "%s/hook/netns/%llu-%llu.users", state_dir, dev, ino) < 0) {
+		free(TAKE_PTR(*record));
+		*users = NULL;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* The state directory: where records live (record.h owns what is in them), its locks,
+ * and the atomic write of one JSON file. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "base/error.h"
+#include "os/netns.h"
+
+int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
+		      char **out);
+int hg_state_hook_path(const char *state_dir, const char *container_id, char **out);
+/* The directory holding every CNI record of a network. */
+int hg_state_network_dir(const char *state_dir, const char *network, char **out);
+
+/* Creates the parent directories (0700) and replaces path atomically (temp file + rename).
+ * Only record.c calls it: the record module alone knows what a record holds. */
+int hg_state_write(const char *path, json_t *record, struct hg_error *err);
+/* The temp name of a write in progress: HG_STATE_TEMP_PREFIX PID ".json" (a dot name,
+ * never listed as a record). */
+#define HG_STATE_TEMP_PREFIX ".tmp."
+/* Removes the temp files of dir whose writer is dead (killed between its link and its
+ * rename); returns how many. */
+int hg_state_sweep_temp(const char *dir);
+int hg_state_remove(const char *path, struct hg_error *err);
+/* The full paths of the *.json records in dir (none when dir is missing). */
+int hg_state_list(const char *dir, char ***paths, struct hg_error *err);
+/* Is the state directory usable (created if missing, writable)? */
+int hg_state_ready(const char *state_dir, struct hg_error *err);
+/* Creates the state directory if needed and refuses one that is a symlink, not ours, or
+ * writable by group or others (its parents may be anything). */
+int hg_state_check_dir(const char *state_dir, struct hg_error *err);
+/* An exclusive lock on <stateDir>/.NAME.lock, released when the returned fd is closed.
+ * Waits at most 5 s (HG_CNI_TRY_AGAIN after that).
+ * "host" serialises the shared host-side resources; "hook" the hook's per-netns records.
+ * Distinct names never wait for each other (flock conflicts even within one process). */
+int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err);
+/* Serialises writers of the file fd is open on (a hosts file), keyed by its device and
+ * inode, in hg_hosts_lock_dir (the default stateDir, whatever stateDir a configuration
+ * names, so that writers with different stateDirs still serialise): a lock on the file
+ * itself could be held for ever by any process of a container that shares it. */
+extern const char *hg_hosts_lock_dir; /* tests point it elsewhere */
+int hg_state_lock_file(const char *state_dir, int fd, struct hg_error *err);
+/* The same lock, for the file of that device and inode. */
+int hg_state_lock_devino(const char *state_dir, uint64_t dev, uint64_t ino, struct hg_error *err);
+/* The hook's plumbing is per network namespace, shared by the containers that join it:
+ * <stateDir>/hook/netns/<dev>-<ino>.json and its users, <dev>-<ino>.users/<containerID>. */
+int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *id, char **record, char **users);

@@ -1,0 +1,135 @@
+#include <string.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include "base/util.h"
+#include "base/error.h"
+#include "os/fs.h"
+
+ssize_t hg_read_full(int fd, void *buf, size_t size)
+{
+	size_t n = 0;
+	while (n < size) {
+		ssize_t r = read(fd, (char *) buf + n, size - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		n += r;
+	}
+	return (ssize_t) n;
+}
+
+int hg_mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	/* Usually the directory exists: one system call instead of one per component. */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int hg_read_fd(int fd, const char *name, size_t max, struct stat *st, char **text, size_t *len,
+	       struct hg_error *err)
+{
+	struct stat own;
+	if (!st)
+		st = &own;
+	if (fstat(fd, st) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "stat %s", name);
+	if (!S_ISREG(st->st_mode)) {
+		hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is not a regular file", name);
+		err->errnum = EINVAL;
+		return -1;
+	}
+	if ((uint64_t) st->st_size > max) {
+		hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is larger than %zu bytes", name, max);
+		err->errnum = EFBIG;
+		return -1;
+	}
+	/* The size of the fstat: a file that grows meanwhile is read as it was then, never
+	 * beyond max. */
+	_cleanup_free_ char *buf = malloc((size_t) st->st_size + 1);
+	if (!buf)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	size_t n = 0;
+	while (n < (size_t) st->st_size) {
+		ssize_t r = pread(fd, buf + n, (size_t) st->st_size - n, (off_t) n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return hg_error_errno(err, HG_CNI_IO, errno, "read %s", name);
+		if (r == 0)
+			break;
+		n += (size_t) r;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	*text = TAKE_PTR(buf);
+	return 0;
+}
+
+int hg_read_file(const char *path, size_t max, unsigned flags, struct stat *st, char **text, size_t *len,
+		 struct hg_error *err)
+{
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer; a device is never
+	 * read either, as fstat refuses it first. */
+	int nofollow = flags & HG_READ_FOLLOW ? 0 : O_NOFOLLOW;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | nofollow);
+	if (fd < 0 && errno == ELOOP && nofollow) {
+		hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is a symbolic link", path);
+		err->errnum = ELOOP;
+		return -1;
+	}
+	if (fd < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "open %s", path);
+	return hg_read_fd(fd, path, max, st, text, len, err);
+}
+
+int hg_sweep_temp(const char *dir, pid_t (*writer)(const char *name))
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+	int n = 0;
+	while (d && (e = readdir(d))) {
+		pid_t pid = writer(e->d_name);
+		if (pid > 0 && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    kill(pid, 0) < 0 && errno == ESRCH && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	}
+	return n;
+}
+
+int hg_tmp_open(const char *dir, const char *name, mode_t mode, bool *named)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, mode);
+	*named = fd < 0;
+	if (fd >= 0)
+		return fd;
+	return open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+int hg_tmp_link(int fd, const char *name)
+{
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, self, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+}

@@ -1,0 +1,46 @@
+/* Files: reading what someone else controls, bounded; writing by replacement. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+/* Reads fd until size bytes or end of file, restarting on EINTR: the bytes read, or -1
+ * with errno. */
+ssize_t hg_read_full(int fd, void *buf, size_t size);
+
+/* The one reader of files that someone else controls (a configuration folder, a path on
+ * the command line, a container's hosts file): the whole regular file, at most max bytes,
+ * NUL-terminated in *text (*len bytes; len may be NULL). Opened O_NONBLOCK (a FIFO never
+ * blocks us) and checked with fstat before a byte is read: a FIFO, a device, a folder or
+ * a file over max is refused, never read. A final symlink is refused (errnum ELOOP)
+ * unless HG_READ_FOLLOW. *st (may be NULL) gets the file's stat. -1 with err: code
+ * HG_CNI_IO for a failed system call (errnum set), HG_CNI_INVALID_CONFIG for a refused
+ * file (errnum ELOOP a symlink, EINVAL not a regular file, EFBIG over max); callers whose
+ * errors carry another code set err->code after. */
+#define HG_READ_FOLLOW 1u
+struct hg_error;
+int hg_read_file(const char *path, size_t max, unsigned flags, struct stat *st, char **text, size_t *len,
+		 struct hg_error *err);
+/* The same on a descriptor already open (name names it in messages), read from offset 0
+ * with pread: its file offset is left alone. */
+int hg_read_fd(int fd, const char *name, size_t max, struct stat *st, char **text, size_t *len,
+	       struct hg_error *err);
+
+/* The new file of an atomic replacement (write, fsync, rename over the old one): unnamed
+ * (O_TMPFILE) where the file system allows it, so that a writer killed before its
+ * hg_tmp_link leaves nothing behind; elsewhere an ordinary new file created at once as
+ * name (O_EXCL|O_NOFOLLOW: never one that is there, never through a symlink). *named says
+ * which. Opened read-write with mode. -1 with errno. */
+int hg_tmp_open(const char *dir, const char *name, mode_t mode, bool *named);
+/* Gives the unnamed file open at fd the name name (linkat through /proc/self/fd, which
+ * needs no capability); -1 with errno (EEXIST when name is taken). */
+int hg_tmp_link(int fd, const char *name);
+
+/* Temp files of a writer that was killed: removes the regular files of dir (never a
+ * symlink, a folder or anything else) for which writer(name) returns the PID of their
+ * writer and that process is gone (kill(2): ESRCH). writer returns 0 for every name that
+ * is not exactly one of its temp names, or whose writer cannot be judged from here.
+ * Returns how many were removed. */
+int hg_sweep_temp(const char *dir, pid_t (*writer)(const char *name));
+/* mkdir -p with mode for every folder it makes; -errno. */
+int hg_mkdir_p(const char *path, mode_t mode);

@@ -1,0 +1,247 @@
+/* Connection attempts and listening sockets (see probe.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "os/probe.h"
+#include "base/util.h"
+
+static socklen_t sockaddr_of(const struct hg_ip *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (addr->family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		s6->sin6_addr = addr->v6;
+		return sizeof(*s6);
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *) ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	s4->sin_addr = addr->v4;
+	return sizeof(*s4);
+}
+
+static int classify_errno(int e, int *errnum)
+{
+	*errnum = e;
+	if (e == ECONNREFUSED)
+		return HG_PROBE_REFUSED;
+	if (e == ETIMEDOUT)
+		return HG_PROBE_TIMEOUT;
+	return HG_PROBE_UNREACHABLE;
+}
+
+/* poll(2) of one fd, restarted on EINTR: 1 ready, 0 timed out, -errno. */
+static int poll_one(int fd, short events, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	int r;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+static int probe_tcp(int fd, const struct sockaddr_storage *ss, socklen_t len, int timeout_ms, int *errnum)
+{
+	if (connect(fd, (const struct sockaddr *) ss, len) == 0)
+		return HG_PROBE_OPEN;
+	if (errno != EINPROGRESS)
+		return classify_errno(errno, errnum);
+	int r = poll_one(fd, POLLOUT, timeout_ms);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return HG_PROBE_TIMEOUT;
+	int so = 0;
+	socklen_t solen = sizeof(so);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &solen) < 0)
+		return -errno;
+	return so == 0 ? HG_PROBE_OPEN : classify_errno(so, errnum);
+}
+
+static int probe_udp(int fd, const struct sockaddr_storage *ss, socklen_t len, int timeout_ms, int *errnum)
+{
+	static const char hello[] = "host-gateway doctor\n";
+	char buf[64];
+	if (connect(fd, (const struct sockaddr *) ss, len) < 0 || send(fd, hello, sizeof(hello) - 1, 0) < 0)
+		return classify_errno(errno, errnum);
+	/* A connected UDP socket reports the ICMP port unreachable of the peer as
+	 * ECONNREFUSED on the next receive; silence proves nothing. */
+	int r = poll_one(fd, POLLIN, timeout_ms);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return HG_PROBE_SILENT;
+	if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		return HG_PROBE_OPEN;
+	return classify_errno(errno, errnum);
+}
+
+int hg_probe(const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms, int *errnum)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sockaddr_of(addr, port, &ss);
+	*errnum = 0;
+	_cleanup_close_ int fd = socket(addr->family, (proto == HG_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
+							     SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	return proto == HG_UDP ? probe_udp(fd, &ss, len, timeout_ms, errnum)
+			       : probe_tcp(fd, &ss, len, timeout_ms, errnum);
+}
+
+const char *hg_probe_result_name(enum hg_probe_result r)
+{
+	switch (r) {
+	case HG_PROBE_OPEN:
+		return "open";
+	case HG_PROBE_REFUSED:
+		return "refused";
+	case HG_PROBE_TIMEOUT:
+		return "no answer";
+	case HG_PROBE_UNREACHABLE:
+		return "unreachable";
+	case HG_PROBE_SILENT:
+		return "silent";
+	}
+	return "?";
+}
+
+/* "0100007F" (IPv4) or 32 hex digits (IPv6): the kernel prints each 32-bit word of the
+ * address in host byte order. */
+static int parse_hex_addr(const char *s, size_t n, int family, struct hg_ip *ip)
+{
+	size_t words = family == AF_INET6 ? 4 : 1;
+	if (n != words * 8)
+		return -EINVAL;
+	memset(ip, 0, sizeof(*ip));
+	ip->family = family;
+	ip->prefix = family == AF_INET6 ? 128 : 32;
+	for (size_t w = 0; w < words; w++) {
+		char word[9];
+		memcpy(word, s + w * 8, 8);
+		word[8] = '\0';
+		char *end;
+		unsigned long v = strtoul(word, &end, 16);
+		if (*end)
+			return -EINVAL;
+		uint32_t v32 = (uint32_t) v;
+		memcpy(ip->bytes + w * 4, &v32, 4);
+	}
+	return 0;
+}
+
+static bool is_loopback(const struct hg_ip *ip)
+{
+	if (ip->family == AF_INET)
+		return ip->bytes[0] == 127;
+	static const uint8_t one[16] = {[15] = 1};
+	static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+	return memcmp(ip->bytes, one, 16) == 0 || (memcmp(ip->bytes, mapped, 12) == 0 && ip->bytes[12] == 127);
+}
+
+static bool is_any(const struct hg_ip *ip)
+{
+	static const uint8_t zero[16];
+	return memcmp(ip->bytes, zero, hg_ip_len(ip->family)) == 0;
+}
+
+int hg_listeners_parse(const char *text, int family, enum hg_proto proto, uint16_t port, struct hg_listeners *l)
+{
+	/* TCP_LISTEN is 0x0A; a bound, unconnected UDP socket is TCP_CLOSE (0x07). */
+	unsigned want = proto == HG_UDP ? 0x07 : 0x0A;
+	const char *line = text;
+	bool header = true;
+	while (line && *line) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t) (eol - line) : strlen(line);
+		char buf[512];
+		if (len >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, line, len);
+		buf[len] = '\0';
+		line = eol ? eol + 1 : NULL;
+		if (header) { /* "  sl  local_address rem_address   st ..." */
+			if (!strstr(buf, "local_address"))
+				return -EINVAL;
+			header = false;
+			continue;
+		}
+		char local[64], remote[64];
+		unsigned st;
+		if (sscanf(buf, " %*[0-9]: %63s %63s %x", local, remote, &st) != 3)
+			continue; /* a blank last line */
+		char *colon = strchr(local, ':');
+		if (!colon)
+			return -EINVAL;
+		struct hg_ip ip;
+		if (parse_hex_addr(local, colon - local, family, &ip) < 0)
+			return -EINVAL;
+		if (strtoul(colon + 1, NULL, 16) != port || st != want)
+			continue;
+		if (is_any(&ip))
+			l->wildcard = true;
+		else if (is_loopback(&ip))
+			l->loopback = true;
+		else if (l->n_other < ARRAY_SIZE(l->other))
+			l->other[l->n_other++] = ip;
+	}
+	return header ? -EINVAL : 0;
+}
+
+static int read_text(const char *path, char **out)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	size_t cap = 0;
+	char *buf = NULL;
+	FILE *m = open_memstream(&buf, &cap);
+	if (!m)
+		return -ENOMEM;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		fwrite(chunk, 1, n, m);
+	if (fclose(m) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*out = buf;
+	return 0;
+}
+
+int hg_listeners_read(enum hg_proto proto, uint16_t port, struct hg_listeners *l)
+{
+	static const struct {
+		const char *tcp, *udp;
+		int family;
+	} files[] = {{"/proc/net/tcp", "/proc/net/udp", AF_INET}, {"/proc/net/tcp6", "/proc/net/udp6", AF_INET6}};
+	memset(l, 0, sizeof(*l));
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *text = NULL;
+		int r = read_text(proto == HG_UDP ? files[i].udp : files[i].tcp, &text);
+		if (r == -ENOENT) /* no IPv6 */
+			continue;
+		if (r < 0)
+			return r;
+		if ((r = hg_listeners_parse(text, files[i].family, proto, port, l)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+bool hg_listeners_cover(const struct hg_listeners *l, const struct hg_ip *addr)
+{
+	if (l->wildcard || (l->loopback && is_loopback(addr)))
+		return true;
+	for (size_t i = 0; i < l->n_other; i++)
+		if (hg_ip_equal(&l->other[i], addr))
+			return true;
+	return false;
+}
