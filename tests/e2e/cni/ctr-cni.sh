@@ -14,11 +14,11 @@
 # shellcheck disable=SC2119 # library functions whose arguments are optional
 # shellcheck source-path=SCRIPTDIR source=e2e-cni-lib.sh
 . "$(dirname "$0")/e2e-cni-lib.sh"
-# shellcheck source=../containerd.sh
-. "$(dirname "$0")/../containerd.sh"
+# shellcheck source=../containerd-lib.sh
+. "$(dirname "$0")/../containerd-lib.sh"
 hg_init e2e-ctr-cni
 hg_require_bin
-e2e_need containerd ctr runc umoci jq socat ss
+hg_require_cmd containerd ctr runc umoci jq socat ss
 hg_require_cmd nsenter unshare
 T_START=$(e2e_now_ms)
 

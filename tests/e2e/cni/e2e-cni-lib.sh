@@ -3,7 +3,7 @@
 # Sourced, never run. Sources tests/lib/common.sh, so a test needs only:
 #   . "$(dirname "$0")/e2e-cni-lib.sh"
 #   hg_init NAME
-# then sources containerd.sh and/or podman.sh itself.
+# then sources containerd-lib.sh and/or podman-lib.sh itself.
 #
 #   ec_port_free PORT...         fail when something listens on PORT (a listener of ours
 #                                would then be reported ready when it is not)

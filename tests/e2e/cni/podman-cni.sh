@@ -12,15 +12,15 @@
 #      listener on the gateway, the container's 127.0.0.1:5432 reaches the host listener
 #      on gateway:5432, a port not listed stays local
 # At the end: no record left, the host as before, the machine's CNI paths and
-# /etc/hosts untouched (podman runs in the private mount namespace of podman.sh).
+# /etc/hosts untouched (podman runs in the private mount namespace of podman-lib.sh).
 # shellcheck disable=SC2119 # library functions whose arguments are optional
 # shellcheck source-path=SCRIPTDIR source=e2e-cni-lib.sh
 . "$(dirname "$0")/e2e-cni-lib.sh"
-# shellcheck source=../podman.sh
-. "$(dirname "$0")/../podman.sh"
+# shellcheck source=../podman-lib.sh
+. "$(dirname "$0")/../podman-lib.sh"
 hg_init e2e-podman-cni
 hg_require_bin
-e2e_need podman conmon crun runc jq socat ss nsenter
+hg_require_cmd podman conmon crun runc jq socat ss nsenter
 T_START=$(e2e_now_ms)
 
 NET=hgt-e2e-pod

@@ -37,7 +37,7 @@
 cri_prebuild containerd crictl cni-plugins
 hg_init e2e-containerd2
 hg_require_bin
-e2e_need runc unshare umoci jq socat ss
+hg_require_cmd runc unshare umoci jq socat ss
 "$CRI_PY" -c 'import tomllib, yaml' 2>/dev/null || hg_skip "$CRI_PY lacks tomllib/yaml (python3-yaml)"
 cri_containerd2
 crictl_need

@@ -55,10 +55,10 @@
 # kubelet's etc-hosts (cri_kubelet_hosts), the image layout and crictl: crictl-lib.sh.
 
 CRI_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/e2e/e2e-common.sh
-. "$CRI_LIB_DIR/../e2e-common.sh"
-# shellcheck source=tests/e2e/rootfs.sh
-. "$CRI_LIB_DIR/../rootfs.sh"
+# shellcheck source=tests/e2e/e2e-lib.sh
+. "$CRI_LIB_DIR/../e2e-lib.sh"
+# shellcheck source=tests/e2e/rootfs-lib.sh
+. "$CRI_LIB_DIR/../rootfs-lib.sh"
 # shellcheck source=tests/e2e/cri/crictl-lib.sh
 . "$CRI_LIB_DIR/crictl-lib.sh"
 
@@ -103,7 +103,7 @@ cri_minimal_config_v3() {
 }
 
 cri_need() {
-	e2e_need containerd containerd-shim-runc-v2 ctr runc unshare umoci jq protoc
+	hg_require_cmd containerd containerd-shim-runc-v2 ctr runc unshare umoci jq protoc
 	[ -x "$CRI_PY" ] || hg_skip "$CRI_PY missing"
 	"$CRI_PY" -c 'import grpc, google.protobuf, tomllib' 2>/dev/null ||
 		hg_skip "$CRI_PY lacks grpc/protobuf (python3-grpcio python3-protobuf)"
@@ -219,7 +219,7 @@ cri_containerd_stop() {
 	return "$rc"
 }
 
-# _e2e_ctrd_shims (containerd.sh) finds the shims by E2E_CTRD_SOCK.
+# _e2e_ctrd_shims (containerd-lib.sh) finds the shims by E2E_CTRD_SOCK.
 _e2e_ctrd_shims() {
 	local p
 	for p in $(pgrep -f "^/[^ ]*/containerd-shim-runc-v2 .*-address $E2E_CTRD_SOCK( |\$)" || :); do

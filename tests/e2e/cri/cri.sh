@@ -34,7 +34,7 @@
 hg_init e2e-cri
 hg_require_bin
 cri_need
-e2e_need socat ss
+hg_require_cmd socat ss
 T_START=$(e2e_now_ms)
 
 SUBNET=10.215.9.0/24

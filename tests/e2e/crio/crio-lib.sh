@@ -61,10 +61,10 @@
 #   crio_spec CID               the OCI spec CRI-O gave runc for container CID
 
 CRIO_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=tests/e2e/e2e-common.sh
-. "$CRIO_LIB_DIR/../e2e-common.sh"
-# shellcheck source=tests/e2e/rootfs.sh
-. "$CRIO_LIB_DIR/../rootfs.sh"
+# shellcheck source=tests/e2e/e2e-lib.sh
+. "$CRIO_LIB_DIR/../e2e-lib.sh"
+# shellcheck source=tests/e2e/rootfs-lib.sh
+. "$CRIO_LIB_DIR/../rootfs-lib.sh"
 # shellcheck source=tests/e2e/cri/crictl-lib.sh
 . "$CRIO_LIB_DIR/../cri/crictl-lib.sh"
 
@@ -75,7 +75,7 @@ CRIO_DIR=${CRIO_DIR:-}
 crio_need() {
 	local env
 	crio_janitor
-	e2e_need runc conmon skopeo umoci jq unshare nsenter flock
+	hg_require_cmd runc conmon skopeo umoci jq unshare nsenter flock
 	env=$("$HG_SOURCE_ROOT/scripts/install-runtimes.sh" --print-env cri-o cni-plugins) ||
 		hg_fail "CRI-O could not be built (scripts/install-runtimes.sh cri-o cni-plugins)"
 	eval "$env"
@@ -163,7 +163,7 @@ crio_ns() {
 # containers, in their own mount namespaces, sit in the cgroup hgt-OWNER-crio, which
 # e2e_janitor removes after this.
 _crio_janitor() {
-	local p a owner ns q
+	local p a owner
 	for p in $(_e2e_pids); do
 		a=$(_e2e_argv0 "$p")
 		case $a in hgt-[0-9]*-crions | hgt-[0-9]*-crio) ;; *) continue ;; esac
@@ -171,15 +171,7 @@ _crio_janitor() {
 		owner=${owner%%-*}
 		kill -0 "$owner" 2>/dev/null && continue
 		e2e_log "crio janitor: $a (pid $p) outlived its test"
-		ns=$(readlink "/proc/$p/ns/mnt" 2>/dev/null || :)
-		for q in $(_e2e_pids); do
-			[ -n "$ns" ] || break
-			[ "$q" != "$p" ] || continue
-			if [ "$(readlink "/proc/$q/ns/mnt" 2>/dev/null || :)" = "$ns" ]; then
-				kill -KILL "$q" 2>/dev/null || :
-			fi
-		done
-		kill -KILL "$p" 2>/dev/null || :
+		e2e_kill_mntns "$p"
 	done
 	return 0
 }

@@ -42,7 +42,7 @@ cri_prebuild cri-o crictl cni-plugins
 hg_init e2e-crio
 hg_require_bin
 crio_need
-e2e_need socat ss
+hg_require_cmd socat ss
 T_START=$(e2e_now_ms)
 
 SUBNET=10.217.1.0/24

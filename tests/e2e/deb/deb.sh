@@ -23,8 +23,8 @@
 HG_SOURCE_ROOT=${HG_SOURCE_ROOT:-$(cd "$(dirname "$0")/../../.." && pwd)}
 # shellcheck source=../../lib/common.sh
 . "$HG_SOURCE_ROOT/tests/lib/common.sh"
-# shellcheck source=../podman.sh
-. "$HG_SOURCE_ROOT/tests/e2e/podman.sh"
+# shellcheck source=../podman-lib.sh
+. "$HG_SOURCE_ROOT/tests/e2e/podman-lib.sh"
 hg_init deb
 
 PKG=host-gateway
@@ -58,6 +58,11 @@ done
 [ "${before[$OPT_LINK]}" = no ] || hg_log "$OPT_LINK exists already: postinst must leave it alone"
 opt_fp=$(ls -ld --time-style=+%s "$OPT_LINK" 2>/dev/null || :)
 etc_fp=$(sha256sum /etc/hosts)
+# The state folder may hold what an earlier use of host-gateway left (a registry of a hosts
+# file, by-netns links): postrm keeps the folder then. Asserted below: what the package's own
+# containers made is gone, and what was there before is still there.
+_deb_state_in_use() { find /run/host-gateway -mindepth 2 \( -name '*.json' -o -type l \) 2>/dev/null | sort; }
+state_before=$(_deb_state_in_use)
 
 # 1. Build (offline, lintian).
 t0=$(e2e_now_ms)
@@ -182,9 +187,15 @@ DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 purge -y -qq "
 case $(_deb_status) in "" | not-installed) ;; *) hg_fail "dpkg status after purge: $(_deb_status)" ;; esac
 for f in "$BIN" /usr/sbin/host-gateway /etc/host-gateway "$HOOKS_D/host-gateway-createruntime.json" \
 	"$HOOKS_D/host-gateway-poststop.json" /usr/share/host-gateway "$man" /usr/share/doc/host-gateway \
-	/var/lib/host-gateway /run/host-gateway; do
+	/var/lib/host-gateway; do
 	[ "$(_deb_exists "$f")" = no ] || hg_fail "left after purge: $f"
 done
+if [ -z "$state_before" ]; then
+	[ "$(_deb_exists /run/host-gateway)" = no ] || hg_fail "left after purge: /run/host-gateway"
+else
+	hg_assert_eq "$(_deb_state_in_use)" "$state_before" \
+		"after purge, /run/host-gateway holds what it held before the package (and nothing of its containers)"
+fi
 for f in "${!before[@]}"; do
 	hg_assert_eq "$(_deb_exists "$f")" "${before[$f]}" "after purge, $f exists as before"
 done

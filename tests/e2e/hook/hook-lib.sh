@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Helpers of the OCI hook e2e tests (issue 4). Sourced, never run; sources common.sh and
-# rootfs.sh, so a test needs only:
+# rootfs-lib.sh, so a test needs only:
 #   . "$(dirname "$0")/hook-lib.sh"
 #   hk_init hook-runc
 #
@@ -39,8 +39,8 @@ HG_SOURCE_ROOT=${HG_SOURCE_ROOT:-$(cd "$HK_DIR/../../.." && pwd)}
 export HG_SOURCE_ROOT
 # shellcheck source=../../lib/common.sh
 . "$HG_SOURCE_ROOT/tests/lib/common.sh"
-# shellcheck source=../rootfs.sh
-. "$HG_SOURCE_ROOT/tests/e2e/rootfs.sh"
+# shellcheck source=../rootfs-lib.sh
+. "$HG_SOURCE_ROOT/tests/e2e/rootfs-lib.sh"
 
 declare -gA HK_NS=() HK_NSPATH=() HK_HOSTIP=() HK_CIP=()
 
@@ -149,7 +149,7 @@ hk_bundle_cmd() {
 # over /sys/fs/cgroup/unified, so crun sees plain v1 cgroups. Nothing changes for the
 # rest of the machine, and it is undone by construction when the command exits (the
 # kernel-wide alternative of runtimes.md, mounting hugetlb as v1, is not reliably undone
-# by umount: see tests/e2e/README.md). Same approach as tests/e2e/podman.sh.
+# by umount: see tests/e2e/README.md). Same approach as tests/e2e/podman-lib.sh.
 _hk_need_crun_fix() {
 	[ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null || :)" = tmpfs ] &&
 		[ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null || :)" = cgroup2fs ]

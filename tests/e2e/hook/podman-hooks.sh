@@ -12,8 +12,8 @@
 # In each, the container resolves host.docker.internal and reaches a host listener by name.
 # HK_PODMAN_RUNTIME=runc runs podman with runc (default crun).
 . "$(dirname "$0")/hook-lib.sh"
-# shellcheck source=../podman.sh
-. "$HG_SOURCE_ROOT/tests/e2e/podman.sh"
+# shellcheck source=../podman-lib.sh
+. "$HG_SOURCE_ROOT/tests/e2e/podman-lib.sh"
 hk_init "hook-podman-${HK_PODMAN_RUNTIME:-crun}"
 if [ ! -x /usr/lib/cni/bridge ] || [ ! -x /usr/lib/cni/host-local ]; then hg_skip "reference CNI plugins not installed"; fi
 hg_guard_forwarding on

@@ -4,7 +4,7 @@
 # own mount namespace, reached as /proc/PID/root/etc/hosts), a client in the container
 # reaching a host listener BY NAME, CHECK catching an in-place edit of the block (106),
 # DEL restoring the file byte for byte and removing the record.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-bridge-names
 hg_require_bin
 hg_require_cmd jq socat nsenter unshare

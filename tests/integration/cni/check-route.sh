@@ -4,7 +4,7 @@
 # host really answers there). host-gateway must add a host route via the bridge gateway;
 # CHECK passes; the route deleted by hand makes CHECK fail with 106; a repeated ADD puts it
 # back without duplicating anything; DEL removes it.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-check-route
 hg_require_bin
 hg_require_cmd jq socat nsenter unshare

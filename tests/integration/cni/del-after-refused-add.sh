@@ -5,7 +5,7 @@
 # bad plugin entry). ADD fails with code 7; then the chain's DEL, which libcni runs last
 # plugin first and stops at the first failure, succeeds, and host-local has released the
 # pod's IP: a pod that retries its sandbox cannot drain the range.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-del-after-refused-add
 hg_require_bin
 hg_require_cmd jq

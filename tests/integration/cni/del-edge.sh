@@ -6,7 +6,7 @@
 #   route was added); after a chain that died between bridge ADD and host-gateway ADD.
 # The network forces a host route (no routes from host-local, hostIPs a literal address
 # of another subnet), so there is a route to remove as well as a block.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-del-edge
 hg_require_bin
 hg_require_cmd jq unshare

@@ -7,7 +7,7 @@
 #   missing -> 1; "names": "x" -> 7 naming "names"; stdin not JSON -> 6.
 # And the command line for people: --help without CNI env exits 0, --version prints it.
 # The own-netns cases run the plugin inside a test netns, never in the machine's.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-errors
 hg_require_bin
 hg_require_cmd jq

@@ -4,7 +4,7 @@
 # other two records, routes and blocks and keeps the valid one intact (CHECK still passes);
 # the older key cni.dev/attachments works the same. STATUS: 0 with a usable stateDir,
 # code 50 with a stateDir under a regular file.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-gc-status
 hg_require_bin
 hg_require_cmd jq unshare

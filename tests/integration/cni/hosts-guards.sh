@@ -12,7 +12,7 @@
 #    before), every user byte kept;
 #  - stateDir a symlink, or writable by others: ADD refuses it (code 105), DEL exits 0
 #    and follows nothing; logFile a symlink to a canary: the canary is untouched.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-hosts-guards
 hg_require_bin
 hg_require_cmd jq flock sha256sum timeout

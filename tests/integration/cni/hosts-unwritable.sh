@@ -3,7 +3,7 @@
 # /etc/hosts (ENOENT) or a read-only one (EROFS) gets a successful ADD, the plumbing, the
 # names in the record for the hook, one log line, and its file untouched. A hosts file that
 # is refused for safety (a directory here) still fails ADD with code 103.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-hosts-unwritable
 hg_require_bin
 hg_require_cmd jq nsenter unshare

@@ -5,7 +5,7 @@
 # hostIP configured, and no IPv6 route either.
 # Everything runs inside a "node" netns (HG_EXEC_NETNS): the bridge plugin with isGateway
 # turns on IPv6 forwarding, which must not happen to the machine itself.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-ipv6
 hg_require_bin
 hg_require_cmd jq socat nsenter unshare

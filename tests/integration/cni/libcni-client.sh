@@ -4,7 +4,7 @@
 # delivered through the io.kubernetes.cri.pod-annotations capability:
 #   host-gateway.io/names "db.host,api.host" -> the block holds exactly those names;
 #   host-gateway.io/enabled "false"          -> pass-through: no record, no block.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-libcni-client
 hg_require_bin
 hg_require_cmd jq socat nsenter unshare

@@ -5,7 +5,7 @@
 #   the plugins run inside NODE (HG_EXEC_NETNS), hostIPs ["node-gateway"].
 # The names must map to the node's default gateway (10.250.50.1), not the bridge gateway,
 # and a client in the container reaches a listener in HOST by name.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-node-gateway
 hg_require_bin
 hg_require_cmd jq socat nsenter unshare nft

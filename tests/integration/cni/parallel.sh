@@ -3,7 +3,7 @@
 # parallel: every ADD succeeds, exactly 20 records, each container's hosts file has
 # exactly one block with the right line; after the DELs no record, no block, no temp
 # file, and the host is as it was (links, routes, nft, netns, forwarding).
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-parallel
 hg_require_bin
 hg_require_cmd jq unshare

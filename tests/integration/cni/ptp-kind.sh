@@ -2,7 +2,7 @@
 # ptp + host-local + host-gateway at cniVersion 0.3.1 (kindnet's shape): ADD writes the
 # names, a client reaches the host by name, DEL comes WITHOUT prevResult (libcni sends none
 # below 0.4.0) and still removes the block and the record; CHECK is refused at 0.3.1 (1).
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-ptp-kind
 hg_require_bin
 hg_require_cmd jq socat nsenter unshare

@@ -11,7 +11,7 @@
 #    still serialise (the lock is not in the stateDir);
 #  - ADDs killed at random moments, then one DEL: the user's file byte for byte, no
 #    registry left.
-. "$(dirname "$0")/cni-common.sh"
+. "$(dirname "$0")/cni-lib.sh"
 hg_init cni-shared-hosts
 hg_require_bin
 hg_require_cmd jq

@@ -4,7 +4,7 @@
 # ufw-* chains, as ufw writes them), firewalld's (table inet firewalld, written with nft),
 # and a plain nftables input chain with policy drop. Each names the shape and prints the
 # command that opens the port for the container's interface.
-. "$(dirname "$0")/doctor-common.sh"
+. "$(dirname "$0")/doctor-lib.sh"
 hg_init doctor-firewall
 hg_require_bin
 hg_require_cmd socat jq nft iptables-nft

@@ -1,7 +1,7 @@
 #!/bin/bash
 # doctor on a healthy attachment: the host listens on every address, nothing filters, the
 # route back is symmetric: every check is ✔, exit 0, and --json has the documented schema.
-. "$(dirname "$0")/doctor-common.sh"
+. "$(dirname "$0")/doctor-lib.sh"
 hg_init doctor-healthy
 hg_require_bin
 hg_require_cmd socat jq

@@ -10,7 +10,7 @@
 #      read-write); a line over 1023 bytes still maps the names on it (they used to be
 #      "missing", and the fix offered a duplicate line); refusals say "not read", never
 #      "refusing to write it" (a FIFO, a file over 1 MiB, the machine's own /etc/hosts)
-. "$(dirname "$0")/doctor-common.sh"
+. "$(dirname "$0")/doctor-lib.sh"
 hg_init doctor-hostile
 hg_require_bin
 hg_require_cmd jq timeout mkfifo

@@ -2,7 +2,7 @@
 # doctor on a refused port: a service listening on 127.0.0.1 only (suggest binding the host
 # address or hostLoopbackPorts), and a port nothing listens on; a UDP port with nothing
 # behind it is closed (ICMP port unreachable).
-. "$(dirname "$0")/doctor-common.sh"
+. "$(dirname "$0")/doctor-lib.sh"
 hg_init doctor-listener
 hg_require_bin
 hg_require_cmd socat jq

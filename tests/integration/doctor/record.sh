@@ -4,7 +4,7 @@
 # with its own mount namespace. doctor finds the attachment's record by the namespace (the
 # stateDir of the conflist given as --config), takes the host address from it, and checks
 # the names the record says were written into the container's /etc/hosts.
-. "$(dirname "$0")/doctor-common.sh"
+. "$(dirname "$0")/doctor-lib.sh"
 hg_init doctor-record
 hg_require_bin
 hg_require_cmd jq socat unshare

@@ -1,7 +1,7 @@
 #!/bin/bash
 # doctor on strict rp_filter: the container's packets arrive on its veth, but the host's
 # route back to the container leaves through another interface, so the host drops them.
-. "$(dirname "$0")/doctor-common.sh"
+. "$(dirname "$0")/doctor-lib.sh"
 hg_init doctor-rp-filter
 hg_require_bin
 hg_require_cmd socat

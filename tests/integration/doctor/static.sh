@@ -3,7 +3,7 @@
 # entry missing, entry before the main plugin, entry in place), and the names in a
 # container's /etc/hosts (--pid of a process with its own mount namespace: names missing,
 # one shadowed by a user line, then all there).
-. "$(dirname "$0")/doctor-common.sh"
+. "$(dirname "$0")/doctor-lib.sh"
 hg_init doctor-static
 hg_require_bin
 hg_require_cmd jq

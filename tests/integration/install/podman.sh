@@ -1,6 +1,6 @@
 #!/bin/bash
 # install against a podman CNI configuration folder (podman 4.3, CNI backend, in the private
-# mount namespace of tests/e2e/podman.sh), then a container shows that the chained plugin
+# mount namespace of tests/e2e/podman-lib.sh), then a container shows that the chained plugin
 # ran, not only that a file changed:
 #   1. a bridge + host-local conflist without host-gateway; `install --cni-conf-dir
 #      <podman's net.d> --cni-bin-dir <podman's plugin dir> --plugin-config
@@ -11,12 +11,12 @@
 #      it); no record is left, so the binary goes too
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/../../e2e/cni/e2e-cni-lib.sh"
-# shellcheck source=../../e2e/podman.sh
-. "$(dirname "$0")/../../e2e/podman.sh"
+# shellcheck source=../../e2e/podman-lib.sh
+. "$(dirname "$0")/../../e2e/podman-lib.sh"
 . "$(dirname "$0")/install-lib.sh"
 hg_init install-podman
 hg_require_bin
-e2e_need podman conmon crun jq socat ss nsenter
+hg_require_cmd podman conmon crun jq socat ss nsenter
 
 NET=hgt-inst-pod
 BR=hgt-$$-ib

@@ -16,8 +16,8 @@
 #   echo x | nc -w2 NAME PORT                connects by name (test addresses only)
 #   ping -c1 -W1 NAME                        sends ICMP: test addresses only
 
-# shellcheck source=tests/e2e/e2e-common.sh
-. "$(dirname "${BASH_SOURCE[0]}")/e2e-common.sh"
+# shellcheck source=tests/e2e/e2e-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/e2e-lib.sh"
 
 E2E_BUSYBOX=${E2E_BUSYBOX:-/bin/busybox}
 

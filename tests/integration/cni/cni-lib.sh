@@ -2,7 +2,7 @@
 # Helpers shared by the CNI integration tests of this folder (sourced, never run).
 # The hosts block, subnets, bridge conflists and record counts are tests/lib's (hg_*).
 # Sources tests/lib/common.sh, so a test only needs:
-#   . "$(dirname "$0")/cni-common.sh"
+#   . "$(dirname "$0")/cni-lib.sh"
 #   hg_init NAME
 
 HGC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared helpers of the e2e runtime libraries (rootfs.sh, containerd.sh, podman.sh).
+# Shared helpers of the e2e runtime libraries (rootfs-lib.sh, containerd-lib.sh, podman-lib.sh).
 # Sourced, never run, after tests/lib/common.sh (every test sources it first, through
 # e2e-cni-lib.sh or hook-lib.sh, and calls hg_init: hg_defer, hg_skip, the host lock).
 #
@@ -9,7 +9,6 @@
 #
 #   e2e_log MSG...             message on stderr, seconds since the library was sourced
 #   e2e_now_ms                 milliseconds since the epoch
-#   e2e_need CMD...            exit 77 (skip) unless every CMD is installed
 #   e2e_wait_for SECS CMD...   poll CMD every 20 ms until it succeeds; 1 on timeout
 #   e2e_del_link NAME          delete a root-netns link if it exists
 #   e2e_cni_defer_bridge_cleanup CONFLIST
@@ -19,6 +18,7 @@
 #                              inside a private mount namespace only: make each PATH
 #                              show SRC, even when PATH does not exist, without writing
 #                              to the machine's directories
+#   e2e_kill_mntns PID         SIGKILL every process in PID's mount namespace, and PID
 #   e2e_janitor                remove what e2e runs killed by SIGKILL left behind
 
 [ -n "${_E2E_COMMON_SOURCED:-}" ] && return 0
@@ -33,12 +33,6 @@ e2e_log() {
 	printf '[e2e %d.%03ds] %s\n' $((ms / 1000)) $((ms % 1000)) "$*" >&2
 }
 
-e2e_need() {
-	local c
-	for c; do
-		command -v "$c" >/dev/null 2>&1 || hg_skip "$c not installed"
-	done
-}
 
 e2e_wait_for() {
 	local deadline=$(($(date +%s%N) + $1 * 1000000000))
@@ -236,6 +230,20 @@ _e2e_cgroup_kill_rm() {
 
 # ---- janitor --------------------------------------------------------------------
 
+# e2e_kill_mntns PID: SIGKILL every process in PID's mount namespace, and PID.
+e2e_kill_mntns() {
+	local p=$1 q ns
+	ns=$(readlink "/proc/$p/ns/mnt" 2>/dev/null || :)
+	for q in $(_e2e_pids); do
+		[ -n "$ns" ] || break
+		[ "$q" != "$p" ] || continue
+		if [ "$(readlink "/proc/$q/ns/mnt" 2>/dev/null || :)" = "$ns" ]; then
+			kill -KILL "$q" 2>/dev/null || :
+		fi
+	done
+	kill -KILL "$p" 2>/dev/null || :
+}
+
 # e2e_janitor: after a test was SIGKILLed (meson timeout), its daemons keep running.
 # Every long-lived e2e process carries argv[0] "hgt-OWNERPID-KIND"; for owners that are
 # gone: end the podman namespace (all its processes), containerd and its shims, and the
@@ -250,16 +258,10 @@ e2e_janitor() {
 		kill -0 "$owner" 2>/dev/null && continue
 		e2e_log "janitor: $a (pid $p) outlived its test"
 		if [ "${a##*-}" = podmanns ]; then
-			ns=$(readlink "/proc/$p/ns/mnt" 2>/dev/null || :)
-			for q in $(_e2e_pids); do
-				[ -n "$ns" ] || break
-				[ "$q" != "$p" ] || continue
-				if [ "$(readlink "/proc/$q/ns/mnt" 2>/dev/null || :)" = "$ns" ]; then
-					kill -KILL "$q" 2>/dev/null || :
-				fi
-			done
+			e2e_kill_mntns "$p"
+		else
+			kill -KILL "$p" 2>/dev/null || :
 		fi
-		kill -KILL "$p" 2>/dev/null || :
 	done
 	for shim in $(pgrep -f '^/usr/bin/containerd-shim-runc-v2 -namespace hgt-[0-9]+-' || :); do
 		owner=$(tr '\0' ' ' <"/proc/$shim/cmdline" 2>/dev/null | sed -n 's/.*-namespace hgt-\([0-9]*\)-.*/\1/p' || :)

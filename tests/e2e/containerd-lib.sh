@@ -43,10 +43,10 @@
 #       bridge plugin then cannot learn the container's IP and leaks its ipMasq rules;
 #       e2e_containerd_stop purges them (by their comment `name: "NETWORK"`).
 
-# shellcheck source=tests/e2e/e2e-common.sh
-. "$(dirname "${BASH_SOURCE[0]}")/e2e-common.sh"
-# shellcheck source=tests/e2e/rootfs.sh
-. "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh"
+# shellcheck source=tests/e2e/e2e-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/e2e-lib.sh"
+# shellcheck source=tests/e2e/rootfs-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/rootfs-lib.sh"
 
 E2E_CTR_TIMEOUT=${E2E_CTR_TIMEOUT:-60}
 E2E_CTRD_PID=${E2E_CTRD_PID:-}
@@ -57,7 +57,7 @@ e2e_ctr() {
 
 e2e_containerd_start() {
 	local dir=$1 t0
-	e2e_need containerd ctr containerd-shim-runc-v2 runc unshare umoci jq
+	hg_require_cmd containerd ctr containerd-shim-runc-v2 runc unshare umoci jq
 	case $dir in /*) ;; *)
 		echo "e2e_containerd_start: DIR must be absolute" >&2
 		return 1

@@ -45,10 +45,10 @@
 #       for NETWORK (comment `name: "NETWORK"`) and iptables-nft tables left empty, and
 #       the bridge if podman created it. Returns 1 when cgroups or mounts are left.
 
-# shellcheck source=tests/e2e/e2e-common.sh
-. "$(dirname "${BASH_SOURCE[0]}")/e2e-common.sh"
-# shellcheck source=tests/e2e/rootfs.sh
-. "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh"
+# shellcheck source=tests/e2e/e2e-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/e2e-lib.sh"
+# shellcheck source=tests/e2e/rootfs-lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/rootfs-lib.sh"
 
 E2E_PODMAN_TIMEOUT=${E2E_PODMAN_TIMEOUT:-60}
 E2E_PODMAN_NS_PID=${E2E_PODMAN_NS_PID:-}
@@ -63,7 +63,7 @@ e2e_podman() {
 
 e2e_podman_setup() {
 	local dir=$1 conflist=$2 plugdir=$3 hooks=${4:-} runtime=${5:-crun} net h t0
-	e2e_need podman conmon nsenter unshare jq "$runtime"
+	hg_require_cmd podman conmon nsenter unshare jq "$runtime"
 	case $dir in /*) ;; *)
 		echo "e2e_podman_setup: DIR must be absolute" >&2
 		return 1
