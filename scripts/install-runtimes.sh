@@ -8,7 +8,7 @@
 #   COMPONENT: containerd cri-o crictl coredns cni-plugins (default: all)
 #   --print-env: after building, print shell assignments (HG_CONTAINERD_BIN=DIR ...) for
 #                the tests to eval; the only thing written to stdout.
-# The versions below are the single place they are pinned; README's runtime table names them.
+# The versions below are the single place they are pinned; docs/testing.md's runtime table names them.
 set -euo pipefail
 
 CONTAINERD_VERSION=v2.4.2  # github.com/containerd/containerd/v2: the newest 2.x the proxy serves

@@ -326,7 +326,7 @@ measure "nft floor (C, libnftables)" "$BIN/nft-floor" "$NSPATH" "$GW" add ::: "$
 measure "nft floor, add+del in one process" "$BIN/nft-floor" "$NSPATH" "$GW" both
 measure "exec of a libnftables-linked no-op" "$BIN/nft-floor" "$NSPATH" "$GW" print
 # Operations of a runtime are seconds apart, not back to back: these meet a kernel that has
-# finished what the previous run left it (see README, "nftables: where the time goes").
+# finished what the previous run left it (see docs/benchmarks.md, "nftables: where the time goes").
 measure "nft floor, ${GAP} ms apart" -g "$GAP" "$BIN/nft-floor" "$NSPATH" "$GW" add ::: "$BIN/nft-floor" "$NSPATH" "$GW" del
 measure "nft floor, socket released after exit, ${GAP} ms apart" -g "$GAP" \
 	"$BIN/nft-floor" "$NSPATH" "$GW" add detach ::: "$BIN/nft-floor" "$NSPATH" "$GW" del detach

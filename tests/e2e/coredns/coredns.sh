@@ -3,7 +3,7 @@
 # that never read /etc/hosts. CoreDNS is built from its release module by
 # scripts/install-runtimes.sh (cached); nothing of it is mocked.
 #
-# The pipeline of README ("Names in pods: CoreDNS"): kubeadm's default Corefile
+# The pipeline of docs/kubernetes.md ("Names in pods: CoreDNS"): kubeadm's default Corefile
 # (tests/unit/golden/corefile/kubeadm.in) piped through `host-gateway corefile --ip VIP`,
 # with two changes made to the input BEFORE the pipe, because this machine has no cluster:
 #   - the `kubernetes` plugin's block is dropped: it needs an API server, and without one
@@ -272,7 +272,7 @@ hg_assert_eq "$(cd_query "$UPSTREAM" "$UP_NAME" A)" "NOERROR $UP_ADDR" "the upst
 # The files the goldens' paths are pointed at (the k3s shapes).
 printf '198.51.100.7 node1\n' >"$HG_TMP/coredns-etc/NodeHosts"
 
-# ---- 1. README's pipeline on kubeadm's Corefile, served by the real CoreDNS -----------
+# ---- 1. docs/kubernetes.md's pipeline on kubeadm's Corefile, served by the real CoreDNS -
 cd_edit "$GOLDEN/kubeadm.in" >"$HG_TMP/kubeadm.in"
 hg_log "kubeadm.in as piped (diff against the golden input):"$'\n'"$(diff -u "$GOLDEN/kubeadm.in" "$HG_TMP/kubeadm.in" || :)"
 "$HG_BIN" corefile --ip "$VIP" <"$HG_TMP/kubeadm.in" >"$HG_TMP/Corefile" || hg_fail "corefile: exit $?"
