@@ -15,7 +15,7 @@ enum hg_cni_code {
 	HG_CNI_OWN_NETNS = 8,
 	HG_CNI_TRY_AGAIN = 11,
 	HG_CNI_NOT_READY = 50,
-	/* Ours (documented in README): */
+	/* Ours (documented in host-gateway(8), "CNI error codes"): */
 	HG_CNI_NO_HOST_ADDRESS = 100,  /* no host address could be determined */
 	HG_CNI_NETNS = 101,            /* entering the network namespace failed */
 	HG_CNI_NETLINK = 102,          /* a route could not be read or written */
