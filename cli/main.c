@@ -67,7 +67,7 @@ static const char help_usage[] =
 static const char version_usage[] =
 	"Usage: host-gateway version\n"
 	"  Shows the version and the CNI specification versions the plugin speaks\n"
-	"  (as host-gateway --version does).\n"
+	"  (as host-gateway -V does).\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help  show this help\n";
