@@ -6,6 +6,7 @@
  * k3s's coredns-custom ConfigMap and reads nothing. The work is in lib/base/corefile.c; this file
  * only parses arguments and moves bytes. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "cli/corefile-cmd.h"
 #include "base/corefile.h"
 #include "base/util.h"
-#include "cli/args.h"
+#include "cli/cli.h"
 #include "os/fs.h"
 
 static const char usage[] =
@@ -23,11 +24,26 @@ static const char usage[] =
 	"  its main server block (.:53), also when that hosts block is in a snippet the block\n"
 	"  imports; running it again changes nothing. Refused (exit 1, the line named): what\n"
 	"  CoreDNS would refuse or misread, a NUL byte, and an import of a file when the block\n"
-	"  shows no hosts directive (it may hold one). --ip: the virtual IP (one IPv4 and/or one\n"
-	"  IPv6); --name: the names (default host.docker.internal, host.containers.internal,\n"
-	"  gateway.docker.internal).\n"
-	"  --k3s-override: print the host-gateway.override key of k3s's coredns-custom\n"
-	"  ConfigMap instead (template directives; stdin is not read).\n";
+	"  shows no hosts directive (it may hold one).\n"
+	"  Exit status: 0 ok, 1 Corefile refused, 2 usage.\n"
+	"\n"
+	"Options:\n"
+	"  --ip VIP          the virtual IP: one IPv4 and/or one IPv6 address\n"
+	"  --name NAME       a name of the host; may be repeated (default host.docker.internal,\n"
+	"                    host.containers.internal, gateway.docker.internal)\n"
+	"  --k3s-override    print the host-gateway.override key of k3s's coredns-custom\n"
+	"                    ConfigMap instead (template directives; stdin is not read)\n"
+	"  -h, --help        show this help\n";
+
+enum { OPT_IP = 0x100, OPT_NAME, OPT_K3S };
+
+static const struct option options[] = {
+	{"ip", required_argument, NULL, OPT_IP},
+	{"name", required_argument, NULL, OPT_NAME},
+	{"k3s-override", no_argument, NULL, OPT_K3S},
+	{"help", no_argument, NULL, 'h'},
+	{},
+};
 
 /* The whole of stdin, at most HG_COREFILE_MAX_SIZE bytes: -1 with errno (EFBIG above it). */
 static int read_bounded(char **out, size_t *len)
@@ -55,27 +71,33 @@ int hg_corefile_main(int argc, char **argv)
 	_cleanup_free_ char *input = NULL, *output = NULL;
 	bool k3s = false;
 	size_t len = 0, out_len = 0;
-	int ret = 2;
+	int ret = 2, c;
 
-	for (int i = 2; i < argc; i++) {
-		bool missing = false;
-		const char *v;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage, stdout);
-			ret = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			ret = hg_usage_print(usage);
 			goto out;
-		} else if (strcmp(argv[i], "--k3s-override") == 0) {
+		case OPT_K3S:
 			k3s = true;
-		} else if ((v = hg_opt_value(argc, argv, &i, "--ip", &missing))) {
-			if (hg_corefile_spec_add_ip(&spec, v, &err) < 0)
+			break;
+		case OPT_IP:
+			if (hg_corefile_spec_add_ip(&spec, optarg, &err) < 0)
 				goto usage_error;
-		} else if ((v = hg_opt_value(argc, argv, &i, "--name", &missing))) {
-			if (hg_corefile_spec_add_name(&spec, v, &err) < 0)
+			break;
+		case OPT_NAME:
+			if (hg_corefile_spec_add_name(&spec, optarg, &err) < 0)
 				goto usage_error;
-		} else {
-			hg_error_set(&err, 0, missing ? "%s needs a value" : "unknown argument \"%s\"", argv[i]);
-			goto usage_error;
+			break;
+		default:
+			ret = hg_usage_bad_option("corefile", options, c, argv);
+			goto out;
 		}
+	}
+	if (optind < argc) {
+		ret = hg_usage_extra_operand("corefile", argc, argv);
+		goto out;
 	}
 	if (hg_corefile_spec_finish(&spec, &err) < 0)
 		goto usage_error;
@@ -106,7 +128,7 @@ int hg_corefile_main(int argc, char **argv)
 	goto out;
 
 usage_error:
-	fprintf(stderr, "host-gateway corefile: %s (see host-gateway corefile --help)\n", err.msg);
+	ret = hg_usage_error("corefile", "%s", err.msg);
 	goto out;
 failed:
 	fprintf(stderr, "host-gateway corefile: %s\n", err.msg);

@@ -5,6 +5,7 @@
  * the arguments and prints one line per check ("✔", "✘ ... — fix: ...", "?") or, with
  * --json, one object {"checks": [{"id", "status", "message", "fix"}]}. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include "cli/doctor-cmd.h"
 #include "ops/doctor.h"
 #include "base/util.h"
-#include "cli/args.h"
+#include "cli/cli.h"
 #include "os/fs.h"
 
 static const char usage[] =
@@ -26,12 +27,33 @@ static const char usage[] =
 	"  then explains each failure with its fix: no host address or route, nothing listening\n"
 	"  or listening on 127.0.0.1 only, the host's input filtering (ufw, firewalld, policy\n"
 	"  drop), strict rp_filter; with --pid also the names in the container's /etc/hosts.\n"
-	"  The attachment's record is used when there is one, else --config (the hook config,\n"
-	"  default " HG_DEFAULT_CONFIG ", or a CNI entry or conflist file).\n"
-	"  --cni-conf-dir: check that the configuration runtimes load chains host-gateway after\n"
-	"  the main plugin (alone: only that).\n"
-	"  Exit status: 0 all checks pass, 1 a check failed, 2 usage, 3 no diagnosis possible.\n";
+	"  Exit status: 0 all checks pass, 1 a check failed, 2 usage, 3 no diagnosis possible.\n"
+	"\n"
+	"Options:\n"
+	"  --netns PATH         the container's network namespace (a file such as /run/netns/NAME)\n"
+	"  --pid PID            a process of the container: its network namespace and /etc/hosts\n"
+	"  --port PORT[/tcp|/udp]\n"
+	"                       a port to try (tcp by default); may be repeated\n"
+	"  --config PATH        the configuration, when the attachment has no record: the hook\n"
+	"                       config (default " HG_DEFAULT_CONFIG "), or a CNI entry or\n"
+	"                       conflist file\n"
+	"  --cni-conf-dir DIR   check that the configuration runtimes load chains host-gateway\n"
+	"                       after the main plugin (alone: only that)\n"
+	"  --json               print {\"checks\": [{\"id\", \"status\", \"message\", \"fix\"}]}\n"
+	"  -h, --help           show this help\n";
 
+enum { OPT_NETNS = 0x100, OPT_PID, OPT_PORT, OPT_CONFIG, OPT_CNI_CONF_DIR, OPT_JSON };
+
+static const struct option options[] = {
+	{"netns", required_argument, NULL, OPT_NETNS},
+	{"pid", required_argument, NULL, OPT_PID},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"config", required_argument, NULL, OPT_CONFIG},
+	{"cni-conf-dir", required_argument, NULL, OPT_CNI_CONF_DIR},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"help", no_argument, NULL, 'h'},
+	{},
+};
 
 /* A string for JSON: the checks quote bytes nobody checked (an interface name may hold any
  * byte but '/', ':' and blanks), and JSON must be UTF-8: invalid bytes become '?' (util.h)
@@ -84,59 +106,53 @@ int hg_doctor_main(int argc, char **argv)
 	_cleanup_checks_ struct hg_checks checks = {0};
 	struct hg_error err = {0};
 	bool json = false;
+	int c;
 
-	for (int i = 2; i < argc; i++) {
-		bool missing = false;
-		const char *v;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(usage, stdout);
-			return 0;
-		} else if (strcmp(argv[i], "--json") == 0) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			return hg_usage_print(usage);
+		case OPT_JSON:
 			json = true;
-		} else if ((v = hg_opt_value(argc, argv, &i, "--netns", &missing))) {
-			o.netns = v;
-		} else if ((v = hg_opt_value(argc, argv, &i, "--pid", &missing))) {
+			break;
+		case OPT_NETNS:
+			o.netns = optarg;
+			break;
+		case OPT_PID: {
 			char *end;
 			errno = 0;
-			long pid = strtol(v, &end, 10);
-			if (errno || *end || end == v || pid <= 0 || pid > 0x3fffffff) {
-				fprintf(stderr, "host-gateway doctor: --pid %s is not a process id\n", v);
-				return 2;
-			}
+			long pid = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || pid <= 0 || pid > 0x3fffffff)
+				return hg_usage_error("doctor", "--pid %s is not a process id", optarg);
 			o.pid = (pid_t) pid;
-		} else if ((v = hg_opt_value(argc, argv, &i, "--port", &missing))) {
-			if (o.n_ports == HG_DOCTOR_MAX_PORTS) {
-				fprintf(stderr, "host-gateway doctor: at most %d --port\n", HG_DOCTOR_MAX_PORTS);
-				return 2;
-			}
-			if (hg_doctor_parse_port(v, &o.ports[o.n_ports++]) < 0) {
-				fprintf(stderr, "host-gateway doctor: --port %s: expected PORT, PORT/tcp or PORT/udp\n", v);
-				return 2;
-			}
-		} else if ((v = hg_opt_value(argc, argv, &i, "--config", &missing))) {
-			o.config = v;
+			break;
+		}
+		case OPT_PORT:
+			if (o.n_ports == HG_DOCTOR_MAX_PORTS)
+				return hg_usage_error("doctor", "at most %d --port", HG_DOCTOR_MAX_PORTS);
+			if (hg_doctor_parse_port(optarg, &o.ports[o.n_ports++]) < 0)
+				return hg_usage_error("doctor", "--port %s: expected PORT, PORT/tcp or PORT/udp", optarg);
+			break;
+		case OPT_CONFIG:
+			o.config = optarg;
 			o.config_given = true;
-		} else if ((v = hg_opt_value(argc, argv, &i, "--cni-conf-dir", &missing))) {
-			o.cni_conf_dir = v;
-		} else {
-			fprintf(stderr, missing ? "host-gateway doctor: %s needs a value (see host-gateway doctor --help)\n"
-						: "host-gateway doctor: unknown argument \"%s\" (see host-gateway doctor --help)\n",
-				argv[i]);
-			return 2;
+			break;
+		case OPT_CNI_CONF_DIR:
+			o.cni_conf_dir = optarg;
+			break;
+		default:
+			return hg_usage_bad_option("doctor", options, c, argv);
 		}
 	}
-	if (o.netns && o.pid > 0) {
-		fprintf(stderr, "host-gateway doctor: --netns and --pid exclude each other\n");
-		return 2;
-	}
-	if (!o.netns && o.pid <= 0 && !o.cni_conf_dir) {
-		fprintf(stderr, "host-gateway doctor: give --netns, --pid or --cni-conf-dir (see host-gateway doctor --help)\n");
-		return 2;
-	}
-	if (o.n_ports && !o.netns && o.pid <= 0) {
-		fprintf(stderr, "host-gateway doctor: --port needs --netns or --pid\n");
-		return 2;
-	}
+	if (optind < argc)
+		return hg_usage_extra_operand("doctor", argc, argv);
+	if (o.netns && o.pid > 0)
+		return hg_usage_error("doctor", "--netns and --pid exclude each other");
+	if (!o.netns && o.pid <= 0 && !o.cni_conf_dir)
+		return hg_usage_error("doctor", "give --netns, --pid or --cni-conf-dir");
+	if (o.n_ports && !o.netns && o.pid <= 0)
+		return hg_usage_error("doctor", "--port needs --netns or --pid");
 	if (hg_doctor_run(&o, &checks, &err) < 0) {
 		fprintf(stderr, "host-gateway doctor: cannot diagnose: %s\n", err.msg);
 		return 3;

@@ -3,9 +3,11 @@
 #include <stdbool.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <sys/signalfd.h>
 #include <jansson.h>
 #include "cli/install-cmd.h"
+#include "cli/cli.h"
 #include "ops/install.h"
 #include "base/conflist.h"
 #include "base/config.h"
@@ -27,56 +29,110 @@ static void say(void *ctx, const char *msg)
 
 static const struct hg_log sink = {.fn = say};
 
-/* --NAME VALUE or --NAME=VALUE at argv[*i]; 1 when it was NAME, -1 when its value is missing. */
-static int value_opt(const char *name, int argc, char **argv, int *i, const char **out)
-{
-	size_t n = strlen(name);
-	if (strncmp(argv[*i], name, n) != 0)
-		return 0;
-	if (argv[*i][n] == '=') {
-		*out = argv[*i] + n + 1;
-		return 1;
-	}
-	if (argv[*i][n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*out = argv[++*i];
-	return 1;
-}
+static const char install_usage[] =
+	"Usage: host-gateway install [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
+	"                            [--watch | --check]\n"
+	"  Copies this binary to the CNI bin folder and appends the plugin entry to the\n"
+	"  configuration runtimes load: the first *.conf, *.conflist or *.json by name in the\n"
+	"  CNI configuration folder; a single-plugin .conf becomes a .conflist. An entry of type\n"
+	"  host-gateway already there is replaced. Nothing is written when the entry or the\n"
+	"  file is refused.\n"
+	"  Exit status: 0 ok, 1 failure (with --check: not in place), 2 usage.\n"
+	"\n"
+	"Options:\n"
+	"  --cni-conf-dir DIR     the CNI configuration folder (default " HG_DEFAULT_CNI_CONF_DIR ")\n"
+	"  --cni-bin-dir DIR      the CNI plugin folder (default " HG_DEFAULT_CNI_BIN_DIR ")\n"
+	"  --plugin-config JSON|@FILE\n"
+	"                         the entry to chain, or the file holding it (default\n"
+	"                         " HG_DEFAULT_ENTRY ")\n"
+	"  --watch                keep the entry there when the file is rewritten (kindnetd) until\n"
+	"                         SIGTERM or SIGINT (exit 0), or exit 1 when another writer keeps\n"
+	"                         replacing it with a different host-gateway entry\n"
+	"  --check                exit 0 when the binary and the entry are in place, 1 otherwise\n"
+	"                         (a readiness probe)\n"
+	"  -h, --help             show this help\n";
 
-static int parse(const char *cmd, int argc, char **argv, struct options *o)
+static const char uninstall_usage[] =
+	"Usage: host-gateway uninstall [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
+	"                              [--force]\n"
+	"  Removes the host-gateway entries from the configuration runtimes load, then the\n"
+	"  binary, unless attachment records remain in the stateDir (their DEL needs it) or a\n"
+	"  Debian package owns it.\n"
+	"  Exit status: 0 ok, 1 failure, 2 usage.\n"
+	"\n"
+	"Options:\n"
+	"  --cni-conf-dir DIR     the CNI configuration folder (default " HG_DEFAULT_CNI_CONF_DIR ")\n"
+	"  --cni-bin-dir DIR      the CNI plugin folder (default " HG_DEFAULT_CNI_BIN_DIR ")\n"
+	"  --plugin-config JSON|@FILE\n"
+	"                         the entry that was installed, or the file holding it: its\n"
+	"                         stateDir is where the records are (default: the removed entry's)\n"
+	"  --force                remove the binary despite records (never a packaged file)\n"
+	"  -h, --help             show this help\n";
+
+enum { OPT_CONF_DIR = 0x100, OPT_BIN_DIR, OPT_PLUGIN_CONFIG, OPT_WATCH, OPT_CHECK, OPT_FORCE };
+
+static const struct option install_options[] = {
+	{"cni-conf-dir", required_argument, NULL, OPT_CONF_DIR},
+	{"cni-bin-dir", required_argument, NULL, OPT_BIN_DIR},
+	{"plugin-config", required_argument, NULL, OPT_PLUGIN_CONFIG},
+	{"watch", no_argument, NULL, OPT_WATCH},
+	{"check", no_argument, NULL, OPT_CHECK},
+	{"help", no_argument, NULL, 'h'},
+	{},
+};
+
+static const struct option uninstall_options[] = {
+	{"cni-conf-dir", required_argument, NULL, OPT_CONF_DIR},
+	{"cni-bin-dir", required_argument, NULL, OPT_BIN_DIR},
+	{"plugin-config", required_argument, NULL, OPT_PLUGIN_CONFIG},
+	{"force", no_argument, NULL, OPT_FORCE},
+	{"help", no_argument, NULL, 'h'},
+	{},
+};
+
+/* The options of install or uninstall: 0 to go on, else the exit status (--help: 0 with
+ * *done set; a usage error: 2). */
+static int parse(const char *cmd, int argc, char **argv, struct options *o, bool *done)
 {
-	*o = (struct options){.conf_dir = HG_DEFAULT_CNI_CONF_DIR, .bin_dir = HG_DEFAULT_CNI_BIN_DIR};
 	bool install = strcmp(cmd, "install") == 0;
-	for (int i = 2; i < argc; i++) {
-		int r;
-		if ((r = value_opt("--cni-conf-dir", argc, argv, &i, &o->conf_dir)) ||
-		    (r = value_opt("--cni-bin-dir", argc, argv, &i, &o->bin_dir)) ||
-		    (r = value_opt("--plugin-config", argc, argv, &i, &o->plugin_config))) {
-			if (r < 0) {
-				fprintf(stderr, "host-gateway %s: %s needs a value\n", cmd, argv[i]);
-				return -1;
-			}
-		} else if (install && strcmp(argv[i], "--watch") == 0)
+	const struct option *options = install ? install_options : uninstall_options;
+	int c;
+
+	*o = (struct options){.conf_dir = HG_DEFAULT_CNI_CONF_DIR, .bin_dir = HG_DEFAULT_CNI_BIN_DIR};
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			*done = true;
+			return hg_usage_print(install ? install_usage : uninstall_usage);
+		case OPT_CONF_DIR:
+			o->conf_dir = optarg;
+			break;
+		case OPT_BIN_DIR:
+			o->bin_dir = optarg;
+			break;
+		case OPT_PLUGIN_CONFIG:
+			o->plugin_config = optarg;
+			break;
+		case OPT_WATCH:
 			o->watch = true;
-		else if (install && strcmp(argv[i], "--check") == 0)
+			break;
+		case OPT_CHECK:
 			o->check = true;
-		else if (!install && strcmp(argv[i], "--force") == 0)
+			break;
+		case OPT_FORCE:
 			o->force = true;
-		else {
-			fprintf(stderr, "host-gateway %s: unknown argument \"%s\" (see --help)\n", cmd, argv[i]);
-			return -1;
+			break;
+		default:
+			return hg_usage_bad_option(cmd, options, c, argv);
 		}
 	}
-	if (o->watch && o->check) {
-		fprintf(stderr, "host-gateway %s: --watch and --check exclude each other\n", cmd);
-		return -1;
-	}
-	if (!o->conf_dir[0] || !o->bin_dir[0]) {
-		fprintf(stderr, "host-gateway %s: empty folder name\n", cmd);
-		return -1;
-	}
+	if (optind < argc)
+		return hg_usage_extra_operand(cmd, argc, argv);
+	if (o->watch && o->check)
+		return hg_usage_error(cmd, "--watch and --check exclude each other");
+	if (!o->conf_dir[0] || !o->bin_dir[0])
+		return hg_usage_error(cmd, "empty folder name");
 	return 0;
 }
 
@@ -169,8 +225,10 @@ int hg_install_main(int argc, char **argv)
 	_cleanup_free_ char *primary = NULL;
 	_cleanup_close_ int sfd = -1;
 
-	if (parse("install", argc, argv, &o) < 0)
-		return 2;
+	bool done = false;
+	int r = parse("install", argc, argv, &o, &done);
+	if (r || done)
+		return r;
 	/* Before any work, so that a SIGTERM during it still ends in a clean exit 0. */
 	if (o.watch && (sfd = stop_fd()) < 0) {
 		fprintf(stderr, "host-gateway: signalfd: %s\n", strerror(errno));
@@ -208,7 +266,7 @@ int hg_install_main(int argc, char **argv)
 		say(NULL, "stopped; the entry stays in place");
 		return 0;
 	}
-	int r = hg_install_chain(o.conf_dir, entry, &primary, &sink, &e);
+	r = hg_install_chain(o.conf_dir, entry, &primary, &sink, &e);
 	if (r < 0)
 		return fail(&e);
 	if (r == 0)
@@ -223,13 +281,16 @@ int hg_uninstall_main(int argc, char **argv)
 	_cleanup_free_ char *entry_state_dir = NULL;
 	_cleanup_config_ struct hg_config c;
 	json_auto_t *given = NULL;
+	bool done = false;
 
+	/* First: c is released on every return below. */
 	if (hg_config_init(&c) < 0) {
 		fprintf(stderr, "host-gateway: out of memory\n");
 		return 1;
 	}
-	if (parse("uninstall", argc, argv, &o) < 0)
-		return 2;
+	int r = parse("uninstall", argc, argv, &o, &done);
+	if (r || done)
+		return r;
 	if (o.plugin_config) {
 		char why[256] = "";
 		if (!(given = load_entry(o.plugin_config)))

@@ -2,6 +2,6 @@
  * Argument parsing and output only; lib/ops/install.c does the work. */
 #pragma once
 
-/* argv[1] is "install" / "uninstall". Exit status: 0 ok, 1 failure, 2 usage. */
+/* argv[0] is "install" / "uninstall". Exit status: 0 ok, 1 failure, 2 usage. */
 int hg_install_main(int argc, char **argv);
 int hg_uninstall_main(int argc, char **argv);

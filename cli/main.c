@@ -1,121 +1,85 @@
-/* The single entry point: the CNI environment selects the CNI personality, `hook STAGE`
- * the OCI hook personality, anything else the command line for people. Only this file and
- * the command fronts it dispatches to (install-cmd.c, corefile-cmd.c, doctor-cmd.c) write
- * to stdout. */
+/* The single entry point: the CNI environment selects the CNI personality, anything else the
+ * command line for people, dispatched through the table of commands below (`hook STAGE`, the
+ * OCI hook personality, is one of them). Only this file and the command fronts it dispatches
+ * to (*-cmd.c) write to stdout. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
-#include <unistd.h>
 #include "hg-build-config.h"
 #include "plugin/cni.h"
+#include "cli/cli.h"
 #include "cli/corefile-cmd.h"
 #include "cli/doctor-cmd.h"
-#include "hook/oci.h"
+#include "cli/hook-cmd.h"
 #include "cli/install-cmd.h"
 #include "os/nft.h"
 #include "base/util.h"
 
-static const char help[] =
-	"Usage: host-gateway [--help | --version]\n"
-	"       host-gateway hook createRuntime|prestart|poststop [--config PATH]\n"
-	"       host-gateway gc [--config PATH]\n"
-	"       host-gateway corefile --ip VIP [--name NAME]... [--k3s-override]\n"
-	"       host-gateway doctor [--netns PATH | --pid PID] [--port PORT[/tcp|/udp]]... [--config PATH]\n"
-	"                           [--cni-conf-dir DIR] [--json]\n"
-	"       host-gateway install [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
-	"                            [--watch | --check]\n"
-	"       host-gateway uninstall [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
-	"                              [--force]\n"
+static int help_main(int argc, char **argv);
+static int version_main(int argc, char **argv);
+
+const struct hg_command hg_commands[] = {
+	{"install", hg_install_main, "Copy the binary and chain the plugin into the CNI configuration"},
+	{"uninstall", hg_uninstall_main, "Remove the plugin's entry, then the binary"},
+	{"doctor", hg_doctor_main, "Find out why a container does not reach the host"},
+	{"corefile", hg_corefile_main, "Add the host's names to a CoreDNS Corefile"},
+	{"hook", hg_hook_main, "Run as an OCI hook (createRuntime, prestart, poststop)"},
+	{"gc", hg_gc_main, "Remove what runtimes left when poststop never ran"},
+	{"version", version_main, "Show the version and the supported CNI versions"},
+	{"help", help_main, "List the commands, or show a command's help"},
+	{NULL},
+};
+
+static const char help_head[] =
+	"Usage: host-gateway COMMAND [OPTION]...\n"
+	"       host-gateway help [COMMAND]\n"
+	"       host-gateway --help | --version\n"
+	"       CNI_COMMAND=ADD|DEL|CHECK|GC|STATUS|VERSION host-gateway < CONFIG\n"
 	"\n"
 	"Makes the host reachable from containers by name: host.docker.internal,\n"
 	"host.containers.internal and gateway.docker.internal (configurable).\n"
 	"\n"
+	"Commands:\n";
+
+static const char help_tail[] =
+	"\n"
 	"As a CNI plugin (CNI_COMMAND set): list it after the main plugin of a conflist:\n"
 	"  {\"type\": \"host-gateway\", \"capabilities\": {\"io.kubernetes.cri.pod-annotations\": true}}\n"
 	"  Keys: names, hostIPs, extraHosts, stateDir, logFile. Commands: ADD DEL CHECK GC STATUS VERSION.\n"
-	"  Supported CNI versions: 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0.\n"
+	"  Supported CNI versions: " HG_CNI_VERSIONS_WORDS ".\n"
 	"  nftables keys: virtualIPs, hostAlias, localhostPorts, hostLoopbackPorts.\n"
-	"\n"
-	"As an OCI hook (hook STAGE, the OCI state on stdin): writes the names into the\n"
-	"container's /etc/hosts and, where no CNI plugin ran, does the same plumbing.\n"
-	"  --config PATH  the hook's configuration (default " HG_DEFAULT_CONFIG ");\n"
-	"                 the same keys as the CNI entry, plus failurePolicy (ignore|fail)\n"
-	"\n"
-	"gc: removes what a runtime left when it never ran poststop (it failed after\n"
-	"  createRuntime, or was killed): memberships of containers that are gone, the\n"
-	"  plumbing of network namespaces that are gone or unused, dangling index links.\n"
-	"  The stateDir is the one of --config's file. A CNI GC does the same.\n"
-	"\n"
-	"corefile: reads a CoreDNS Corefile on stdin and prints it with VIP NAME... in the\n"
-	"  hosts plugin of its main server block, for pods that resolve through CoreDNS;\n"
-	"  --k3s-override prints a host-gateway.override key for k3s's coredns-custom instead.\n"
-	"  Exit status: 0 ok, 1 Corefile refused, 2 usage. See host-gateway corefile --help.\n"
-	"\n"
-	"doctor: finds out, changing nothing, why a container does not reach the host: tries\n"
-	"  each --port from inside its network namespace, then explains every failure with its\n"
-	"  fix (host address, route, listener, ufw/firewalld/nftables input drop, rp_filter, the\n"
-	"  names in its /etc/hosts with --pid, the conflist with --cni-conf-dir). Exit status:\n"
-	"  0 all pass, 1 a check failed, 2 usage, 3 no diagnosis. See host-gateway doctor --help.\n"
-	"\n"
-	"install: copies this binary to the CNI bin folder (default /opt/cni/bin) and appends\n"
-	"  the plugin entry (--plugin-config, default {\"type\":\"host-gateway\",\"capabilities\":\n"
-	"  {\"io.kubernetes.cri.pod-annotations\":true}}) to the configuration runtimes load:\n"
-	"  the first *.conf, *.conflist or *.json by name in the CNI configuration folder\n"
-	"  (default /etc/cni/net.d); a single-plugin .conf becomes a .conflist. An entry of\n"
-	"  type host-gateway already there is replaced. Nothing is written when the entry or\n"
-	"  the file is refused. --watch keeps it there when the file is rewritten (kindnetd)\n"
-	"  until SIGTERM (exit 0), or exit 1 when another writer keeps replacing it with a\n"
-	"  different host-gateway entry; --check exits 0 when the binary and the entry are\n"
-	"  in place, 1 otherwise (a readiness probe).\n"
-	"uninstall: removes the entry, then the binary unless attachment records remain in\n"
-	"  the stateDir (their DEL needs it) or a Debian package owns it; --force removes it\n"
-	"  despite records. Exit status: 0 ok, 1 failure, 2 usage.\n"
 	"\n"
 	"Options:\n"
 	"  -h, --help     show this help\n"
 	"  -V, --version  show the version and the supported CNI versions\n"
 	"\n"
-	"See README.md for configuration keys, annotations and examples.\n";
+	"'host-gateway help COMMAND' shows the options of a command; host-gateway(8) is the\n"
+	"reference, with the configuration keys and annotations.\n";
+
+static const char help_usage[] =
+	"Usage: host-gateway help [COMMAND]\n"
+	"  Lists the commands, or shows the help of COMMAND (as COMMAND --help does).\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help  show this help\n";
+
+static const char version_usage[] =
+	"Usage: host-gateway version\n"
+	"  Shows the version and the CNI specification versions the plugin speaks\n"
+	"  (as host-gateway -V does).\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help  show this help\n";
+
+static const struct option help_only[] = {
+	{"help", no_argument, NULL, 'h'},
+	{},
+};
 
 static void log_to_stderr(void *ctx, const char *msg)
 {
 	fprintf(stderr, "host-gateway: %s\n", msg);
-}
-
-static int read_stdin(char **out, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return -1;
-	for (;;) {
-		if (n == cap) {
-			/* A network configuration is small; refuse to buffer without bound. */
-			if (cap >= 64u << 20) {
-				free(buf);
-				return -1;
-			}
-			char *grown = realloc(buf, cap *= 2);
-			if (!grown) {
-				free(buf);
-				return -1;
-			}
-			buf = grown;
-		}
-		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += r;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
 }
 
 static int print_json(json_t *j)
@@ -136,13 +100,14 @@ static int cni_main(void)
 	json_auto_t *out = NULL;
 
 	hg_cni_env_from_environ(&env);
-	if (read_stdin(&input, &len) < 0) {
-		printf("{\"cniVersion\":\"1.1.0\",\"code\":5,\"msg\":\"cannot read the configuration on stdin\"}\n");
+	if (hg_cli_read_stdin(&input, &len) < 0) {
+		printf("{\"cniVersion\":\"" HG_CNI_VERSION_LATEST
+		       "\",\"code\":5,\"msg\":\"cannot read the configuration on stdin\"}\n");
 		return 1;
 	}
 	int ret = hg_cni_run(&env, input, len, &out, &log);
 	if (ret != 0 && !out) { /* no memory left even for the error document */
-		printf("{\"cniVersion\":\"1.1.0\",\"code\":5,\"msg\":\"out of memory\"}\n");
+		printf("{\"cniVersion\":\"" HG_CNI_VERSION_LATEST "\",\"code\":5,\"msg\":\"out of memory\"}\n");
 		return 1;
 	}
 	if (print_json(out) < 0)
@@ -150,58 +115,85 @@ static int cni_main(void)
 	return ret;
 }
 
-/* [--config PATH | --config=PATH] from argv[first]; -1 (said on stderr) on anything else. */
-static int parse_config_arg(const char *cmd, int argc, char **argv, int first, const char **config)
+static int print_help(void)
 {
-	for (int i = first; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			*config = argv[++i];
-		else if (strncmp(argv[i], "--config=", 9) == 0)
-			*config = argv[i] + 9;
-		else {
-			fprintf(stderr, "host-gateway %s: unknown argument \"%s\"\n", cmd, argv[i]);
-			return -1;
-		}
+	fputs(help_head, stdout);
+	for (const struct hg_command *c = hg_commands; c->name; c++)
+		printf("  %-10s %s\n", c->name, c->description);
+	fputs(help_tail, stdout);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static int print_version(void)
+{
+	printf("host-gateway %s\nCNI spec versions: " HG_CNI_VERSIONS_WORDS "\n", HG_VERSION);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* --help, and no operand; 0 to go on, else the exit status (*done set after --help). */
+static int parse_help_only(const char *cmd, const char *usage, int argc, char **argv, bool *done)
+{
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", help_only, NULL)) != -1) {
+		if (c != 'h')
+			return hg_usage_bad_option(cmd, help_only, c, argv);
+		*done = true;
+		return hg_usage_print(usage);
 	}
 	return 0;
 }
 
-static int hook_main(int argc, char **argv)
+static int help_main(int argc, char **argv)
 {
-	const char *config = HG_DEFAULT_CONFIG;
-	struct hg_log log = {.fn = log_to_stderr};
-	_cleanup_free_ char *input = NULL;
-	size_t len = 0;
-
-	if (argc < 3) {
-		fprintf(stderr, "host-gateway hook: missing STAGE (createRuntime, prestart or poststop)\n");
-		return 2;
+	bool done = false;
+	int r = parse_help_only("help", help_usage, argc, argv, &done);
+	if (r || done)
+		return r;
+	if (optind == argc)
+		return print_help();
+	const struct hg_command *c = hg_command_find(argv[optind]);
+	if (!c)
+		return hg_usage_error("help", "unknown command \"%s\"", argv[optind]);
+	if (optind + 1 < argc) {
+		optind++;
+		return hg_usage_extra_operand("help", argc, argv);
 	}
-	if (parse_config_arg("hook", argc, argv, 3, &config) < 0)
-		return 2;
-	if (read_stdin(&input, &len) < 0) {
-		fprintf(stderr, "host-gateway: hook %s: cannot read the OCI state on stdin\n", argv[2]);
-		return 1;
-	}
-	return hg_hook_run(argv[2], config, input, len, &log);
+	/* Exactly what `COMMAND --help` does: the same function, from a fresh getopt. */
+	char *args[] = {(char *) c->name, "--help", NULL};
+	optind = 0;
+	return c->main(2, args);
 }
 
-/* The collector of what runtimes left behind (poststop never run): exit 0 when the
- * state directory was usable, 1 otherwise. */
-static int gc_main(int argc, char **argv)
+static int version_main(int argc, char **argv)
 {
-	const char *config = HG_DEFAULT_CONFIG;
-	struct hg_log log = {.fn = log_to_stderr};
-	if (parse_config_arg("gc", argc, argv, 2, &config) < 0)
-		return 2;
-	int n = hg_hook_gc(config, &log);
-	if (n < 0)
-		return 1;
-	printf("host-gateway gc: removed %d stale item%s\n", n, n == 1 ? "" : "s");
-	return 0;
+	bool done = false;
+	int r = parse_help_only("version", version_usage, argc, argv, &done);
+	if (r || done)
+		return r;
+	if (optind < argc)
+		return hg_usage_extra_operand("version", argc, argv);
+	return print_version();
 }
 
-static int run(int argc, char **argv);
+static int run(int argc, char **argv)
+{
+	const char *cni = getenv("CNI_COMMAND");
+	if (cni && cni[0])
+		return cni_main();
+	if (argc < 2)
+		return hg_usage_error(NULL, "missing COMMAND");
+	const char *arg = argv[1];
+	if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+		return print_help();
+	if (strcmp(arg, "--version") == 0 || strcmp(arg, "-V") == 0)
+		return print_version();
+	const struct hg_command *c = hg_command_find(arg);
+	if (!c)
+		return hg_usage_error(NULL, arg[0] == '-' ? "unknown argument \"%s\"" : "unknown command \"%s\"", arg);
+	/* The command sees itself as argv[0], as a program of its own would. */
+	return c->main(argc - 1, argv + 1);
+}
 
 int main(int argc, char **argv)
 {
@@ -212,38 +204,4 @@ int main(int argc, char **argv)
 	fflush(stderr);
 	hg_nft_release_detached();
 	return rc;
-}
-
-static int run(int argc, char **argv)
-{
-	const char *cmd = getenv("CNI_COMMAND");
-	if (cmd && cmd[0])
-		return cni_main();
-	if (argc >= 2 && strcmp(argv[1], "hook") == 0)
-		return hook_main(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "gc") == 0)
-		return gc_main(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "corefile") == 0)
-		return hg_corefile_main(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "doctor") == 0)
-		return hg_doctor_main(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "install") == 0)
-		return hg_install_main(argc, argv);
-	if (argc >= 2 && strcmp(argv[1], "uninstall") == 0)
-		return hg_uninstall_main(argc, argv);
-	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(help, stdout);
-		return 0;
-	}
-	if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
-		printf("host-gateway %s\nCNI spec versions: ", HG_VERSION);
-		for (size_t i = 0; hg_cni_versions[i]; i++)
-			printf("%s%s", i ? " " : "", hg_cni_versions[i]);
-		printf("\n");
-		return 0;
-	}
-	if (argc >= 2)
-		fprintf(stderr, "host-gateway: unknown argument \"%s\"\n\n", argv[1]);
-	fputs(help, stderr);
-	return 2;
 }

@@ -15,9 +15,6 @@
 #include "base/util.h"
 #include "ops/collect.h"
 
-const char *const hg_cni_versions[] = {"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0", NULL};
-#define LATEST "1.1.0"
-
 static const char *env_value(const char *name)
 {
 	const char *v = getenv(name);
@@ -34,23 +31,6 @@ void hg_cni_env_from_environ(struct hg_cni_env *env)
 	env->path = env_value("CNI_PATH");
 	const char *o = env_value("CNI_NETNS_OVERRIDE");
 	env->netns_override = o && (strcmp(o, "1") == 0 || strcmp(o, "true") == 0);
-}
-
-int hg_cni_version_number(const char *v)
-{
-	unsigned a, b, c;
-	char tail;
-	if (!v || sscanf(v, "%u.%u.%u%c", &a, &b, &c, &tail) != 3 || a > 99 || b > 99 || c > 99)
-		return -1;
-	return (int) (a * 10000 + b * 100 + c);
-}
-
-static bool version_supported(const char *v)
-{
-	for (size_t i = 0; hg_cni_versions[i]; i++)
-		if (strcmp(hg_cni_versions[i], v) == 0)
-			return true;
-	return false;
 }
 
 int hg_cni_args_get(const char *args, const char *key, char *value, size_t size)
@@ -105,7 +85,7 @@ struct run {
 
 static json_t *error_json(const char *version, const struct hg_error *err)
 {
-	json_t *e = json_pack("{s:s, s:i, s:s}", "cniVersion", version ? version : LATEST, "code", err->code, "msg",
+	json_t *e = json_pack("{s:s, s:i, s:s}", "cniVersion", version ? version : HG_CNI_VERSION_LATEST, "code", err->code, "msg",
 			      err->msg);
 	if (e && err->details[0])
 		json_object_set_new(e, "details", json_string(err->details));
@@ -458,7 +438,7 @@ static int dispatch(struct run *r, const char *input, size_t len, json_t **outpu
 	if (strcmp(cmd, "VERSION") == 0) {
 		json_auto_t *in = len ? json_loadb(input, len, 0, &jerr) : NULL;
 		const char *v = json_string_value(json_object_get(in, "cniVersion"));
-		*output = version_json(v ? v : LATEST);
+		*output = version_json(v ? v : HG_CNI_VERSION_LATEST);
 		return *output ? 0 : hg_error_set(err, HG_CNI_IO, "out of memory");
 	}
 	static const char *const known[] = {"ADD", "DEL", "CHECK", "GC", "STATUS"};
@@ -478,9 +458,9 @@ static int dispatch(struct run *r, const char *input, size_t len, json_t **outpu
 	if (!v)
 		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION,
 				    "configuration has no cniVersion (that means 0.1.0, which is not supported)");
-	if (!json_is_string(v) || !version_supported(json_string_value(v)))
+	if (!json_is_string(v) || !hg_cni_version_supported(json_string_value(v)))
 		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION,
-				    "cniVersion %s is not supported (supported: 0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0)",
+				    "cniVersion %s is not supported (supported: " HG_CNI_VERSIONS_COMMAS ")",
 				    json_is_string(v) ? json_string_value(v) : "(not a string)");
 	r->version = json_string_value(v);
 	r->network = json_string_value(json_object_get(r->conf, "name"));

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <jansson.h>
+#include "base/cni-version.h"
 #include "os/log.h"
 
 struct hg_cni_env {
@@ -11,14 +12,10 @@ struct hg_cni_env {
 	bool netns_override;
 };
 
-extern const char *const hg_cni_versions[]; /* NULL-terminated, oldest first */
-
 /* Reads CNI_* from the environment; empty values count as absent (libcni exports them all). */
 void hg_cni_env_from_environ(struct hg_cni_env *env);
 /* log: where diagnostics go (the config's logFile is added by hg_cni_run itself). */
 int hg_cni_run(const struct hg_cni_env *env, const char *input, size_t len, json_t **output,
 	       const struct hg_log *log);
-/* "1.0.0" → 10000; -1 when not a version. */
-int hg_cni_version_number(const char *v);
 /* K=V;K2=V2 → the value of key, or NULL. Returns -1 on a malformed string. */
 int hg_cni_args_get(const char *args, const char *key, char *value, size_t size);

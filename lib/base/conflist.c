@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include "base/conflist.h"
+#include "base/cni-version.h"
 #include "base/config.h"
 #include "base/util.h"
 
@@ -55,15 +56,17 @@ static long version_number(const char *v)
 static int check_version(const char *name, json_t *obj, struct hg_error *err)
 {
 	json_t *v = json_object_get(obj, "cniVersion");
-	/* The spec: no cniVersion means 0.1.0, which has no chaining. */
+	/* The spec: no cniVersion means 0.1.0, which has no chaining. Chaining came with 0.3.0,
+	 * the oldest version the plugin speaks: below it, every ADD of the list would fail. */
 	if (!v)
 		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION,
-				    "%s has no cniVersion (0.1.0): chaining needs 0.3.0 or later", name);
+				    "%s has no cniVersion (0.1.0): chaining needs " HG_CNI_VERSION_OLDEST " or later", name);
 	if (!json_is_string(v) || version_number(json_string_value(v)) < 0)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s: cniVersion is not a version string", name);
-	if (version_number(json_string_value(v)) < version_number("0.3.0"))
+	if (version_number(json_string_value(v)) < version_number(HG_CNI_VERSION_OLDEST))
 		return hg_error_set(err, HG_CNI_INCOMPATIBLE_VERSION,
-				    "%s has cniVersion %s: chaining needs 0.3.0 or later", name, json_string_value(v));
+				    "%s has cniVersion %s: chaining needs " HG_CNI_VERSION_OLDEST " or later", name,
+				    json_string_value(v));
 	return 0;
 }
 

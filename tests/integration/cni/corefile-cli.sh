@@ -86,5 +86,5 @@ expect_exit 2 "bad --name" "not a valid host name" --ip 169.254.1.2 --name 'a;b'
 expect_exit 2 "unknown argument" "unknown argument" --ip 169.254.1.2 --frobnicate </dev/null
 expect_exit 2 "--ip without value" "needs a value" --ip </dev/null
 "$HG_BIN" corefile --help | grep -q -- '--k3s-override' || hg_fail "corefile --help does not describe --k3s-override"
-"$HG_BIN" --help | grep -q 'host-gateway corefile' || hg_fail "--help does not list the corefile command"
+"$HG_BIN" --help | grep -q '^  corefile ' || hg_fail "--help does not list the corefile command"
 hg_log "ok: exit codes"
