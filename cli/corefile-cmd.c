@@ -1,7 +1,7 @@
 /* host-gateway corefile --ip VIP [--ip VIP6] [--name NAME]... [--k3s-override]
  *
  * Reads a CoreDNS Corefile on stdin and prints it with the names of the host in the main
- * server block (a kubectl pipeline feeds it and takes the result, README "Names in pods:
+ * server block (a kubectl pipeline feeds it and takes the result, docs/kubernetes.md "Names in pods:
  * CoreDNS"); with --k3s-override, prints the content of the host-gateway.override key of
  * k3s's coredns-custom ConfigMap and reads nothing. The work is in lib/base/corefile.c; this file
  * only parses arguments and moves bytes. */
