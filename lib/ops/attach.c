@@ -544,12 +544,15 @@ int hg_attach_check(const struct hg_record *record, struct hg_error *err)
 		return -1;
 	if (record->has_hosts) {
 		char what[512];
-		_cleanup_free_ char *block = NULL;
+		_cleanup_free_ char *block = NULL, *rendered = NULL;
 		hg_target_describe(&record->hosts, what, sizeof(what));
-		int r = hg_names_read(record->state_dir, hg_attach_hosts_owner(record), &record->hosts, &block, err);
+		int r = hg_names_read(record->state_dir, hg_attach_hosts_owner(record), &record->hosts, &block,
+				      &rendered, err);
 		if (r < 0)
 			return -1;
-		const char *want = record->hosts_block;
+		/* The block is every owner's: what the registry renders now, not what this ADD
+		 * wrote, unless the registry has lost track of this owner. */
+		const char *want = rendered ? rendered : record->hosts_block;
 		if (want && want[0] && r == 0)
 			return hg_error_set(err, HG_CNI_CHECK_FAILED, "the host-gateway block is missing from %s", what);
 		if (want && strcmp(want, block ? block : "") != 0)

@@ -195,25 +195,39 @@ static int open_registered(const struct hg_hosts_registry *g, int *fd)
 	return 1;
 }
 
-/* The blocks of a registry's dead owners leave its file (a pod's etc-hosts outlives its
- * containers' processes). Owners that only expired keep theirs: nothing says they are
- * gone. Called with the file's lock held. */
+/* The names of a registry's dead owners leave its file (a pod's etc-hosts outlives its
+ * containers' processes): the block is rendered again from the owners that only expired
+ * (nothing says they are gone), or goes with the old per-owner blocks when none did.
+ * Called with the file's lock held, when no owner is alive. */
 static void strip_dead(int fd, const struct hg_hosts_registry *g, long long now, const struct hg_log *log)
 {
 	struct hg_error err = {0};
 	char what[512];
+	size_t total = 0, k = 0;
+	bool any_dead = false;
+	for (size_t i = 0; i < g->n; i++) {
+		if (hg_names_owner_state(&g->owners[i], now) == HG_OWNER_DEAD)
+			any_dead = true;
+		else
+			total += g->owners[i].n_entries;
+	}
 	_cleanup_strv_ char **keys = calloc(g->n + 1, sizeof(char *));
-	size_t k = 0;
-	if (!keys)
+	_cleanup_free_ struct hg_hosts_entry *entries = calloc(total + 1, sizeof(*entries));
+	if (!any_dead || !keys || !entries)
 		return;
 	for (size_t i = 0; i < g->n; i++) {
-		if (hg_names_owner_state(&g->owners[i], now) != HG_OWNER_DEAD)
-			continue;
-		if (!(keys[k++] = strdup(g->owners[i].key)))
+		const struct hg_hosts_owner *o = &g->owners[i];
+		if (!(keys[i] = strdup(o->key)))
 			return;
+		if (hg_names_owner_state(o, now) == HG_OWNER_DEAD)
+			continue;
+		for (size_t j = 0; j < o->n_entries; j++)
+			entries[k++] = (struct hg_hosts_entry){.ip = o->entries[j].ip, .names = o->entries[j].names};
 	}
 	hg_target_describe(&g->target, what, sizeof(what));
-	if (k && hg_hosts_rewrite_fd(fd, what, keys, NULL, 0, NULL, &err) < 0)
+	_cleanup_free_ char *block = NULL;
+	int r = k ? hg_hosts_apply_fd(fd, what, keys, entries, k, &block, &err) : hg_hosts_remove_fd(fd, what, keys, &err);
+	if (r < 0)
 		hg_logf(log, "gc: %s, ignoring", err.msg);
 }
 

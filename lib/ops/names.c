@@ -4,6 +4,7 @@
 #include "ops/names.h"
 #include "ops/record.h"
 #include "ops/state.h"
+#include "os/fs.h"
 #include "base/util.h"
 
 struct open_file {
@@ -106,33 +107,52 @@ static int prune(struct hg_hosts_registry *g, const char *except, long long now,
 	return 0;
 }
 
-/* Rewrites the file from the registry: the dead owners' blocks and drop's go, every live
- * owner's block is (re)written in registry order. *text_of gets want's lines. */
-static int rewrite(struct open_file *f, const struct hg_hosts_registry *g, char **dead, const char *drop,
-		   const char *want, char **text_of, struct hg_error *err)
+/* The keys of the registry's owners, after extra (dead owners, the one leaving): their old
+ * per-owner blocks go whenever the block is rendered, the live ones' lines being in it. */
+static int drop_keys(const struct hg_hosts_registry *g, char ***keys)
 {
-	size_t total = 0;
+	for (size_t i = 0; i < g->n; i++)
+		if (strv_push(keys, g->owners[i].key) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* The entries of every owner in registry order (the first owner of a name wins); they
+ * point into g. */
+static struct hg_hosts_entry *registry_entries(const struct hg_hosts_registry *g, size_t *n)
+{
+	size_t total = 0, k = 0;
 	for (size_t i = 0; i < g->n; i++)
 		total += g->owners[i].n_entries;
-	_cleanup_free_ struct hg_hosts_entry *entries = calloc(total + 1, sizeof(*entries));
-	_cleanup_free_ struct hg_hosts_block_spec *blocks = calloc(g->n + 1, sizeof(*blocks));
-	_cleanup_free_ char **texts = calloc(g->n + 1, sizeof(char *));
-	if (!entries || !blocks || !texts || (drop && strv_push(&dead, drop) < 0))
+	struct hg_hosts_entry *entries = calloc(total + 1, sizeof(*entries));
+	if (!entries)
+		return NULL;
+	for (size_t i = 0; i < g->n; i++)
+		for (size_t j = 0; j < g->owners[i].n_entries; j++)
+			entries[k++] = (struct hg_hosts_entry){.ip = g->owners[i].entries[j].ip,
+							       .names = g->owners[i].entries[j].names};
+	*n = total;
+	return entries;
+}
+
+/* Rewrites the file's block from the registry: the union of its owners' lines, or no block
+ * when none is left; the old blocks of the owners in dead (whose lines go) and of every
+ * owner of the registry (whose lines are in the block) go. *text gets the lines written
+ * (may be NULL). */
+static int render(struct open_file *f, const struct hg_hosts_registry *g, char ***dead, char **text,
+		  struct hg_error *err)
+{
+	size_t n;
+	_cleanup_free_ struct hg_hosts_entry *entries = registry_entries(g, &n);
+	if (!entries || drop_keys(g, dead) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	size_t k = 0;
-	for (size_t i = 0; i < g->n; i++) {
-		const struct hg_hosts_owner *o = &g->owners[i];
-		blocks[i] = (struct hg_hosts_block_spec){.owner = o->key, .entries = &entries[k], .n = o->n_entries};
-		for (size_t j = 0; j < o->n_entries; j++)
-			entries[k++] = (struct hg_hosts_entry){.ip = o->entries[j].ip, .names = o->entries[j].names};
-	}
-	if (hg_hosts_rewrite_fd(f->fd, f->what, dead, blocks, g->n, texts, err) < 0)
+	if (n == 0)
+		return hg_hosts_remove_fd(f->fd, f->what, *dead, err);
+	_cleanup_free_ char *block = NULL;
+	if (hg_hosts_apply_fd(f->fd, f->what, *dead, entries, n, &block, err) < 0)
 		return -1;
-	for (size_t i = 0; i < g->n; i++) {
-		if (want && text_of && strcmp(g->owners[i].key, want) == 0)
-			*text_of = TAKE_PTR(texts[i]);
-		free(texts[i]);
-	}
+	if (text)
+		*text = TAKE_PTR(block);
 	return 0;
 }
 
@@ -166,7 +186,7 @@ int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, co
 			     f.what, HG_HOSTS_MAX_OWNERS);
 		goto out;
 	}
-	if (rewrite(&f, &g, dead, NULL, owner->key, block, err) < 0 || hg_registry_save(f.registry, &g, err) < 0)
+	if (render(&f, &g, &dead, block, err) < 0 || hg_registry_save(f.registry, &g, err) < 0)
 		goto out;
 	if (!*block && !(*block = strdup(""))) {
 		hg_error_set(err, HG_CNI_IO, "out of memory");
@@ -197,22 +217,15 @@ int hg_names_remove(const char *state_dir, const char *owner, const struct hg_ho
 			hg_registry_remove(&g, i);
 			break;
 		}
-	if (prune(&g, NULL, (long long) time(NULL), &dead) < 0) {
+	if (prune(&g, NULL, (long long) time(NULL), &dead) < 0 || (owner && strv_push(&dead, owner) < 0)) {
 		hg_error_set(err, HG_CNI_IO, "out of memory");
 		goto out;
 	}
-	if (owner) {
-		if (strv_push(&dead, owner) < 0) {
-			hg_error_set(err, HG_CNI_IO, "out of memory");
-			goto out;
-		}
-		/* Removal touches only the blocks that go: the live owners' stay as they are. */
-		if (hg_hosts_rewrite_fd(f.fd, f.what, dead, NULL, 0, NULL, err) < 0)
-			goto out;
-	} else if (hg_hosts_remove_fd(f.fd, f.what, NULL, err) < 0 ||
-		   (dead[0] && hg_hosts_rewrite_fd(f.fd, f.what, dead, NULL, 0, NULL, err) < 0)) {
+	/* The block is rendered again without owner's lines (a name another live owner maps
+	 * stays); with no owner left, it goes. Owner NULL (a record of the version before
+	 * owners) had the block to itself: its lines were never in the registry. */
+	if (render(&f, &g, &dead, NULL, err) < 0)
 		goto out;
-	}
 	r = hg_registry_save(f.registry, &g, err);
 out:
 	hg_registry_free(&g);
@@ -245,13 +258,59 @@ int hg_names_forget(const char *state_dir, const char *owner, uint64_t dev, uint
 	return r;
 }
 
+/* What the block of the open file f should say (*want, 1), when owner is one of the
+ * registry's owners: the union of their lines as the last write rendered it. 0 when owner
+ * is not listed. */
+static int expected_block(const struct open_file *f, const struct hg_hosts_target *target, const char *owner,
+			  const char *text, size_t len, char **want)
+{
+	struct hg_hosts_registry g = {0};
+	_cleanup_strv_ char **keys = NULL;
+	_cleanup_free_ char *rendered = NULL;
+	size_t n, rendered_len;
+	bool listed = false;
+	int r = 0;
+	load_registry(f, target, &g);
+	for (size_t i = 0; owner && i < g.n && !listed; i++)
+		listed = strcmp(g.owners[i].key, owner) == 0;
+	if (listed) {
+		_cleanup_free_ struct hg_hosts_entry *entries = registry_entries(&g, &n);
+		r = !entries || drop_keys(&g, &keys) < 0 ||
+				    hg_hosts_merge(text, len, keys, entries, n, &rendered, &rendered_len, want) < 0
+			    ? -ENOMEM
+			    : 1;
+	}
+	hg_registry_free(&g);
+	return r;
+}
+
 int hg_names_read(const char *state_dir, const char *owner, const struct hg_hosts_target *target, char **block,
-		  struct hg_error *err)
+		  char **want, struct hg_error *err)
 {
 	struct open_file f;
-	int r = open_locked(state_dir, target, NULL, &f, err);
-	if (r == 0)
-		r = hg_hosts_read_block_fd(f.fd, f.what, owner, block, err);
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	int r = -1;
+	*block = *want = NULL;
+	if (open_locked(state_dir, target, NULL, &f, err) == 0 &&
+	    hg_read_fd(f.fd, f.what, HG_HOSTS_MAX_SIZE, NULL, &text, &len, err) == 0) {
+		/* An old per-owner block of owner (written before an upgrade, not rendered since)
+		 * is compared with what the caller recorded; so is the block when the registry
+		 * does not list owner. */
+		r = owner ? hg_hosts_block(text, len, owner, block) : 0;
+		bool old = r > 0;
+		if (!old && r == 0)
+			r = hg_hosts_block(text, len, NULL, block);
+		if (!old && r >= 0) {
+			int e = expected_block(&f, target, owner, text, len, want);
+			if (e < 0) {
+				free(TAKE_PTR(*block));
+				r = e;
+			}
+		}
+		if (r < 0)
+			r = hg_error_set(err, HG_CNI_IO, "out of memory");
+	}
 	open_file_close(&f);
 	return r;
 }

@@ -1,10 +1,15 @@
 /* A container's names in a hosts file that several owners may share (two networks of one
- * container, the containers of a pod): each owner has its own block (hosts.h), and a
- * registry (record.h) in hg_hosts_lock_dir, next to the file's lock and whatever stateDir
- * the owners' configurations name, remembers every owner's lines, so that a
- * file rewritten by someone else (kubelet truncates a pod's etc-hosts before each
- * container) gets every live owner's block back with the next write. Owners whose process
- * is gone are dropped then too. Writers of one file serialise on hg_state_lock_file. */
+ * container, the containers of a pod): the file has one block (hosts.h), the union of the
+ * live owners' lines, each name once, the first owner of a name winning; a registry
+ * (record.h) in hg_hosts_lock_dir, next to the file's lock and whatever stateDir the
+ * owners' configurations name, remembers who owns which lines. Every write and every
+ * removal renders the block again from it: a file rewritten by someone else (kubelet
+ * truncates a pod's etc-hosts before each container) gets every live owner's names back
+ * with the next write; an owner that leaves takes the names no other owner has; the last
+ * one takes the block. Owners whose process is gone are dropped then too, and the old
+ * per-owner blocks of the previous version (of any owner the registry lists, or that
+ * leaves) are taken into the one block. Writers of one file serialise on
+ * hg_state_lock_file, which covers the registry and the file together. */
 #pragma once
 
 #include <sys/types.h>
@@ -44,20 +49,24 @@ enum hg_owner_state hg_names_owner_state(const struct hg_hosts_owner *o, long lo
 bool hg_names_registry_matches(const struct hg_hosts_registry *g, const struct hg_file_id *id,
 			       const struct hg_hosts_target *target);
 
-/* Writes owner's block of entries (and rebuilds the other live owners'). *block gets the
- * lines written, *written (when not NULL) the file's identity. Errors as hg_target_open and
- * hg_hosts_apply_fd. */
+/* Records owner's entries and renders the block with them. *block gets the block's lines
+ * as written (every owner's), *written (when not NULL) the file's identity. Errors as
+ * hg_target_open and hg_hosts_apply_fd. */
 int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, const struct hg_hosts_entry *entries,
 		   size_t n, const struct hg_hosts_target *target, char **block, struct hg_file_id *written,
 		   struct hg_error *err);
-/* Removes owner's block (owner NULL: the legacy block of a version-1 record). *gone is set
- * when the file is gone. */
+/* Removes owner's names: the block is rendered again from the owners left, or removed when
+ * none is (owner NULL: a version-1 record, whose lines the registry never had). *gone is
+ * set when the file is gone. */
 int hg_names_remove(const char *state_dir, const char *owner, const struct hg_hosts_target *target, bool *gone,
 		    struct hg_error *err);
 /* Removes owner from the registry of the file dev/ino when the file can no longer be
  * reached (ctr's DEL comes after the container's process is gone, and its root with it):
  * nobody would ever write that file again to drop it. */
 int hg_names_forget(const char *state_dir, const char *owner, uint64_t dev, uint64_t ino, struct hg_error *err);
-/* owner's block as the file has it now: 1 and *block, 0 when it has none. */
+/* The block owner's names are in, as the file has it now: 1 and *block, 0 when there is
+ * none; owner's old per-owner block when the file still has one. *want gets what the
+ * block should say (the registry's owners rendered as a write would) when the registry
+ * lists owner, else NULL: the caller compares with what it recorded. */
 int hg_names_read(const char *state_dir, const char *owner, const struct hg_hosts_target *target, char **block,
-		  struct hg_error *err);
+		  char **want, struct hg_error *err);

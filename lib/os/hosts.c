@@ -79,8 +79,9 @@ static bool line_is(const struct line *l, const char *prefix, bool whole)
 	return !whole || l->len == n;
 }
 
-/* Markers: "# BEGIN host-gateway OWNER (managed block: ...)" and "# END host-gateway OWNER";
- * the single-block version wrote them without an owner (a legacy block, owner ""). */
+/* Markers: "# BEGIN host-gateway (managed block: ...)" and "# END host-gateway" for the
+ * block (owner ""); "# BEGIN host-gateway OWNER (managed block: ...)" and
+ * "# END host-gateway OWNER" for an old per-owner block. */
 struct owner {
 	const char *s;
 	size_t len;
@@ -280,17 +281,28 @@ static void mark_user_names(struct wanted *w, const struct line *l)
 
 struct strip_ctx {
 	struct buf out;
-	struct owner owner;    /* whose blocks go; the other owners' stay as they are */
+	char *const *drop;     /* whose old blocks go, besides the block; the others' stay as they are */
 	struct wanted *wanted; /* merge only: the names the user's lines map get marked */
 	bool crlf, seen_eol, last_unterminated;
 };
 
+/* The block (no owner) always goes, and an old per-owner block when its owner is in drop. */
+static bool dropped(struct owner owner, char *const *drop)
+{
+	if (owner.len == 0)
+		return true;
+	for (size_t i = 0; drop && drop[i]; i++)
+		if (same_owner(owner, owner_of(drop[i])))
+			return true;
+	return false;
+}
+
 static void strip_line(const struct line *l, enum line_kind kind, struct owner owner, void *ctx)
 {
 	struct strip_ctx *c = ctx;
-	if (kind == LINE_STRAY || (kind == LINE_BLOCK && same_owner(owner, c->owner)))
+	if (kind == LINE_STRAY || (kind == LINE_BLOCK && dropped(owner, c->drop)))
 		return;
-	/* The line-end style is the user's: our own lines (another owner's block) must not
+	/* The line-end style is the user's: our own lines (an old block kept) must not
 	 * decide it, or a second merge (after those lines are gone) could choose another one. */
 	if (kind == LINE_USER && !c->seen_eol && l->full_len > l->len) {
 		c->seen_eol = true;
@@ -302,15 +314,16 @@ static void strip_line(const struct line *l, enum line_kind kind, struct owner o
 		mark_user_names(c->wanted, l);
 }
 
-int hg_hosts_strip(const char *content, size_t len, const char *owner, char **out, size_t *out_len)
+int hg_hosts_strip(const char *content, size_t len, char *const *drop, char **out, size_t *out_len)
 {
-	struct strip_ctx c = {.owner = owner_of(owner)};
+	struct strip_ctx c = {.drop = drop};
 	walk(content, len, strip_line, &c);
 	return buf_finish(&c.out, out, out_len);
 }
 
 /* The lines of our block, "\n"-joined: per entry, its names the user does not map and that
- * no earlier entry of the same family wrote. */
+ * no earlier entry of the same family wrote (the entries of several owners come in their
+ * order, so the first owner of a name wins). */
 static void block_lines(struct buf *block, struct wanted *w, const struct hg_hosts_entry *entries, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -337,10 +350,10 @@ static void block_lines(struct buf *block, struct wanted *w, const struct hg_hos
 	}
 }
 
-int hg_hosts_merge(const char *content, size_t len, const char *owner, const struct hg_hosts_entry *entries,
+int hg_hosts_merge(const char *content, size_t len, char *const *drop, const struct hg_hosts_entry *entries,
 		   size_t n, char **out, size_t *out_len, char **block_out)
 {
-	struct strip_ctx c = {.owner = owner_of(owner)};
+	struct strip_ctx c = {.drop = drop};
 	struct buf block = {0};
 	struct wanted w;
 
@@ -361,13 +374,7 @@ int hg_hosts_merge(const char *content, size_t len, const char *owner, const str
 		 * and "# END host-gateway\r" into our marker: the CR must stay content. */
 		if (c.last_unterminated)
 			buf_str(&c.out, content[len - 1] == '\r' ? "\r\n" : eol);
-		if (owner) {
-			buf_str(&c.out, HG_HOSTS_BEGIN_PREFIX " ");
-			buf_str(&c.out, owner);
-			buf_str(&c.out, HG_HOSTS_BEGIN + strlen(HG_HOSTS_BEGIN_PREFIX));
-		} else {
-			buf_str(&c.out, HG_HOSTS_BEGIN);
-		}
+		buf_str(&c.out, HG_HOSTS_BEGIN);
 		buf_str(&c.out, eol);
 		const char *p = block.data;
 		while (*p) {
@@ -378,10 +385,6 @@ int hg_hosts_merge(const char *content, size_t len, const char *owner, const str
 			p += l + (nl ? 1 : 0);
 		}
 		buf_str(&c.out, HG_HOSTS_END);
-		if (owner) {
-			buf_str(&c.out, " ");
-			buf_str(&c.out, owner);
-		}
 		buf_str(&c.out, eol);
 	}
 	if (c.out.oom || block.oom) {
@@ -486,25 +489,25 @@ static int write_in_place(int fd, const char *what, const char *text, size_t len
 	return 0;
 }
 
-int hg_hosts_apply_fd(int fd, const char *what, const char *owner, const struct hg_hosts_entry *entries, size_t n,
+int hg_hosts_apply_fd(int fd, const char *what, char *const *drop, const struct hg_hosts_entry *entries, size_t n,
 		      char **block, struct hg_error *err)
 {
 	_cleanup_free_ char *old = NULL, *new = NULL;
 	size_t old_len, new_len;
 	int r = read_all(fd, what, &old, &old_len, err);
-	if (r == 0 && hg_hosts_merge(old, old_len, owner, entries, n, &new, &new_len, block) < 0)
+	if (r == 0 && hg_hosts_merge(old, old_len, drop, entries, n, &new, &new_len, block) < 0)
 		r = hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
 	if (r == 0 && (new_len != old_len || memcmp(old, new, new_len) != 0))
 		r = write_in_place(fd, what, new, new_len, err);
 	return r;
 }
 
-int hg_hosts_remove_fd(int fd, const char *what, const char *owner, struct hg_error *err)
+int hg_hosts_remove_fd(int fd, const char *what, char *const *drop, struct hg_error *err)
 {
 	_cleanup_free_ char *old = NULL, *new = NULL;
 	size_t old_len, new_len;
 	int r = read_all(fd, what, &old, &old_len, err);
-	if (r == 0 && hg_hosts_strip(old, old_len, owner, &new, &new_len) < 0)
+	if (r == 0 && hg_hosts_strip(old, old_len, drop, &new, &new_len) < 0)
 		r = hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
 	if (r == 0 && new_len != old_len)
 		r = write_in_place(fd, what, new, new_len, err);
@@ -521,45 +524,4 @@ int hg_hosts_read_block_fd(int fd, const char *what, const char *owner, char **b
 	if (r < 0)
 		return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
 	return r;
-}
-
-int hg_hosts_rewrite_fd(int fd, const char *what, char *const *drop, const struct hg_hosts_block_spec *blocks,
-			size_t n, char **texts, struct hg_error *err)
-{
-	_cleanup_free_ char *old = NULL;
-	size_t old_len, len;
-	if (read_all(fd, what, &old, &old_len, err) < 0)
-		return -1;
-	_cleanup_free_ char *text = malloc(old_len + 1);
-	if (!text)
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
-	memcpy(text, old, old_len + 1);
-	len = old_len;
-	for (size_t i = 0; i < n; i++)
-		texts[i] = NULL;
-	/* One pass per owner: the owners of one file are few (a pod's containers, a container's
-	 * networks), bounded by the registry. */
-	for (size_t i = 0; drop && drop[i]; i++) {
-		char *next;
-		if (hg_hosts_strip(text, len, drop[i], &next, &len) < 0)
-			return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
-		free(text);
-		text = next;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char *next;
-		if (hg_hosts_merge(text, len, blocks[i].owner, blocks[i].entries, blocks[i].n, &next, &len, &texts[i]) < 0) {
-			for (size_t j = 0; j < i; j++)
-				free(TAKE_PTR(texts[j]));
-			return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
-		}
-		free(text);
-		text = next;
-	}
-	if ((len != old_len || memcmp(old, text, len) != 0) && write_in_place(fd, what, text, len, err) < 0) {
-		for (size_t i = 0; i < n; i++)
-			free(TAKE_PTR(texts[i]));
-		return -1;
-	}
-	return 0;
 }

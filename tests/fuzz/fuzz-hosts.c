@@ -1,7 +1,7 @@
-/* The hosts-block merge must never lose a user line or another owner's block: whatever
- * the file holds, stripping the owner's block from the merged text gives back the file
- * without that owner's blocks, and merging twice changes nothing. The owner is the legacy
- * one (NULL) or a key, as the first byte says. */
+/* The hosts-block merge must never lose a user line or an old block it was not told to
+ * drop: whatever the file holds, stripping the block from the merged text gives back the
+ * file without the block and the dropped owners' old blocks, and merging twice changes
+ * nothing. The owners dropped are none, one key or two, as the first byte says. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +14,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *merged = NULL, *block = NULL, *again = NULL, *block2 = NULL, *stripped = NULL, *base = NULL;
 	size_t merged_len, again_len, stripped_len, base_len;
 
-	static const char *const owners[] = {NULL, "net+c1+eth0", "p+c+e"};
-	const char *owner = owners[size ? data[0] % 3 : 0];
+	static char *const one[] = {"net+c1+eth0", NULL}, *const two[] = {"net+c1+eth0", "p+c+e", NULL};
+	static char *const *const drops[] = {NULL, one, two};
+	char *const *owner = drops[size ? data[0] % 3 : 0];
 
 	hg_ip_parse("10.0.0.1", false, &entries[0].ip);
 	hg_ip_parse("fd00::1", false, &entries[1].ip);

@@ -1,10 +1,11 @@
 # shellcheck shell=bash
 # The managed block host-gateway writes into hosts files (sourced by common.sh).
 #
-#   HG_BEGIN, HG_END     the markers: a block starts at a line that begins with HG_BEGIN
-#                        (the plugin appends its owner and a note to it) and ends at a
-#                        line that is HG_END, or HG_END, a blank and the owner
-#   hg_owner_block FILE KEY  the lines inside the block of owner KEY
+#   HG_BEGIN, HG_END     the markers: the block starts at a line that begins with HG_BEGIN
+#                        (the plugin appends a note to it) and ends at a line that is
+#                        HG_END; the previous version wrote one block per owner, its
+#                        markers followed by a blank and the owner
+#   hg_owner_block FILE KEY  the lines inside the previous version's block of owner KEY
 #   hg_registry_of FILE  the path of FILE's owner registry (in the default stateDir, where
 #                        the plugin keeps it whatever stateDir a configuration names)
 #   HG_DEFAULT_NAMES     the names a block carries when the config names none

@@ -540,12 +540,26 @@ static void test_apply_fd_releases_lock(void **state)
 
 /* Several owners in one file ----------------------------------------------------------- */
 
-static char *merge_owner(const char *content, const char *owner, const struct hg_hosts_entry *e, size_t n)
+static char *merge_drop(const char *content, char *const *drop, const struct hg_hosts_entry *e, size_t n,
+			char **block)
 {
 	char *out = NULL, *blk = NULL;
 	size_t len;
-	assert_int_equal(hg_hosts_merge(content, strlen(content), owner, e, n, &out, &len, &blk), 0);
-	free(blk);
+	assert_int_equal(hg_hosts_merge(content, strlen(content), drop, e, n, &out, &len, &blk), 0);
+	assert_int_equal(len, strlen(out));
+	if (block)
+		*block = blk;
+	else
+		free(blk);
+	return out;
+}
+
+static char *strip_drop(const char *content, char *const *drop)
+{
+	char *out = NULL;
+	size_t len;
+	assert_int_equal(hg_hosts_strip(content, strlen(content), drop, &out, &len), 0);
+	assert_int_equal(len, strlen(out));
 	return out;
 }
 
@@ -557,69 +571,102 @@ static char *block_of(const char *content, const char *owner)
 	return r ? b : NULL;
 }
 
-static void test_owners(void **state)
+#define OLD_BEGIN(o) "# BEGIN host-gateway " o " (managed block: edits here are lost)\n"
+#define OLD_END(o) "# END host-gateway " o "\n"
+#define USER "127.0.0.1\tlocalhost\n# keep me\n"
+
+/* The union of the owners' entries is one block, each name once per family, the first
+ * owner of a name winning; what the user maps stays the user's. */
+static void test_union_block(void **state)
 {
 	static char *const a_names[] = {"a.local", "shared.local", NULL};
 	static char *const b_names[] = {"b.local", "shared.local", NULL};
-	struct hg_hosts_entry a = {.names = a_names}, b = {.names = b_names};
-	assert_int_equal(hg_ip_parse("10.0.0.1", false, &a.ip), 0);
-	assert_int_equal(hg_ip_parse("10.1.0.1", false, &b.ip), 0);
-	const char *user = "127.0.0.1\tlocalhost\n# keep me\n";
-	char *one = merge_owner(user, "net1+c+eth0", &a, 1);
-	char *two = merge_owner(one, "net2+c+net1", &b, 1);
-	assert_string_equal(two, "127.0.0.1\tlocalhost\n# keep me\n"
-				 "# BEGIN host-gateway net1+c+eth0 (managed block: edits here are lost)\n"
+	struct hg_hosts_entry e[3] = {{.names = a_names}, {.names = b_names}, {.names = a_names}};
+	assert_int_equal(hg_ip_parse("10.0.0.1", false, &e[0].ip), 0);
+	assert_int_equal(hg_ip_parse("10.1.0.1", false, &e[1].ip), 0);
+	assert_int_equal(hg_ip_parse("fd00::1", false, &e[2].ip), 0);
+	char *block = NULL;
+	char *out = merge_drop(USER, NULL, e, 3, &block);
+	assert_string_equal(out, USER BEGIN "\n"
 				 "10.0.0.1\ta.local shared.local\n"
-				 "# END host-gateway net1+c+eth0\n"
-				 "# BEGIN host-gateway net2+c+net1 (managed block: edits here are lost)\n"
-				 "10.1.0.1\tb.local shared.local\n"
-				 "# END host-gateway net2+c+net1\n");
-	/* Each reads its own block; a repeated ADD of the first moves it, keeps the other. */
-	char *ba = block_of(two, "net1+c+eth0"), *bb = block_of(two, "net2+c+net1");
+				 "10.1.0.1\tb.local\n"
+				 "fd00::1\ta.local shared.local\n" END "\n");
+	assert_string_equal(block, "10.0.0.1\ta.local shared.local\n10.1.0.1\tb.local\nfd00::1\ta.local shared.local");
+	free(block);
+	/* Rendering again (another owner's write) changes nothing. */
+	char *again = merge_drop(out, NULL, e, 3, NULL);
+	assert_string_equal(again, out);
+	free(again);
+	/* The first owner gone: b's shared.local takes over. */
+	char *without_a = merge_drop(out, NULL, &e[1], 1, NULL);
+	assert_string_equal(without_a, USER BEGIN "\n10.1.0.1\tb.local shared.local\n" END "\n");
+	free(without_a);
+	/* The last gone: nothing of ours left. */
+	char *none = strip_drop(out, NULL);
+	assert_string_equal(none, USER);
+	free(none);
+	free(out);
+}
+
+/* A pod of three containers with the same names: one block, each name once. */
+static void test_pod_of_three(void **state)
+{
+	struct hg_hosts_entry pod[6];
+	for (size_t i = 0; i < 6; i++)
+		pod[i] = entries[i % 2];
+	char *out = merge_drop(USER, NULL, pod, 6, NULL);
+	assert_string_equal(out, USER BLOCK);
+	assert_int_equal(count_str(out, HG_HOSTS_BEGIN_PREFIX), 1);
+	free(out);
+}
+
+/* The previous version's per-owner blocks: read by owner, taken into the one block when
+ * their owners are dropped, kept (and left to their owner's removal) when not. */
+static void test_old_owner_blocks(void **state)
+{
+	static char *const a_names[] = {"a.local", "shared.local", NULL};
+	struct hg_hosts_entry a = {.names = a_names};
+	assert_int_equal(hg_ip_parse("10.0.0.1", false, &a.ip), 0);
+	const char *old = USER OLD_BEGIN("net1+c+eth0") "10.0.0.1\ta.local shared.local\n" OLD_END("net1+c+eth0")
+		"# between\n" OLD_BEGIN("net2+c+net1") "10.1.0.1\tb.local shared.local\n" OLD_END("net2+c+net1");
+	char *ba = block_of(old, "net1+c+eth0"), *bb = block_of(old, "net2+c+net1");
 	assert_string_equal(ba, "10.0.0.1\ta.local shared.local");
 	assert_string_equal(bb, "10.1.0.1\tb.local shared.local");
-	assert_null(block_of(two, NULL));
-	assert_null(block_of(two, "net3+c+eth0"));
-	char *again = merge_owner(two, "net1+c+eth0", &a, 1);
-	char *ba2 = block_of(again, "net1+c+eth0"), *bb2 = block_of(again, "net2+c+net1");
-	assert_string_equal(ba2, ba);
-	assert_string_equal(bb2, bb);
-	/* DEL of one removes exactly its block. */
-	char *out = NULL;
-	size_t len;
-	assert_int_equal(hg_hosts_strip(two, strlen(two), "net1+c+eth0", &out, &len), 0);
-	assert_string_equal(out, "127.0.0.1\tlocalhost\n# keep me\n"
-				 "# BEGIN host-gateway net2+c+net1 (managed block: edits here are lost)\n"
-				 "10.1.0.1\tb.local shared.local\n"
-				 "# END host-gateway net2+c+net1\n");
-	free(out);
-	/* A legacy block (the single-block version) stays until its own DEL (owner NULL). */
-	char *legacy = merge_owner(user, NULL, &a, 1);
-	char *mixed = merge_owner(legacy, "net2+c+net1", &b, 1);
-	char *lb = block_of(mixed, NULL);
-	assert_string_equal(lb, "10.0.0.1\ta.local shared.local");
-	assert_int_equal(hg_hosts_strip(mixed, strlen(mixed), NULL, &out, &len), 0);
-	char *left = block_of(out, "net2+c+net1");
-	assert_string_equal(left, "10.1.0.1\tb.local shared.local");
-	assert_null(block_of(out, NULL));
-	free(out);
+	assert_null(block_of(old, NULL));
+	assert_null(block_of(old, "net3+c+eth0"));
+
+	/* Both owners listed: one block, the user's lines (between the old blocks too) kept. */
+	static char *const both[] = {"net1+c+eth0", "net2+c+net1", NULL};
+	char *merged = merge_drop(old, both, &a, 1, NULL);
+	assert_string_equal(merged, USER "# between\n" BEGIN "\n10.0.0.1\ta.local shared.local\n" END "\n");
+	char *one = block_of(merged, NULL);
+	assert_string_equal(one, "10.0.0.1\ta.local shared.local");
+	assert_null(block_of(merged, "net1+c+eth0"));
+
+	/* An owner nobody lists keeps its old block until its own removal drops it. */
+	static char *const first[] = {"net1+c+eth0", NULL};
+	static char *const second[] = {"net2+c+net1", NULL};
+	char *kept = merge_drop(old, first, &a, 1, NULL);
+	assert_string_equal(kept, USER "# between\n" OLD_BEGIN("net2+c+net1") "10.1.0.1\tb.local shared.local\n"
+					 OLD_END("net2+c+net1") BEGIN "\n10.0.0.1\ta.local shared.local\n" END "\n");
+	char *gone = strip_drop(kept, second);
+	assert_string_equal(gone, USER "# between\n");
+	char *gone_too = strip_drop(old, both);
+	assert_string_equal(gone_too, USER "# between\n");
+
 	/* Markers of one owner do not close another's block: both are damaged, both go. */
 	const char *crossed = "x y\n# BEGIN host-gateway p+c+e (managed block: edits here are lost)\n1.2.3.4 z\n"
 			      "# END host-gateway q+c+e\nu v\n";
-	assert_int_equal(hg_hosts_strip(crossed, strlen(crossed), "r+c+e", &out, &len), 0);
+	char *out = strip_drop(crossed, second);
 	assert_string_equal(out, "x y\n1.2.3.4 z\nu v\n");
 	free(out);
-	free(left);
-	free(lb);
-	free(legacy);
-	free(mixed);
+	free(gone_too);
+	free(gone);
+	free(kept);
+	free(one);
+	free(merged);
 	free(ba);
 	free(bb);
-	free(ba2);
-	free(bb2);
-	free(again);
-	free(one);
-	free(two);
 }
 
 /* hg_entries_build ---------------------------------------------------------------------- */
@@ -714,7 +761,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_fd_refuses, file_setup, file_teardown),
 		cmocka_unit_test_setup_teardown(test_apply_fd_releases_lock, file_setup, file_teardown),
 		cmocka_unit_test(test_entries_build),
-		cmocka_unit_test_setup(test_owners, setup),
+		cmocka_unit_test(test_union_block),
+		cmocka_unit_test(test_pod_of_three),
+		cmocka_unit_test(test_old_owner_blocks),
 	};
 	return cmocka_run_group_tests_name("hosts", tests, setup, NULL);
 }

@@ -187,20 +187,22 @@ c2=$(cc_run_container "$sb" "$(cc_ctr_config app2 localhost/hgt/busybox:1 "$HOST
 hg_log "etc-hosts after app2:"$'\n'"$(cat "$HOSTS")"
 hg_assert_eq "$(stat -c %i "$HOSTS")" "$ino" "etc-hosts still the same inode"
 hg_assert_eq "$(hg_strip "$HOSTS")" "$kubelet_lines" "kubelet's lines kept byte for byte"
-hg_assert_eq "$(hg_nblocks "$HOSTS")" 2 "a block per container"
+hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "one block for both containers"
 hg_assert_eq "$(spec_annotations "$c2")" \
 	'{"host-gateway.io/extra-hosts":"db.local:host-gateway","host-gateway.io/names":"app2.local"}' \
 	"app2's OCI spec: the pod annotation and its own (container_annotations)"
-hg_assert_eq "$(hg_block "$HOSTS" | sort -u | paste -sd';')" \
+hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" \
 	"$(printf '%s\t%s;%s\t%s;%s\t%s' "$GW" app2.local "$GW" db.local "$GW" "$HG_DEFAULT_NAMES")" \
-	"app1's block back, app2's with its own names"
+	"app1's names back, app2's own added, each name once"
 out=$(cc_exec "$c2" "$(reach app2.local); $(reach host.docker.internal)") || hg_fail "crictl exec in app2 failed: $out"
 hg_assert_contains "$out" "app2.local=0 hello-from-host" "app2 reaches the host by its annotation's name"
 hg_assert_contains "$out" "host.docker.internal=0 hello-from-host" "app2 reaches the host by host.docker.internal"
 
 # ---- 5. stop and remove -------------------------------------------------------------
 cc_stop_rm "$c2"
-hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "app2's block gone with app2"
+hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "the block stays after app2"
+hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" \
+	"$(printf '%s\t%s;%s\t%s' "$GW" db.local "$GW" "$HG_DEFAULT_NAMES")" "app2's names gone with app2, app1's stay"
 cc_stop_rm "$c1"
 hg_assert_eq "$(hg_nblocks "$HOSTS")" 0 "no block once the pod's containers stopped"
 cc stopp "$sb" >/dev/null

@@ -223,9 +223,9 @@ c2=$(run_ctr "$sb" "$web" "$WEB_UID" app2 "$HOSTS" '{"host-gateway.io/names": "a
 hg_log "etc-hosts after app2:"$'\n'"$(cat "$HOSTS")"
 hg_assert_eq "$(stat -c %i "$HOSTS")" "$ino" "etc-hosts still the same inode"
 hg_assert_eq "$(hg_strip "$HOSTS")" "$kubelet_lines" "kubelet's lines kept byte for byte"
-hg_assert_eq "$(hg_nblocks "$HOSTS")" 2 "a block per container"
-hg_assert_eq "$(hg_block "$HOSTS" | sort -u | paste -sd';')" \
-	"$(printf '%s\t%s;%s' "$GW" app2.local "$DB_BLOCK")" "app1's block back, app2's with its own names"
+hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "one block for both containers"
+hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" \
+	"$(printf '%s\t%s;%s' "$GW" app2.local "$DB_BLOCK")" "app1's names back, app2's own added, each name once"
 out=$(cc_exec "$c2" "$(reach app2.local); $(reach host.docker.internal)") || hg_fail "crictl exec in app2 failed: $out"
 hg_assert_contains "$out" "app2.local=0 hello-from-host" "app2 reaches the host by its annotation's name"
 hg_assert_contains "$out" "host.docker.internal=0 hello-from-host" "app2 reaches the host by host.docker.internal"
@@ -254,9 +254,9 @@ rm_ctr "$off" "$PHOSTS" 0
 cc stopp "$psb" >/dev/null
 [ ! -e "$prec" ] || hg_fail "record left after crictl stopp (CNI DEL): $(cat "$prec")"
 cc rmp "$psb" >/dev/null
-rm_ctr "$c2" "$HOSTS" 2
-hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "app2's block gone with app2, app1's stays"
-hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" "$DB_BLOCK" "app1's block unchanged"
+rm_ctr "$c2" "$HOSTS" 1
+hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "the block stays after app2"
+hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" "$DB_BLOCK" "app2's names gone with app2, app1's stay"
 
 # ---- 4. CRI-O restarted while web runs: restore, GC -------------------------------------
 stale_attachment hgt-stale2-$$
@@ -297,12 +297,13 @@ out=$(cc_exec "$c4" "$(reach host.docker.internal)") || hg_fail "crictl exec in 
 hg_assert_contains "$out" "host.docker.internal=0 hello-from-host" "plain2/app reaches the host by name"
 cri_kubelet_hosts "$HOSTS" "$ip" web
 c3=$(run_ctr "$sb" "$web" "$WEB_UID" app3 "$HOSTS" '{}') || hg_fail "$(fail_log "app3 did not start")"
-hg_assert_eq "$(hg_nblocks "$HOSTS")" 2 "app1's block back beside app3's"
+hg_assert_eq "$(hg_nblocks "$HOSTS")" 1 "one block for app1 and app3"
+hg_assert_eq "$(hg_block "$HOSTS" | sort | paste -sd';')" "$DB_BLOCK" "app1's names back, app3's the same, each once"
 hg_assert_eq "$(hg_strip "$HOSTS")" "$kubelet_lines" "kubelet's lines kept byte for byte"
 out=$(cc_exec "$c3" "$(reach db.local)") || hg_fail "crictl exec in app3 failed: $out"
 hg_assert_contains "$out" "db.local=0 hello-from-host" "app3 reaches the host by the pod's extra host"
 
-rm_ctr "$c3" "$HOSTS" 2
+rm_ctr "$c3" "$HOSTS" 1
 rm_ctr "$c1" "$HOSTS" 1
 hg_assert_eq "$(hg_nblocks "$HOSTS")" 0 "no block once web's containers are removed"
 rm_ctr "$c4" "$P2HOSTS" 1

@@ -1,12 +1,16 @@
 #!/bin/bash
 # Two attachments share one hosts file (issue 8, item 2): a container on two networks
 # (nerdctl with two networks, Multus), each chaining host-gateway with its own names.
-#  - ADD of both: the file holds two blocks, one per attachment, the user's lines intact;
-#    CHECK of each passes;
-#  - a repeated ADD of the first leaves the second's block as it is;
-#  - DEL of the first removes its block only; CHECK of the survivor passes;
+#  - ADD of both: the file holds one block, each name once (shared.local is A's, which came
+#    first), the user's lines intact; CHECK of each passes;
+#  - a repeated ADD of the first (which replaces it) keeps the second's names, and the
+#    first's come after them now;
+#  - DEL of the first removes its names only (shared.local now B's); CHECK of the survivor
+#    passes;
 #  - the file rewritten by someone else (kubelet truncates a pod's etc-hosts): the next
-#    write of any owner brings every live owner's block back;
+#    write of any owner brings every live owner's names back;
+#  - the previous version's per-owner blocks (an upgrade on a running node): the next
+#    write takes them into the one block, a DEL takes its owner's names only;
 #  - B in another stateDir (a hook config and a conflist may differ): writers of the file
 #    still serialise (the lock is not in the stateDir);
 #  - ADDs killed at random moments, then one DEL: the user's file byte for byte, no
@@ -41,35 +45,56 @@ ga=$(jq -r '.ips[0].gateway' "$HG_TMP/a.json")
 gb=$(jq -r '.ips[0].gateway' "$HG_TMP/b.json")
 ka=hgt-sha+$cid+eth0 kb=hgt-shb+$cid+net1
 
-owner_block() { hg_owner_block "$hosts" "$1"; }
-hg_assert_eq "$(hg_nblocks "$hosts")" 2 "two blocks after both ADDs"
-hg_assert_eq "$(owner_block "$ka")" "$ga"$'\t'"a.local shared.local" "A's block"
-hg_assert_eq "$(owner_block "$kb")" "$gb"$'\t'"b.local shared.local" "B's block"
-hg_assert_eq "$(hg_strip "$hosts")" "$(cat "$hosts.orig")" "user lines with two blocks"
-hg_chain CHECK "$la" "$cid" "$nsp" eth0 || hg_fail "CHECK of A with two blocks"
-hg_chain CHECK "$lb" "$cid" "$nsp" net1 || hg_fail "CHECK of B with two blocks"
+hg_assert_eq "$(hg_nblocks "$hosts")" 1 "one block after both ADDs"
+hg_assert_eq "$(hg_block "$hosts")" "$ga"$'\t'"a.local shared.local"$'\n'"$gb"$'\t'"b.local" "the block after both ADDs"
+hg_assert_eq "$(hg_strip "$hosts")" "$(cat "$hosts.orig")" "user lines with two owners"
+hg_chain CHECK "$la" "$cid" "$nsp" eth0 || hg_fail "CHECK of A with two owners"
+hg_chain CHECK "$lb" "$cid" "$nsp" net1 || hg_fail "CHECK of B with two owners"
 
-# A repeated ADD of A (host-gateway alone, with the cached result) keeps B's block.
+# A repeated ADD of A (host-gateway alone, with the cached result) replaces A: B's names
+# stay, and come first now (shared.local is B's).
 conf=$(jq -c --slurpfile prev "$HG_TMP/a.json" '.plugins[-1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev[0]}' "$la")
 hg_plugin ADD "$conf" "$cid" "$nsp" eth0 >/dev/null || hg_fail "repeated ADD of A failed"
-hg_assert_eq "$(owner_block "$kb")" "$gb"$'\t'"b.local shared.local" "B's block after A's repeated ADD"
+hg_assert_eq "$(hg_block "$hosts")" "$gb"$'\t'"b.local shared.local"$'\n'"$ga"$'\t'"a.local" "the block after A's repeated ADD"
 hg_chain CHECK "$lb" "$cid" "$nsp" net1 || hg_fail "CHECK of B after A's repeated ADD"
 
-# DEL of A: B's block and CHECK stay.
+# DEL of A: A's names go, B's stay; CHECK of B passes.
 hg_chain DEL "$la" "$cid" "$nsp" eth0 || hg_fail "DEL of A failed"
 hg_assert_eq "$(hg_nblocks "$hosts")" 1 "one block after DEL of A"
-hg_assert_eq "$(owner_block "$kb")" "$gb"$'\t'"b.local shared.local" "B's block after DEL of A"
+hg_assert_eq "$(hg_block "$hosts")" "$gb"$'\t'"b.local shared.local" "the block after DEL of A"
 hg_chain CHECK "$lb" "$cid" "$nsp" net1 || hg_fail "CHECK of B after DEL of A"
 
-# Rewritten by someone else: the next write of an owner rebuilds every live owner's block.
+# Rewritten by someone else: the next write of an owner brings every live owner's names.
 hg_chain ADD "$la" "$cid" "$nsp" eth0 >"$HG_TMP/a.json" || hg_fail "ADD of A again failed"
 conf=$(jq -c --slurpfile prev "$HG_TMP/a.json" '.plugins[-1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev[0]}' "$la")
 hgc_write_in_place "$hosts" <"$hosts.orig"
 hg_chain CHECK "$lb" "$cid" "$nsp" net1 2>/dev/null && hg_fail "CHECK of B passed with its block gone"
 hg_plugin ADD "$conf" "$cid" "$nsp" eth0 >/dev/null || hg_fail "ADD of A after the rewrite failed"
-hg_assert_eq "$(hg_nblocks "$hosts")" 2 "both blocks back after one owner's write"
+hg_assert_eq "$(hg_nblocks "$hosts")" 1 "the block back after one owner's write"
+hg_assert_eq "$(hg_block "$hosts")" "$gb"$'\t'"b.local shared.local"$'\n'"$ga"$'\t'"a.local" "the block after the rebuild (B came first now)"
 hg_chain CHECK "$lb" "$cid" "$nsp" net1 || hg_fail "CHECK of B after the rebuild"
 hg_chain CHECK "$la" "$cid" "$nsp" eth0 || hg_fail "CHECK of A after the rebuild"
+
+# The previous version's per-owner blocks, as an upgrade finds them (the registry, whose
+# format did not change, lists both owners): A's next write takes them into one block.
+old_block() { printf '%s %s (managed block: edits here are lost)\n%s\n%s %s\n' "$HG_BEGIN" "$1" "$2" "$HG_END" "$1"; }
+{ cat "$hosts.orig"; old_block "$ka" "$ga"$'\t'"a.local shared.local"; old_block "$kb" "$gb"$'\t'"b.local shared.local"; } |
+	hgc_write_in_place "$hosts"
+hg_assert_eq "$(hg_nblocks "$hosts")" 2 "two old per-owner blocks"
+hg_plugin ADD "$conf" "$cid" "$nsp" eth0 >/dev/null || hg_fail "ADD of A over old blocks failed"
+hg_assert_eq "$(hg_nblocks "$hosts")" 1 "the old blocks taken into one"
+hg_assert_eq "$(hg_owner_block "$hosts" "$kb")" "" "B's old block gone"
+hg_assert_eq "$(hg_block "$hosts")" "$gb"$'\t'"b.local shared.local"$'\n'"$ga"$'\t'"a.local" "the block after the upgrade"
+hg_assert_eq "$(hg_strip "$hosts")" "$(cat "$hosts.orig")" "user lines after the upgrade"
+hg_chain CHECK "$lb" "$cid" "$nsp" net1 || hg_fail "CHECK of B after the upgrade"
+# A DEL finding old blocks takes them in too: A's names go, B's stay in the one block.
+{ cat "$hosts.orig"; old_block "$ka" "$ga"$'\t'"a.local shared.local"; old_block "$kb" "$gb"$'\t'"b.local shared.local"; } |
+	hgc_write_in_place "$hosts"
+hg_chain DEL "$la" "$cid" "$nsp" eth0 || hg_fail "DEL of A over old blocks failed"
+hg_assert_eq "$(hg_nblocks "$hosts")" 1 "one block after DEL of A over old blocks"
+hg_assert_eq "$(hg_block "$hosts")" "$gb"$'\t'"b.local shared.local" "B's names after DEL of A over old blocks"
+hg_chain ADD "$la" "$cid" "$nsp" eth0 >"$HG_TMP/a.json" || hg_fail "ADD of A after the upgrade failed"
+conf=$(jq -c --slurpfile prev "$HG_TMP/a.json" '.plugins[-1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev[0]}' "$la")
 
 hg_chain DEL "$lb" "$cid" "$nsp" net1 || hg_fail "DEL of B failed"
 
