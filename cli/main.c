@@ -11,6 +11,7 @@
 #include "cli/corefile-cmd.h"
 #include "cli/doctor-cmd.h"
 #include "hook/oci.h"
+#include "nri/nri.h"
 #include "cli/install-cmd.h"
 #include "os/nft.h"
 #include "base/util.h"
@@ -19,6 +20,7 @@ static const char help[] =
 	"Usage: host-gateway [--help | --version]\n"
 	"       host-gateway hook createRuntime|prestart|poststop [--config PATH]\n"
 	"       host-gateway gc [--config PATH]\n"
+	"       host-gateway nri [--socket PATH] [--config PATH] [--name NAME] [--index NN]\n"
 	"       host-gateway corefile --ip VIP [--name NAME]... [--k3s-override]\n"
 	"       host-gateway doctor [--netns PATH | --pid PID] [--port PORT[/tcp|/udp]]... [--config PATH]\n"
 	"                           [--cni-conf-dir DIR] [--json]\n"
@@ -221,6 +223,8 @@ static int run(int argc, char **argv)
 		return cni_main();
 	if (argc >= 2 && strcmp(argv[1], "hook") == 0)
 		return hook_main(argc, argv);
+	if ((argc >= 2 && strcmp(argv[1], "nri") == 0) || hg_nri_launched_by_runtime())
+		return hg_nri_main(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "gc") == 0)
 		return gc_main(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "corefile") == 0)
