@@ -24,7 +24,7 @@ static void reader_restart(struct hg_ttrpc_reader *r)
 {
 	free(r->payload);
 	r->payload = NULL;
-	r->have = 0;
+	r->have = r->cap = 0;
 	r->hdr_len = 0;
 	r->complete = false;
 }
@@ -51,15 +51,24 @@ int hg_ttrpc_reader_next(struct hg_ttrpc_reader *r, const uint8_t *data, size_t 
 		if (r->h.length > HG_TTRPC_MESSAGE_MAX)
 			return hg_error_set(err, HG_CNI_DECODE, "ttrpc message of %u bytes on stream %u, over the %u-byte limit",
 				r->h.length, r->h.stream_id, HG_TTRPC_MESSAGE_MAX);
-		if (r->h.length > 0) {
-			r->payload = malloc(r->h.length);
-			if (!r->payload)
-				return hg_error_errno(err, HG_CNI_IO, ENOMEM, "ttrpc message of %u bytes", r->h.length);
-		}
 	}
 	size_t n = r->h.length - r->have;
 	if (n > len - taken)
 		n = len - taken;
+	if (n > 0 && r->have + n > r->cap) {
+		/* The buffer grows with the bytes that came, not with the length announced: a
+		 * header alone costs no 4 MiB. */
+		size_t cap = r->cap ? r->cap : 4096;
+		while (cap < r->have + n)
+			cap *= 2;
+		if (cap > r->h.length)
+			cap = r->h.length;
+		uint8_t *grown = realloc(r->payload, cap);
+		if (!grown)
+			return hg_error_errno(err, HG_CNI_IO, ENOMEM, "ttrpc message of %u bytes", r->h.length);
+		r->payload = grown;
+		r->cap = cap;
+	}
 	if (n > 0)
 		memcpy(r->payload + r->have, data + taken, n);
 	r->have += n;

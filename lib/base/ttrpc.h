@@ -41,13 +41,14 @@ void hg_ttrpc_header_decode(const uint8_t in[HG_TTRPC_HEADER_LEN], struct hg_ttr
 
 /* Reassembles messages from one logical connection's bytes, which arrive cut anywhere: a
  * message may span multiplexer frames (ttrpc writes through a 4 KiB bufio) and a frame
- * may hold several messages. Holds at most one payload (<= HG_TTRPC_MESSAGE_MAX). */
+ * may hold several messages. Holds at most one payload (<= HG_TTRPC_MESSAGE_MAX), and
+ * no more of it than has arrived. */
 struct hg_ttrpc_reader {
 	uint8_t hdr[HG_TTRPC_HEADER_LEN];
 	size_t hdr_len;
 	struct hg_ttrpc_header h;
 	uint8_t *payload;
-	size_t have;
+	size_t have, cap;
 	bool complete; /* the last message returned; its payload is freed by the next call */
 };
 

@@ -13,9 +13,10 @@ import threading
 import time
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--socket", required=True)
+ap.add_argument("--socket")
+ap.add_argument("--launch", help="start this binary as NRI starts a pre-registered plugin (fd 3) instead of listening")
 ap.add_argument("--pb-dir", required=True)
-ap.add_argument("--pid", type=int, required=True, help="the plugin's pid: its memory is watched")
+ap.add_argument("--pid", type=int, help="the plugin's pid: its memory is watched")
 ap.add_argument("--rss-max-kb", type=int, default=64 * 1024)
 ap.add_argument("--tiny-frames", type=int, default=1_000_000)
 args = ap.parse_args()
@@ -155,10 +156,7 @@ def code(rsp, want, what):
     log(f"{what}: status {got} ({rsp.status.message})")
 
 
-srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-srv.bind(args.socket)
-srv.listen(4)
-srv.settimeout(40)
+srv = None
 
 
 def accept_registered(expect_name="host-gateway", expect_idx="50"):
@@ -201,6 +199,44 @@ def container(cid="ctr-1", pod_id="pod-1"):
                         mounts=[pb.Mount(destination="/etc/hosts", type="bind", source="/var/lib/kubelet/pods/x/etc-hosts",
                                          options=["rbind", "rw"])])
 
+
+if args.launch:
+    # What NRI does for /opt/nri/plugins/IDX-NAME: a socketpair, the peer as fd 3, the
+    # plugin's name and index in the environment, no argument.
+    import subprocess
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def as_fd3():
+        os.dup2(theirs.fileno(), 3)
+
+    proc = subprocess.Popen([args.launch], env={"NRI_PLUGIN_SOCKET": "3", "NRI_PLUGIN_NAME": "hg-launched",
+                                                "NRI_PLUGIN_IDX": "07"},
+                            preexec_fn=as_fd3, pass_fds=(theirs.fileno(), 3))
+    theirs.close()
+    p = Peer(ours)
+    stream, mtype, payload = p.message(CONN_RUNTIME)
+    req = pb.Request()
+    req.ParseFromString(payload)
+    reg = pb.RegisterPluginRequest()
+    reg.ParseFromString(req.payload)
+    if (req.method, reg.plugin_name, reg.plugin_idx) != ("RegisterPlugin", "hg-launched", "07"):
+        fail(f"launched plugin registered as {reg.plugin_idx}-{reg.plugin_name} ({req.method})")
+    p.send(mux(CONN_RUNTIME, ttrpc(stream, RSP, pb.Response(status=pb.Status(code=0)).SerializeToString())))
+    args.pid = proc.pid
+    configure(p)
+    ok(p.call(3, "Synchronize", pb.SynchronizeRequest()), "Synchronize (launched)")
+    ok(p.call(5, "Shutdown", pb.Empty()), "Shutdown (launched)")
+    p.close()
+    rc = proc.wait(10)
+    if rc != 0:
+        fail(f"the launched plugin exited {rc} when the runtime closed its socket")
+    log("launched as a pre-registered plugin: registered from the environment, exit 0 at the end")
+    sys.exit(0)
+
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(args.socket)
+srv.listen(4)
+srv.settimeout(40)
 
 # ---- 1. a valid conversation, then wrong requests the plugin answers with an error ----
 p, reg_stream = accept_registered()

@@ -16,6 +16,8 @@
 #      of an unknown method read as they are answered: all answered
 #   5. a peer that sends and never reads: the plugin gives up on it within its timeout
 #   6. RegisterPlugin refused: the plugin drops and registers again
+#   7. the binary started as NRI starts /opt/nri/plugins/IDX-NAME (socketpair as fd 3,
+#      NRI_PLUGIN_SOCKET/NAME/IDX, no argument): it registers as IDX-NAME, exits 0 at the end
 # After each: the plugin alive, VmRSS under 64 MiB; at the end, SIGTERM: exit 0, and the
 # log names the wrong frames only a few times (counted, not logged one by one).
 . "$(dirname "$0")/../../lib/common.sh"
@@ -46,6 +48,10 @@ if ! "$PY" "$(dirname "$0")/fake-runtime.py" --socket "$SOCK" --pb-dir "$PB" --p
 	hg_fail "the fake runtime's expectations failed"
 fi
 hg_log "fake runtime done in $(($(date +%s) - t0)) s"
+# 7. started as NRI starts a pre-registered plugin: fd 3, name and index from the
+#    environment, no argument; exit 0 once the runtime closes the socket.
+"$PY" "$(dirname "$0")/fake-runtime.py" --launch "$HG_BIN" --pb-dir "$PB" 2>&1 ||
+	hg_fail "the launched plugin failed"
 
 kill -TERM "$plugin"
 rc=0
