@@ -12,6 +12,7 @@
 #include "cli/corefile-cmd.h"
 #include "cli/doctor-cmd.h"
 #include "cli/hook-cmd.h"
+#include "cli/nri-cmd.h"
 #include "cli/install-cmd.h"
 #include "os/nft.h"
 #include "base/util.h"
@@ -26,6 +27,7 @@ const struct hg_command hg_commands[] = {
 	{"corefile", hg_corefile_main, "Add the host's names to a CoreDNS Corefile"},
 	{"hook", hg_hook_main, "Run as an OCI hook (createRuntime, prestart, poststop)"},
 	{"gc", hg_gc_main, "Remove what runtimes left when poststop never ran"},
+	{"nri", hg_nri_main, "Run as an NRI plugin of containerd or CRI-O"},
 	{"version", version_main, "Show the version and the supported CNI versions"},
 	{"help", help_main, "List the commands, or show a command's help"},
 	{NULL},
@@ -181,6 +183,11 @@ static int run(int argc, char **argv)
 	const char *cni = getenv("CNI_COMMAND");
 	if (cni && cni[0])
 		return cni_main();
+	/* A pre-registered NRI plugin is started with no argument at all. */
+	if (argc < 2 && hg_nri_launched_by_runtime()) {
+		char *args[] = {"nri", NULL};
+		return hg_nri_main(1, args);
+	}
 	if (argc < 2)
 		return hg_usage_error(NULL, "missing COMMAND");
 	const char *arg = argv[1];

@@ -14,15 +14,16 @@ timeout=${FUZZ_TIMEOUT:-10}
 # config's largest string (a 16 KiB annotation) and its longest lists. corefile: the
 # Corefile's limit is HG_COREFILE_MAX_SIZE (1 MiB), but its shapes are small: 64 KiB lets
 # libFuzzer try many of them (snippet import bombs grow with the count, not the size).
-declare -A max_len=([hosts]=1100000 [config]=65536 [oci]=65536 [result]=65536 [corefile]=65536)
+# nri: a trunk of several frames; the 4 MiB limits are crossed by the headers' lengths.
+declare -A max_len=([hosts]=1100000 [config]=65536 [oci]=65536 [result]=65536 [corefile]=65536 [nri]=65536)
 command -v clang >/dev/null || apt-get install -y -qq clang libclang-rt-14-dev
 CC=clang meson setup --reconfigure build-fuzz -Db_sanitize=address,undefined -Dintegration=false -Dwerror=false -Dc_args=-fsanitize=fuzzer-no-link >/dev/null 2>&1 ||
 	CC=clang meson setup build-fuzz -Db_sanitize=address,undefined -Dintegration=false -Dwerror=false -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
-libs_hg="build-fuzz/libhg-plugin.a build-fuzz/libhg-hook.a build-fuzz/libhg-ops.a build-fuzz/libhg-os.a build-fuzz/libhg-base.a"
+libs_hg="build-fuzz/libhg-plugin.a build-fuzz/libhg-hook.a build-fuzz/libhg-nri.a build-fuzz/libhg-ops.a build-fuzz/libhg-os.a build-fuzz/libhg-base.a"
 ninja -C build-fuzz ${libs_hg//build-fuzz\//} >/dev/null
 flags=$(pkg-config --cflags jansson libnftables libnl-route-3.0)
-libs=$(pkg-config --static --libs jansson libnl-route-3.0)
-names=${FUZZ_NAMES:-hosts config oci result corefile}
+libs=$(pkg-config --static --libs jansson libnl-route-3.0 libprotobuf-c)
+names=${FUZZ_NAMES:-hosts config oci result corefile nri}
 for name in $names; do
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Ibuild-fuzz -Ibuild-fuzz/layers/cli $flags \
 		"tests/fuzz/fuzz-$name.c" $libs_hg $libs -ldl -lpthread -o "build-fuzz/libfuzzer-$name"

@@ -5,6 +5,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 PKGS="build-essential meson ninja-build pkg-config
 libjansson-dev libnl-3-dev libnl-route-3-dev libnftables-dev libcmocka-dev
+libprotobuf-c-dev protobuf-c-compiler
 nftables iptables iproute2 socat iperf3 jq busybox-static procps util-linux python3 hyperfine
 containernetworking-plugins golang-go golang-github-appc-cni-dev
 crun runc podman containerd umoci skopeo
