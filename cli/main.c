@@ -14,6 +14,8 @@
 #include "cli/install-cmd.h"
 #include "os/nft.h"
 #include "base/util.h"
+#include "base/error.h"
+#include "os/fs.h"
 
 static const char help[] =
 	"Usage: host-gateway [--help | --version]\n"
@@ -84,38 +86,9 @@ static void log_to_stderr(void *ctx, const char *msg)
 
 static int read_stdin(char **out, size_t *len)
 {
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return -1;
-	for (;;) {
-		if (n == cap) {
-			/* A network configuration is small; refuse to buffer without bound. */
-			if (cap >= 64u << 20) {
-				free(buf);
-				return -1;
-			}
-			char *grown = realloc(buf, cap *= 2);
-			if (!grown) {
-				free(buf);
-				return -1;
-			}
-			buf = grown;
-		}
-		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += r;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
+	/* A network configuration is small; refuse to buffer without bound. */
+	struct hg_error err = {0};
+	return hg_read_fd(STDIN_FILENO, "stdin", 64u << 20, HG_READ_STREAM, NULL, out, len, &err);
 }
 
 static int print_json(json_t *j)

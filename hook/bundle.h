@@ -7,6 +7,9 @@
 #include <jansson.h>
 #include "base/error.h"
 
+/* A bundle's config.json is the runtime's; the bound is the one of the OCI state on stdin. */
+#define HG_BUNDLE_MAX_SIZE (64u << 20)
+
 struct hg_oci_state {
 	char *id;
 	pid_t pid;       /* 0 when absent (runc poststop) or 0 (crun poststop) */

@@ -17,6 +17,8 @@
 #include "ops/hostside.h"
 #include "os/target.h"
 #include "base/util.h"
+#include "base/conflist.h"
+#include "os/fs.h"
 
 struct hook {
 	const char *stage;
@@ -43,7 +45,15 @@ static int load_config(struct hook *h, bool lenient, struct hg_error *err)
 	json_error_t jerr;
 	if (access(h->config_path, F_OK) < 0 && errno == ENOENT)
 		return 0; /* no file: the defaults */
-	json_auto_t *conf = json_load_file(h->config_path, 0, &jerr);
+	/* Read as every file someone else controls (os/fs.h): json_load_file would wait
+	 * forever on a FIFO put there. */
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	if (hg_read_file(h->config_path, HG_CONFLIST_MAX_SIZE, HG_READ_FOLLOW, NULL, &text, &len, err) < 0) {
+		err->code = HG_CNI_INVALID_CONFIG;
+		return lenient ? 0 : -1;
+	}
+	json_auto_t *conf = json_loadb(text, len, 0, &jerr);
 	if (!conf) {
 		hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s: line %d: %s", h->config_path, jerr.line, jerr.text);
 		return lenient ? 0 : -1;
@@ -65,7 +75,13 @@ static int load_bundle(struct hook *h, bool annotations, struct hg_error *err)
 	json_error_t jerr;
 	if (asprintf(&path, "%s/config.json", h->state.bundle) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	json_auto_t *conf = json_load_file(path, 0, &jerr);
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	if (hg_read_file(path, HG_BUNDLE_MAX_SIZE, HG_READ_FOLLOW, NULL, &text, &len, err) < 0) {
+		err->code = HG_CNI_DECODE;
+		return -1;
+	}
+	json_auto_t *conf = json_loadb(text, len, 0, &jerr);
 	if (!conf)
 		return hg_error_set(err, HG_CNI_DECODE, "%s: %s", path, jerr.text);
 	if (hg_oci_bundle_parse(conf, h->state.bundle, path, &h->bundle, err) < 0)

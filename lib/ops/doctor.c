@@ -579,7 +579,7 @@ static int check_hosts(struct doctor *d)
 		return hg_checks_add(d->out, "hosts", HG_CHECK_UNKNOWN, NULL, "cannot open /etc/hosts of process %d: %s",
 				     (int) d->o->pid, e.msg);
 	_cleanup_free_ char *text = NULL;
-	if (hg_read_fd(fd, "/etc/hosts", HG_HOSTS_MAX_SIZE, NULL, &text, NULL, &e) < 0)
+	if (hg_read_fd(fd, "/etc/hosts", HG_HOSTS_MAX_SIZE, 0, NULL, &text, NULL, &e) < 0)
 		return hg_checks_add(d->out, "hosts", HG_CHECK_UNKNOWN, NULL, "cannot read /etc/hosts of process %d: %s",
 				     (int) d->o->pid, e.msg);
 

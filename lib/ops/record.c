@@ -404,7 +404,9 @@ static void record_of(struct in *in, json_t *j, struct hg_record *r)
 static int load_json(const char *path, json_t **j, bool *found, struct hg_error *err)
 {
 	json_error_t jerr;
-	struct stat st;
+	struct hg_error rerr = {0};
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
 	*found = false;
 	*j = NULL;
 	/* Records are small regular files of ours; a link, a FIFO (which would block), a device
@@ -414,17 +416,16 @@ static int load_json(const char *path, json_t **j, bool *found, struct hg_error 
 		return 0;
 	if (fd < 0)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "open state record %s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > HG_RECORD_MAX_SIZE)
+	/* One read: json_loadfd reads a byte per read(2), ~550 system calls per record. */
+	if (hg_read_fd(fd, path, HG_RECORD_MAX_SIZE, 0, NULL, &buf, &len, &rerr) < 0) {
+		if (rerr.code == HG_CNI_IO && rerr.errnum == ENOMEM)
+			return hg_error_oom(err);
+		if (rerr.code == HG_CNI_IO && strncmp(rerr.msg, "read ", 5) == 0)
+			return hg_error_errno(err, HG_CNI_STATE, rerr.errnum, "read state record %s", path);
 		return hg_error_set(err, HG_CNI_STATE, "state record %s is not a regular file of at most %d bytes", path,
 				    HG_RECORD_MAX_SIZE);
-	/* One read: json_loadfd reads a byte per read(2), ~550 system calls per record. */
-	_cleanup_free_ char *buf = malloc(st.st_size + 1);
-	if (!buf)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
-	ssize_t n = hg_read_full(fd, buf, st.st_size);
-	if (n < 0)
-		return hg_error_errno(err, HG_CNI_STATE, errno, "read state record %s", path);
-	*j = json_loadb(buf, n, JSON_REJECT_DUPLICATES, &jerr);
+	}
+	*j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*j)
 		return hg_error_set(err, HG_CNI_STATE, "read state record %s: %s", path, jerr.text);
 	if (!json_is_object(*j))

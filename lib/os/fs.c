@@ -7,22 +7,6 @@
 #include "base/error.h"
 #include "os/fs.h"
 
-ssize_t hg_read_full(int fd, void *buf, size_t size)
-{
-	size_t n = 0;
-	while (n < size) {
-		ssize_t r = read(fd, (char *) buf + n, size - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		n += r;
-	}
-	return (ssize_t) n;
-}
-
 int hg_mkdir_p(const char *path, mode_t mode)
 {
 	char buf[4096];
@@ -45,9 +29,54 @@ int hg_mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-int hg_read_fd(int fd, const char *name, size_t max, struct stat *st, char **text, size_t *len,
+/* Reads fd to its end into a buffer that grows as needed (a file of /proc says size 0),
+ * never holding more than max + 1 bytes: one byte over max is enough to refuse it. */
+static int read_to_end(int fd, const char *name, size_t max, size_t hint, bool stream, char **text, size_t *len,
+		       struct hg_error *err)
+{
+	size_t cap = hint < max ? hint + 1 : max + 1, n = 0;
+	if (cap < 4096 && max >= 4096)
+		cap = 4096;
+	_cleanup_free_ char *buf = malloc(cap + 1);
+	if (!buf)
+		return hg_error_oom(err);
+	for (;;) {
+		if (n == cap) {
+			if (cap > max)
+				break;
+			size_t grown_cap = cap > max / 2 ? max + 1 : cap * 2;
+			char *grown = realloc(buf, grown_cap + 1);
+			if (!grown)
+				return hg_error_oom(err);
+			buf = grown;
+			cap = grown_cap;
+		}
+		ssize_t r = stream ? read(fd, buf + n, cap - n) : pread(fd, buf + n, cap - n, (off_t) n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return hg_error_errno(err, HG_CNI_IO, errno, "read %s", name);
+		if (r == 0)
+			break;
+		n += (size_t) r;
+	}
+	if (n > max) {
+		hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s is larger than %zu bytes", name, max);
+		err->errnum = EFBIG;
+		return -1;
+	}
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	*text = TAKE_PTR(buf);
+	return 0;
+}
+
+int hg_read_fd(int fd, const char *name, size_t max, unsigned flags, struct stat *st, char **text, size_t *len,
 	       struct hg_error *err)
 {
+	if (flags & HG_READ_STREAM)
+		return read_to_end(fd, name, max, 0, true, text, len, err);
 	struct stat own;
 	if (!st)
 		st = &own;
@@ -63,27 +92,7 @@ int hg_read_fd(int fd, const char *name, size_t max, struct stat *st, char **tex
 		err->errnum = EFBIG;
 		return -1;
 	}
-	/* The size of the fstat: a file that grows meanwhile is read as it was then, never
-	 * beyond max. */
-	_cleanup_free_ char *buf = malloc((size_t) st->st_size + 1);
-	if (!buf)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	size_t n = 0;
-	while (n < (size_t) st->st_size) {
-		ssize_t r = pread(fd, buf + n, (size_t) st->st_size - n, (off_t) n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return hg_error_errno(err, HG_CNI_IO, errno, "read %s", name);
-		if (r == 0)
-			break;
-		n += (size_t) r;
-	}
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	*text = TAKE_PTR(buf);
-	return 0;
+	return read_to_end(fd, name, max, (size_t) st->st_size, false, text, len, err);
 }
 
 int hg_read_file(const char *path, size_t max, unsigned flags, struct stat *st, char **text, size_t *len,
@@ -100,7 +109,7 @@ int hg_read_file(const char *path, size_t max, unsigned flags, struct stat *st, 
 	}
 	if (fd < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "open %s", path);
-	return hg_read_fd(fd, path, max, st, text, len, err);
+	return hg_read_fd(fd, path, max, flags & ~HG_READ_STREAM, st, text, len, err);
 }
 
 int hg_sweep_temp(const char *dir, pid_t (*writer)(const char *name))

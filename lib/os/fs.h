@@ -4,26 +4,28 @@
 #include <stdbool.h>
 #include <sys/types.h>
 #include <sys/stat.h>
-/* Reads fd until size bytes or end of file, restarting on EINTR: the bytes read, or -1
- * with errno. */
-ssize_t hg_read_full(int fd, void *buf, size_t size);
 
-/* The one reader of files that someone else controls (a configuration folder, a path on
- * the command line, a container's hosts file): the whole regular file, at most max bytes,
- * NUL-terminated in *text (*len bytes; len may be NULL). Opened O_NONBLOCK (a FIFO never
- * blocks us) and checked with fstat before a byte is read: a FIFO, a device, a folder or
- * a file over max is refused, never read. A final symlink is refused (errnum ELOOP)
- * unless HG_READ_FOLLOW. *st (may be NULL) gets the file's stat. -1 with err: code
+/* The one reader of whole files, and the one for files that someone else controls (a
+ * configuration folder, a path on the command line, a container's hosts file, a bundle's
+ * config.json, a state record): the whole regular file, at most max bytes, NUL-terminated
+ * in *text (*len bytes; len may be NULL). Opened O_NONBLOCK (a FIFO never blocks us) and
+ * checked with fstat before a byte is read: a FIFO, a device, a folder or a file over max
+ * is refused, never read; the file is read to its end (a file of /proc says size 0), and
+ * one that grows past max meanwhile is refused too. A final symlink is refused (errnum
+ * ELOOP) unless HG_READ_FOLLOW. *st (may be NULL) gets the file's stat. -1 with err: code
  * HG_CNI_IO for a failed system call (errnum set), HG_CNI_INVALID_CONFIG for a refused
  * file (errnum ELOOP a symlink, EINVAL not a regular file, EFBIG over max); callers whose
  * errors carry another code set err->code after. */
 #define HG_READ_FOLLOW 1u
+/* hg_read_fd only: fd is a stream (stdin, a pipe), read from where it stands to its end
+ * with read(2), at most max bytes; no fstat, *st untouched. */
+#define HG_READ_STREAM 2u
 struct hg_error;
 int hg_read_file(const char *path, size_t max, unsigned flags, struct stat *st, char **text, size_t *len,
 		 struct hg_error *err);
 /* The same on a descriptor already open (name names it in messages), read from offset 0
  * with pread: its file offset is left alone. */
-int hg_read_fd(int fd, const char *name, size_t max, struct stat *st, char **text, size_t *len,
+int hg_read_fd(int fd, const char *name, size_t max, unsigned flags, struct stat *st, char **text, size_t *len,
 	       struct hg_error *err);
 
 /* The new file of an atomic replacement (write, fsync, rename over the old one): unnamed

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include "os/hosts.h"
 #include "base/util.h"
+#include "os/fs.h"
 
 /* A growable byte buffer, only for building the output text. */
 struct buf {
@@ -439,35 +440,15 @@ int hg_hosts_block(const char *content, size_t len, const char *owner, char **bl
 
 static int read_all(int fd, const char *what, char **out, size_t *out_len, struct hg_error *err)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "stat %s", what);
-	if (!S_ISREG(st.st_mode))
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is not a regular file, refusing to write it", what);
-	if (st.st_size > HG_HOSTS_MAX_SIZE)
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is larger than %d bytes, refusing to write it", what,
-				    HG_HOSTS_MAX_SIZE);
-	_cleanup_free_ char *data = malloc(HG_HOSTS_MAX_SIZE + 1);
-	if (!data)
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
-	size_t len = 0;
-	for (;;) {
-		ssize_t r = pread(fd, data + len, HG_HOSTS_MAX_SIZE + 1 - len, len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "read %s", what);
-		if (r == 0)
-			break;
-		len += r;
-		if (len > HG_HOSTS_MAX_SIZE)
-			return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is larger than %d bytes, refusing to write it",
-					    what, HG_HOSTS_MAX_SIZE);
+	if (hg_read_fd(fd, what, HG_HOSTS_MAX_SIZE, 0, NULL, out, out_len, err) == 0)
+		return 0;
+	/* A file refused (not regular, too large) is one we will not write either. */
+	if (err->code == HG_CNI_INVALID_CONFIG) {
+		size_t n = strnlen(err->msg, sizeof(err->msg));
+		snprintf(err->msg + n, sizeof(err->msg) - n, ", refusing to write it");
 	}
-	data[len] = '\0';
-	*out = TAKE_PTR(data);
-	*out_len = len;
-	return 0;
+	err->code = HG_CNI_HOSTS_FILE;
+	return -1;
 }
 
 static int write_in_place(int fd, const char *what, const char *text, size_t len, struct hg_error *err)
