@@ -92,7 +92,20 @@ int hg_parse_extra_host(const char *s, struct hg_extra_host *out)
 	return 0;
 }
 
-static int parse_port(const char *s, size_t len, uint16_t *out)
+const char *hg_proto_name(enum hg_proto p) { return p == HG_UDP ? "udp" : "tcp"; }
+
+int hg_parse_proto(const char *s, enum hg_proto *out)
+{
+	if (strcmp(s, "tcp") == 0)
+		*out = HG_TCP;
+	else if (strcmp(s, "udp") == 0)
+		*out = HG_UDP;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int hg_parse_port(const char *s, size_t len, uint16_t *out)
 {
 	unsigned v = 0;
 	if (len == 0 || len > 5)
@@ -112,12 +125,12 @@ static int parse_port_range(const char *s, size_t len, uint16_t *first, uint16_t
 {
 	const char *dash = memchr(s, '-', len);
 	if (!dash) {
-		if (parse_port(s, len, first) < 0)
+		if (hg_parse_port(s, len, first) < 0)
 			return -EINVAL;
 		*last = *first;
 		return 0;
 	}
-	if (parse_port(s, dash - s, first) < 0 || parse_port(dash + 1, len - (dash - s) - 1, last) < 0 ||
+	if (hg_parse_port(s, dash - s, first) < 0 || hg_parse_port(dash + 1, len - (dash - s) - 1, last) < 0 ||
 	    *last < *first)
 		return -EINVAL;
 	return 0;
@@ -130,11 +143,7 @@ int hg_parse_port_map(const char *s, struct hg_port_map *out)
 	const char *slash = strchr(s, '/');
 
 	if (slash) {
-		if (strcmp(slash + 1, "tcp") == 0)
-			m.proto = HG_TCP;
-		else if (strcmp(slash + 1, "udp") == 0)
-			m.proto = HG_UDP;
-		else
+		if (hg_parse_proto(slash + 1, &m.proto) < 0)
 			return -EINVAL;
 		len = slash - s;
 	}

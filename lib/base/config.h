@@ -44,6 +44,13 @@ struct hg_extra_host {
 };
 
 enum hg_proto { HG_TCP, HG_UDP };
+/* "tcp" or "udp". */
+const char *hg_proto_name(enum hg_proto p);
+/* The inverse: -EINVAL for anything else. */
+int hg_parse_proto(const char *s, enum hg_proto *out);
+/* A port of 1 to 65535 in the len bytes at s, decimal digits only (at most 5): -EINVAL
+ * otherwise. */
+int hg_parse_port(const char *s, size_t len, uint16_t *out);
 
 /* "5432", "6379/tcp", "53/udp", "8000-8010", "8080:80" (container port : host port). */
 struct hg_port_map {

@@ -21,7 +21,7 @@ struct ctx {
 	const struct cf_main *m;
 	const struct hg_corefile_spec *s;
 	const char *eol;
-	struct cf_sbuf ins[2];
+	struct buf ins[2];
 	struct edit *edits;
 	size_t n_edits, cap_edits;
 };
@@ -102,16 +102,16 @@ static char *concat(const char *a, const char *b)
 }
 
 /* "VIP name... # host-gateway" for each address, each line indent + text + eol. */
-static int entry_lines(struct cf_sbuf *b, const struct hg_corefile_spec *s, const char *indent, const char *eol)
+static int entry_lines(struct buf *b, const struct hg_corefile_spec *s, const char *indent, const char *eol)
 {
 	for (size_t i = 0; i < s->n_ips; i++) {
 		char ip[HG_IP_STRLEN];
-		if (cf_sbuf_fmt(b, "%s%s", indent, hg_ip_str(&s->ips[i], ip)) < 0)
+		if (buf_fmt(b, "%s%s", indent, hg_ip_str(&s->ips[i], ip)) < 0)
 			return -1;
 		for (char **name = s->names; *name; name++)
-			if (cf_sbuf_fmt(b, " %s", *name) < 0)
+			if (buf_fmt(b, " %s", *name) < 0)
 				return -1;
-		if (cf_sbuf_fmt(b, " # %s%s", HG_COREFILE_MARKER, eol) < 0)
+		if (buf_fmt(b, " # %s%s", HG_COREFILE_MARKER, eol) < 0)
 			return -1;
 	}
 	return 0;
@@ -220,13 +220,13 @@ static int hosts_add_block(struct ctx *c, const struct cf_directive *h, const ch
 	/* What follows must stay a word of its own: `{#` would be one word, `}"a"` too. */
 	const char *sep = l->end < lx->len && cf_space_len(lx->in, lx->len, l->end) == 0 ? " " : "";
 	if (tail || after == lx->len) {
-		if (cf_sbuf_fmt(&c->ins[0], " {%s", c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
-		    cf_sbuf_fmt(&c->ins[0], "%s}%s", dir_indent, sep) < 0 || add_edit(c, l->end, 0, 0) < 0)
+		if (buf_fmt(&c->ins[0], " {%s", c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
+		    buf_fmt(&c->ins[0], "%s}%s", dir_indent, sep) < 0 || add_edit(c, l->end, 0, 0) < 0)
 			return hg_error_set(err, HG_CNI_IO, "out of memory");
 		return 0;
 	}
-	if (cf_sbuf_fmt(&c->ins[0], " {%s", sep) < 0 || entry_lines(&c->ins[1], c->s, ind, c->eol) < 0 ||
-	    cf_sbuf_fmt(&c->ins[1], "%s}%s", dir_indent, c->eol) < 0 || add_edit(c, l->end, 0, 0) < 0 ||
+	if (buf_fmt(&c->ins[0], " {%s", sep) < 0 || entry_lines(&c->ins[1], c->s, ind, c->eol) < 0 ||
+	    buf_fmt(&c->ins[1], "%s}%s", dir_indent, c->eol) < 0 || add_edit(c, l->end, 0, 0) < 0 ||
 	    add_edit(c, after, 0, 1) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	return 0;
@@ -313,8 +313,8 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 		size_t rest = next_line(lx->in, lx->len, lx->toks[o].end);
 		const struct cf_comment *cm = cf_comment_after(lx, lx->toks[o].end);
 		size_t del = cm && cm->start < rest && ours(lx, o + 1, cm) ? rest : lx->toks[o + 1].start;
-		if (cf_sbuf_str(&c->ins[0], c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
-		    (del != rest && cf_sbuf_str(&c->ins[0], o + 1 == cl ? dir_indent : ind) < 0) ||
+		if (buf_str(&c->ins[0], c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
+		    (del != rest && buf_str(&c->ins[0], o + 1 == cl ? dir_indent : ind) < 0) ||
 		    add_edit(c, lx->toks[o].end, del - lx->toks[o].end, 0) < 0)
 			return hg_error_set(err, HG_CNI_IO, "out of memory");
 	} else {
@@ -420,9 +420,9 @@ static int add_hosts_block(struct ctx *c, struct hg_error *err)
 	}
 	step = dir_indent ? indent_step(c, 0, dir_indent) : NULL;
 	ind = step ? concat(dir_indent, step) : NULL;
-	if (!ind || cf_sbuf_fmt(&c->ins[0], "%shosts {%s", dir_indent, c->eol) < 0 ||
+	if (!ind || buf_fmt(&c->ins[0], "%shosts {%s", dir_indent, c->eol) < 0 ||
 	    entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
-	    cf_sbuf_fmt(&c->ins[0], "%sfallthrough%s%s}%s", ind, c->eol, dir_indent, c->eol) < 0 ||
+	    buf_fmt(&c->ins[0], "%sfallthrough%s%s}%s", ind, c->eol, dir_indent, c->eol) < 0 ||
 	    add_edit(c, at, 0, 0) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	return 0;
@@ -467,27 +467,27 @@ static int apply(struct ctx *c, char **out, size_t *out_len, struct hg_error *er
 {
 	const char *in = c->lx->in;
 	size_t cur = 0;
-	struct cf_sbuf res = {0};
+	struct buf res = {0};
 
 	qsort(c->edits, c->n_edits, sizeof(*c->edits), cmp_edit);
-	if (cf_sbuf_add(&res, "", 0) < 0)
+	if (buf_add(&res, "", 0) < 0)
 		goto oom;
 	for (size_t i = 0; i < c->n_edits; i++) {
 		const struct edit *e = &c->edits[i];
 		if (e->at < cur) /* cannot happen (the edits do not overlap): never copy twice */
 			continue;
-		if (cf_sbuf_add(&res, in + cur, e->at - cur) < 0 ||
-		    (e->ins >= 0 && cf_sbuf_add(&res, c->ins[e->ins].p, c->ins[e->ins].n) < 0))
+		if (buf_add(&res, in + cur, e->at - cur) < 0 ||
+		    (e->ins >= 0 && buf_add(&res, c->ins[e->ins].data, c->ins[e->ins].len) < 0))
 			goto oom;
 		cur = e->at + e->del;
 	}
-	if (cf_sbuf_add(&res, in + cur, c->lx->len - cur) < 0)
+	if (buf_add(&res, in + cur, c->lx->len - cur) < 0)
 		goto oom;
-	*out = res.p;
-	*out_len = res.n;
+	*out = res.data;
+	*out_len = res.len;
 	return 0;
 oom:
-	free(res.p);
+	free(res.data);
 	return hg_error_set(err, HG_CNI_IO, "out of memory");
 }
 
@@ -527,8 +527,8 @@ int hg_corefile_edit(const char *in, size_t len, const struct hg_corefile_spec *
 	*out_len = res_len;
 	ret = 0;
 out:
-	free(c.ins[0].p);
-	free(c.ins[1].p);
+	free(c.ins[0].data);
+	free(c.ins[1].data);
 	free(c.edits);
 	cf_main_free(&m);
 	cf_lexed_free(&lx);

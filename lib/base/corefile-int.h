@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "base/buf.h"
 #include "base/error.h"
 
 #define CF_NONE ((size_t) -1)
@@ -30,15 +31,6 @@ struct cf_lexed {
 	size_t n_comments;
 	char *text; /* the tokens' texts, one after the other */
 };
-
-/* A growable string, always NUL-terminated (the k3s override and the edit's insertions). */
-struct cf_sbuf {
-	char *p;
-	size_t n, cap;
-};
-int cf_sbuf_add(struct cf_sbuf *b, const char *s, size_t n);
-int cf_sbuf_str(struct cf_sbuf *b, const char *s);
-int cf_sbuf_fmt(struct cf_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Makes room for element n of *arr (capacity *cap, elements of size bytes): -1 when out of
  * memory. */

@@ -26,8 +26,6 @@ static int text_close(struct text *t, char **out)
 	return 0;
 }
 
-static const char *proto_name(enum hg_proto p) { return p == HG_UDP ? "udp" : "tcp"; }
-
 static void ports_expr(FILE *f, const struct hg_port_map *m)
 {
 	if (m->first == m->last)
@@ -40,7 +38,7 @@ static void ports_expr(FILE *f, const struct hg_port_map *m)
  * so that each port of a range keeps its offset. */
 static void localhost_rule(FILE *f, const struct hg_port_map *m, const char *host)
 {
-	fprintf(f, "\t\tip daddr 127.0.0.1 %s dport ", proto_name(m->proto));
+	fprintf(f, "\t\tip daddr 127.0.0.1 %s dport ", hg_proto_name(m->proto));
 	ports_expr(f, m);
 	if (m->host_first == m->first) {
 		fprintf(f, " dnat ip to %s\n", host);
@@ -50,7 +48,7 @@ static void localhost_rule(FILE *f, const struct hg_port_map *m, const char *hos
 		fprintf(f, " dnat ip to %s:%u\n", host, m->host_first);
 		return;
 	}
-	fprintf(f, " dnat ip to %s : %s dport map { ", host, proto_name(m->proto));
+	fprintf(f, " dnat ip to %s : %s dport map { ", host, hg_proto_name(m->proto));
 	for (unsigned p = m->first; p <= m->last; p++)
 		fprintf(f, "%s%u : %u", p == m->first ? "" : ", ", p, m->host_first + (p - m->first));
 	fprintf(f, " }\n");
@@ -121,7 +119,7 @@ int hg_nat_host_elements(const char *iface, const struct hg_ip *container, const
 	for (size_t i = 0; i < n; i++)
 		for (unsigned p = ports[i].first; p <= ports[i].last; p++)
 			if (asprintf(&list[k++], "\"%s\" . %s . %s . %s . %u comment \"%s\" : %u", iface, c, h,
-				     proto_name(ports[i].proto), p, comment, ports[i].host_first + (p - ports[i].first)) < 0) {
+				     hg_proto_name(ports[i].proto), p, comment, ports[i].host_first + (p - ports[i].first)) < 0) {
 				list[--k] = NULL;
 				return hg_error_set(err, HG_CNI_IO, "out of memory");
 			}

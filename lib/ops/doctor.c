@@ -79,20 +79,15 @@ const char *hg_check_status_name(enum hg_check_status s)
 
 int hg_doctor_parse_port(const char *s, struct hg_doctor_port *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(s, &end, 10);
-	if (errno || end == s || !isdigit((unsigned char) s[0]) || p == 0 || p > 65535)
+	const char *slash = strchr(s, '/');
+	enum hg_proto proto = HG_TCP;
+	uint16_t port;
+	if (hg_parse_port(s, slash ? (size_t) (slash - s) : strlen(s), &port) < 0 ||
+	    (slash && hg_parse_proto(slash + 1, &proto) < 0))
 		return -EINVAL;
-	out->port = (uint16_t) p;
-	out->proto = HG_TCP;
-	if (*end == '\0' || strcmp(end, "/tcp") == 0)
-		return 0;
-	if (strcmp(end, "/udp") == 0) {
-		out->proto = HG_UDP;
-		return 0;
-	}
-	return -EINVAL;
+	out->port = port;
+	out->proto = proto;
+	return 0;
 }
 
 /* ---- /etc/hosts ---- */
@@ -279,7 +274,6 @@ static int probe_in(void *ctx, struct hg_error *err)
 }
 
 static const char *fam_name(int s) { return s ? "IPv6" : "IPv4"; }
-static const char *proto_name(enum hg_proto p) { return p == HG_UDP ? "udp" : "tcp"; }
 
 static int load_config(struct doctor *d, struct hg_error *err)
 {
@@ -405,7 +399,7 @@ static int explain_refused(struct doctor *d, const char *id, const char *what, c
 {
 	struct hg_listeners l;
 	char fix[512], hbuf[HG_IP_STRLEN], obuf[HG_IP_STRLEN];
-	const char *pn = proto_name(d->proto);
+	const char *pn = hg_proto_name(d->proto);
 	hg_ip_str(host, hbuf);
 	if (hg_listeners_read(d->proto, port, &l) < 0)
 		return hg_checks_add(d->out, id, HG_CHECK_FAIL, NULL, "%s: refused (the host's sockets are unreadable)",
@@ -438,7 +432,7 @@ static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const str
 		     uint16_t host_port, struct hg_error *err)
 {
 	char id[128], what[128], dbuf[HG_IP_STRLEN];
-	const char *pn = proto_name(d->proto);
+	const char *pn = hg_proto_name(d->proto);
 	hg_ip_str(dst, dbuf);
 	snprintf(id, sizeof(id), "port-%s-%s-%u", pn, dbuf, port);
 	snprintf(what, sizeof(what), s ? "[%s]:%u/%s" : "%s:%u/%s", dbuf, port, pn);

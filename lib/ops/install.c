@@ -33,29 +33,6 @@
 #define CHAIN_ATTEMPTS 5
 
 
-static void fsync_dir(const char *dir)
-{
-	/* The rename is durable only once the folder is on disk; a failure here loses nothing
-	 * that is visible now, so it is not an error. */
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-		fsync(fd);
-}
-
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		len -= w;
-	}
-	return 0;
-}
-
 /* Our temp files: TMP_PREFIX PIDNS "-" PID "." 6 random characters ".tmp", where PIDNS is
  * the inode of our PID namespace. Installers in containers are all PID 1: the random part
  * keeps two of them from ever taking each other's name, and the namespace tells a later
@@ -92,80 +69,6 @@ static int tmp_path(const char *dir, char **path)
 		*path = NULL;
 		return -1;
 	}
-	return 0;
-}
-
-/* A file being written into dir: unnamed until tmp_link where the file system allows it
- * (util.h: a kill before that leaves nothing), else named at once. */
-struct tmp {
-	int fd;
-	char *path; /* the temp name, once it has one */
-	const char *dir;
-};
-
-static void tmp_drop(struct tmp *t)
-{
-	if (t->path)
-		unlink(t->path);
-	free(t->path);
-	closep(&t->fd);
-	t->path = NULL;
-	t->fd = -1;
-}
-#define _cleanup_tmp_ __attribute__((cleanup(tmp_drop)))
-
-/* The name a named temp file is created with (or an unnamed one linked to) is taken again
- * only after this many collisions in a row: never in practice. */
-#define TMP_TRIES 16
-
-static int tmp_open(const char *dir, struct tmp *t, struct hg_error *err)
-{
-	*t = (struct tmp){.fd = -1, .dir = dir};
-	for (int i = 0; i < TMP_TRIES; i++) {
-		_cleanup_free_ char *path = NULL;
-		bool named;
-		if (tmp_path(dir, &path) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
-		t->fd = hg_tmp_open(dir, path, 0600, &named);
-		if (t->fd >= 0) {
-			if (named)
-				t->path = TAKE_PTR(path);
-			return 0;
-		}
-		if (errno != EEXIST)
-			break;
-	}
-	return hg_error_errno(err, HG_CNI_IO, errno, "create a temp file in %s", dir);
-}
-
-/* The temp file's name (made now for an unnamed one): what rename moves into place. */
-static int tmp_link(struct tmp *t, struct hg_error *err)
-{
-	for (int i = 0; !t->path && i < TMP_TRIES; i++) {
-		_cleanup_free_ char *path = NULL;
-		if (tmp_path(t->dir, &path) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
-		if (hg_tmp_link(t->fd, path) == 0)
-			t->path = TAKE_PTR(path);
-		else if (errno != EEXIST)
-			return hg_error_errno(err, HG_CNI_IO, errno, "link a temp file into %s", t->dir);
-	}
-	if (!t->path)
-		return hg_error_errno(err, HG_CNI_IO, EEXIST, "link a temp file into %s", t->dir);
-	return 0;
-}
-
-/* Moves the temp file to path (noreplace: only when nothing is there); the temp file is
- * gone either way. */
-static int tmp_commit(struct tmp *t, const char *path, bool noreplace, struct hg_error *err)
-{
-	if (tmp_link(t, err) < 0)
-		return -1;
-	int r = noreplace ? renameat2(AT_FDCWD, t->path, AT_FDCWD, path, RENAME_NOREPLACE) : rename(t->path, path);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "rename %s to %s", t->path, path);
-	free(TAKE_PTR(t->path)); /* renamed: nothing left to remove */
-	fsync_dir(t->dir);
 	return 0;
 }
 
@@ -232,23 +135,22 @@ static int write_atomic(const char *dir, const char *name, const char *text, con
 			const char *expect_path, bool noreplace, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	_cleanup_tmp_ struct tmp t = {.fd = -1};
+	_cleanup_atomic_ struct hg_atomic t = {.fd = -1};
 	if (asprintf(&path, "%s/%s", dir, name) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	if (tmp_open(dir, &t, err) < 0)
+	if (hg_atomic_open(&t, dir, tmp_path, err) < 0)
 		return -1;
 	/* The owner is changed only when it differs: the DaemonSet runs without CAP_CHOWN, and a
 	 * root:root file (the usual) needs none. */
 	struct stat mine;
-	if (write_all(t.fd, text, strlen(text)) < 0 || fchmod(t.fd, like->st_mode & 07777) < 0 ||
+	if (hg_write_all(t.fd, text, strlen(text)) < 0 || fchmod(t.fd, like->st_mode & 07777) < 0 ||
 	    fstat(t.fd, &mine) < 0 ||
 	    ((mine.st_uid != like->st_uid || mine.st_gid != like->st_gid) &&
-	     fchown(t.fd, like->st_uid, like->st_gid) < 0) ||
-	    fsync(t.fd) < 0)
+	     fchown(t.fd, like->st_uid, like->st_gid) < 0))
 		return hg_error_errno(err, HG_CNI_IO, errno, "write a temp file for %s", path);
 	if (expect_path && still_same(expect_path, like, err) < 0)
 		return -1;
-	return tmp_commit(&t, path, noreplace, err);
+	return hg_atomic_commit(&t, path, HG_ATOMIC_SYNC | (noreplace ? HG_ATOMIC_NOREPLACE : 0), err);
 }
 
 /* The CNI names of dir that are not directories (libcni lists them so), unsorted. */
@@ -376,7 +278,7 @@ static int replace_converted(const char *conf_dir, struct primary *p, const char
 		return -1; /* rewritten again meanwhile: the next attempt converts that */
 	if (unlink(p->path) < 0 && errno != ENOENT)
 		return hg_error_errno(err, HG_CNI_IO, errno, "remove %s (now converted into %s)", p->path, new_path);
-	fsync_dir(conf_dir);
+	hg_fsync_dir(conf_dir);
 	hg_logf(log, "chained into %s (converted again from %s)", new_path, p->names[p->idx]);
 	if (primary) {
 		free(*primary);
@@ -466,7 +368,7 @@ static int chain_once(const char *conf_dir, json_t *entry, unsigned flags, char 
 	}
 	if (unlink(p.path) < 0 && errno != ENOENT)
 		return hg_error_errno(err, HG_CNI_IO, errno, "remove %s (now converted into %s)", p.path, new_path);
-	fsync_dir(conf_dir);
+	hg_fsync_dir(conf_dir);
 	hg_logf(log, "chained into %s (converted from %s)", new_path, p.names[p.idx]);
 	if (primary) {
 		free(*primary);
@@ -729,7 +631,7 @@ int hg_uninstall_binary(const char *bin_dir, const char *state_dir, bool force, 
 	_cleanup_free_ char *notes = NULL;
 	if (asprintf(&notes, "%s/" STATE_DIRS_FILE, bin_dir) > 0)
 		unlink(notes);
-	fsync_dir(bin_dir);
+	hg_fsync_dir(bin_dir);
 	hg_logf(log, "removed %s%s", path, n > 0 ? " (--force: attachment records remain)" : "");
 	return 1;
 }
@@ -755,39 +657,27 @@ static void remove_libs(const char *bin_dir, const struct hg_log *log)
 static int copy_file(int src_dir, const char *name, const char *dir, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	_cleanup_tmp_ struct tmp t = {.fd = -1};
-	static char buf[65536];
+	_cleanup_atomic_ struct hg_atomic t = {.fd = -1};
 	_cleanup_close_ int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "open %s", name);
 	if (asprintf(&path, "%s/%s", dir, name) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	if (tmp_open(dir, &t, err) < 0)
+		return hg_error_oom(err);
+	if (hg_atomic_open(&t, dir, tmp_path, err) < 0)
 		return -1;
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n == 0)
-			break;
-		if (n < 0 || write_all(t.fd, buf, n) < 0)
-			return hg_error_errno(err, HG_CNI_IO, errno, "copy %s into %s", name, dir);
-	}
+	if (hg_copy_fd(in, t.fd) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "copy %s into %s", name, dir);
 	if (fchmod(t.fd, 0644) < 0 || fsync(t.fd) < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "install %s", path);
-	return tmp_commit(&t, path, false, err);
+	return hg_atomic_commit(&t, path, HG_ATOMIC_SYNC, err);
 }
 
 int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_error *err)
 {
 	char exe[4096];
 	_cleanup_free_ char *src = NULL, *dst = NULL;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
+	if (hg_self_dir(exe, sizeof(exe)) < 0)
 		return 0;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return 0;
-	*slash = '\0';
 	if (asprintf(&src, "%s/" HG_NFT_LIB_DIR, exe) < 0 || asprintf(&dst, "%s/" HG_NFT_LIB_DIR, bin_dir) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	if (strcmp(src, dst) == 0)
@@ -815,7 +705,7 @@ int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_err
 			return -1;
 		copied++;
 	}
-	fsync_dir(dst);
+	hg_fsync_dir(dst);
 	hg_logf(log, "installed the libnftables set (%zu files) in %s", copied, dst);
 	return 1;
 }
@@ -869,10 +759,9 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 		      struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL, *pkg = NULL;
-	_cleanup_tmp_ struct tmp t = {.fd = -1};
+	_cleanup_atomic_ struct hg_atomic t = {.fd = -1};
 	struct stat self;
 	bool exists;
-	static char buf[65536];
 
 	if (asprintf(&path, "%s/" BINARY_NAME, bin_dir) < 0)
 		return hg_error_set(err, HG_CNI_IO, "out of memory");
@@ -895,18 +784,13 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 		return hg_error_errno(err, HG_CNI_IO, -r, "create %s", bin_dir);
 	if (fstat(self_fd, &self) < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "stat this executable");
-	if (tmp_open(bin_dir, &t, err) < 0)
+	if (hg_atomic_open(&t, bin_dir, tmp_path, err) < 0)
 		return -1;
-	for (off_t off = 0; off < self.st_size;) {
-		ssize_t n = pread(self_fd, buf, sizeof(buf), off);
-		if (n <= 0 || write_all(t.fd, buf, n) < 0)
-			return hg_error_errno(err, HG_CNI_IO, n == 0 ? EIO : errno, "copy this executable into %s",
-					      bin_dir);
-		off += n;
-	}
+	if (hg_copy_fd(self_fd, t.fd) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "copy this executable into %s", bin_dir);
 	if (fchmod(t.fd, 0755) < 0 || fsync(t.fd) < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "install %s", path);
-	if (tmp_commit(&t, path, false, err) < 0)
+	if (hg_atomic_commit(&t, path, HG_ATOMIC_SYNC, err) < 0)
 		return -1;
 	hg_logf(log, "installed %s", path);
 	return 1;

@@ -13,6 +13,14 @@
 #include "base/util.h"
 #include "os/fs.h"
 
+/* An error of a lower layer, as an error of the state directory. */
+static int state_error(struct hg_error *err)
+{
+	if (err->code == HG_CNI_IO && err->errnum != ENOMEM)
+		err->code = HG_CNI_STATE;
+	return -1;
+}
+
 
 int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
 		      char **out)
@@ -30,58 +38,37 @@ int hg_state_network_dir(const char *state_dir, const char *network, char **out)
 	return asprintf(out, "%s/cni/%s", state_dir, network) < 0 ? -ENOMEM : 0;
 }
 
-/* The record's text in a new file of dir, not yet named where the file system allows it
- * (util.h). A temp name left by a killed run with our PID is removed first. */
-static int create_unnamed(const char *dir, const char *tmp, bool *named)
+/* The temp name of a record being written: one per process, HG_STATE_TEMP_PREFIX PID
+ * ".json" (a name of a killed run with our PID is removed by hg_atomic_open). */
+static int temp_name(const char *dir, char **path)
 {
-	int fd = hg_tmp_open(dir, tmp, 0600, named);
-	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
-		fd = hg_tmp_open(dir, tmp, 0600, named);
-	return fd;
-}
-
-static int give_name(int fd, const char *tmp)
-{
-	if (hg_tmp_link(fd, tmp) == 0)
-		return 0;
-	if (errno != EEXIST || unlink(tmp) < 0)
-		return -1;
-	return hg_tmp_link(fd, tmp);
+	return asprintf(path, "%s/" HG_STATE_TEMP_PREFIX "%d.json", dir, (int) getpid()) < 0 ? -1 : 0;
 }
 
 int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 {
-	_cleanup_free_ char *dir = strdup(path), *tmp = NULL;
-	bool named;
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_atomic_ struct hg_atomic t = {.fd = -1};
 	if (!dir)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+		return hg_error_oom(err);
 	*strrchr(dir, '/') = '\0';
 	int r = hg_mkdir_p(dir, 0700);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", dir);
-	if (asprintf(&tmp, "%s/" HG_STATE_TEMP_PREFIX "%d.json", dir, (int) getpid()) < 0)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
-	_cleanup_close_ int fd = create_unnamed(dir, tmp, &named);
-	if (fd < 0)
-		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", tmp);
+	/* Records are not fsynced: they describe this boot's plumbing, and the plain ADD pays
+	 * for every system call. */
+	if (hg_atomic_open(&t, dir, temp_name, err) < 0)
+		return state_error(err);
 	/* One write: json_dumpfd would issue one write(2) per token. */
 	_cleanup_free_ char *text = json_dumps(record, JSON_INDENT(1) | JSON_SORT_KEYS);
-	size_t len = text ? strlen(text) : 0;
-	if (text)
-		text[len++] = '\n'; /* replaces the terminating NUL; len bytes are written */
-	if (!text || write(fd, text, len) != (ssize_t) len) {
-		int e = text ? errno : ENOMEM;
-		if (named)
-			unlink(tmp);
-		return hg_error_errno(err, HG_CNI_STATE, e, "write %s", tmp);
-	}
-	if (!named && give_name(fd, tmp) < 0)
-		return hg_error_errno(err, HG_CNI_STATE, errno, "link %s", tmp);
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_STATE, e, "rename %s to %s", tmp, path);
-	}
+	if (!text)
+		return hg_error_oom(err);
+	size_t len = strlen(text);
+	text[len++] = '\n'; /* replaces the terminating NUL; len bytes are written */
+	if (hg_write_all(t.fd, text, len) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "write a temp file for %s", path);
+	if (hg_atomic_commit(&t, path, 0, err) < 0)
+		return state_error(err);
 	return 0;
 }
 

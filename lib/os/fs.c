@@ -142,3 +142,143 @@ int hg_tmp_link(int fd, const char *name)
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
 	return linkat(AT_FDCWD, self, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
 }
+
+int hg_write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+	while (len > 0) {
+		ssize_t w = write(fd, c, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		len -= (size_t) w;
+	}
+	return 0;
+}
+
+void hg_fsync_dir(const char *dir)
+{
+	/* The rename is durable only once the folder is on disk; a failure here loses nothing
+	 * that is visible now, so it is not an error. */
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		fsync(fd);
+}
+
+/* The name a temp file is created with (or an unnamed one linked to) is asked for again
+ * only after a collision: never more than this many times in a row. */
+#define TMP_TRIES 16
+
+/* Runs make (create or link under a new temp name) until it succeeds or fails other than
+ * with EEXIST; t->tmp gets the name when make says the file has it (*named). A name that
+ * comes again is our own leftover (see fs.h): removed first. -1 with errno. */
+static int with_tmp_name(struct hg_atomic *t, int (*make)(struct hg_atomic *t, const char *path, bool *named))
+{
+	_cleanup_free_ char *last = NULL;
+	for (int i = 0; i < TMP_TRIES; i++) {
+		_cleanup_free_ char *path = NULL;
+		bool named;
+		if (t->tmp_name(t->dir, &path) < 0) {
+			errno = ENOMEM;
+			return -1;
+		}
+		if (last && strcmp(last, path) == 0 && unlink(path) < 0 && errno != ENOENT)
+			return -1;
+		if (make(t, path, &named) == 0) {
+			if (named)
+				t->tmp = TAKE_PTR(path);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -1;
+		free(last);
+		last = TAKE_PTR(path);
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+static int make_open(struct hg_atomic *t, const char *path, bool *named)
+{
+	t->fd = hg_tmp_open(t->dir, path, 0600, named);
+	return t->fd >= 0 ? 0 : -1;
+}
+
+static int make_link(struct hg_atomic *t, const char *path, bool *named)
+{
+	*named = true;
+	return hg_tmp_link(t->fd, path);
+}
+
+int hg_atomic_open(struct hg_atomic *t, const char *dir, int (*tmp_name)(const char *dir, char **path),
+		   struct hg_error *err)
+{
+	*t = (struct hg_atomic){.fd = -1, .dir = dir, .tmp_name = tmp_name};
+	if (with_tmp_name(t, make_open) < 0)
+		return errno == ENOMEM ? hg_error_oom(err)
+				       : hg_error_errno(err, HG_CNI_IO, errno, "create a temp file in %s", dir);
+	return 0;
+}
+
+int hg_atomic_commit(struct hg_atomic *t, const char *path, unsigned flags, struct hg_error *err)
+{
+	if ((flags & HG_ATOMIC_SYNC) && fsync(t->fd) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "write a temp file for %s", path);
+	if (!t->tmp && with_tmp_name(t, make_link) < 0)
+		return errno == ENOMEM ? hg_error_oom(err) : hg_error_errno(err, HG_CNI_IO, errno, "link a temp file into %s", t->dir);
+	int r = flags & HG_ATOMIC_NOREPLACE ? renameat2(AT_FDCWD, t->tmp, AT_FDCWD, path, RENAME_NOREPLACE)
+					    : rename(t->tmp, path);
+	if (r < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "rename %s to %s", t->tmp, path);
+	free(TAKE_PTR(t->tmp)); /* renamed: nothing left to remove */
+	if (flags & HG_ATOMIC_SYNC)
+		hg_fsync_dir(t->dir);
+	return 0;
+}
+
+void hg_atomic_drop(struct hg_atomic *t)
+{
+	if (t->tmp)
+		unlink(t->tmp);
+	free(t->tmp);
+	closep(&t->fd);
+	t->tmp = NULL;
+	t->fd = -1;
+}
+
+int hg_copy_fd(int in, int out)
+{
+	struct stat st;
+	const size_t size = 65536;
+	_cleanup_free_ char *buf = malloc(size);
+	if (!buf)
+		return -1;
+	if (fstat(in, &st) < 0)
+		return -1;
+	for (off_t off = 0; off < st.st_size;) {
+		ssize_t n = pread(in, buf, size, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0)
+			errno = EIO;
+		if (n <= 0 || hg_write_all(out, buf, (size_t) n) < 0)
+			return -1;
+		off += n;
+	}
+	return 0;
+}
+
+int hg_self_dir(char *buf, size_t size)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *slash = strrchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	return 0;
+}

@@ -4,51 +4,8 @@
 #include <sys/stat.h>
 #include "os/hosts.h"
 #include "base/util.h"
+#include "base/buf.h"
 #include "os/fs.h"
-
-/* A growable byte buffer, only for building the output text. */
-struct buf {
-	char *data;
-	size_t len, cap;
-	bool oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d) {
-			b->oom = true;
-			return;
-		}
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-static int buf_finish(struct buf *b, char **out, size_t *out_len)
-{
-	if (!b->oom && !b->data)
-		buf_add(b, "", 0);
-	if (b->oom) {
-		free(b->data);
-		return -ENOMEM;
-	}
-	*out = b->data;
-	if (out_len)
-		*out_len = b->len;
-	return 0;
-}
 
 /* One line of the file: [start, start+len) without its terminator. */
 struct line {
