@@ -250,3 +250,36 @@ int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *i
 	}
 	return 0;
 }
+
+int hg_state_count_records(const char *state_dir, size_t *n, struct hg_error *err)
+{
+	_cleanup_free_ char *cni = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	*n = 0;
+	if (asprintf(&cni, "%s/cni", state_dir) < 0)
+		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	if (!(d = opendir(cni)))
+		return errno == ENOENT ? 0 : hg_error_errno(err, HG_CNI_STATE, errno, "open %s", cni);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* not a network's folder */
+		_cleanup_closedir_ DIR *net = fdopendir(fd);
+		if (!net) {
+			close(fd);
+			return hg_error_errno(err, HG_CNI_STATE, errno, "open %s/%s", cni, e->d_name);
+		}
+		struct dirent *r;
+		while ((r = readdir(net))) {
+			size_t len = strlen(r->d_name);
+			/* Records are CONTAINERID+IFNAME.json; dot names are temp files. */
+			if (r->d_name[0] != '.' && len > 5 && strcmp(r->d_name + len - 5, ".json") == 0)
+				(*n)++;
+		}
+	}
+	return 0;
+}
+

@@ -26,6 +26,9 @@ int hg_state_sweep_temp(const char *dir);
 int hg_state_remove(const char *path, struct hg_error *err);
 /* The full paths of the *.json records in dir (none when dir is missing). */
 int hg_state_list(const char *dir, char ***paths, struct hg_error *err);
+/* The CNI attachment records under state_dir/cni/NETWORK/ (each needs the binary for its
+ * DEL). */
+int hg_state_count_records(const char *state_dir, size_t *n, struct hg_error *err);
 /* Is the state directory usable (created if missing, writable)? */
 int hg_state_ready(const char *state_dir, struct hg_error *err);
 /* Creates the state directory if needed and refuses one that is a symlink, not ours, or
