@@ -157,7 +157,7 @@ static int note_state_dir(const char *bin_dir, json_t *entry, struct hg_error *e
 	_cleanup_config_ struct hg_config c;
 	char why[256];
 	if (hg_config_init(&c) < 0)
-		return hg_error_set(e, HG_CNI_IO, "out of memory");
+		return hg_error_oom(e);
 	hg_config_load_locations(&c, entry, why, sizeof(why));
 	return hg_install_note_state_dir(bin_dir, c.state_dir, e);
 }

@@ -10,7 +10,7 @@
 #include "plugin/cni.h"
 #include "cli/corefile-cmd.h"
 #include "cli/doctor-cmd.h"
-#include "hook/oci.h"
+#include "hook/hook.h"
 #include "cli/install-cmd.h"
 #include "os/nft.h"
 #include "base/util.h"

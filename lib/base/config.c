@@ -192,7 +192,7 @@ static int load_names(char ***names, json_t *v, const char *key, struct hg_error
 	size_t i;
 	json_t *item;
 	if (!list)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	json_array_foreach (v, i, item) {
 		const char *s = json_string_value(item);
 		if (hg_parse_name(s) < 0)
@@ -202,7 +202,7 @@ static int load_names(char ***names, json_t *v, const char *key, struct hg_error
 		if (strv_len(list) >= HG_MAX_NAMES)
 			return invalid(err, key, NULL, "has more than " STR(HG_MAX_NAMES) " names");
 		if (strv_push(&list, s) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	}
 	strv_free(*names);
 	*names = TAKE_PTR(list);
@@ -220,7 +220,7 @@ static int add_extra_host(struct hg_config *c, const char *s, const char *key, j
 	struct hg_extra_host *grown = realloc(c->extra_hosts, (c->n_extra_hosts + 1) * sizeof(*grown));
 	if (!grown) {
 		free(h.name);
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	}
 	c->extra_hosts = grown;
 	c->extra_hosts[c->n_extra_hosts++] = h;
@@ -262,7 +262,7 @@ static int add_port_map(struct hg_config *c, bool loopback, const char *s, const
 			       "most " STR(HG_MAX_PORT_ELEMENTS) " ports");
 	struct hg_port_map *grown = realloc(*list, (*n + 1) * sizeof(*grown));
 	if (!grown)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	*list = grown;
 	(*list)[(*n)++] = m;
 	return 0;
@@ -341,7 +341,7 @@ static int load_path(char **dst, json_t *v, const char *key, struct hg_error *er
 		return invalid(err, key, v, "must be an absolute path");
 	char *copy = strdup(s);
 	if (!copy)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	free(*dst);
 	*dst = copy;
 	return 0;
@@ -484,9 +484,9 @@ int hg_config_apply_annotations(struct hg_config *c, json_t *annotations, struct
 		json_auto_t *arr = json_array();
 		for (size_t i = 0; arr && names[i]; i++)
 			if (json_array_append_new(arr, json_string(names[i])) < 0)
-				return hg_error_set(err, HG_CNI_IO, "out of memory");
+				return hg_error_oom(err);
 		if (!arr)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 		if (load_names(&c->names, arr, HG_ANNOTATION_NAMES, err) < 0)
 			return -1;
 		c->names_annotated = true;

@@ -222,13 +222,13 @@ static int hosts_add_block(struct ctx *c, const struct cf_directive *h, const ch
 	if (tail || after == lx->len) {
 		if (buf_fmt(&c->ins[0], " {%s", c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
 		    buf_fmt(&c->ins[0], "%s}%s", dir_indent, sep) < 0 || add_edit(c, l->end, 0, 0) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 		return 0;
 	}
 	if (buf_fmt(&c->ins[0], " {%s", sep) < 0 || entry_lines(&c->ins[1], c->s, ind, c->eol) < 0 ||
 	    buf_fmt(&c->ins[1], "%s}%s", dir_indent, c->eol) < 0 || add_edit(c, l->end, 0, 0) < 0 ||
 	    add_edit(c, after, 0, 1) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -294,7 +294,7 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 	_cleanup_free_ char *step = dir_indent ? indent_step(c, frame, dir_indent) : NULL;
 	_cleanup_free_ char *ind = step ? concat(dir_indent, step) : NULL;
 	if (!ind)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (h->open == CF_NONE)
 		return hosts_add_block(c, h, dir_indent, ind, err);
 
@@ -316,7 +316,7 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 		if (buf_str(&c->ins[0], c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
 		    (del != rest && buf_str(&c->ins[0], o + 1 == cl ? dir_indent : ind) < 0) ||
 		    add_edit(c, lx->toks[o].end, del - lx->toks[o].end, 0) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	} else {
 		/* The indentation of the block's first line (ours, after an earlier run). */
 		_cleanup_free_ char *first = o + 1 < cl && indent_of(lx, o + 1, &from)
@@ -324,7 +324,7 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 						     : strdup(ind);
 		if (!first || entry_lines(&c->ins[0], c->s, first, c->eol) < 0 ||
 		    add_edit(c, next_line(lx->in, lx->len, lx->toks[o].end), 0, 0) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	}
 	/* Our lines of an earlier run, wherever they are in the block: whole lines between the
 	 * line of the '{' and the line of the '}'. */
@@ -336,7 +336,7 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 		    from <= lx->toks[o].end || to > block_end)
 			continue;
 		if (add_edit(c, from, to - from, -1) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	}
 	return 0;
 }
@@ -424,7 +424,7 @@ static int add_hosts_block(struct ctx *c, struct hg_error *err)
 	    entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
 	    buf_fmt(&c->ins[0], "%sfallthrough%s%s}%s", ind, c->eol, dir_indent, c->eol) < 0 ||
 	    add_edit(c, at, 0, 0) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -488,7 +488,7 @@ static int apply(struct ctx *c, char **out, size_t *out_len, struct hg_error *er
 	return 0;
 oom:
 	free(res.data);
-	return hg_error_set(err, HG_CNI_IO, "out of memory");
+	return hg_error_oom(err);
 }
 
 int hg_corefile_edit(const char *in, size_t len, const struct hg_corefile_spec *s, char **out, size_t *out_len,

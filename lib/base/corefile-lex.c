@@ -137,7 +137,7 @@ int cf_lex(const char *in, size_t len, struct cf_lexed *lx, struct hg_error *err
 	/* Every token's text is at most its bytes: one buffer of the input's size holds all. */
 	lx->text = malloc(len + 1);
 	if (!lx->text)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	/* CoreDNS drops a byte order mark at the start. */
 	if (len >= 3 && memcmp(in, "\xef\xbb\xbf", 3) == 0)
 		i = 3;
@@ -156,13 +156,13 @@ int cf_lex(const char *in, size_t len, struct cf_lexed *lx, struct hg_error *err
 			const char *nl = memchr(in + i, '\n', len - i);
 			size_t e = nl ? (size_t) (nl - in) : len;
 			if (cf_grow((void **) &lx->comments, &cap_c, lx->n_comments, sizeof(*lx->comments)) < 0)
-				return hg_error_set(err, HG_CNI_IO, "out of memory");
+				return hg_error_oom(err);
 			lx->comments[lx->n_comments++] = (struct cf_comment){i, e > i && in[e - 1] == '\r' ? e - 1 : e};
 			i = e;
 			continue;
 		}
 		if (cf_grow((void **) &lx->toks, &cap_t, lx->n_toks, sizeof(*lx->toks)) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 		struct cf_tok t = {.start = i, .line = line, .text = tn};
 		if (in[i] == '"') {
 			t.quoted = true;

@@ -45,7 +45,7 @@ int hg_corefile_spec_add_name(struct hg_corefile_spec *s, const char *text, stru
 	if (strv_len(s->names) >= HG_MAX_NAMES)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "more than " STR(HG_MAX_NAMES) " names");
 	if (strv_push(&s->names, text) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -65,7 +65,7 @@ int hg_corefile_spec_finish(struct hg_corefile_spec *s, struct hg_error *err)
 	}
 	hg_config_free(&c);
 	if (r < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -136,5 +136,5 @@ int hg_corefile_k3s_override(const struct hg_corefile_spec *s, char **out, struc
 	return 0;
 oom:
 	free(b.data);
-	return hg_error_set(err, HG_CNI_IO, "out of memory");
+	return hg_error_oom(err);
 }

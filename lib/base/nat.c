@@ -70,7 +70,7 @@ int hg_nat_container_text(const struct hg_nat_plan *p, char **out, struct hg_err
 	hg_ip_str(&p->host.ip[0], host4);
 	hg_ip_str(&p->host.ip[1], host6);
 	if (text_open(&t) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	/* Declaring, flushing and re-filling the table in one transaction replaces its rules
 	 * atomically whether or not it existed. Flushing instead of deleting spares a kernel
 	 * RCU grace period (about 10 ms) on every ADD; a chain left empty accepts everything. */
@@ -90,7 +90,7 @@ int hg_nat_container_text(const struct hg_nat_plan *p, char **out, struct hg_err
 	}
 	fprintf(t.f, "}\n");
 	if (text_close(&t, out) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -114,14 +114,14 @@ int hg_nat_host_elements(const char *iface, const struct hg_ip *container, const
 				    "invalid configuration: key \"hostLoopbackPorts\": more than %d ports", HG_NFT_MAX_ELEMENTS);
 	_cleanup_strv_ char **list = calloc(count + 1, sizeof(char *));
 	if (!list)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		for (unsigned p = ports[i].first; p <= ports[i].last; p++)
 			if (asprintf(&list[k++], "\"%s\" . %s . %s . %s . %u comment \"%s\" : %u", iface, c, h,
 				     hg_proto_name(ports[i].proto), p, comment, ports[i].host_first + (p - ports[i].first)) < 0) {
 				list[--k] = NULL;
-				return hg_error_set(err, HG_CNI_IO, "out of memory");
+				return hg_error_oom(err);
 			}
 	*elements = TAKE_PTR(list);
 	return 0;

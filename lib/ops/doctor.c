@@ -18,6 +18,7 @@
 #include "os/hosts.h"
 #include "os/nft.h"
 #include "os/netns.h"
+#include "os/sysctl.h"
 #include "os/probe.h"
 #include "ops/record.h"
 #include "os/route.h"
@@ -281,7 +282,7 @@ static int load_config(struct doctor *d, struct hg_error *err)
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	if (hg_config_init(&d->cfg) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (!d->o->config_given && access(d->o->config, F_OK) < 0 && errno == ENOENT)
 		return 0; /* no hook config on this machine: the defaults */
 	if (hg_read_file(d->o->config, HG_CONFLIST_MAX_SIZE, HG_READ_FOLLOW, NULL, &text, &len, err) < 0)
@@ -558,17 +559,16 @@ static int check_addresses(struct doctor *d)
 
 static int check_hosts(struct doctor *d)
 {
-	struct hg_hosts_target t = {0};
-	const char *why = NULL;
+	_cleanup_target_ struct hg_hosts_target t = {0};
 	struct hg_error e = {0};
 	bool gone = false;
-	if (hg_target_for_pid(d->o->pid, &t, &why) < 0)
+	if (hg_target_for_pid(d->o->pid, &t, &e) < 0)
 		return hg_checks_add(d->out, "hosts", HG_CHECK_UNKNOWN, NULL, "cannot check /etc/hosts of process %d: %s",
-				     (int) d->o->pid, why ? why : "unknown reason");
+				     (int) d->o->pid, e.msg[0] ? e.msg : "unknown reason");
+	e = (struct hg_error){0};
 	/* Read-only: a read-only mount of the file is a container's right, and a diagnosis
 	 * writes nothing. */
 	_cleanup_close_ int fd = hg_target_open_read(&t, &gone, &e);
-	hg_target_free(&t);
 	if (fd < 0)
 		return hg_checks_add(d->out, "hosts", HG_CHECK_UNKNOWN, NULL, "cannot open /etc/hosts of process %d: %s",
 				     (int) d->o->pid, e.msg);
@@ -664,11 +664,11 @@ static int run_container(struct doctor *d, struct hg_error *err)
 		if (d->host.ip[s].family)
 			find_iif(d, s);
 	if (check_addresses(d) < 0 || check_rp_filter(d) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (check_ports(d, err) < 0)
 		return -1;
 	if (d->o->pid > 0 && check_hosts(d) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -680,7 +680,7 @@ int hg_doctor_run(const struct hg_doctor_opts *o, struct hg_checks *out, struct 
 	if (o->netns || o->pid > 0)
 		r = run_container(&d, err);
 	if (r == 0 && o->cni_conf_dir && check_conf_dir(o->cni_conf_dir, out) < 0)
-		r = hg_error_set(err, HG_CNI_IO, "out of memory");
+		r = hg_error_oom(err);
 	if (d.nsfd >= 0)
 		close(d.nsfd);
 	hg_record_free(&d.rec);

@@ -67,7 +67,7 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 	bool exists;
 
 	if (asprintf(&path, "%s/" HG_BINARY_NAME, bin_dir) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	int r = binary_is_self(self_fd, path, &exists, err);
 	if (r < 0)
 		return -1;
@@ -104,7 +104,7 @@ int hg_install_binary_check(int self_fd, const char *bin_dir, struct hg_error *e
 	_cleanup_free_ char *path = NULL;
 	bool exists;
 	if (asprintf(&path, "%s/" HG_BINARY_NAME, bin_dir) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	int r = binary_is_self(self_fd, path, &exists, err);
 	if (r < 0)
 		return -1;
@@ -126,7 +126,7 @@ int hg_uninstall_binary(const char *bin_dir, const char *state_dir, bool force, 
 	size_t n = 0;
 
 	if (asprintf(&path, "%s/" HG_BINARY_NAME, bin_dir) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (lstat(path, &st) < 0) {
 		if (errno != ENOENT)
 			return hg_error_errno(err, HG_CNI_IO, errno, "stat %s", path);

@@ -58,7 +58,7 @@ int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_err
 	if (hg_self_dir(exe, sizeof(exe)) < 0)
 		return 0;
 	if (asprintf(&src, "%s/" HG_NFT_LIB_DIR, exe) < 0 || asprintf(&dst, "%s/" HG_NFT_LIB_DIR, bin_dir) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (strcmp(src, dst) == 0)
 		return 0; /* installing from the bin folder itself */
 	_cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -97,7 +97,7 @@ int hg_install_check_nft(json_t *entry, struct hg_error *err)
 	size_t n = 0;
 
 	if (hg_config_init(&c) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (hg_config_load_json(&c, entry, false, err) < 0)
 		return -1;
 	/* The keys whose rules ADD applies through libnftables (hostAlias puts the virtual IPs

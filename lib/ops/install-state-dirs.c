@@ -24,14 +24,14 @@ int hg_install_state_dirs(const char *bin_dir, char ***dirs, struct hg_error *er
 	size_t len;
 	*dirs = calloc(1, sizeof(char *));
 	if (!*dirs || asprintf(&path, "%s/" STATE_DIRS_FILE, bin_dir) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (access(path, F_OK) < 0)
 		return 0;
 	if (hg_install_read(path, &st, &text, &len, err) < 0)
 		return -1;
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
 		if (line[0] == '/' && !strv_contains(*dirs, line) && strv_push(dirs, line) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	return 0;
 }
 
@@ -46,13 +46,13 @@ int hg_install_note_state_dir(const char *bin_dir, const char *state_dir, struct
 	if (strv_contains(dirs, state_dir))
 		return 0;
 	if (strv_push(&dirs, state_dir) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	_cleanup_free_ char *text = NULL;
 	size_t n = 0;
 	for (size_t i = 0; dirs[i]; i++)
 		n += strlen(dirs[i]) + 1;
 	if (!(text = calloc(n + 1, 1)))
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	for (size_t i = 0; dirs[i]; i++) {
 		strcat(text, dirs[i]);
 		strcat(text, "\n");

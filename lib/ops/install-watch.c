@@ -189,7 +189,7 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 	if (ifd < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "inotify");
 	if (watch_init(&w, ifd, conf_dir) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	/* Made at the start only (istio-cni and Multus create it too): a folder removed while
 	 * watched is someone's doing (an admin restoring a backup with cp -r or mv); made again
 	 * at once, the restored folder would land inside it. */

@@ -131,7 +131,7 @@ int hg_install_write(const char *dir, const char *name, const char *text, const 
 	_cleanup_free_ char *path = NULL;
 	_cleanup_atomic_ struct hg_atomic t = {.fd = -1};
 	if (asprintf(&path, "%s/%s", dir, name) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (hg_atomic_open(&t, dir, hg_install_tmp_name, err) < 0)
 		return -1;
 	/* The owner is changed only when it differs: the DaemonSet runs without CAP_CHOWN, and a
@@ -154,7 +154,7 @@ static int list_cni_names(const char *dir, char ***out, struct hg_error *err)
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
 	if (!names)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (!d && errno != ENOENT)
 		return hg_error_errno(err, HG_CNI_IO, errno, "open %s", dir);
 	while (d && (errno = 0, e = readdir(d))) {
@@ -166,7 +166,7 @@ static int list_cni_names(const char *dir, char ***out, struct hg_error *err)
 		     S_ISDIR(st.st_mode)))
 			continue;
 		if (strv_push(&names, e->d_name) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	}
 	if (d && errno)
 		return hg_error_errno(err, HG_CNI_IO, errno, "read %s", dir);
@@ -221,7 +221,7 @@ static int load_primary(const char *conf_dir, struct primary *p, struct hg_error
 		return 0;
 	if (asprintf(&p->path, "%s/%s", conf_dir, p->names[p->idx]) < 0) {
 		p->path = NULL;
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	}
 	if (hg_install_read(p->path, &p->st, &text, &len, err) < 0)
 		return -1;
@@ -286,7 +286,7 @@ static int replace_converted(const char *conf_dir, struct primary *p, const char
 static int dump_primary(const struct primary *p, char **text, struct hg_error *err)
 {
 	if (!(*text = hg_conflist_dump(p->list)))
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (strlen(*text) > HG_CONFLIST_MAX_SIZE)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s with our entry would be larger than %u bytes: not written",
 				    p->path, HG_CONFLIST_MAX_SIZE);
@@ -337,7 +337,7 @@ static int chain_once(const char *conf_dir, json_t *entry, unsigned flags, char 
 	 * before an old .json), and either way gets a whole configuration of the same network.
 	 * Without the new one taking the first place, the node would switch networks: refused. */
 	if (!(new_name = hg_conflist_converted_name(p.names[p.idx])) || asprintf(&new_path, "%s/%s", conf_dir, new_name) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	const char *blocker = hg_conflist_rename_blocker(p.names, p.idx, new_name);
 	if (blocker && strcmp(blocker, new_name) == 0)
 		return replace_converted(conf_dir, &p, new_name, new_path, text, dry, primary, log, err);
@@ -424,7 +424,7 @@ int hg_uninstall_chain(const char *conf_dir, char **state_dir, const struct hg_l
 	}
 	const char *sd = json_string_value(json_object_get(hg_conflist_find(p.list), "stateDir"));
 	if (state_dir && sd && !(*state_dir = strdup(sd)))
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	/* A converted .conf stays a .conflist with the main plugin only: libcni reads that as
 	 * the very network the .conf was (ConfListFromConf builds the same list), and turning
 	 * it back would be one more rename of the file every pod start reads. */

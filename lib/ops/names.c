@@ -32,8 +32,7 @@ static int open_locked(const char *state_dir, const struct hg_hosts_target *targ
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_HOSTS_FILE, -r, "stat %s", f->what);
 	/* Next to the lock, in one place whatever stateDir the owners' configurations name. */
-	snprintf(f->registry, sizeof(f->registry), "%s/hosts/%llu-%llu.json", hg_hosts_lock_dir,
-		 (unsigned long long) f->id.dev, (unsigned long long) f->id.ino);
+	hg_state_hosts_registry_path(f->id.dev, f->id.ino, f->registry, sizeof(f->registry));
 	f->lock = hg_state_lock_file(state_dir, f->fd, err);
 	return f->lock < 0 ? -1 : 0;
 }
@@ -118,7 +117,7 @@ static int rewrite(struct open_file *f, const struct hg_hosts_registry *g, char 
 	_cleanup_free_ struct hg_hosts_block_spec *blocks = calloc(g->n + 1, sizeof(*blocks));
 	_cleanup_free_ char **texts = calloc(g->n + 1, sizeof(char *));
 	if (!entries || !blocks || !texts || (drop && strv_push(&dead, drop) < 0))
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	size_t k = 0;
 	for (size_t i = 0; i < g->n; i++) {
 		const struct hg_hosts_owner *o = &g->owners[i];
@@ -152,7 +151,7 @@ int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, co
 		goto out;
 	load_registry(&f, target, &g);
 	if (!ips || !names || prune(&g, owner->key, now, &dead) < 0 || hg_registry_set_file(&g, target, &f.id) < 0) {
-		hg_error_set(err, HG_CNI_IO, "out of memory");
+		hg_error_oom(err);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -169,7 +168,7 @@ int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, co
 	if (rewrite(&f, &g, dead, NULL, owner->key, block, err) < 0 || hg_registry_save(f.registry, &g, err) < 0)
 		goto out;
 	if (!*block && !(*block = strdup(""))) {
-		hg_error_set(err, HG_CNI_IO, "out of memory");
+		hg_error_oom(err);
 		goto out;
 	}
 	if (written)
@@ -198,12 +197,12 @@ int hg_names_remove(const char *state_dir, const char *owner, const struct hg_ho
 			break;
 		}
 	if (prune(&g, NULL, (long long) time(NULL), &dead) < 0) {
-		hg_error_set(err, HG_CNI_IO, "out of memory");
+		hg_error_oom(err);
 		goto out;
 	}
 	if (owner) {
 		if (strv_push(&dead, owner) < 0) {
-			hg_error_set(err, HG_CNI_IO, "out of memory");
+			hg_error_oom(err);
 			goto out;
 		}
 		/* Removal touches only the blocks that go: the live owners' stay as they are. */
@@ -226,8 +225,7 @@ int hg_names_forget(const char *state_dir, const char *owner, uint64_t dev, uint
 	struct hg_hosts_registry g;
 	struct hg_error ignored = {0};
 	int r = 0;
-	snprintf(registry, sizeof(registry), "%s/hosts/%llu-%llu.json", hg_hosts_lock_dir, (unsigned long long) dev,
-		 (unsigned long long) ino);
+	hg_state_hosts_registry_path(dev, ino, registry, sizeof(registry));
 	_cleanup_close_ int lock = hg_state_lock_devino(state_dir, dev, ino, err);
 	if (lock < 0)
 		return -1;

@@ -22,6 +22,36 @@ static int state_error(struct hg_error *err)
 }
 
 
+int hg_state_dir_path(const char *state_dir, enum hg_state_dir which, char **out)
+{
+	static const char *const names[] = {
+		[HG_STATE_DIR_CNI] = "cni",
+		[HG_STATE_DIR_HOOK] = "hook",
+		[HG_STATE_DIR_HOOK_NETNS] = "hook/netns",
+		[HG_STATE_DIR_BY_NETNS] = "by-netns",
+	};
+	return asprintf(out, "%s/%s", state_dir, names[which]) < 0 ? (*out = NULL, -ENOMEM) : 0;
+}
+
+int hg_state_by_netns_path(const char *state_dir, uint64_t dev, uint64_t ino, char **out)
+{
+	return asprintf(out, "%s/by-netns/%llu-%llu", state_dir, (unsigned long long) dev,
+			(unsigned long long) ino) < 0
+		       ? (*out = NULL, -ENOMEM)
+		       : 0;
+}
+
+int hg_state_hosts_dir(char **out)
+{
+	return asprintf(out, "%s/hosts", hg_hosts_lock_dir) < 0 ? (*out = NULL, -ENOMEM) : 0;
+}
+
+void hg_state_hosts_registry_path(uint64_t dev, uint64_t ino, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/hosts/%llu-%llu.json", hg_hosts_lock_dir, (unsigned long long) dev,
+		 (unsigned long long) ino);
+}
+
 int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
 		      char **out)
 {
@@ -105,7 +135,7 @@ int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
 	if (!list)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+		return hg_error_oom(err);
 	if (!d && errno != ENOENT)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "open %s", dir);
 	while (d && (e = readdir(d))) {
@@ -114,7 +144,7 @@ int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
 		if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
 			continue;
 		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0 || strv_push(&list, p) < 0)
-			return hg_error_set(err, HG_CNI_STATE, "out of memory");
+			return hg_error_oom(err);
 	}
 	*paths = TAKE_PTR(list);
 	return 0;
@@ -205,7 +235,7 @@ int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
 	if (asprintf(&path, "%s/.%s.lock", state_dir, name) < 0)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+		return hg_error_oom(err);
 	return lock_path(path, err);
 }
 
@@ -257,8 +287,8 @@ int hg_state_count_records(const char *state_dir, size_t *n, struct hg_error *er
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
 	*n = 0;
-	if (asprintf(&cni, "%s/cni", state_dir) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	if (hg_state_dir_path(state_dir, HG_STATE_DIR_CNI, &cni) < 0)
+		return hg_error_oom(err);
 	if (!(d = opendir(cni)))
 		return errno == ENOENT ? 0 : hg_error_errno(err, HG_CNI_STATE, errno, "open %s", cni);
 	while ((e = readdir(d))) {

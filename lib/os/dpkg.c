@@ -18,12 +18,12 @@ int hg_dpkg_owner(const char *dpkg_info_dir, const char *path, char **pkg, struc
 
 	*pkg = NULL;
 	if (!dircopy)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (!d)
 		return errno == ENOENT ? 0 : hg_error_errno(err, HG_CNI_IO, errno, "open %s", dpkg_info_dir);
 	/* The folder resolved, the name not: a symlink named host-gateway is judged as itself. */
 	if (realpath(dirname(dircopy), realdir) && asprintf(&real, "%s/%s", realdir, strrchr(path, '/') ? strrchr(path, '/') + 1 : path) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 		if (len <= 5 || strcmp(e->d_name + len - 5, ".list") != 0)
@@ -42,7 +42,7 @@ int hg_dpkg_owner(const char *dpkg_info_dir, const char *path, char **pkg, struc
 			bool usr_real = real && strncmp(real, "/usr/", 5) == 0 && strcmp(real + 4, line) == 0;
 			if (strcmp(line, path) == 0 || (real && strcmp(line, real) == 0) || usr || usr_real) {
 				*pkg = strndup(e->d_name, len - 5);
-				return *pkg ? 1 : hg_error_set(err, HG_CNI_IO, "out of memory");
+				return *pkg ? 1 : hg_error_oom(err);
 			}
 		}
 	}

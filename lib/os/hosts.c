@@ -431,7 +431,7 @@ int hg_hosts_apply_fd(int fd, const char *what, const char *owner, const struct 
 	size_t old_len, new_len;
 	int r = read_all(fd, what, &old, &old_len, err);
 	if (r == 0 && hg_hosts_merge(old, old_len, owner, entries, n, &new, &new_len, block) < 0)
-		r = hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+		r = hg_error_oom(err);
 	if (r == 0 && (new_len != old_len || memcmp(old, new, new_len) != 0))
 		r = write_in_place(fd, what, new, new_len, err);
 	return r;
@@ -443,7 +443,7 @@ int hg_hosts_remove_fd(int fd, const char *what, const char *owner, struct hg_er
 	size_t old_len, new_len;
 	int r = read_all(fd, what, &old, &old_len, err);
 	if (r == 0 && hg_hosts_strip(old, old_len, owner, &new, &new_len) < 0)
-		r = hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+		r = hg_error_oom(err);
 	if (r == 0 && new_len != old_len)
 		r = write_in_place(fd, what, new, new_len, err);
 	return r;
@@ -457,7 +457,7 @@ int hg_hosts_read_block_fd(int fd, const char *what, const char *owner, char **b
 		return -1;
 	int r = hg_hosts_block(text, len, owner, block);
 	if (r < 0)
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+		return hg_error_oom(err);
 	return r;
 }
 
@@ -470,7 +470,7 @@ int hg_hosts_rewrite_fd(int fd, const char *what, char *const *drop, const struc
 		return -1;
 	_cleanup_free_ char *text = malloc(old_len + 1);
 	if (!text)
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+		return hg_error_oom(err);
 	memcpy(text, old, old_len + 1);
 	len = old_len;
 	for (size_t i = 0; i < n; i++)
@@ -480,7 +480,7 @@ int hg_hosts_rewrite_fd(int fd, const char *what, char *const *drop, const struc
 	for (size_t i = 0; drop && drop[i]; i++) {
 		char *next;
 		if (hg_hosts_strip(text, len, drop[i], &next, &len) < 0)
-			return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+			return hg_error_oom(err);
 		free(text);
 		text = next;
 	}
@@ -489,7 +489,7 @@ int hg_hosts_rewrite_fd(int fd, const char *what, char *const *drop, const struc
 		if (hg_hosts_merge(text, len, blocks[i].owner, blocks[i].entries, blocks[i].n, &next, &len, &texts[i]) < 0) {
 			for (size_t j = 0; j < i; j++)
 				free(TAKE_PTR(texts[j]));
-			return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+			return hg_error_oom(err);
 		}
 		free(text);
 		text = next;

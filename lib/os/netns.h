@@ -30,6 +30,3 @@ typedef int (*hg_netns_fn)(void *ctx, struct hg_error *err);
 /* Runs fn inside the namespace nsfd and returns to the current one, whatever fn returns. */
 int hg_netns_run(int nsfd, hg_netns_fn fn, void *ctx, struct hg_error *err);
 
-/* Writes a sysctl under /proc/sys of the current namespace; *old gets the previous value. */
-int hg_sysctl_write(const char *path, const char *value, char *old, size_t old_size, struct hg_error *err);
-int hg_sysctl_read(const char *path, char *value, size_t size);

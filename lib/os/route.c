@@ -28,7 +28,7 @@ static struct nl_sock *rtnl_socket(struct hg_error *err)
 {
 	struct nl_sock *s = nl_socket_alloc();
 	if (!s) {
-		hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+		hg_error_oom(err);
 		return NULL;
 	}
 	int r = nl_connect(s, NETLINK_ROUTE);
@@ -99,7 +99,7 @@ int hg_route_reachable(const struct hg_ip *dst, struct hg_error *err)
 	if (!s)
 		return -1;
 	if (!a)
-		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+		return hg_error_oom(err);
 	int r = rtnl_route_lookup(s, a, &result);
 	if (r < 0)
 		return 0; /* ENETUNREACH and friends: no route */
@@ -146,7 +146,7 @@ static int change_host_route(bool add, const struct hg_ip *dst, const struct hg_
 	if (!s)
 		return -1;
 	if (!route)
-		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+		return hg_error_oom(err);
 	int r = add ? rtnl_route_add(s, route, NLM_F_CREATE | NLM_F_REPLACE) : rtnl_route_delete(s, route, 0);
 	if (r < 0 && (add || (r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV)))
 		return hg_error_set(err, HG_CNI_NETLINK, "%s route to %s: %s", add ? "add" : "delete", hg_ip_str(dst, a),
@@ -247,7 +247,7 @@ int hg_lo_address(const struct hg_ip *addr, bool add, struct hg_error *err)
 	if (!s)
 		return -1;
 	if (!a)
-		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+		return hg_error_oom(err);
 	int r = add ? rtnl_addr_add(s, a, NLM_F_CREATE | NLM_F_REPLACE) : rtnl_addr_delete(s, a, 0);
 	if (r < 0 && !(add && r == -NLE_EXIST) &&
 	    !(!add && (r == -NLE_OBJ_NOTFOUND || r == -NLE_NOADDR || r == -NLE_NODEV)))
@@ -287,7 +287,7 @@ int hg_route_oif(const struct hg_ip *dst, char ifname[16], struct hg_error *err)
 	if (!s)
 		return -1;
 	if (!a)
-		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+		return hg_error_oom(err);
 	int r = rtnl_route_lookup(s, a, &result);
 	if (r < 0 || rtnl_route_get_nnexthops(result) < 1)
 		return hg_error_set(err, HG_CNI_NETLINK, "no route to the container address %s on the host",

@@ -173,7 +173,7 @@ int hg_target_copy(const struct hg_hosts_target *from, struct hg_hosts_target *t
 	return 0;
 }
 
-int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, const char **why)
+int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, struct hg_error *err)
 {
 	char root[64];
 	struct proc_pid p = {.dirfd = -1};
@@ -181,19 +181,14 @@ int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, const char **why)
 	memset(out, 0, sizeof(*out));
 	int r = proc_pid_open(pid, &p);
 	proc_pid_close(&p);
-	if (r < 0 || stat("/proc/self/ns/mnt", &ours) < 0) {
-		*why = "the process is gone";
-		return -1;
-	}
-	if (p.mntns == ours.st_ino) {
-		*why = "the process shares our mount namespace, so its /etc/hosts is this machine's";
-		return -1;
-	}
+	if (r < 0 || stat("/proc/self/ns/mnt", &ours) < 0)
+		return hg_error_set(err, HG_CNI_HOSTS_FILE, "the process is gone");
+	if (p.mntns == ours.st_ino)
+		return hg_error_set(err, HG_CNI_HOSTS_FILE,
+				    "the process shares our mount namespace, so its /etc/hosts is this machine's");
 	snprintf(root, sizeof(root), "/proc/%d/root", (int) pid);
-	if (hg_target_in_root(root, "/etc/hosts", out) < 0) {
-		*why = "out of memory";
-		return -1;
-	}
+	if (hg_target_in_root(root, "/etc/hosts", out) < 0)
+		return hg_error_oom(err);
 	out->pid = pid;
 	out->pid_start = p.start;
 	out->mntns = p.mntns;

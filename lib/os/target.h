@@ -21,10 +21,11 @@ struct hg_hosts_target {
 };
 
 void hg_target_free(struct hg_hosts_target *t);
+#define _cleanup_target_ __attribute__((cleanup(hg_target_free)))
 int hg_target_copy(const struct hg_hosts_target *from, struct hg_hosts_target *to);
-/* The /etc/hosts of process pid's root; -1 (with *why) when the process is gone or shares
- * our mount namespace (its file would be this machine's). */
-int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, const char **why);
+/* The /etc/hosts of process pid's root; -1 (err says why, HG_CNI_HOSTS_FILE) when the
+ * process is gone or shares our mount namespace (its file would be this machine's). */
+int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, struct hg_error *err);
 int hg_target_in_root(const char *root, const char *path, struct hg_hosts_target *out);
 int hg_target_file(const char *path, struct hg_hosts_target *out);
 /* Opens the target read-write. -1 with *gone set when the process or file is gone; -1 with
