@@ -39,6 +39,11 @@ static inline void closedirp(DIR **d) { if (*d) closedir(*d); }
 #define HG_MAX_ID_LEN 200
 bool hg_valid_id(const char *s, size_t max);
 
+/* A number as "%llu" prints it (no sign, no leading zero, not 0) at the start of s, at
+ * most max: the first byte after it, or NULL when there is none. Temp names carry PIDs so:
+ * one file name has one reading. */
+const char *hg_parse_decimal(const char *s, unsigned long long max, unsigned long long *out);
+
 /* A NULL-terminated, heap-owned list of heap-owned strings. */
 typedef char **strv_t;
 void strv_free(char **v);

@@ -34,12 +34,17 @@ static int same_bytes(int fd, const char *path)
 	return 1;
 }
 
-/* 1 when bin_dir/host-gateway is the executable open at self_fd, 0 when not, -1 on error;
- * *exists says whether something is there. */
-static int binary_is_self(int self_fd, const char *path, bool *exists, struct hg_error *err)
+/* 1 when bin_dir/host-gateway (*path) is the executable open at self_fd, 0 when not, -1 on
+ * error; *exists says whether something is there. */
+static int binary_is_self(int self_fd, const char *bin_dir, char **path_out, bool *exists, struct hg_error *err)
 {
 	struct stat self, st;
 	*exists = false;
+	if (asprintf(path_out, "%s/" HG_BINARY_NAME, bin_dir) < 0) {
+		*path_out = NULL;
+		return hg_error_oom(err);
+	}
+	const char *path = *path_out;
 	if (fstat(self_fd, &self) < 0)
 		return hg_error_errno(err, HG_CNI_IO, errno, "stat this executable");
 	if (stat(path, &st) < 0) {
@@ -63,12 +68,9 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 {
 	_cleanup_free_ char *path = NULL, *pkg = NULL;
 	_cleanup_atomic_ struct hg_atomic t = {.fd = -1};
-	struct stat self;
 	bool exists;
 
-	if (asprintf(&path, "%s/" HG_BINARY_NAME, bin_dir) < 0)
-		return hg_error_oom(err);
-	int r = binary_is_self(self_fd, path, &exists, err);
+	int r = binary_is_self(self_fd, bin_dir, &path, &exists, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -85,8 +87,6 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 	r = hg_mkdir_p(bin_dir, 0755);
 	if (r < 0)
 		return hg_error_errno(err, HG_CNI_IO, -r, "create %s", bin_dir);
-	if (fstat(self_fd, &self) < 0)
-		return hg_error_errno(err, HG_CNI_IO, errno, "stat this executable");
 	if (hg_atomic_open(&t, bin_dir, hg_install_tmp_name, err) < 0)
 		return -1;
 	if (hg_copy_fd(self_fd, t.fd) < 0)
@@ -103,9 +103,7 @@ int hg_install_binary_check(int self_fd, const char *bin_dir, struct hg_error *e
 {
 	_cleanup_free_ char *path = NULL;
 	bool exists;
-	if (asprintf(&path, "%s/" HG_BINARY_NAME, bin_dir) < 0)
-		return hg_error_oom(err);
-	int r = binary_is_self(self_fd, path, &exists, err);
+	int r = binary_is_self(self_fd, bin_dir, &path, &exists, err);
 	if (r < 0)
 		return -1;
 	if (!exists)

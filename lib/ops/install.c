@@ -69,26 +69,12 @@ int hg_install_tmp_name(const char *dir, char **path)
 static pid_t tmp_writer(const char *name)
 {
 	const size_t plen = sizeof(TMP_PREFIX) - 1;
-	unsigned long long ns = 0;
-	long pid = 0;
+	unsigned long long ns, pid;
 	const char *s = name + plen;
 	if (strncmp(name, TMP_PREFIX, plen) != 0)
 		return 0;
-	/* Canonical numbers only ("%llu", "%d": no sign, no leading zero), so that one file has
-	 * one reading. */
-	if (*s < '1' || *s > '9')
-		return 0;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (ns > (ULLONG_MAX - 9) / 10)
-			return 0;
-		ns = ns * 10 + (unsigned) (*s - '0');
-	}
-	if (*s++ != '-' || *s < '1' || *s > '9')
-		return 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		if ((pid = pid * 10 + (*s - '0')) > INT_MAX)
-			return 0;
-	if (*s++ != '.')
+	if (!(s = hg_parse_decimal(s, ULLONG_MAX, &ns)) || *s++ != '-' || !(s = hg_parse_decimal(s, INT_MAX, &pid)) ||
+	    *s++ != '.')
 		return 0;
 	for (int i = 0; i < TMP_RANDOM; i++, s++)
 		if (!*s || !strchr(tmp_chars, *s))

@@ -107,13 +107,10 @@ int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 static pid_t temp_writer(const char *name)
 {
 	const size_t plen = sizeof(HG_STATE_TEMP_PREFIX) - 1;
-	const char *s = name + plen;
-	long pid = 0;
-	if (strncmp(name, HG_STATE_TEMP_PREFIX, plen) != 0 || *s < '1' || *s > '9')
+	unsigned long long pid;
+	const char *s;
+	if (strncmp(name, HG_STATE_TEMP_PREFIX, plen) != 0 || !(s = hg_parse_decimal(name + plen, INT_MAX, &pid)))
 		return 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		if ((pid = pid * 10 + (*s - '0')) > INT_MAX)
-			return 0;
 	return strcmp(s, ".json") == 0 ? (pid_t) pid : 0;
 }
 

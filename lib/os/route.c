@@ -198,16 +198,25 @@ int hg_route_has_host(const struct hg_ip *dst, const struct hg_ip *gw, int ifind
 	return 0;
 }
 
-int hg_addresses(struct hg_ip *out, size_t max, size_t *n, struct hg_error *err)
+/* Every address of the current namespace: a cache of libnl's, for the caller to free. */
+static int address_cache(struct nl_cache **cache, struct hg_error *err)
 {
 	_cleanup_nlsock_ struct nl_sock *s = rtnl_socket(err);
-	_cleanup_nlcache_ struct nl_cache *cache = NULL;
-	*n = 0;
+	*cache = NULL;
 	if (!s)
 		return -1;
-	int r = rtnl_addr_alloc_cache(s, &cache);
+	int r = rtnl_addr_alloc_cache(s, cache);
 	if (r < 0)
 		return nl_fail(err, r, "list addresses");
+	return 0;
+}
+
+int hg_addresses(struct hg_ip *out, size_t max, size_t *n, struct hg_error *err)
+{
+	_cleanup_nlcache_ struct nl_cache *cache = NULL;
+	*n = 0;
+	if (address_cache(&cache, err) < 0)
+		return -1;
 	unsigned lo = if_nametoindex("lo");
 	for (struct nl_object *o = nl_cache_get_first(cache); o && *n < max; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *a = (struct rtnl_addr *) o;
@@ -258,13 +267,9 @@ int hg_lo_address(const struct hg_ip *addr, bool add, struct hg_error *err)
 
 int hg_lo_has_address(const struct hg_ip *addr, struct hg_error *err)
 {
-	_cleanup_nlsock_ struct nl_sock *s = rtnl_socket(err);
 	_cleanup_nlcache_ struct nl_cache *cache = NULL;
-	if (!s)
+	if (address_cache(&cache, err) < 0)
 		return -1;
-	int r = rtnl_addr_alloc_cache(s, &cache);
-	if (r < 0)
-		return nl_fail(err, r, "list addresses");
 	unsigned lo = if_nametoindex("lo");
 	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *a = (struct rtnl_addr *) o;
