@@ -46,6 +46,20 @@ json_t *jio_addrs(struct jio_out *o, const struct hg_host_addrs *a)
 	return arr;
 }
 
+json_t *jio_entries(struct jio_out *o, const struct hg_record_entry *entries, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i < n; i++) {
+		json_t *e = json_object();
+		jio_push(o, arr, e);
+		if (!e)
+			continue;
+		jio_put(o, e, "ip", jio_ip_string(&entries[i].ip, false));
+		jio_put(o, e, "names", jio_strings(o, entries[i].names));
+	}
+	return arr;
+}
+
 /* block NULL: a registry's target, which has none. */
 json_t *jio_target_json(struct jio_out *o, const struct hg_hosts_target *t, const char *block)
 {

@@ -20,6 +20,9 @@ void jio_push(struct jio_out *o, json_t *arr, json_t *v);
 json_t *jio_ip_string(const struct hg_ip *ip, bool cidr);
 json_t *jio_strings(struct jio_out *o, char *const *v);
 json_t *jio_addrs(struct jio_out *o, const struct hg_host_addrs *a);
+/* Lines of a hosts block, [{"ip": ..., "names": [...]}, ...] (records and registries). */
+struct hg_record_entry;
+json_t *jio_entries(struct jio_out *o, const struct hg_record_entry *e, size_t n);
 json_t *jio_target_json(struct jio_out *o, const struct hg_hosts_target *t, const char *block);
 
 /* From JSON: a file of ours, written by a root process into a checked directory; still, a

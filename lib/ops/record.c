@@ -121,16 +121,7 @@ static json_t *record_json(const struct hg_record *r, struct jio_out *o)
 		jio_push(o, cips, jio_ip_string(&r->container_ips[i], true));
 	jio_put(o, j, "hostIPs", jio_addrs(o, &r->host_ips));
 	jio_put(o, j, "targets", jio_addrs(o, &r->targets));
-	json_t *entries = json_array();
-	jio_put(o, j, "entries", entries);
-	for (size_t i = 0; entries && i < r->n_entries; i++) {
-		json_t *e = json_object();
-		jio_push(o, entries, e);
-		if (!e)
-			continue;
-		jio_put(o, e, "ip", jio_ip_string(&r->entries[i].ip, false));
-		jio_put(o, e, "names", jio_strings(o, r->entries[i].names));
-	}
+	jio_put(o, j, "entries", jio_entries(o, r->entries, r->n_entries));
 	if (r->has_hosts) {
 		json_t *hosts = jio_target_json(o, &r->hosts, r->hosts_block ? r->hosts_block : "");
 		jio_put(o, j, "hosts", hosts);

@@ -182,25 +182,17 @@ int hg_registry_save(const char *path, const struct hg_hosts_registry *g, struct
 	}
 	for (size_t i = 0; i < g->n; i++) {
 		const struct hg_hosts_owner *w = &g->owners[i];
-		json_t *oj = json_object(), *entries = json_array();
+		json_t *oj = json_object();
 		jio_push(&o, owners, oj);
-		jio_put(&o, oj, "entries", entries);
-		if (!oj || !entries)
+		if (!oj)
 			continue;
+		jio_put(&o, oj, "entries", jio_entries(&o, w->entries, w->n_entries));
 		jio_put(&o, oj, "key", json_string(w->key));
 		if (w->since)
 			jio_put(&o, oj, "since", json_integer((json_int_t) w->since));
 		if (w->pid > 0) {
 			jio_put(&o, oj, "pid", json_integer(w->pid));
 			jio_put(&o, oj, "pidStart", json_integer((json_int_t) w->pid_start));
-		}
-		for (size_t k = 0; k < w->n_entries; k++) {
-			json_t *e = json_object();
-			jio_push(&o, entries, e);
-			if (!e)
-				continue;
-			jio_put(&o, e, "ip", jio_ip_string(&w->entries[k].ip, false));
-			jio_put(&o, e, "names", jio_strings(&o, w->entries[k].names));
 		}
 	}
 	if (o.oom)
