@@ -231,6 +231,7 @@ static void netns_ref_free(struct netns_ref *n)
 	free(n->record);
 	free(n->users);
 }
+#define _cleanup_netns_ref_ __attribute__((cleanup(netns_ref_free)))
 
 /* Does record still describe the namespace nsfd? Inode numbers are reused, cookies are
  * not: the cookie (which takes entering the namespace) is read only when a record found by
@@ -274,26 +275,23 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct h
 		      struct hg_record *record, struct hg_error *err)
 {
 	_cleanup_free_ char *own_path = NULL;
-	struct netns_ref ref = {0};
-	struct hg_membership own = {0};
+	_cleanup_netns_ref_ struct netns_ref ref = {0};
+	_cleanup_membership_ struct hg_membership own = {0};
 	bool found;
-	int r = -1;
 
 	hg_record_init(record);
 	_cleanup_close_ int lock = hg_state_lock(h->config.state_dir, "hook", err);
 	if (lock < 0)
 		return -1;
 	if (hg_state_hook_path(h->config.state_dir, h->state.id, &own_path) < 0 ||
-	    hg_state_hook_netns_paths(h->config.state_dir, id, &ref.record, &ref.users) < 0) {
-		hg_error_oom(err);
-		goto out;
-	}
+	    hg_state_hook_netns_paths(h->config.state_dir, id, &ref.record, &ref.users) < 0)
+		return hg_error_oom(err);
 	if (hg_membership_load(own_path, &own, &found, err) < 0)
-		goto out;
+		return -1;
 	if (found && strcmp(own.netns_record, ref.record) != 0) /* createRuntime again, in another netns */
 		hg_hook_release_user(h->state.id, own.netns_record, NULL, &h->log);
 	if (hg_record_load(ref.record, record, &found, err) < 0)
-		goto out;
+		return -1;
 	if (found && !same_netns(record, nsfd, id)) {
 		/* Left by a namespace whose last poststop never ran, and whose inode number the
 		 * kernel has given to this one: its plumbing died with it. */
@@ -316,30 +314,27 @@ static int join_netns(struct hook *h, int nsfd, const char *netns_path, struct h
 		};
 		if (hg_attach_add(&req, record, err) < 0) {
 			hg_state_remove(ref.record, NULL); /* an intent record: what it lists is undone */
-			goto out;
+			return -1;
 		}
 		if (hg_record_save(ref.record, record, err) < 0) {
 			hg_attach_undo(record, netns_path, &h->log);
 			hg_state_remove(ref.record, NULL);
 			hg_record_free(record);
-			goto out;
+			return -1;
 		}
 	}
-	r = add_member(h, &ref, own_path, err);
+	int r = add_member(h, &ref, own_path, err);
 	if (r < 0) {
 		hg_hook_release_user(h->state.id, ref.record, netns_path, &h->log);
 		hg_record_free(record);
 	}
-out:
-	hg_membership_free(&own);
-	netns_ref_free(&ref);
 	return r;
 }
 
 static void leave_netns(struct hook *h, const char *netns_hint)
 {
 	_cleanup_free_ char *own_path = NULL;
-	struct hg_membership own = {0};
+	_cleanup_membership_ struct hg_membership own = {0};
 	struct hg_error err = {0};
 	bool found = false;
 	if (hg_state_hook_path(h->config.state_dir, h->state.id, &own_path) < 0)
@@ -353,7 +348,6 @@ static void leave_netns(struct hook *h, const char *netns_hint)
 		hg_logf(&h->log, "%s, removing it", err.msg);
 	if (found)
 		hg_hook_release_user(h->state.id, own.netns_record, netns_hint, &h->log);
-	hg_membership_free(&own);
 	if (hg_state_remove(own_path, &err) < 0)
 		hg_logf(&h->log, "%s, ignoring", err.msg);
 }
@@ -480,62 +474,63 @@ int hg_hook_gc(const char *config_path, const struct hg_log *log)
 	return n;
 }
 
+/* The stage's work once the configuration is initialised: the exit status. */
+static int run_stage(struct hook *h, bool is_stop, const char *input, size_t len)
+{
+	struct hg_error err = {0};
+	if (load_config(h, is_stop, &err) < 0) {
+		/* Without a valid file there is no failure policy to read: say it loudly. */
+		hg_logf(&h->log, "%s", err.msg);
+		return 1;
+	}
+	if (err.msg[0]) /* poststop: the defaults stand in for what was invalid */
+		hg_logf(&h->log, "%s; using the defaults, ignoring", err.msg);
+	err = (struct hg_error){0};
+	int refused = is_stop || h->config.failure_policy == HG_FAIL_IGNORE ? 0 : 1;
+	if (hg_oci_state_parse(input, len, &h->state, &err) < 0) {
+		hg_logf(&h->log, "%s", err.msg);
+		return refused;
+	}
+	if (!hg_valid_id(h->state.id, HG_MAX_ID_LEN)) {
+		/* The ID names state files: "../x" would leave the state directory. No record of
+		 * ours can carry such an ID, so poststop has nothing to undo. */
+		hg_logf(&h->log, "container ID \"%.100s\" is not ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (at most " STR(
+					 HG_MAX_ID_LEN) " bytes), refusing it",
+			h->state.id);
+		return refused;
+	}
+	if (hg_state_check_dir(h->config.state_dir, &err) < 0) {
+		hg_logf(&h->log, "%s", err.msg);
+		return refused;
+	}
+	if (is_stop) {
+		/* The bundle may be half gone at poststop; only its netns path is useful. */
+		if (load_bundle(h, false, &err) < 0)
+			hg_logf(&h->log, "%s, ignoring", err.msg);
+		poststop(h);
+		return 0;
+	}
+	if (load_bundle(h, true, &err) < 0 || (h->config.enabled && create(h, &err) < 0)) {
+		bool fail = h->config.failure_policy == HG_FAIL_FAIL;
+		hg_logf(&h->log, "%s%s", err.msg, fail ? "" : " (failurePolicy ignore: the container starts without the names)");
+		return fail ? 1 : 0;
+	}
+	return 0;
+}
+
 int hg_hook_run(const char *stage, const char *config_path, const char *input, size_t len, const struct hg_log *log)
 {
 	struct hook h = {.stage = stage, .config_path = config_path, .outer = log};
-	struct hg_error err = {0};
-	int ret = 0;
 	h.log = (struct hg_log){.fn = hook_line, .ctx = &h};
 
 	enum hook_stage s = stage_of(stage);
-	bool is_stop = s == STAGE_POSTSTOP;
 	if (s != STAGE_CREATE && s != STAGE_POSTSTOP) {
 		hg_logf(&h.log, "unknown stage \"%s\" (expected createRuntime, prestart or poststop)", stage);
 		return 2;
 	}
 	if (hg_config_init(&h.config) < 0)
 		return 1;
-	if (load_config(&h, is_stop, &err) < 0) {
-		/* Without a valid file there is no failure policy to read: say it loudly. */
-		hg_logf(&h.log, "%s", err.msg);
-		ret = 1;
-		goto out;
-	}
-	if (err.msg[0]) /* poststop: the defaults stand in for what was invalid */
-		hg_logf(&h.log, "%s; using the defaults, ignoring", err.msg);
-	err = (struct hg_error){0};
-	if (hg_oci_state_parse(input, len, &h.state, &err) < 0) {
-		hg_logf(&h.log, "%s", err.msg);
-		ret = is_stop || h.config.failure_policy == HG_FAIL_IGNORE ? 0 : 1;
-		goto out;
-	}
-	if (!hg_valid_id(h.state.id, HG_MAX_ID_LEN)) {
-		/* The ID names state files: "../x" would leave the state directory. No record of
-		 * ours can carry such an ID, so poststop has nothing to undo. */
-		hg_logf(&h.log, "container ID \"%.100s\" is not ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (at most " STR(
-					HG_MAX_ID_LEN) " bytes), refusing it",
-			h.state.id);
-		ret = is_stop || h.config.failure_policy == HG_FAIL_IGNORE ? 0 : 1;
-		goto out;
-	}
-	if (hg_state_check_dir(h.config.state_dir, &err) < 0) {
-		hg_logf(&h.log, "%s", err.msg);
-		ret = is_stop || h.config.failure_policy == HG_FAIL_IGNORE ? 0 : 1;
-		goto out;
-	}
-	if (is_stop) {
-		/* The bundle may be half gone at poststop; only its netns path is useful. */
-		if (load_bundle(&h, false, &err) < 0)
-			hg_logf(&h.log, "%s, ignoring", err.msg);
-		poststop(&h);
-		goto out;
-	}
-	if (load_bundle(&h, true, &err) < 0 || (h.config.enabled && create(&h, &err) < 0)) {
-		bool fail = h.config.failure_policy == HG_FAIL_FAIL;
-		hg_logf(&h.log, "%s%s", err.msg, fail ? "" : " (failurePolicy ignore: the container starts without the names)");
-		ret = fail ? 1 : 0;
-	}
-out:
+	int ret = run_stage(&h, s == STAGE_POSTSTOP, input, len);
 	hg_oci_state_free(&h.state);
 	hg_oci_bundle_free(&h.bundle);
 	hg_config_free(&h.config);

@@ -16,15 +16,20 @@
 /* 1 when the open file fd and path hold the same bytes, 0 when not, -1 on a read error. */
 static int same_bytes(int fd, const char *path)
 {
+	const size_t size = 65536;
 	_cleanup_close_ int other = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *x = malloc(size), *y = malloc(size);
 	struct stat a, b;
-	static char x[65536], y[65536];
+	if (!x || !y) {
+		errno = ENOMEM;
+		return -1;
+	}
 	if (other < 0 || fstat(fd, &a) < 0 || fstat(other, &b) < 0)
 		return -1;
 	if (a.st_size != b.st_size)
 		return 0;
 	for (off_t off = 0; off < a.st_size;) {
-		ssize_t n = pread(fd, x, sizeof(x), off);
+		ssize_t n = pread(fd, x, size, off);
 		if (n <= 0 || pread(other, y, n, off) != n)
 			return -1;
 		if (memcmp(x, y, n) != 0)

@@ -14,6 +14,7 @@ struct hg_membership {
 };
 
 void hg_membership_free(struct hg_membership *m);
+#define _cleanup_membership_ __attribute__((cleanup(hg_membership_free)))
 int hg_membership_load(const char *path, struct hg_membership *m, bool *found, struct hg_error *err);
 int hg_membership_save(const char *path, const struct hg_membership *m, struct hg_error *err);
 
