@@ -388,7 +388,7 @@ static int create(struct hook *h, struct hg_error *err)
 {
 	_cleanup_free_ char *netns_path = NULL;
 	_cleanup_close_ int nsfd = -1;
-	_cleanup_record_ struct hg_record cni, record;
+	_cleanup_record_ struct hg_record cni = {0}, record = {0};
 	struct hg_netns_id id;
 
 	hg_record_init(&cni);
@@ -402,7 +402,8 @@ static int create(struct hook *h, struct hg_error *err)
 	if (!h->bundle.has_netns)
 		return host_network(h, err);
 	if (h->bundle.netns_path) {
-		netns_path = strdup(h->bundle.netns_path);
+		if (!(netns_path = strdup(h->bundle.netns_path)))
+			return hg_error_oom(err);
 		nsfd = hg_netns_open(netns_path, NULL, err);
 	} else if (h->state.pid > 0) {
 		if (asprintf(&netns_path, "/proc/%d/ns/net", (int) h->state.pid) < 0)

@@ -28,10 +28,11 @@ int hg_oci_state_parse(const char *text, size_t len, struct hg_oci_state *out, s
 		return hg_error_set(err, HG_CNI_DECODE, "the OCI state's \"annotations\" is not an object");
 	out->id = strdup(id);
 	out->bundle = strdup(bundle);
-	out->status = dup_or_null(json_string_value(json_object_get(state, "status")));
+	const char *status = json_string_value(json_object_get(state, "status"));
+	out->status = dup_or_null(status);
 	out->pid = pid ? (pid_t) json_integer_value(pid) : 0;
 	out->annotations = ann ? json_incref(ann) : json_object();
-	if (!out->id || !out->bundle || !out->annotations) {
+	if (!out->id || !out->bundle || (status && !out->status) || !out->annotations) {
 		hg_oci_state_free(out);
 		return hg_error_oom(err);
 	}
@@ -98,7 +99,10 @@ int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what
 						    what, path);
 			}
 			free(out->netns_path);
-			out->netns_path = strdup(path);
+			if (!(out->netns_path = strdup(path))) {
+				hg_oci_bundle_free(out);
+				return hg_error_oom(err);
+			}
 		}
 	}
 	/* The last mount at /etc/hosts is the one the container sees. */
@@ -112,7 +116,10 @@ int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what
 						    what, source);
 			}
 			free(out->hosts_source);
-			out->hosts_source = strdup(source);
+			if (!(out->hosts_source = strdup(source))) {
+				hg_oci_bundle_free(out);
+				return hg_error_oom(err);
+			}
 			/* mount(8) semantics: the last of "ro" and "rw" counts. */
 			size_t j;
 			json_t *opt;
@@ -131,13 +138,14 @@ int hg_oci_bundle_parse(json_t *config, const char *bundle_dir, const char *what
 	}
 	const char *root = json_string_value(json_object_get(json_object_get(config, "root"), "path"));
 	out->root_readonly = json_is_true(json_object_get(json_object_get(config, "root"), "readonly"));
+	bool root_oom = false;
 	if (root && root[0] == '/')
-		out->root = strdup(root);
+		root_oom = !(out->root = strdup(root));
 	else if (root && root[0] && asprintf(&out->root, "%s/%s", bundle_dir, root) < 0)
-		out->root = NULL;
+		root_oom = !(out->root = NULL);
 	json_t *ann = json_object_get(config, "annotations");
 	out->annotations = json_is_object(ann) ? json_incref(ann) : json_object();
-	if (!out->annotations) {
+	if (!out->annotations || root_oom) {
 		hg_oci_bundle_free(out);
 		return hg_error_oom(err);
 	}

@@ -191,7 +191,7 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	json_t *prev = json_object_get(r->conf, "prevResult");
-	_cleanup_record_ struct hg_record old, record;
+	_cleanup_record_ struct hg_record old = {0}, record = {0};
 	_cleanup_target_ struct hg_hosts_target target = {0};
 	hg_record_init(&old);
 	hg_record_init(&record);
@@ -304,7 +304,7 @@ static void remove_orphan_block(struct run *r)
 static int cmd_del(struct run *r, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	_cleanup_record_ struct hg_record record;
+	_cleanup_record_ struct hg_record record = {0};
 	bool found = false;
 	hg_record_init(&record);
 	if (!r->env->container_id || !r->env->ifname)
@@ -336,7 +336,7 @@ static int cmd_del(struct run *r, struct hg_error *err)
 static int cmd_check(struct run *r, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	_cleanup_record_ struct hg_record record;
+	_cleanup_record_ struct hg_record record = {0};
 	bool found = false;
 	hg_record_init(&record);
 	if (hg_cni_version_number(r->version) < 400)
@@ -399,7 +399,7 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 	hg_state_sweep_temp(dir);
 	for (size_t i = 0; paths[i]; i++) {
 		struct hg_error e = {0};
-		_cleanup_record_ struct hg_record record;
+		_cleanup_record_ struct hg_record record = {0};
 		bool found;
 		if (hg_record_load(paths[i], &record, &found, &e) < 0) {
 			hg_logf(&r->log, "GC: %s, removing it", e.msg);

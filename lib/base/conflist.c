@@ -132,7 +132,7 @@ bool hg_conflist_is_ours(json_t *plugin)
 
 int hg_conflist_check_entry(json_t *entry, struct hg_error *err)
 {
-	_cleanup_config_ struct hg_config c;
+	_cleanup_config_ struct hg_config c = {0};
 	if (hg_config_init(&c) < 0)
 		return hg_error_oom(err);
 	if (!json_is_object(entry))

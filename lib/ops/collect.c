@@ -28,7 +28,7 @@ void hg_hook_release_user(const char *id, const char *netns_record, const char *
 			  const struct hg_log *log)
 {
 	_cleanup_free_ char *users = NULL, *file = NULL;
-	_cleanup_record_ struct hg_record record;
+	_cleanup_record_ struct hg_record record = {0};
 	struct hg_error err = {0};
 	bool found = false;
 	size_t n = strlen(netns_record);
@@ -118,7 +118,7 @@ static int collect_plumbing(const char *state_dir, const struct hg_log *log)
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
 		_cleanup_free_ char *path = NULL, *users = NULL;
-		_cleanup_record_ struct hg_record record;
+		_cleanup_record_ struct hg_record record = {0};
 		struct hg_error err = {0};
 		bool found;
 		hg_record_init(&record);

@@ -92,7 +92,7 @@ int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_err
 
 int hg_install_check_nft(json_t *entry, struct hg_error *err)
 {
-	_cleanup_config_ struct hg_config c;
+	_cleanup_config_ struct hg_config c = {0};
 	char keys[128] = "";
 	size_t n = 0;
 

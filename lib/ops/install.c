@@ -283,7 +283,7 @@ static int dump_primary(const struct primary *p, char **text, struct hg_error *e
 static int chain_once(const char *conf_dir, json_t *entry, unsigned flags, char **primary, bool *replaced,
 		      const struct hg_log *log, struct hg_error *err)
 {
-	_cleanup_primary_ struct primary p;
+	_cleanup_primary_ struct primary p = {0};
 	_cleanup_free_ char *text = NULL, *new_name = NULL, *new_path = NULL;
 	bool dry = flags & CHAIN_DRY;
 
@@ -380,7 +380,7 @@ int hg_install_chain_dry(const char *conf_dir, json_t *entry, struct hg_error *e
 
 int hg_install_chain_check(const char *conf_dir, json_t *entry, char **primary, struct hg_error *err)
 {
-	_cleanup_primary_ struct primary p;
+	_cleanup_primary_ struct primary p = {0};
 	if (primary)
 		*primary = NULL;
 	if (load_primary(conf_dir, &p, err) < 0)
@@ -398,7 +398,7 @@ int hg_install_chain_check(const char *conf_dir, json_t *entry, char **primary, 
 
 int hg_uninstall_chain(const char *conf_dir, char **state_dir, const struct hg_log *log, struct hg_error *err)
 {
-	_cleanup_primary_ struct primary p;
+	_cleanup_primary_ struct primary p = {0};
 	_cleanup_free_ char *text = NULL;
 	if (state_dir)
 		*state_dir = NULL;
