@@ -77,9 +77,8 @@ static int load_config(struct hook *h, bool lenient, struct hg_error *err)
 		return lenient ? 0 : -1;
 	}
 	if (lenient) {
-		char why[512];
-		if (hg_config_load_locations(&h->config, conf, why, sizeof(why)) > 0)
-			hg_error_set(err, HG_CNI_INVALID_CONFIG, "%s: %s", h->config_path, why);
+		if (hg_config_load_locations(&h->config, conf, err) > 0)
+			hg_error_prefix(err, "%s", h->config_path);
 		return 0;
 	}
 	if (hg_config_load_json(&h->config, conf, true, err) < 0)

@@ -497,9 +497,9 @@ static int dispatch(struct run *r, const char *input, size_t len, json_t **outpu
 	 * not make them fail too, or libcni stops the chain's DEL at us and the IPAM plugin
 	 * never releases the pod's address. */
 	if (cleanup) {
-		char why[512];
-		if (hg_config_load_locations(&r->config, r->conf, why, sizeof(why)) > 0)
-			hg_logf(&r->log, "%s; using the default, ignoring", why);
+		struct hg_error why = {0};
+		if (hg_config_load_locations(&r->config, r->conf, &why) > 0)
+			hg_logf(&r->log, "%s; using the default, ignoring", why.msg);
 	} else {
 		if (hg_config_load_json(&r->config, r->conf, false, err) < 0)
 			return -1;

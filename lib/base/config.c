@@ -443,7 +443,7 @@ static int annotation_list(json_t *annotations, const char *key, char ***out, st
 	return 1;
 }
 
-int hg_config_load_locations(struct hg_config *c, json_t *obj, char *why, size_t why_size)
+int hg_config_load_locations(struct hg_config *c, json_t *obj, struct hg_error *err)
 {
 	static const char *const keys[] = {"stateDir", "logFile"};
 	int bad = 0;
@@ -451,7 +451,7 @@ int hg_config_load_locations(struct hg_config *c, json_t *obj, char *why, size_t
 		json_t *v = json_object_get(obj, keys[i]);
 		struct hg_error e = {0};
 		if (v && load_path(i == 0 ? &c->state_dir : &c->log_file, v, keys[i], &e) < 0) {
-			snprintf(why, why_size, "%s", e.msg);
+			*err = e;
 			bad++;
 		}
 	}

@@ -96,8 +96,8 @@ int hg_config_apply_annotations(struct hg_config *c, json_t *annotations, struct
 
 /* For DEL, GC and poststop, which undo from records and must never fail on configuration:
  * reads only stateDir and logFile, keeping the default of an invalid one. Returns the
- * number of invalid keys, each described in why (the last one). */
-int hg_config_load_locations(struct hg_config *c, json_t *obj, char *why, size_t why_size);
+ * number of invalid keys; err describes the last one (untouched when there is none). */
+int hg_config_load_locations(struct hg_config *c, json_t *obj, struct hg_error *err);
 
 /* The port elements a configuration asks for (see HG_MAX_PORT_ELEMENTS). */
 size_t hg_config_port_elements(const struct hg_config *c);
