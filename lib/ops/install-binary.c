@@ -89,9 +89,8 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 		if (r > 0)
 			return hg_error_set(err, HG_CNI_IO, "%s belongs to the Debian package %s: not replaced", path, pkg);
 	}
-	r = hg_mkdir_p(bin_dir, 0755);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_IO, -r, "create %s", bin_dir);
+	if (hg_mkdir_p(bin_dir, 0755) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "create %s", bin_dir);
 	if (hg_atomic_open(&t, bin_dir, hg_install_tmp_name, err) < 0)
 		return -1;
 	if (hg_copy_fd(self_fd, t.fd) < 0)

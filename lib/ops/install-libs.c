@@ -64,9 +64,8 @@ int hg_install_libs(const char *bin_dir, const struct hg_log *log, struct hg_err
 	_cleanup_close_ int sfd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sfd < 0)
 		return 0; /* no library set here: the node's own libnftables is used */
-	int r = hg_mkdir_p(dst, 0755);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_IO, -r, "create %s", dst);
+	if (hg_mkdir_p(dst, 0755) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "create %s", dst);
 	/* The loader trusts only a folder that is root's and writable by nobody else. */
 	struct stat dst_st;
 	if (lstat(dst, &dst_st) < 0 || !S_ISDIR(dst_st.st_mode) || dst_st.st_uid != geteuid())

@@ -82,9 +82,8 @@ int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 	if (!dir)
 		return hg_error_oom(err);
 	*strrchr(dir, '/') = '\0';
-	int r = hg_mkdir_p(dir, 0700);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", dir);
+	if (hg_mkdir_p(dir, 0700) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create state directory %s", dir);
 	/* Records are not fsynced: they describe this boot's plumbing, and the plain ADD pays
 	 * for every system call. */
 	if (hg_atomic_open(&t, dir, temp_name, err) < 0)
@@ -149,9 +148,8 @@ int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
 
 int hg_state_ready(const char *state_dir, struct hg_error *err)
 {
-	int r = hg_mkdir_p(state_dir, 0700);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_NOT_READY, -r, "state directory %s", state_dir);
+	if (hg_mkdir_p(state_dir, 0700) < 0)
+		return hg_error_errno(err, HG_CNI_NOT_READY, errno, "state directory %s", state_dir);
 	if (access(state_dir, W_OK | X_OK) < 0)
 		return hg_error_errno(err, HG_CNI_NOT_READY, errno, "state directory %s", state_dir);
 	return 0;
@@ -181,9 +179,8 @@ int hg_state_check_dir(const char *state_dir, struct hg_error *err)
 				    "state directory %s must be an absolute path without \".\", \"..\", \"//\" or a "
 				    "trailing \"/\"",
 				    state_dir);
-	int r = hg_mkdir_p(state_dir, 0700);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
+	if (hg_mkdir_p(state_dir, 0700) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create state directory %s", state_dir);
 	if (lstat(state_dir, &st) < 0)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "state directory %s", state_dir);
 	/* Root writes records, users files and locks there: whoever else could write the
@@ -228,9 +225,8 @@ static int lock_path(const char *path, struct hg_error *err)
 int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	int r = hg_mkdir_p(state_dir, 0700);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
+	if (hg_mkdir_p(state_dir, 0700) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create state directory %s", state_dir);
 	if (asprintf(&path, "%s/.%s.lock", state_dir, name) < 0)
 		return hg_error_oom(err);
 	return lock_path(path, err);

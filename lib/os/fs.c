@@ -13,19 +13,21 @@ int hg_mkdir_p(const char *path, mode_t mode)
 	/* Usually the directory exists: one system call instead of one per component. */
 	if (mkdir(path, mode) == 0 || errno == EEXIST)
 		return 0;
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
+	if (strlen(path) >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	strcpy(buf, path);
 	for (char *p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
 		if (mkdir(buf, mode) < 0 && errno != EEXIST)
-			return -errno;
+			return -1;
 		*p = '/';
 	}
 	if (mkdir(buf, mode) < 0 && errno != EEXIST)
-		return -errno;
+		return -1;
 	return 0;
 }
 

@@ -44,7 +44,7 @@ int hg_tmp_link(int fd, const char *name);
  * is not exactly one of its temp names, or whose writer cannot be judged from here.
  * Returns how many were removed. */
 int hg_sweep_temp(const char *dir, pid_t (*writer)(const char *name));
-/* mkdir -p with mode for every folder it makes; -errno. */
+/* mkdir -p with mode for every folder it makes; -1 with errno. */
 int hg_mkdir_p(const char *path, mode_t mode);
 
 /* The one atomic replacement of a file (write, then rename over the old one): a file

@@ -9,10 +9,10 @@ int hg_sysctl_read(const char *path, char *value, size_t size)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return -1;
 	ssize_t n = read(fd, value, size - 1);
 	if (n < 0)
-		return -errno;
+		return -1;
 	value[n] = '\0';
 	while (n > 0 && (value[n - 1] == '\n' || value[n - 1] == ' '))
 		value[--n] = '\0';
