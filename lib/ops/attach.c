@@ -170,7 +170,7 @@ int hg_entries_build(const struct hg_config *c, const struct hg_host_addrs *targ
 	out->storage = calloc(c->n_extra_hosts * 2 + 1, sizeof(char *));
 	if (!out->items || !out->storage) {
 		hg_entries_free(out);
-		return -ENOMEM;
+		return -1;
 	}
 	for (int f = 0; f < 2; f++)
 		if (targets->ip[f].family && c->names[0]) {
@@ -200,7 +200,7 @@ int hg_entries_from_record(const struct hg_record *r, struct hg_entries *out)
 	memset(out, 0, sizeof(*out));
 	out->items = calloc(r->n_entries + 1, sizeof(*out->items));
 	if (!out->items)
-		return -ENOMEM;
+		return -1;
 	for (size_t i = 0; i < r->n_entries; i++)
 		out->items[out->n++] = (struct hg_hosts_entry){.ip = r->entries[i].ip, .names = r->entries[i].names};
 	return 0;
@@ -213,21 +213,21 @@ void hg_entries_free(struct hg_entries *e)
 	memset(e, 0, sizeof(*e));
 }
 
-static int new_record(const struct hg_attach_req *req, int nsfd, struct hg_record *r)
+static int new_record(const struct hg_attach_req *req, int nsfd, struct hg_record *r, struct hg_error *err)
 {
 	struct hg_netns_id id = {0};
 	char key[HG_KEY_MAX];
 	hg_record_init(r);
 	hg_netns_identify(nsfd, &id);
 	if (hg_key_attachment(req->network, req->container_id, req->ifname, key, sizeof(key)) < 0)
-		return -ENAMETOOLONG;
+		return hg_error_set(err, HG_CNI_IO, "attachment key too long");
 	r->kind = req->kind;
 	r->netns.dev = id.dev;
 	r->netns.ino = id.ino;
 	if (!(r->container_id = strdup(req->container_id)) || !(r->key = strdup(key)) ||
 	    !(r->state_dir = strdup(req->config->state_dir)) || !(r->netns.path = strdup(req->netns_path)) ||
 	    (req->network && !(r->network = strdup(req->network))) || (req->ifname && !(r->ifname = strdup(req->ifname))))
-		return -ENOMEM;
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -354,8 +354,8 @@ static int attach_add(const struct hg_attach_req *req, struct hg_record *rec, st
 						     : hg_netns_open(req->netns_path, NULL, err);
 	if (nsfd < 0)
 		return req->netns_fd > 0 ? hg_error_errno(err, HG_CNI_NETNS, errno, "dup netns fd") : -1;
-	if (new_record(req, nsfd, rec) < 0)
-		return hg_error_oom(err);
+	if (new_record(req, nsfd, rec, err) < 0)
+		return -1;
 
 	/* The node's gateway is read here, before entering the container's namespace. */
 	if (!req->discover)

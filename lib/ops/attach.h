@@ -43,6 +43,7 @@ struct hg_entries {
 	size_t n;
 	char **storage; /* name lists for extra hosts, two slots each */
 };
+/* The entries of a configuration at the addresses targets; -1 when out of memory. */
 int hg_entries_build(const struct hg_config *c, const struct hg_host_addrs *targets, struct hg_entries *out);
 void hg_entries_free(struct hg_entries *e);
 #define _cleanup_entries_ __attribute__((cleanup(hg_entries_free)))

@@ -24,25 +24,21 @@ static int user_paths(const char *state_dir, const char *kind, const char *resou
 	return 0;
 }
 
-static int mkdirs(const char *state_dir, const char *kind, const char *dir)
+static int mkdirs(const char *state_dir, const char *kind, const char *dir, struct hg_error *err)
 {
 	char mid[512];
 	snprintf(mid, sizeof(mid), "%s/%s", state_dir, kind);
 	mkdir(state_dir, 0700);
-	if (mkdir(mid, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	if ((mkdir(mid, 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", dir);
 	return 0;
 }
 
-static int touch(const char *path, const char *content)
+static int touch(const char *path, const char *content, struct hg_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (content && write(fd, content, strlen(content)) < 0)
-		return -errno;
+	if (fd < 0 || (content && write(fd, content, strlen(content)) < 0))
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", path);
 	return 0;
 }
 
@@ -59,21 +55,20 @@ int hg_alias_acquire(const char *state_dir, const struct hg_ip *ip, const char *
 	hg_ip_str(ip, a);
 	user_paths(state_dir, "alias", a, key, dir, file);
 	snprintf(owned, sizeof(owned), "%s.owned", dir);
-	int r = mkdirs(state_dir, "alias", dir);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", dir);
+	if (mkdirs(state_dir, "alias", dir, err) < 0)
+		return -1;
 	int has = hg_lo_has_address(ip, err);
 	if (has < 0)
 		return -1;
 	if (!has) {
 		/* Marked before it exists, so that a crash in between still lets the last user remove it. */
-		if ((r = touch(owned, NULL)) < 0)
-			return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", owned);
+		if (touch(owned, NULL, err) < 0)
+			return -1;
 		if (hg_lo_address(ip, true, err) < 0)
 			return -1;
 	}
-	if ((r = touch(file, NULL)) < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", file);
+	if (touch(file, NULL, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -112,11 +107,10 @@ int hg_loopback_acquire(const char *state_dir, const char *iface, char *const *e
 	_cleanup_free_ char *text = NULL;
 	user_paths(state_dir, "localnet", iface, key, dir, file);
 	snprintf(orig, sizeof(orig), "%s.orig", dir);
-	int r = mkdirs(state_dir, "localnet", dir);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", dir);
-	if ((r = touch(file, NULL)) < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", file);
+	if (mkdirs(state_dir, "localnet", dir, err) < 0)
+		return -1;
+	if (touch(file, NULL, err) < 0)
+		return -1;
 	if (port && port[0] && !hg_key_iface_safe(port))
 		return hg_error_set(err, HG_CNI_NFTABLES, "bridge port \"%.20s\" has characters nftables rules cannot match safely", port);
 	/* The guard is in place before route_localnet opens the interface. Once the tables
@@ -135,8 +129,8 @@ int hg_loopback_acquire(const char *state_dir, const char *iface, char *const *e
 	if (hg_sysctl_read(sysctl, old, sizeof(old)) < 0)
 		return hg_error_errno(err, HG_CNI_NETNS, errno, "read %s", sysctl);
 	if (strcmp(old, "1") != 0) {
-		if ((r = touch(orig, old)) < 0)
-			return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", orig);
+		if (touch(orig, old, err) < 0)
+			return -1;
 		if (hg_sysctl_write(sysctl, "1", NULL, 0, err) < 0)
 			return -1;
 	}

@@ -62,7 +62,7 @@ static int watch_init(struct watch *w, int ifd, const char *conf_dir)
 	_cleanup_free_ char *path = strdup(conf_dir);
 	*w = (struct watch){.ifd = ifd, .conf_dir = conf_dir, .wd = -1, .pwd = -1};
 	if (!path)
-		return -ENOMEM;
+		return -1;
 	size_t n = strlen(path);
 	while (n > 1 && path[n - 1] == '/')
 		path[--n] = '\0';
@@ -76,7 +76,7 @@ static int watch_init(struct watch *w, int ifd, const char *conf_dir)
 		w->parent = strndup(path, (size_t) (slash - path));
 	else
 		w->parent = strdup(".");
-	return w->base && w->parent ? 0 : -ENOMEM;
+	return w->base && w->parent ? 0 : -1;
 }
 
 /* Watches the parent if it is not, and the folder where its path resolves now (the watch

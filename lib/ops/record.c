@@ -45,12 +45,12 @@ void hg_record_free(struct hg_record *r)
 int hg_record_add_entry(struct hg_record *r, const struct hg_ip *ip, char *const *names)
 {
 	if (r->n_entries >= HG_RECORD_MAX_ENTRIES)
-		return -E2BIG;
+		return -1;
 	char **copy = strv_copy(names);
 	struct hg_record_entry *grown = copy ? realloc(r->entries, (r->n_entries + 1) * sizeof(*grown)) : NULL;
 	if (!grown) {
 		strv_free(copy);
-		return -ENOMEM;
+		return -1;
 	}
 	r->entries = grown;
 	r->entries[r->n_entries++] = (struct hg_record_entry){.ip = *ip, .names = copy};
@@ -257,7 +257,7 @@ bool hg_record_matches_netns(const struct hg_record *r, const struct hg_netns_id
 static int index_path(const char *state_dir, const struct hg_record *r, char **out)
 {
 	if (!r->netns.ino)
-		return -EINVAL;
+		return -1;
 	return hg_state_by_netns_path(state_dir, r->netns.dev, r->netns.ino, out);
 }
 

@@ -107,5 +107,6 @@ int hg_record_index(const char *state_dir, const char *path, const struct hg_rec
 int hg_record_find_by_netns(const char *state_dir, const struct hg_netns_id *id, struct hg_record *r,
 			    struct hg_error *err);
 
-/* Entries of the hosts block: copies names into the record. */
+/* Entries of the hosts block: copies names into the record; -1 when out of memory or past
+ * HG_RECORD_MAX_ENTRIES. */
 int hg_record_add_entry(struct hg_record *r, const struct hg_ip *ip, char *const *names);

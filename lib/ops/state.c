@@ -30,20 +30,20 @@ int hg_state_dir_path(const char *state_dir, enum hg_state_dir which, char **out
 		[HG_STATE_DIR_HOOK_NETNS] = "hook/netns",
 		[HG_STATE_DIR_BY_NETNS] = "by-netns",
 	};
-	return asprintf(out, "%s/%s", state_dir, names[which]) < 0 ? (*out = NULL, -ENOMEM) : 0;
+	return asprintf(out, "%s/%s", state_dir, names[which]) < 0 ? (*out = NULL, -1) : 0;
 }
 
 int hg_state_by_netns_path(const char *state_dir, uint64_t dev, uint64_t ino, char **out)
 {
 	return asprintf(out, "%s/by-netns/%llu-%llu", state_dir, (unsigned long long) dev,
 			(unsigned long long) ino) < 0
-		       ? (*out = NULL, -ENOMEM)
+		       ? (*out = NULL, -1)
 		       : 0;
 }
 
 int hg_state_hosts_dir(char **out)
 {
-	return asprintf(out, "%s/hosts", hg_hosts_lock_dir) < 0 ? (*out = NULL, -ENOMEM) : 0;
+	return asprintf(out, "%s/hosts", hg_hosts_lock_dir) < 0 ? (*out = NULL, -1) : 0;
 }
 
 void hg_state_hosts_registry_path(uint64_t dev, uint64_t ino, char *buf, size_t size)
@@ -55,17 +55,17 @@ void hg_state_hosts_registry_path(uint64_t dev, uint64_t ino, char *buf, size_t 
 int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
 		      char **out)
 {
-	return asprintf(out, "%s/cni/%s/%s+%s.json", state_dir, network, container_id, ifname) < 0 ? -ENOMEM : 0;
+	return asprintf(out, "%s/cni/%s/%s+%s.json", state_dir, network, container_id, ifname) < 0 ? (*out = NULL, -1) : 0;
 }
 
 int hg_state_hook_path(const char *state_dir, const char *container_id, char **out)
 {
-	return asprintf(out, "%s/hook/%s.json", state_dir, container_id) < 0 ? -ENOMEM : 0;
+	return asprintf(out, "%s/hook/%s.json", state_dir, container_id) < 0 ? (*out = NULL, -1) : 0;
 }
 
 int hg_state_network_dir(const char *state_dir, const char *network, char **out)
 {
-	return asprintf(out, "%s/cni/%s", state_dir, network) < 0 ? -ENOMEM : 0;
+	return asprintf(out, "%s/cni/%s", state_dir, network) < 0 ? (*out = NULL, -1) : 0;
 }
 
 /* The temp name of a record being written: one per process, HG_STATE_TEMP_PREFIX PID

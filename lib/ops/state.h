@@ -15,7 +15,8 @@
  *   by-netns/DEV-INO                       a link to the record of a namespace
  *   .NAME.lock                             the locks
  * and, in hg_hosts_lock_dir whatever the stateDir: hosts/DEV-INO.json, the registry of
- * the owners of one hosts file. Paths are heap strings; -ENOMEM when out of memory. */
+ * the owners of one hosts file. Paths are heap strings; -1 (and *out NULL) when out of
+ * memory. */
 enum hg_state_dir {
 	HG_STATE_DIR_CNI,        /* cni */
 	HG_STATE_DIR_HOOK,       /* hook */

@@ -40,7 +40,7 @@ int hg_netns_identify(int fd, struct hg_netns_id *id)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return -1;
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
 	id->cookie = 0;
@@ -70,11 +70,12 @@ static int read_cookie(void *ctx, struct hg_error *err)
 int hg_netns_identify_full(int fd, struct hg_netns_id *id)
 {
 	uint64_t cookie = 0;
-	int r = hg_netns_identify(fd, id);
-	if (r < 0)
-		return r;
-	if (hg_netns_run(fd, read_cookie, &cookie, NULL) < 0)
-		return -EIO;
+	if (hg_netns_identify(fd, id) < 0)
+		return -1;
+	if (hg_netns_run(fd, read_cookie, &cookie, NULL) < 0) {
+		errno = EIO;
+		return -1;
+	}
 	id->cookie = cookie;
 	return 0;
 }

@@ -17,11 +17,13 @@ struct hg_netns_id {
 /* Opens a network namespace file (/var/run/netns/X, /proc/PID/ns/net); -1 with
  * HG_CNI_NETNS when it is missing or not a network namespace. *gone tells "missing". */
 int hg_netns_open(const char *path, bool *gone, struct hg_error *err);
+/* The device and inode of the namespace open at fd (cookie 0); -1 with errno. */
 int hg_netns_identify(int fd, struct hg_netns_id *id);
 /* The cookie of the network namespace this process is in now (SO_NETNS_COOKIE); 0 when
  * the kernel has none (before 5.14). */
 uint64_t hg_netns_cookie(void);
-/* hg_netns_identify plus the cookie, which takes entering the namespace. */
+/* hg_netns_identify plus the cookie, which takes entering the namespace (errno EIO when
+ * that fails). */
 int hg_netns_identify_full(int fd, struct hg_netns_id *id);
 /* Is fd the namespace this process runs in? */
 bool hg_netns_is_current(int fd);
