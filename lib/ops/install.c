@@ -262,7 +262,8 @@ static int replace_converted(const char *conf_dir, struct primary *p, const char
 	hg_logf(log, "chained into %s (converted again from %s)", new_path, p->names[p->idx]);
 	if (primary) {
 		free(*primary);
-		*primary = strdup(new_path);
+		if (!(*primary = strdup(new_path)))
+			return hg_error_oom(err);
 	}
 	return 1;
 }
@@ -296,8 +297,8 @@ static int chain_once(const char *conf_dir, json_t *entry, unsigned flags, char 
 	int r = hg_conflist_add(p.list, entry, err);
 	if (r < 0)
 		return hg_error_prefix(err, "%s", p.path);
-	if (primary)
-		*primary = strdup(p.path);
+	if (primary && !(*primary = strdup(p.path)))
+		return hg_error_oom(err);
 	if (r == 0 && !p.converted)
 		return 0;
 	if (dump_primary(&p, &text, err) < 0)
@@ -387,8 +388,8 @@ int hg_install_chain_check(const char *conf_dir, json_t *entry, char **primary, 
 		return -1;
 	if (p.idx < 0)
 		return no_primary(conf_dir, err);
-	if (primary)
-		*primary = strdup(p.path);
+	if (primary && !(*primary = strdup(p.path)))
+		return hg_error_oom(err);
 	if (p.converted)
 		return hg_error_set(err, HG_CNI_CHECK_FAILED, "%s is a single plugin, not chained", p.path);
 	if (hg_conflist_has(p.list, entry, err) < 0)
