@@ -28,9 +28,8 @@ static int open_locked(const char *state_dir, const struct hg_hosts_target *targ
 	f->fd = hg_target_open(target, gone ? gone : &ignored, err);
 	if (f->fd < 0)
 		return -1;
-	int r = hg_file_identify(f->fd, &f->id);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_HOSTS_FILE, -r, "stat %s", f->what);
+	if (hg_file_identify(f->fd, &f->id) < 0)
+		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "stat %s", f->what);
 	/* Next to the lock, in one place whatever stateDir the owners' configurations name. */
 	hg_state_hosts_registry_path(f->id.dev, f->id.ino, f->registry, sizeof(f->registry));
 	f->lock = hg_state_lock_file(state_dir, f->fd, err);
