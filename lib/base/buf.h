@@ -21,3 +21,4 @@ int buf_fmt(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2
 int buf_finish(struct buf *b, char **out, size_t *out_len);
 /* Frees what a builder that gives up holds. */
 void buf_free(struct buf *b);
+#define _cleanup_buf_ __attribute__((cleanup(buf_free)))

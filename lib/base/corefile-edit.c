@@ -467,47 +467,49 @@ static int apply(struct ctx *c, char **out, size_t *out_len, struct hg_error *er
 {
 	const char *in = c->lx->in;
 	size_t cur = 0;
-	struct buf res = {0};
+	_cleanup_buf_ struct buf res = {0};
 
 	qsort(c->edits, c->n_edits, sizeof(*c->edits), cmp_edit);
-	if (buf_add(&res, "", 0) < 0)
-		goto oom;
+	buf_add(&res, "", 0);
 	for (size_t i = 0; i < c->n_edits; i++) {
 		const struct edit *e = &c->edits[i];
 		if (e->at < cur) /* cannot happen (the edits do not overlap): never copy twice */
 			continue;
-		if (buf_add(&res, in + cur, e->at - cur) < 0 ||
-		    (e->ins >= 0 && buf_add(&res, c->ins[e->ins].data, c->ins[e->ins].len) < 0))
-			goto oom;
+		buf_add(&res, in + cur, e->at - cur);
+		if (e->ins >= 0)
+			buf_add(&res, c->ins[e->ins].data, c->ins[e->ins].len);
 		cur = e->at + e->del;
 	}
-	if (buf_add(&res, in + cur, c->lx->len - cur) < 0)
-		goto oom;
-	*out = res.data;
-	*out_len = res.len;
+	buf_add(&res, in + cur, c->lx->len - cur);
+	/* A failed append makes every later one fail (buf.h): one check. */
+	if (buf_finish(&res, out, out_len) < 0)
+		return hg_error_oom(err);
 	return 0;
-oom:
-	free(res.data);
-	return hg_error_oom(err);
+}
+
+static void ctx_free(struct ctx *c)
+{
+	buf_free(&c->ins[0]);
+	buf_free(&c->ins[1]);
+	free(c->edits);
 }
 
 int hg_corefile_edit(const char *in, size_t len, const struct hg_corefile_spec *s, char **out, size_t *out_len,
 		     struct hg_error *err)
 {
-	struct cf_lexed lx = {0};
-	struct cf_main m = {0};
-	struct ctx c = {.lx = &lx, .m = &m, .s = s};
+	_cleanup_lexed_ struct cf_lexed lx = {0};
+	_cleanup_main_ struct cf_main m = {0};
+	__attribute__((cleanup(ctx_free))) struct ctx c = {.lx = &lx, .m = &m, .s = s};
 	const struct cf_directive *hosts;
 	_cleanup_free_ char *res = NULL;
 	size_t res_len = 0;
-	int ret = -1;
 
 	if (s->n_ips == 0 || strv_len(s->names) == 0)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "no address or no name to add");
 	if (len > HG_COREFILE_MAX_SIZE)
 		return hg_error_set(err, HG_CNI_DECODE, "the Corefile is larger than %d bytes", HG_COREFILE_MAX_SIZE);
 	if (cf_lex(in, len, &lx, err) < 0 || cf_parse_main(&lx, &m, err) < 0 || find_hosts(&lx, &m, &hosts, err) < 0)
-		goto out;
+		return -1;
 	/* The line ends of the file: a CRLF file gets CRLF lines. */
 	const char *nl = memchr(in, '\n', len);
 	c.eol = nl && nl > in && nl[-1] == '\r' ? "\r\n" : "\n";
@@ -515,24 +517,15 @@ int hg_corefile_edit(const char *in, size_t len, const struct hg_corefile_spec *
 	 * refuse the Corefile as it is. Without one, an import we cannot see may hold it. */
 	if (hosts ? check_zones(&c, hosts, err) < 0 || merge_into_hosts(&c, hosts, err) < 0
 		  : add_hosts_block(&c, err) < 0)
-		goto out;
+		return -1;
 	if (apply(&c, &res, &res_len, err) < 0)
-		goto out;
+		return -1;
 	/* What we print, CoreDNS reads with our entries: checked on the text itself. */
-	if (hg_corefile_check(res, res_len, s, err) < 0) {
-		hg_error_prefix(err, "internal error, nothing printed (please report this Corefile)");
-		goto out;
-	}
+	if (hg_corefile_check(res, res_len, s, err) < 0)
+		return hg_error_prefix(err, "internal error, nothing printed (please report this Corefile)");
 	*out = TAKE_PTR(res);
 	*out_len = res_len;
-	ret = 0;
-out:
-	free(c.ins[0].data);
-	free(c.ins[1].data);
-	free(c.edits);
-	cf_main_free(&m);
-	cf_lexed_free(&lx);
-	return ret;
+	return 0;
 }
 
 /* ---- reading it back ------------------------------------------------------------------- */
@@ -553,30 +546,22 @@ static bool entry_is(const struct cf_lexed *lx, const struct cf_main *m, size_t 
 
 int hg_corefile_check(const char *in, size_t len, const struct hg_corefile_spec *s, struct hg_error *err)
 {
-	struct cf_lexed lx = {0};
-	struct cf_main m = {0};
+	_cleanup_lexed_ struct cf_lexed lx = {0};
+	_cleanup_main_ struct cf_main m = {0};
 	const struct cf_directive *h;
-	int ret = -1;
 
 	if (cf_lex(in, len, &lx, err) < 0 || cf_parse_main(&lx, &m, err) < 0 || find_hosts(&lx, &m, &h, err) < 0)
-		goto out;
-	if (!h || h->open == CF_NONE || h->close == CF_NONE || !cf_same_line(&lx, &m, h->open)) {
-		hg_error_set(err, HG_CNI_DECODE, "the main server block has no hosts block");
-		goto out;
-	}
+		return -1;
+	if (!h || h->open == CF_NONE || h->close == CF_NONE || !cf_same_line(&lx, &m, h->open))
+		return hg_error_set(err, HG_CNI_DECODE, "the main server block has no hosts block");
 	/* The block's first entries are ours, in the order of the addresses. */
 	size_t k = h->open + 1;
 	for (size_t i = 0; i < s->n_ips; i++) {
 		char ip[HG_IP_STRLEN];
-		if (!entry_is(&lx, &m, k, h->close, hg_ip_str(&s->ips[i], ip), s->names, &k)) {
-			hg_error_set(err, HG_CNI_DECODE, "line %u: the hosts block does not start with the entry for %s",
-				     lx.toks[m.s[h->name].tok].line, ip);
-			goto out;
-		}
+		if (!entry_is(&lx, &m, k, h->close, hg_ip_str(&s->ips[i], ip), s->names, &k))
+			return hg_error_set(err, HG_CNI_DECODE,
+					    "line %u: the hosts block does not start with the entry for %s",
+					    lx.toks[m.s[h->name].tok].line, ip);
 	}
-	ret = 0;
-out:
-	cf_main_free(&m);
-	cf_lexed_free(&lx);
-	return ret;
+	return 0;
 }

@@ -73,7 +73,7 @@ int hg_corefile_spec_finish(struct hg_corefile_spec *s, struct hg_error *err)
 
 int hg_corefile_k3s_override(const struct hg_corefile_spec *s, char **out, struct hg_error *err)
 {
-	struct buf b = {0};
+	_cleanup_buf_ struct buf b = {0};
 
 	if (s->n_ips == 0 || strv_len(s->names) == 0)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "no address or no name to add");
@@ -84,57 +84,44 @@ int hg_corefile_k3s_override(const struct hg_corefile_spec *s, char **out, struc
 	 * makes some resolvers (musl) drop the A answer too. `match` keeps subdomains out
 	 * (a template's zone covers them), and `fallthrough` hands them on: without it a
 	 * template that does not match answers SERVFAIL. Query names reach the regex in lower
-	 * case, so the names are written in lower case. */
-	if (buf_fmt(&b, "# host-gateway: the host's names resolve to its virtual IP in every pod.\n"
-			 "# Content of the key host-gateway.override of the ConfigMap kube-system/coredns-custom,\n"
-			 "# imported by k3s into its main server block. Generated: regenerate, do not edit.\n") < 0)
-		goto oom;
+	 * case, so the names are written in lower case. Out of memory is checked once, at the
+	 * end: a failed append makes every later one fail too (buf.h). */
+	buf_fmt(&b, "# host-gateway: the host's names resolve to its virtual IP in every pod.\n"
+		    "# Content of the key host-gateway.override of the ConfigMap kube-system/coredns-custom,\n"
+		    "# imported by k3s into its main server block. Generated: regenerate, do not edit.\n");
 	for (char **name = s->names; *name; name++) {
 		_cleanup_free_ char *lower = strdup(*name);
-		struct buf re = {0};
+		_cleanup_buf_ struct buf re = {0};
 		if (!lower)
-			goto oom;
+			return hg_error_oom(err);
 		for (char *p = lower; *p; p++)
 			*p = tolower((unsigned char) *p);
 		/* Names hold only [A-Za-z0-9_.-]: a dot is the one character to escape. */
-		if (buf_str(&re, "^") < 0)
-			goto oom;
+		buf_str(&re, "^");
 		for (const char *p = lower; *p; p++)
-			if ((*p == '.' ? buf_str(&re, "\\.") : buf_add(&re, p, 1)) < 0) {
-				free(re.data);
-				goto oom;
-			}
-		if (buf_str(&re, "\\.$") < 0) {
-			free(re.data);
-			goto oom;
-		}
-		int r = 0;
-		for (size_t i = 0; i < s->n_ips && r == 0; i++) {
+			*p == '.' ? buf_str(&re, "\\.") : buf_add(&re, p, 1);
+		if (buf_str(&re, "\\.$") < 0)
+			return hg_error_oom(err);
+		for (size_t i = 0; i < s->n_ips; i++) {
 			char ip[HG_IP_STRLEN];
 			const char *type = s->ips[i].family == AF_INET ? "A" : "AAAA";
-			r = buf_fmt(&b,
-				     "template IN %s %s {\n"
-				     "    match \"%s\"\n"
-				     "    answer \"{{ .Name }} 60 IN %s %s\"\n"
-				     "    fallthrough\n"
-				     "}\n",
-				     type, lower, re.data, type, hg_ip_str(&s->ips[i], ip));
+			buf_fmt(&b,
+				"template IN %s %s {\n"
+				"    match \"%s\"\n"
+				"    answer \"{{ .Name }} 60 IN %s %s\"\n"
+				"    fallthrough\n"
+				"}\n",
+				type, lower, re.data, type, hg_ip_str(&s->ips[i], ip));
 		}
-		if (r == 0)
-			r = buf_fmt(&b,
-				     "template IN ANY %s {\n"
-				     "    match \"%s\"\n"
-				     "    rcode NOERROR\n"
-				     "    fallthrough\n"
-				     "}\n",
-				     lower, re.data);
-		free(re.data);
-		if (r < 0)
-			goto oom;
+		buf_fmt(&b,
+			"template IN ANY %s {\n"
+			"    match \"%s\"\n"
+			"    rcode NOERROR\n"
+			"    fallthrough\n"
+			"}\n",
+			lower, re.data);
 	}
-	*out = TAKE_PTR(b.data);
+	if (buf_finish(&b, out, NULL) < 0)
+		return hg_error_oom(err);
 	return 0;
-oom:
-	free(b.data);
-	return hg_error_oom(err);
 }
