@@ -13,14 +13,14 @@ static int text_open(struct text *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->f = open_memstream(&t->data, &t->len);
-	return t->f ? 0 : -ENOMEM;
+	return t->f ? 0 : -1;
 }
 
 static int text_close(struct text *t, char **out)
 {
 	if (fclose(t->f) != 0) {
 		free(t->data);
-		return -ENOMEM;
+		return -1;
 	}
 	*out = t->data;
 	return 0;
@@ -216,7 +216,7 @@ int hg_nat_host_del_text(char *const *elements, char **out)
 {
 	struct text t;
 	if (text_open(&t) < 0)
-		return -ENOMEM;
+		return -1;
 	write_host_del(t.f, elements);
 	return text_close(&t, out);
 }
@@ -225,7 +225,7 @@ int hg_nat_bridge_del_text(const char *port, const struct hg_ip *addr, char **ou
 {
 	struct text t;
 	if (text_open(&t) < 0)
-		return -ENOMEM;
+		return -1;
 	write_bridge_del(t.f, port, addr);
 	return text_close(&t, out);
 }
@@ -235,7 +235,7 @@ int hg_nat_loopback_add_text(const char *iface, char *const *elements, const cha
 {
 	struct text t;
 	if (text_open(&t) < 0)
-		return -ENOMEM;
+		return -1;
 	write_host_skeleton(t.f);
 	write_host_elements(t.f, iface, elements);
 	if (has_port(port)) {
@@ -250,7 +250,7 @@ int hg_nat_loopback_grant_text(const char *iface, char *const *elements, const c
 {
 	struct text t;
 	if (text_open(&t) < 0)
-		return -ENOMEM;
+		return -1;
 	write_host_elements(t.f, iface, elements);
 	if (has_port(port))
 		write_bridge_elements(t.f, port, addr, comment);
@@ -261,7 +261,7 @@ int hg_nat_loopback_del_text(char *const *elements, const char *port, const stru
 {
 	struct text t;
 	if (text_open(&t) < 0)
-		return -ENOMEM;
+		return -1;
 	write_host_del(t.f, elements);
 	if (has_port(port))
 		write_bridge_del(t.f, port, addr);
