@@ -43,7 +43,7 @@ int hg_checks_add(struct hg_checks *c, const char *id, enum hg_check_status stat
 {
 	struct hg_check *grown = realloc(c->v, (c->n + 1) * sizeof(*c->v));
 	if (!grown)
-		return -ENOMEM;
+		return -1;
 	c->v = grown;
 	struct hg_check *k = &c->v[c->n];
 	va_list ap;
@@ -51,7 +51,7 @@ int hg_checks_add(struct hg_checks *c, const char *id, enum hg_check_status stat
 	int r = vasprintf(&k->message, fmt, ap);
 	va_end(ap);
 	if (r < 0)
-		return -ENOMEM;
+		return -1;
 	k->id = strdup(id);
 	k->fix = fix ? strdup(fix) : NULL;
 	k->status = status;
@@ -59,7 +59,7 @@ int hg_checks_add(struct hg_checks *c, const char *id, enum hg_check_status stat
 		free(k->id);
 		free(k->fix);
 		free(k->message);
-		return -ENOMEM;
+		return -1;
 	}
 	c->n++;
 	return 0;
@@ -182,7 +182,7 @@ static int check_conf_dir(const char *dir, struct hg_checks *out)
 	struct dirent *e;
 	snprintf(fix, sizeof(fix), "host-gateway install --cni-conf-dir %s", dir);
 	if (!names)
-		return -ENOMEM;
+		return -1;
 	if (!d)
 		return hg_checks_add(out, "cni-conflist", HG_CHECK_FAIL, NULL, "cannot read %s: %s", dir, strerror(errno));
 	while ((e = readdir(d))) {
@@ -190,7 +190,7 @@ static int check_conf_dir(const char *dir, struct hg_checks *out)
 		if (!hg_conflist_is_cni_name(e->d_name) || fstatat(dirfd(d), e->d_name, &st, 0) < 0 || S_ISDIR(st.st_mode))
 			continue;
 		if (strv_push(&names, e->d_name) < 0)
-			return -ENOMEM;
+			return -1;
 	}
 	int idx = hg_conflist_pick_primary(names);
 	if (idx < 0)
@@ -200,7 +200,7 @@ static int check_conf_dir(const char *dir, struct hg_checks *out)
 	size_t len = 0;
 	struct hg_error rerr = {0};
 	if (asprintf(&path, "%s/%s", dir, names[idx]) < 0)
-		return -ENOMEM;
+		return -1;
 	/* Install's reader: a FIFO there must not hang us, nor /dev/zero fill the memory. A
 	 * symlink is followed, as runtimes do. */
 	if (hg_read_file(path, HG_CONFLIST_MAX_SIZE, HG_READ_FOLLOW, NULL, &text, &len, &rerr) < 0)
