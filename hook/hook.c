@@ -206,15 +206,13 @@ static bool host_has_ipv6_loopback(void)
 static int host_network(struct hook *h, struct hg_error *err)
 {
 	struct hg_host_addrs targets = {0};
-	struct hg_entries entries;
+	_cleanup_entries_ struct hg_entries entries = {0};
 	hg_ip_parse("127.0.0.1", false, &targets.ip[0]);
 	if (host_has_ipv6_loopback())
 		hg_ip_parse("::1", false, &targets.ip[1]);
 	if (hg_entries_build(&h->config, &targets, &entries) < 0)
 		return hg_error_oom(err);
-	int r = write_names(h, &entries, err);
-	hg_entries_free(&entries);
-	return r;
+	return write_names(h, &entries, err);
 }
 
 /* The hook's plumbing belongs to the network namespace, not to one container: the
@@ -373,14 +371,12 @@ static int check_hosts_target(struct hook *h, struct hg_error *err)
  * containers of a netns, but each writes its own names. */
 static int write_entries(struct hook *h, const struct hg_record *record, bool own_names, struct hg_error *err)
 {
-	struct hg_entries entries;
+	_cleanup_entries_ struct hg_entries entries = {0};
 	int built = own_names || h->config.names_annotated ? hg_entries_build(&h->config, &record->targets, &entries)
 							    : hg_entries_from_record(record, &entries);
 	if (built < 0)
 		return hg_error_oom(err);
-	int r = write_names(h, &entries, err);
-	hg_entries_free(&entries);
-	return r;
+	return write_names(h, &entries, err);
 }
 
 static int create(struct hook *h, struct hg_error *err)
