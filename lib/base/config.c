@@ -16,10 +16,10 @@ int hg_config_init(struct hg_config *c)
 	c->names = calloc(1, sizeof(char *));
 	c->state_dir = strdup(HG_DEFAULT_STATE_DIR);
 	if (!c->names || !c->state_dir)
-		return -ENOMEM;
+		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(default_names); i++)
 		if (strv_push(&c->names, default_names[i]) < 0)
-			return -ENOMEM;
+			return -1;
 	c->host_ips[0].kind = HG_HOSTIP_AUTO;
 	c->n_host_ips = 1;
 	c->failure_policy = HG_FAIL_IGNORE;
@@ -52,10 +52,10 @@ int hg_parse_name(const char *s)
 	size_t n = strlen(s);
 	/* No empty label ("a..b", a trailing dot): resolvers and CoreDNS would not match it. */
 	if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' || strstr(s, ".."))
-		return -EINVAL;
+		return -1;
 	for (const char *p = s; *p; p++)
 		if (!isalnum((unsigned char) *p) && *p != '-' && *p != '_' && *p != '.')
-			return -EINVAL;
+			return -1;
 	return 0;
 }
 
@@ -67,12 +67,12 @@ int hg_parse_extra_host(const char *s, struct hg_extra_host *out)
 	struct hg_extra_host h = {0};
 
 	if (!sep || (size_t) (sep - s) >= sizeof(name) || strlen(sep + 1) >= sizeof(value))
-		return -EINVAL;
+		return -1;
 	memcpy(name, s, sep - s);
 	name[sep - s] = '\0';
 	strcpy(value, sep + 1);
 	if (hg_parse_name(name) < 0)
-		return -EINVAL;
+		return -1;
 	if (strcmp(value, "host-gateway") == 0) {
 		h.host_gateway = true;
 	} else {
@@ -83,11 +83,11 @@ int hg_parse_extra_host(const char *s, struct hg_extra_host *out)
 			v++;
 		}
 		if (hg_ip_parse(v, false, &h.ip) < 0)
-			return -EINVAL;
+			return -1;
 	}
 	h.name = strdup(name);
 	if (!h.name)
-		return -ENOMEM;
+		return -1;
 	*out = h;
 	return 0;
 }
@@ -101,7 +101,7 @@ int hg_parse_proto(const char *s, enum hg_proto *out)
 	else if (strcmp(s, "udp") == 0)
 		*out = HG_UDP;
 	else
-		return -EINVAL;
+		return -1;
 	return 0;
 }
 
@@ -109,14 +109,14 @@ int hg_parse_port(const char *s, size_t len, uint16_t *out)
 {
 	unsigned v = 0;
 	if (len == 0 || len > 5)
-		return -EINVAL;
+		return -1;
 	for (size_t i = 0; i < len; i++) {
 		if (!isdigit((unsigned char) s[i]))
-			return -EINVAL;
+			return -1;
 		v = v * 10 + (s[i] - '0');
 	}
 	if (v == 0 || v > 65535)
-		return -EINVAL;
+		return -1;
 	*out = v;
 	return 0;
 }
@@ -126,13 +126,13 @@ static int parse_port_range(const char *s, size_t len, uint16_t *first, uint16_t
 	const char *dash = memchr(s, '-', len);
 	if (!dash) {
 		if (hg_parse_port(s, len, first) < 0)
-			return -EINVAL;
+			return -1;
 		*last = *first;
 		return 0;
 	}
 	if (hg_parse_port(s, dash - s, first) < 0 || hg_parse_port(dash + 1, len - (dash - s) - 1, last) < 0 ||
 	    *last < *first)
-		return -EINVAL;
+		return -1;
 	return 0;
 }
 
@@ -144,22 +144,22 @@ int hg_parse_port_map(const char *s, struct hg_port_map *out)
 
 	if (slash) {
 		if (hg_parse_proto(slash + 1, &m.proto) < 0)
-			return -EINVAL;
+			return -1;
 		len = slash - s;
 	}
 	const char *colon = memchr(s, ':', len);
 	if (!colon) {
 		if (parse_port_range(s, len, &m.first, &m.last) < 0)
-			return -EINVAL;
+			return -1;
 		m.host_first = m.first;
 	} else {
 		uint16_t hfirst, hlast;
 		if (parse_port_range(s, colon - s, &m.first, &m.last) < 0 ||
 		    parse_port_range(colon + 1, len - (colon - s) - 1, &hfirst, &hlast) < 0)
-			return -EINVAL;
+			return -1;
 		/* A remapped range must keep its length, as Docker's -p requires. */
 		if (hlast - hfirst != m.last - m.first)
-			return -EINVAL;
+			return -1;
 		m.host_first = hfirst;
 	}
 	*out = m;
@@ -403,7 +403,7 @@ static int split_commas(const char *s, char ***out)
 {
 	_cleanup_strv_ char **list = calloc(1, sizeof(char *));
 	if (!list)
-		return -ENOMEM;
+		return -1;
 	const char *p = s;
 	while (*p) {
 		while (*p == ' ' || *p == '\t' || *p == ',')
@@ -417,11 +417,11 @@ static int split_commas(const char *s, char ***out)
 		if (end > start) {
 			char item[512];
 			if ((size_t) (end - start) >= sizeof(item))
-				return -EINVAL;
+				return -1;
 			memcpy(item, start, end - start);
 			item[end - start] = '\0';
 			if (strv_push(&list, item) < 0)
-				return -ENOMEM;
+				return -1;
 		}
 	}
 	*out = TAKE_PTR(list);
