@@ -160,7 +160,7 @@ int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, co
 	int p = hg_registry_put(&g, owner->key, owner->pid, owner->pid_start, now, ips, (char *const *const *) names,
 				n);
 	if (p < 0) {
-		hg_error_set(err, HG_CNI_HOSTS_FILE, p == -E2BIG ? "%s has %d owners already" : "out of memory (%s)",
+		hg_error_set(err, HG_CNI_HOSTS_FILE, errno == E2BIG ? "%s has %d owners already" : "out of memory (%s)",
 			     f.what, HG_HOSTS_MAX_OWNERS);
 		goto out;
 	}

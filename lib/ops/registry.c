@@ -29,7 +29,7 @@ int hg_registry_set_file(struct hg_hosts_registry *g, const struct hg_hosts_targ
 {
 	struct hg_hosts_target copy;
 	if (hg_target_copy(target, &copy) < 0)
-		return -ENOMEM;
+		return -1;
 	hg_target_free(&g->target);
 	g->target = copy;
 	g->identity = *id;
@@ -48,14 +48,15 @@ static int owner_set_entries(struct hg_hosts_owner *o, const struct hg_ip *ips, 
 {
 	struct hg_record_entry *e = calloc(n + 1, sizeof(*e));
 	if (!e)
-		return -ENOMEM;
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		e[i].ip = ips[i];
 		if (!(e[i].names = strv_copy(names[i]))) {
 			for (size_t j = 0; j < i; j++)
 				strv_free(e[j].names);
 			free(e);
-			return -ENOMEM;
+			errno = ENOMEM;
+			return -1;
 		}
 	}
 	for (size_t i = 0; i < o->n_entries; i++)
@@ -73,15 +74,17 @@ int hg_registry_put(struct hg_hosts_registry *g, const char *key, pid_t pid, uns
 	while (i < g->n && strcmp(g->owners[i].key, key) != 0)
 		i++;
 	if (i == g->n) {
-		if (g->n >= HG_HOSTS_MAX_OWNERS)
-			return -E2BIG;
+		if (g->n >= HG_HOSTS_MAX_OWNERS) {
+			errno = E2BIG;
+			return -1;
+		}
 		struct hg_hosts_owner *grown = realloc(g->owners, (g->n + 1) * sizeof(*grown));
 		if (!grown)
-			return -ENOMEM;
+			return -1;
 		g->owners = grown;
 		memset(&g->owners[i], 0, sizeof(g->owners[i]));
 		if (!(g->owners[i].key = strdup(key)))
-			return -ENOMEM;
+			return -1;
 		g->n++;
 	}
 	g->owners[i].pid = pid;

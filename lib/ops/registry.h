@@ -44,9 +44,11 @@ int hg_registry_load(const char *path, struct hg_hosts_registry *g, struct hg_er
 int hg_registry_save(const char *path, const struct hg_hosts_registry *g, struct hg_error *err);
 /* Removes owner i (freeing it). */
 void hg_registry_remove(struct hg_hosts_registry *g, size_t i);
-/* Sets key's lines, appending a new owner; -1 (-E2BIG) past HG_HOSTS_MAX_OWNERS. */
+/* Sets key's lines, appending a new owner; -1 with errno E2BIG past HG_HOSTS_MAX_OWNERS,
+ * ENOMEM when out of memory. */
 int hg_registry_put(struct hg_hosts_registry *g, const char *key, pid_t pid, unsigned long long pid_start,
 		    long long since, const struct hg_ip *ips, char *const *const *names, size_t n);
-/* Records that the registry is of the file id, reached through target (copied). */
+/* Records that the registry is of the file id, reached through target (copied); -1 when
+ * out of memory. */
 int hg_registry_set_file(struct hg_hosts_registry *g, const struct hg_hosts_target *target,
 			 const struct hg_file_id *id);
