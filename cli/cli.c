@@ -5,6 +5,8 @@
 #include <unistd.h>
 #include "base/util.h"
 #include "cli/cli.h"
+#include "os/fs.h"
+#include "base/error.h"
 
 const struct hg_command *hg_command_find(const char *name)
 {
@@ -86,32 +88,10 @@ int hg_usage_print(const char *usage)
 
 int hg_cli_read_stdin(char **out, size_t *len)
 {
-	size_t cap = 65536, n = 0;
-	_cleanup_free_ char *buf = malloc(cap);
-	if (!buf)
+	struct hg_error err = {0};
+	if (hg_read_fd(STDIN_FILENO, "stdin", 64u << 20, HG_READ_STREAM, NULL, out, len, &err) < 0) {
+		errno = err.errnum ? err.errnum : EIO;
 		return -1;
-	for (;;) {
-		if (n == cap) {
-			/* Refuse to buffer without bound. */
-			if (cap >= 64u << 20) {
-				errno = EFBIG;
-				return -1;
-			}
-			char *grown = realloc(buf, cap *= 2);
-			if (!grown)
-				return -1;
-			buf = grown;
-		}
-		ssize_t r = read(STDIN_FILENO, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		n += r;
 	}
-	*out = TAKE_PTR(buf);
-	*len = n;
 	return 0;
 }

@@ -48,18 +48,11 @@ static const struct option options[] = {
 /* The whole of stdin, at most HG_COREFILE_MAX_SIZE bytes: -1 with errno (EFBIG above it). */
 static int read_bounded(char **out, size_t *len)
 {
-	_cleanup_free_ char *buf = malloc(HG_COREFILE_MAX_SIZE + 1);
-	if (!buf)
-		return -1;
-	ssize_t n = hg_read_full(STDIN_FILENO, buf, HG_COREFILE_MAX_SIZE + 1);
-	if (n < 0)
-		return -1;
-	if (n > HG_COREFILE_MAX_SIZE) {
-		errno = EFBIG;
+	struct hg_error err = {0};
+	if (hg_read_fd(STDIN_FILENO, "stdin", HG_COREFILE_MAX_SIZE, HG_READ_STREAM, NULL, out, len, &err) < 0) {
+		errno = err.errnum ? err.errnum : EIO;
 		return -1;
 	}
-	*out = TAKE_PTR(buf);
-	*len = n;
 	return 0;
 }
 

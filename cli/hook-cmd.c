@@ -4,7 +4,7 @@
 #include "hg-build-config.h"
 #include "cli/hook-cmd.h"
 #include "cli/cli.h"
-#include "hook/oci.h"
+#include "hook/hook.h"
 #include "base/util.h"
 
 static const char hook_usage[] =

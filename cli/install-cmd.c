@@ -211,10 +211,10 @@ static void sweep(const struct options *o)
 static int note_state_dir(const char *bin_dir, json_t *entry, struct hg_error *e)
 {
 	_cleanup_config_ struct hg_config c;
-	char why[256];
+	struct hg_error why = {0};
 	if (hg_config_init(&c) < 0)
-		return hg_error_set(e, HG_CNI_IO, "out of memory");
-	hg_config_load_locations(&c, entry, why, sizeof(why));
+		return hg_error_oom(e);
+	hg_config_load_locations(&c, entry, &why);
 	return hg_install_note_state_dir(bin_dir, c.state_dir, e);
 }
 
@@ -292,11 +292,11 @@ int hg_uninstall_main(int argc, char **argv)
 	if (r || done)
 		return r;
 	if (o.plugin_config) {
-		char why[256] = "";
+		struct hg_error why = {0};
 		if (!(given = load_entry(o.plugin_config)))
 			return 1;
-		if (hg_config_load_locations(&c, given, why, sizeof(why)) > 0) {
-			fprintf(stderr, "host-gateway: the plugin configuration: %s\n", why);
+		if (hg_config_load_locations(&c, given, &why) > 0) {
+			fprintf(stderr, "host-gateway: the plugin configuration: %s\n", why.msg);
 			return 1;
 		}
 	}

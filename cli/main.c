@@ -16,6 +16,8 @@
 #include "cli/install-cmd.h"
 #include "os/nft.h"
 #include "base/util.h"
+#include "base/error.h"
+#include "os/fs.h"
 
 static int help_main(int argc, char **argv);
 static int version_main(int argc, char **argv);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <ctype.h>
 #include "plugin/cni.h"
+#include "base/key.h"
 #include "plugin/result.h"
 #include "ops/attach.h"
 #include "ops/hostside.h"
@@ -135,7 +136,7 @@ static int require_env(const struct run *r, bool need_netns, struct hg_error *er
 static int record_path(const struct run *r, char **path, struct hg_error *err)
 {
 	if (hg_state_cni_path(r->config.state_dir, r->network, r->env->container_id, r->env->ifname, path) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -170,8 +171,8 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	json_t *prev = json_object_get(r->conf, "prevResult");
-	_cleanup_record_ struct hg_record old, record;
-	struct hg_hosts_target target = {0};
+	_cleanup_record_ struct hg_record old = {0}, record = {0};
+	_cleanup_target_ struct hg_hosts_target target = {0};
 	hg_record_init(&old);
 	hg_record_init(&record);
 
@@ -184,7 +185,7 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 	if (!r->config.enabled) {
 		hg_logf(&r->log, "disabled by annotation %s, passing the result through", HG_ANNOTATION_ENABLED);
 		*output = passthrough(r);
-		return *output ? 0 : hg_error_set(err, HG_CNI_IO, "out of memory");
+		return *output ? 0 : hg_error_oom(err);
 	}
 	if (hg_state_check_dir(r->config.state_dir, err) < 0)
 		return -1;
@@ -199,7 +200,7 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 
 	struct hg_attach_req req = {
 		.config = &r->config,
-		.kind = "cni",
+		.kind = HG_RECORD_CNI,
 		.network = r->network,
 		.container_id = r->env->container_id,
 		.ifname = r->env->ifname,
@@ -211,16 +212,14 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 		return -1;
 	pid_t pid = hg_pid_of_netns_path(r->env->netns);
 	if (pid > 0) {
-		const char *why = NULL;
+		struct hg_error why = {0};
 		if (hg_target_for_pid(pid, &target, &why) == 0)
 			req.hosts_target = &target;
 		else
 			hg_logf(&r->log, "not writing /proc/%d/root/etc/hosts: %s; names are recorded for the hook",
-				(int) pid, why);
+				(int) pid, why.msg);
 	}
-	int ret = add_with_target(r, &req, nsfd, &old, &record, &path, output, err);
-	hg_target_free(&target);
-	return ret;
+	return add_with_target(r, &req, nsfd, &old, &record, &path, output, err);
 }
 
 /* The rest of ADD, with the hosts target chosen. */
@@ -248,7 +247,7 @@ static int add_with_target(struct run *r, struct hg_attach_req *req, int nsfd, s
 	req->save = save_intent;
 	req->save_ctx = (void *) path;
 	if (!(*output = passthrough(r)))
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (hg_attach_add(req, record, err) < 0) {
 		hg_state_remove(path, NULL); /* an intent record: what it lists is undone */
 		if (kept_table) /* the old table must not outlive its record */
@@ -269,24 +268,23 @@ static int add_with_target(struct run *r, struct hg_attach_req *req, int nsfd, s
  * still be found: its owner is this attachment's key. */
 static void remove_orphan_block(struct run *r)
 {
-	struct hg_hosts_target target;
+	_cleanup_target_ struct hg_hosts_target target = {0};
 	struct hg_error e = {0};
-	const char *why;
 	char key[HG_KEY_MAX];
 	bool gone;
 	pid_t pid = r->env->netns ? hg_pid_of_netns_path(r->env->netns) : 0;
-	if (pid <= 0 || hg_attachment_key(r->network, r->env->container_id, r->env->ifname, key, sizeof(key)) < 0 ||
-	    hg_target_for_pid(pid, &target, &why) < 0)
+	if (pid <= 0 || hg_key_attachment(r->network, r->env->container_id, r->env->ifname, key, sizeof(key)) < 0 ||
+	    hg_target_for_pid(pid, &target, &e) < 0)
 		return;
+	e = (struct hg_error){0};
 	if (hg_names_remove(r->config.state_dir, key, &target, &gone, &e) < 0 && !gone)
 		hg_logf(&r->log, "%s, ignoring", e.msg);
-	hg_target_free(&target);
 }
 
 static int cmd_del(struct run *r, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	_cleanup_record_ struct hg_record record;
+	_cleanup_record_ struct hg_record record = {0};
 	bool found = false;
 	hg_record_init(&record);
 	if (!r->env->container_id || !r->env->ifname)
@@ -318,7 +316,7 @@ static int cmd_del(struct run *r, struct hg_error *err)
 static int cmd_check(struct run *r, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	_cleanup_record_ struct hg_record record;
+	_cleanup_record_ struct hg_record record = {0};
 	bool found = false;
 	hg_record_init(&record);
 	if (hg_cni_version_number(r->version) < 400)
@@ -366,7 +364,7 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 	if (json_is_null(valid)) {
 		valid = json_array();
 		if (!valid || json_object_set_new(r->conf, "cni.dev/valid-attachments", valid) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	}
 	/* Without the list every attachment would look stale: refuse rather than wipe. */
 	if (!json_is_array(valid))
@@ -375,13 +373,13 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 	if (hg_state_check_dir(r->config.state_dir, err) < 0)
 		return -1;
 	if (hg_state_network_dir(r->config.state_dir, r->network, &dir) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (hg_state_list(dir, &paths, err) < 0)
 		return -1;
 	hg_state_sweep_temp(dir);
 	for (size_t i = 0; paths[i]; i++) {
 		struct hg_error e = {0};
-		_cleanup_record_ struct hg_record record;
+		_cleanup_record_ struct hg_record record = {0};
 		bool found;
 		if (hg_record_load(paths[i], &record, &found, &e) < 0) {
 			hg_logf(&r->log, "GC: %s, removing it", e.msg);
@@ -439,7 +437,7 @@ static int dispatch(struct run *r, const char *input, size_t len, json_t **outpu
 		json_auto_t *in = len ? json_loadb(input, len, 0, &jerr) : NULL;
 		const char *v = json_string_value(json_object_get(in, "cniVersion"));
 		*output = version_json(v ? v : HG_CNI_VERSION_LATEST);
-		return *output ? 0 : hg_error_set(err, HG_CNI_IO, "out of memory");
+		return *output ? 0 : hg_error_oom(err);
 	}
 	static const char *const known[] = {"ADD", "DEL", "CHECK", "GC", "STATUS"};
 	bool ok = false;
@@ -479,9 +477,9 @@ static int dispatch(struct run *r, const char *input, size_t len, json_t **outpu
 	 * not make them fail too, or libcni stops the chain's DEL at us and the IPAM plugin
 	 * never releases the pod's address. */
 	if (cleanup) {
-		char why[512];
-		if (hg_config_load_locations(&r->config, r->conf, why, sizeof(why)) > 0)
-			hg_logf(&r->log, "%s; using the default, ignoring", why);
+		struct hg_error why = {0};
+		if (hg_config_load_locations(&r->config, r->conf, &why) > 0)
+			hg_logf(&r->log, "%s; using the default, ignoring", why.msg);
 	} else {
 		if (hg_config_load_json(&r->config, r->conf, false, err) < 0)
 			return -1;
@@ -510,7 +508,7 @@ int hg_cni_run(const struct hg_cni_env *env, const char *input, size_t len, json
 	r.log = (struct hg_log){.fn = log_line, .ctx = &r};
 	*output = NULL;
 	if (hg_config_init(&r.config) < 0) {
-		hg_error_set(&err, HG_CNI_IO, "out of memory");
+		hg_error_oom(&err);
 		*output = error_json(NULL, &err);
 		return 1;
 	}

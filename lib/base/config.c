@@ -16,10 +16,10 @@ int hg_config_init(struct hg_config *c)
 	c->names = calloc(1, sizeof(char *));
 	c->state_dir = strdup(HG_DEFAULT_STATE_DIR);
 	if (!c->names || !c->state_dir)
-		return -ENOMEM;
+		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(default_names); i++)
 		if (strv_push(&c->names, default_names[i]) < 0)
-			return -ENOMEM;
+			return -1;
 	c->host_ips[0].kind = HG_HOSTIP_AUTO;
 	c->n_host_ips = 1;
 	c->failure_policy = HG_FAIL_IGNORE;
@@ -52,10 +52,10 @@ int hg_parse_name(const char *s)
 	size_t n = strlen(s);
 	/* No empty label ("a..b", a trailing dot): resolvers and CoreDNS would not match it. */
 	if (n == 0 || n > 253 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' || strstr(s, ".."))
-		return -EINVAL;
+		return -1;
 	for (const char *p = s; *p; p++)
 		if (!isalnum((unsigned char) *p) && *p != '-' && *p != '_' && *p != '.')
-			return -EINVAL;
+			return -1;
 	return 0;
 }
 
@@ -67,12 +67,12 @@ int hg_parse_extra_host(const char *s, struct hg_extra_host *out)
 	struct hg_extra_host h = {0};
 
 	if (!sep || (size_t) (sep - s) >= sizeof(name) || strlen(sep + 1) >= sizeof(value))
-		return -EINVAL;
+		return -1;
 	memcpy(name, s, sep - s);
 	name[sep - s] = '\0';
 	strcpy(value, sep + 1);
 	if (hg_parse_name(name) < 0)
-		return -EINVAL;
+		return -1;
 	if (strcmp(value, "host-gateway") == 0) {
 		h.host_gateway = true;
 	} else {
@@ -83,27 +83,40 @@ int hg_parse_extra_host(const char *s, struct hg_extra_host *out)
 			v++;
 		}
 		if (hg_ip_parse(v, false, &h.ip) < 0)
-			return -EINVAL;
+			return -1;
 	}
 	h.name = strdup(name);
 	if (!h.name)
-		return -ENOMEM;
+		return -1;
 	*out = h;
 	return 0;
 }
 
-static int parse_port(const char *s, size_t len, uint16_t *out)
+const char *hg_proto_name(enum hg_proto p) { return p == HG_UDP ? "udp" : "tcp"; }
+
+int hg_parse_proto(const char *s, enum hg_proto *out)
+{
+	if (strcmp(s, "tcp") == 0)
+		*out = HG_TCP;
+	else if (strcmp(s, "udp") == 0)
+		*out = HG_UDP;
+	else
+		return -1;
+	return 0;
+}
+
+int hg_parse_port(const char *s, size_t len, uint16_t *out)
 {
 	unsigned v = 0;
 	if (len == 0 || len > 5)
-		return -EINVAL;
+		return -1;
 	for (size_t i = 0; i < len; i++) {
 		if (!isdigit((unsigned char) s[i]))
-			return -EINVAL;
+			return -1;
 		v = v * 10 + (s[i] - '0');
 	}
 	if (v == 0 || v > 65535)
-		return -EINVAL;
+		return -1;
 	*out = v;
 	return 0;
 }
@@ -112,14 +125,14 @@ static int parse_port_range(const char *s, size_t len, uint16_t *first, uint16_t
 {
 	const char *dash = memchr(s, '-', len);
 	if (!dash) {
-		if (parse_port(s, len, first) < 0)
-			return -EINVAL;
+		if (hg_parse_port(s, len, first) < 0)
+			return -1;
 		*last = *first;
 		return 0;
 	}
-	if (parse_port(s, dash - s, first) < 0 || parse_port(dash + 1, len - (dash - s) - 1, last) < 0 ||
+	if (hg_parse_port(s, dash - s, first) < 0 || hg_parse_port(dash + 1, len - (dash - s) - 1, last) < 0 ||
 	    *last < *first)
-		return -EINVAL;
+		return -1;
 	return 0;
 }
 
@@ -130,27 +143,23 @@ int hg_parse_port_map(const char *s, struct hg_port_map *out)
 	const char *slash = strchr(s, '/');
 
 	if (slash) {
-		if (strcmp(slash + 1, "tcp") == 0)
-			m.proto = HG_TCP;
-		else if (strcmp(slash + 1, "udp") == 0)
-			m.proto = HG_UDP;
-		else
-			return -EINVAL;
+		if (hg_parse_proto(slash + 1, &m.proto) < 0)
+			return -1;
 		len = slash - s;
 	}
 	const char *colon = memchr(s, ':', len);
 	if (!colon) {
 		if (parse_port_range(s, len, &m.first, &m.last) < 0)
-			return -EINVAL;
+			return -1;
 		m.host_first = m.first;
 	} else {
 		uint16_t hfirst, hlast;
 		if (parse_port_range(s, colon - s, &m.first, &m.last) < 0 ||
 		    parse_port_range(colon + 1, len - (colon - s) - 1, &hfirst, &hlast) < 0)
-			return -EINVAL;
+			return -1;
 		/* A remapped range must keep its length, as Docker's -p requires. */
 		if (hlast - hfirst != m.last - m.first)
-			return -EINVAL;
+			return -1;
 		m.host_first = hfirst;
 	}
 	*out = m;
@@ -183,7 +192,7 @@ static int load_names(char ***names, json_t *v, const char *key, struct hg_error
 	size_t i;
 	json_t *item;
 	if (!list)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	json_array_foreach (v, i, item) {
 		const char *s = json_string_value(item);
 		if (hg_parse_name(s) < 0)
@@ -193,7 +202,7 @@ static int load_names(char ***names, json_t *v, const char *key, struct hg_error
 		if (strv_len(list) >= HG_MAX_NAMES)
 			return invalid(err, key, NULL, "has more than " STR(HG_MAX_NAMES) " names");
 		if (strv_push(&list, s) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	}
 	strv_free(*names);
 	*names = TAKE_PTR(list);
@@ -211,7 +220,7 @@ static int add_extra_host(struct hg_config *c, const char *s, const char *key, j
 	struct hg_extra_host *grown = realloc(c->extra_hosts, (c->n_extra_hosts + 1) * sizeof(*grown));
 	if (!grown) {
 		free(h.name);
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	}
 	c->extra_hosts = grown;
 	c->extra_hosts[c->n_extra_hosts++] = h;
@@ -253,7 +262,7 @@ static int add_port_map(struct hg_config *c, bool loopback, const char *s, const
 			       "most " STR(HG_MAX_PORT_ELEMENTS) " ports");
 	struct hg_port_map *grown = realloc(*list, (*n + 1) * sizeof(*grown));
 	if (!grown)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	*list = grown;
 	(*list)[(*n)++] = m;
 	return 0;
@@ -332,7 +341,7 @@ static int load_path(char **dst, json_t *v, const char *key, struct hg_error *er
 		return invalid(err, key, v, "must be an absolute path");
 	char *copy = strdup(s);
 	if (!copy)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	free(*dst);
 	*dst = copy;
 	return 0;
@@ -394,7 +403,7 @@ static int split_commas(const char *s, char ***out)
 {
 	_cleanup_strv_ char **list = calloc(1, sizeof(char *));
 	if (!list)
-		return -ENOMEM;
+		return -1;
 	const char *p = s;
 	while (*p) {
 		while (*p == ' ' || *p == '\t' || *p == ',')
@@ -408,11 +417,11 @@ static int split_commas(const char *s, char ***out)
 		if (end > start) {
 			char item[512];
 			if ((size_t) (end - start) >= sizeof(item))
-				return -EINVAL;
+				return -1;
 			memcpy(item, start, end - start);
 			item[end - start] = '\0';
 			if (strv_push(&list, item) < 0)
-				return -ENOMEM;
+				return -1;
 		}
 	}
 	*out = TAKE_PTR(list);
@@ -434,7 +443,7 @@ static int annotation_list(json_t *annotations, const char *key, char ***out, st
 	return 1;
 }
 
-int hg_config_load_locations(struct hg_config *c, json_t *obj, char *why, size_t why_size)
+int hg_config_load_locations(struct hg_config *c, json_t *obj, struct hg_error *err)
 {
 	static const char *const keys[] = {"stateDir", "logFile"};
 	int bad = 0;
@@ -442,7 +451,7 @@ int hg_config_load_locations(struct hg_config *c, json_t *obj, char *why, size_t
 		json_t *v = json_object_get(obj, keys[i]);
 		struct hg_error e = {0};
 		if (v && load_path(i == 0 ? &c->state_dir : &c->log_file, v, keys[i], &e) < 0) {
-			snprintf(why, why_size, "%s", e.msg);
+			*err = e;
 			bad++;
 		}
 	}
@@ -475,9 +484,9 @@ int hg_config_apply_annotations(struct hg_config *c, json_t *annotations, struct
 		json_auto_t *arr = json_array();
 		for (size_t i = 0; arr && names[i]; i++)
 			if (json_array_append_new(arr, json_string(names[i])) < 0)
-				return hg_error_set(err, HG_CNI_IO, "out of memory");
+				return hg_error_oom(err);
 		if (!arr)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 		if (load_names(&c->names, arr, HG_ANNOTATION_NAMES, err) < 0)
 			return -1;
 		c->names_annotated = true;

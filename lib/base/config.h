@@ -44,6 +44,13 @@ struct hg_extra_host {
 };
 
 enum hg_proto { HG_TCP, HG_UDP };
+/* "tcp" or "udp". */
+const char *hg_proto_name(enum hg_proto p);
+/* The inverse: -1 for anything else. */
+int hg_parse_proto(const char *s, enum hg_proto *out);
+/* A port of 1 to 65535 in the len bytes at s, decimal digits only (at most 5): -1
+ * otherwise. */
+int hg_parse_port(const char *s, size_t len, uint16_t *out);
 
 /* "5432", "6379/tcp", "53/udp", "8000-8010", "8080:80" (container port : host port). */
 struct hg_port_map {
@@ -74,6 +81,7 @@ struct hg_config {
 	bool names_annotated; /* names or extra hosts came from annotations */
 };
 
+/* The defaults; -1 when out of memory (hg_config_free frees what was made). */
 int hg_config_init(struct hg_config *c);
 void hg_config_free(struct hg_config *c);
 static inline void hg_config_freep(struct hg_config *c) { hg_config_free(c); }
@@ -89,13 +97,14 @@ int hg_config_apply_annotations(struct hg_config *c, json_t *annotations, struct
 
 /* For DEL, GC and poststop, which undo from records and must never fail on configuration:
  * reads only stateDir and logFile, keeping the default of an invalid one. Returns the
- * number of invalid keys, each described in why (the last one). */
-int hg_config_load_locations(struct hg_config *c, json_t *obj, char *why, size_t why_size);
+ * number of invalid keys; err describes the last one (untouched when there is none). */
+int hg_config_load_locations(struct hg_config *c, json_t *obj, struct hg_error *err);
 
 /* The port elements a configuration asks for (see HG_MAX_PORT_ELEMENTS). */
 size_t hg_config_port_elements(const struct hg_config *c);
 
-/* Parsers shared with the annotations and the tests. */
+/* Parsers shared with the annotations and the tests: 0, or -1 for text they refuse (and,
+ * hg_parse_extra_host, when out of memory). */
 int hg_parse_name(const char *s);
 int hg_parse_extra_host(const char *s, struct hg_extra_host *out);
 int hg_parse_port_map(const char *s, struct hg_port_map *out);

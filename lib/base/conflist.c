@@ -121,7 +121,7 @@ int hg_conflist_parse(const char *name, const char *text, size_t len, json_t **l
 	if (!conv || !plugins || json_object_set(conv, "cniVersion", json_object_get(root, "cniVersion")) < 0 ||
 	    json_object_set_new(conv, "name", json_string(n)) < 0 || json_object_set_new(conv, "plugins", plugins) < 0 ||
 	    json_array_append(plugins, root) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	*list = TAKE_PTR(conv);
 	*converted = true;
 	return 0;
@@ -135,9 +135,9 @@ bool hg_conflist_is_ours(json_t *plugin)
 
 int hg_conflist_check_entry(json_t *entry, struct hg_error *err)
 {
-	_cleanup_config_ struct hg_config c;
+	_cleanup_config_ struct hg_config c = {0};
 	if (hg_config_init(&c) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (!json_is_object(entry))
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "the plugin configuration is not a JSON object");
 	if (!hg_conflist_is_ours(entry))
@@ -196,11 +196,11 @@ int hg_conflist_add(json_t *list, json_t *entry, struct hg_error *err)
 			continue;
 		}
 		if (json_array_set_new(plugins, i, json_deep_copy(entry)) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 		placed = true;
 	}
 	if (!placed && json_array_append_new(plugins, json_deep_copy(entry)) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 1;
 }
 

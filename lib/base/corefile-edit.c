@@ -21,7 +21,7 @@ struct ctx {
 	const struct cf_main *m;
 	const struct hg_corefile_spec *s;
 	const char *eol;
-	struct cf_sbuf ins[2];
+	struct buf ins[2];
 	struct edit *edits;
 	size_t n_edits, cap_edits;
 };
@@ -102,16 +102,16 @@ static char *concat(const char *a, const char *b)
 }
 
 /* "VIP name... # host-gateway" for each address, each line indent + text + eol. */
-static int entry_lines(struct cf_sbuf *b, const struct hg_corefile_spec *s, const char *indent, const char *eol)
+static int entry_lines(struct buf *b, const struct hg_corefile_spec *s, const char *indent, const char *eol)
 {
 	for (size_t i = 0; i < s->n_ips; i++) {
 		char ip[HG_IP_STRLEN];
-		if (cf_sbuf_fmt(b, "%s%s", indent, hg_ip_str(&s->ips[i], ip)) < 0)
+		if (buf_fmt(b, "%s%s", indent, hg_ip_str(&s->ips[i], ip)) < 0)
 			return -1;
 		for (char **name = s->names; *name; name++)
-			if (cf_sbuf_fmt(b, " %s", *name) < 0)
+			if (buf_fmt(b, " %s", *name) < 0)
 				return -1;
-		if (cf_sbuf_fmt(b, " # %s%s", HG_COREFILE_MARKER, eol) < 0)
+		if (buf_fmt(b, " # %s%s", HG_COREFILE_MARKER, eol) < 0)
 			return -1;
 	}
 	return 0;
@@ -220,15 +220,15 @@ static int hosts_add_block(struct ctx *c, const struct cf_directive *h, const ch
 	/* What follows must stay a word of its own: `{#` would be one word, `}"a"` too. */
 	const char *sep = l->end < lx->len && cf_space_len(lx->in, lx->len, l->end) == 0 ? " " : "";
 	if (tail || after == lx->len) {
-		if (cf_sbuf_fmt(&c->ins[0], " {%s", c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
-		    cf_sbuf_fmt(&c->ins[0], "%s}%s", dir_indent, sep) < 0 || add_edit(c, l->end, 0, 0) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+		if (buf_fmt(&c->ins[0], " {%s", c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
+		    buf_fmt(&c->ins[0], "%s}%s", dir_indent, sep) < 0 || add_edit(c, l->end, 0, 0) < 0)
+			return hg_error_oom(err);
 		return 0;
 	}
-	if (cf_sbuf_fmt(&c->ins[0], " {%s", sep) < 0 || entry_lines(&c->ins[1], c->s, ind, c->eol) < 0 ||
-	    cf_sbuf_fmt(&c->ins[1], "%s}%s", dir_indent, c->eol) < 0 || add_edit(c, l->end, 0, 0) < 0 ||
+	if (buf_fmt(&c->ins[0], " {%s", sep) < 0 || entry_lines(&c->ins[1], c->s, ind, c->eol) < 0 ||
+	    buf_fmt(&c->ins[1], "%s}%s", dir_indent, c->eol) < 0 || add_edit(c, l->end, 0, 0) < 0 ||
 	    add_edit(c, after, 0, 1) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -294,7 +294,7 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 	_cleanup_free_ char *step = dir_indent ? indent_step(c, frame, dir_indent) : NULL;
 	_cleanup_free_ char *ind = step ? concat(dir_indent, step) : NULL;
 	if (!ind)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (h->open == CF_NONE)
 		return hosts_add_block(c, h, dir_indent, ind, err);
 
@@ -313,10 +313,10 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 		size_t rest = next_line(lx->in, lx->len, lx->toks[o].end);
 		const struct cf_comment *cm = cf_comment_after(lx, lx->toks[o].end);
 		size_t del = cm && cm->start < rest && ours(lx, o + 1, cm) ? rest : lx->toks[o + 1].start;
-		if (cf_sbuf_str(&c->ins[0], c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
-		    (del != rest && cf_sbuf_str(&c->ins[0], o + 1 == cl ? dir_indent : ind) < 0) ||
+		if (buf_str(&c->ins[0], c->eol) < 0 || entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
+		    (del != rest && buf_str(&c->ins[0], o + 1 == cl ? dir_indent : ind) < 0) ||
 		    add_edit(c, lx->toks[o].end, del - lx->toks[o].end, 0) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	} else {
 		/* The indentation of the block's first line (ours, after an earlier run). */
 		_cleanup_free_ char *first = o + 1 < cl && indent_of(lx, o + 1, &from)
@@ -324,7 +324,7 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 						     : strdup(ind);
 		if (!first || entry_lines(&c->ins[0], c->s, first, c->eol) < 0 ||
 		    add_edit(c, next_line(lx->in, lx->len, lx->toks[o].end), 0, 0) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	}
 	/* Our lines of an earlier run, wherever they are in the block: whole lines between the
 	 * line of the '{' and the line of the '}'. */
@@ -336,7 +336,7 @@ static int merge_into_hosts(struct ctx *c, const struct cf_directive *h, struct 
 		    from <= lx->toks[o].end || to > block_end)
 			continue;
 		if (add_edit(c, from, to - from, -1) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 	}
 	return 0;
 }
@@ -420,11 +420,11 @@ static int add_hosts_block(struct ctx *c, struct hg_error *err)
 	}
 	step = dir_indent ? indent_step(c, 0, dir_indent) : NULL;
 	ind = step ? concat(dir_indent, step) : NULL;
-	if (!ind || cf_sbuf_fmt(&c->ins[0], "%shosts {%s", dir_indent, c->eol) < 0 ||
+	if (!ind || buf_fmt(&c->ins[0], "%shosts {%s", dir_indent, c->eol) < 0 ||
 	    entry_lines(&c->ins[0], c->s, ind, c->eol) < 0 ||
-	    cf_sbuf_fmt(&c->ins[0], "%sfallthrough%s%s}%s", ind, c->eol, dir_indent, c->eol) < 0 ||
+	    buf_fmt(&c->ins[0], "%sfallthrough%s%s}%s", ind, c->eol, dir_indent, c->eol) < 0 ||
 	    add_edit(c, at, 0, 0) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -467,47 +467,49 @@ static int apply(struct ctx *c, char **out, size_t *out_len, struct hg_error *er
 {
 	const char *in = c->lx->in;
 	size_t cur = 0;
-	struct cf_sbuf res = {0};
+	_cleanup_buf_ struct buf res = {0};
 
 	qsort(c->edits, c->n_edits, sizeof(*c->edits), cmp_edit);
-	if (cf_sbuf_add(&res, "", 0) < 0)
-		goto oom;
+	buf_add(&res, "", 0);
 	for (size_t i = 0; i < c->n_edits; i++) {
 		const struct edit *e = &c->edits[i];
 		if (e->at < cur) /* cannot happen (the edits do not overlap): never copy twice */
 			continue;
-		if (cf_sbuf_add(&res, in + cur, e->at - cur) < 0 ||
-		    (e->ins >= 0 && cf_sbuf_add(&res, c->ins[e->ins].p, c->ins[e->ins].n) < 0))
-			goto oom;
+		buf_add(&res, in + cur, e->at - cur);
+		if (e->ins >= 0)
+			buf_add(&res, c->ins[e->ins].data, c->ins[e->ins].len);
 		cur = e->at + e->del;
 	}
-	if (cf_sbuf_add(&res, in + cur, c->lx->len - cur) < 0)
-		goto oom;
-	*out = res.p;
-	*out_len = res.n;
+	buf_add(&res, in + cur, c->lx->len - cur);
+	/* A failed append makes every later one fail (buf.h): one check. */
+	if (buf_finish(&res, out, out_len) < 0)
+		return hg_error_oom(err);
 	return 0;
-oom:
-	free(res.p);
-	return hg_error_set(err, HG_CNI_IO, "out of memory");
+}
+
+static void ctx_free(struct ctx *c)
+{
+	buf_free(&c->ins[0]);
+	buf_free(&c->ins[1]);
+	free(c->edits);
 }
 
 int hg_corefile_edit(const char *in, size_t len, const struct hg_corefile_spec *s, char **out, size_t *out_len,
 		     struct hg_error *err)
 {
-	struct cf_lexed lx = {0};
-	struct cf_main m = {0};
-	struct ctx c = {.lx = &lx, .m = &m, .s = s};
+	_cleanup_lexed_ struct cf_lexed lx = {0};
+	_cleanup_main_ struct cf_main m = {0};
+	__attribute__((cleanup(ctx_free))) struct ctx c = {.lx = &lx, .m = &m, .s = s};
 	const struct cf_directive *hosts;
 	_cleanup_free_ char *res = NULL;
 	size_t res_len = 0;
-	int ret = -1;
 
 	if (s->n_ips == 0 || strv_len(s->names) == 0)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "no address or no name to add");
 	if (len > HG_COREFILE_MAX_SIZE)
 		return hg_error_set(err, HG_CNI_DECODE, "the Corefile is larger than %d bytes", HG_COREFILE_MAX_SIZE);
 	if (cf_lex(in, len, &lx, err) < 0 || cf_parse_main(&lx, &m, err) < 0 || find_hosts(&lx, &m, &hosts, err) < 0)
-		goto out;
+		return -1;
 	/* The line ends of the file: a CRLF file gets CRLF lines. */
 	const char *nl = memchr(in, '\n', len);
 	c.eol = nl && nl > in && nl[-1] == '\r' ? "\r\n" : "\n";
@@ -515,24 +517,15 @@ int hg_corefile_edit(const char *in, size_t len, const struct hg_corefile_spec *
 	 * refuse the Corefile as it is. Without one, an import we cannot see may hold it. */
 	if (hosts ? check_zones(&c, hosts, err) < 0 || merge_into_hosts(&c, hosts, err) < 0
 		  : add_hosts_block(&c, err) < 0)
-		goto out;
+		return -1;
 	if (apply(&c, &res, &res_len, err) < 0)
-		goto out;
+		return -1;
 	/* What we print, CoreDNS reads with our entries: checked on the text itself. */
-	if (hg_corefile_check(res, res_len, s, err) < 0) {
-		hg_error_prefix(err, "internal error, nothing printed (please report this Corefile)");
-		goto out;
-	}
+	if (hg_corefile_check(res, res_len, s, err) < 0)
+		return hg_error_prefix(err, "internal error, nothing printed (please report this Corefile)");
 	*out = TAKE_PTR(res);
 	*out_len = res_len;
-	ret = 0;
-out:
-	free(c.ins[0].p);
-	free(c.ins[1].p);
-	free(c.edits);
-	cf_main_free(&m);
-	cf_lexed_free(&lx);
-	return ret;
+	return 0;
 }
 
 /* ---- reading it back ------------------------------------------------------------------- */
@@ -553,30 +546,22 @@ static bool entry_is(const struct cf_lexed *lx, const struct cf_main *m, size_t 
 
 int hg_corefile_check(const char *in, size_t len, const struct hg_corefile_spec *s, struct hg_error *err)
 {
-	struct cf_lexed lx = {0};
-	struct cf_main m = {0};
+	_cleanup_lexed_ struct cf_lexed lx = {0};
+	_cleanup_main_ struct cf_main m = {0};
 	const struct cf_directive *h;
-	int ret = -1;
 
 	if (cf_lex(in, len, &lx, err) < 0 || cf_parse_main(&lx, &m, err) < 0 || find_hosts(&lx, &m, &h, err) < 0)
-		goto out;
-	if (!h || h->open == CF_NONE || h->close == CF_NONE || !cf_same_line(&lx, &m, h->open)) {
-		hg_error_set(err, HG_CNI_DECODE, "the main server block has no hosts block");
-		goto out;
-	}
+		return -1;
+	if (!h || h->open == CF_NONE || h->close == CF_NONE || !cf_same_line(&lx, &m, h->open))
+		return hg_error_set(err, HG_CNI_DECODE, "the main server block has no hosts block");
 	/* The block's first entries are ours, in the order of the addresses. */
 	size_t k = h->open + 1;
 	for (size_t i = 0; i < s->n_ips; i++) {
 		char ip[HG_IP_STRLEN];
-		if (!entry_is(&lx, &m, k, h->close, hg_ip_str(&s->ips[i], ip), s->names, &k)) {
-			hg_error_set(err, HG_CNI_DECODE, "line %u: the hosts block does not start with the entry for %s",
-				     lx.toks[m.s[h->name].tok].line, ip);
-			goto out;
-		}
+		if (!entry_is(&lx, &m, k, h->close, hg_ip_str(&s->ips[i], ip), s->names, &k))
+			return hg_error_set(err, HG_CNI_DECODE,
+					    "line %u: the hosts block does not start with the entry for %s",
+					    lx.toks[m.s[h->name].tok].line, ip);
 	}
-	ret = 0;
-out:
-	cf_main_free(&m);
-	cf_lexed_free(&lx);
-	return ret;
+	return 0;
 }

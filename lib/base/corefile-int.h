@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include "base/buf.h"
 #include "base/error.h"
 
 #define CF_NONE ((size_t) -1)
@@ -31,15 +32,6 @@ struct cf_lexed {
 	char *text; /* the tokens' texts, one after the other */
 };
 
-/* A growable string, always NUL-terminated (the k3s override and the edit's insertions). */
-struct cf_sbuf {
-	char *p;
-	size_t n, cap;
-};
-int cf_sbuf_add(struct cf_sbuf *b, const char *s, size_t n);
-int cf_sbuf_str(struct cf_sbuf *b, const char *s);
-int cf_sbuf_fmt(struct cf_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Makes room for element n of *arr (capacity *cap, elements of size bytes): -1 when out of
  * memory. */
 int cf_grow(void **arr, size_t *cap, size_t n, size_t size);
@@ -48,6 +40,7 @@ int cf_grow(void **arr, size_t *cap, size_t n, size_t size);
  * a quoted string that is never closed. */
 int cf_lex(const char *in, size_t len, struct cf_lexed *lx, struct hg_error *err);
 void cf_lexed_free(struct cf_lexed *lx);
+#define _cleanup_lexed_ __attribute__((cleanup(cf_lexed_free)))
 
 /* The length of the white space character (unicode.IsSpace of Go) at in[p], 0 if none. */
 size_t cf_space_len(const char *in, size_t len, size_t p);
@@ -106,6 +99,7 @@ struct cf_main {
  * the snippets of this file expanded where it imports them. */
 int cf_parse_main(const struct cf_lexed *lx, struct cf_main *m, struct hg_error *err);
 void cf_main_free(struct cf_main *m);
+#define _cleanup_main_ __attribute__((cleanup(cf_main_free)))
 /* The line of the token before stream position k ends on (the main block's '{' for k 0). */
 static inline unsigned cf_prev_last(const struct cf_lexed *lx, const struct cf_main *m, size_t k)
 {

@@ -69,44 +69,54 @@ static unsigned line_of(const char *in, size_t off)
 	return line;
 }
 
-/* A quoted token from in[*i] (the opening quote): only \" is an escape, a backslash before
+/* Where the lexer is: at in[i] of len bytes, on line line; the tokens' texts so far are the
+ * tn bytes of text. */
+struct cursor {
+	const char *in;
+	size_t len, i;
+	unsigned line;
+	char *text;
+	size_t tn;
+};
+
+/* A quoted token from in[i] (the opening quote): only \" is an escape, a backslash before
  * anything else stays; a newline inside counts as a line. */
-static int lex_quoted(const char *in, size_t len, size_t *i, unsigned *line, char *text, size_t *tn,
-		      struct hg_error *err)
+static int lex_quoted(struct cursor *k, struct hg_error *err)
 {
-	unsigned first = *line;
+	unsigned first = k->line;
 	bool escaped = false;
 
-	for (size_t p = *i + 1; p < len; p++) {
-		char c = in[p];
+	for (size_t p = k->i + 1; p < k->len; p++) {
+		char c = k->in[p];
 		if (!escaped && c == '\\') {
 			escaped = true;
 			continue;
 		}
 		if (!escaped && c == '"') {
-			*i = p + 1;
+			k->i = p + 1;
 			return 0;
 		}
 		if (c == '\n')
-			(*line)++;
+			k->line++;
 		if (escaped && c != '"')
-			text[(*tn)++] = '\\';
-		text[(*tn)++] = c;
+			k->text[k->tn++] = '\\';
+		k->text[k->tn++] = c;
 		escaped = false;
 	}
 	return hg_error_set(err, HG_CNI_DECODE, "line %u: a quoted string is never closed", first);
 }
 
-/* An unquoted token from in[*i]: up to a white space other than '\r' (which CoreDNS drops
+/* An unquoted token from in[i]: up to a white space other than '\r' (which CoreDNS drops
  * without ending the word). A '#' inside it comments out the rest of that word only. *end
  * is past its last byte that is not a '\r'. */
-static void lex_word(const char *in, size_t len, size_t *i, size_t *end, char *text, size_t *tn)
+static void lex_word(struct cursor *k, size_t *end)
 {
+	const char *in = k->in;
 	bool comment = false;
-	size_t p = *i;
+	size_t p = k->i;
 
-	while (p < len) {
-		size_t w = cf_space_len(in, len, p);
+	while (p < k->len) {
+		size_t w = cf_space_len(in, k->len, p);
 		if (w > 0 && in[p] != '\r')
 			break;
 		if (in[p] == '\r') {
@@ -116,16 +126,16 @@ static void lex_word(const char *in, size_t len, size_t *i, size_t *end, char *t
 		if (in[p] == '#')
 			comment = true;
 		if (!comment)
-			text[(*tn)++] = in[p];
+			k->text[k->tn++] = in[p];
 		*end = ++p;
 	}
-	*i = p;
+	k->i = p;
 }
 
 int cf_lex(const char *in, size_t len, struct cf_lexed *lx, struct hg_error *err)
 {
-	size_t cap_t = 0, cap_c = 0, tn = 0, i = 0;
-	unsigned line = 1;
+	size_t cap_t = 0, cap_c = 0;
+	struct cursor k = {.in = in, .len = len, .line = 1};
 
 	*lx = (struct cf_lexed){.in = in, .len = len};
 	/* NUL is text to CoreDNS, but a C string of the output would end there: whatever
@@ -135,48 +145,48 @@ int cf_lex(const char *in, size_t len, struct cf_lexed *lx, struct hg_error *err
 		return hg_error_set(err, HG_CNI_DECODE, "line %u: a NUL byte (refused anywhere in a Corefile)",
 				    line_of(in, nul - in));
 	/* Every token's text is at most its bytes: one buffer of the input's size holds all. */
-	lx->text = malloc(len + 1);
+	lx->text = k.text = malloc(len + 1);
 	if (!lx->text)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	/* CoreDNS drops a byte order mark at the start. */
 	if (len >= 3 && memcmp(in, "\xef\xbb\xbf", 3) == 0)
-		i = 3;
-	while (i < len) {
-		size_t w;
+		k.i = 3;
+	while (k.i < len) {
+		size_t w, i = k.i;
 		if (in[i] == '\n') {
-			line++;
-			i++;
+			k.line++;
+			k.i++;
 			continue;
 		}
 		if ((w = cf_space_len(in, len, i)) > 0) {
-			i += w;
+			k.i += w;
 			continue;
 		}
 		if (in[i] == '#') {
 			const char *nl = memchr(in + i, '\n', len - i);
 			size_t e = nl ? (size_t) (nl - in) : len;
 			if (cf_grow((void **) &lx->comments, &cap_c, lx->n_comments, sizeof(*lx->comments)) < 0)
-				return hg_error_set(err, HG_CNI_IO, "out of memory");
+				return hg_error_oom(err);
 			lx->comments[lx->n_comments++] = (struct cf_comment){i, e > i && in[e - 1] == '\r' ? e - 1 : e};
-			i = e;
+			k.i = e;
 			continue;
 		}
 		if (cf_grow((void **) &lx->toks, &cap_t, lx->n_toks, sizeof(*lx->toks)) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
-		struct cf_tok t = {.start = i, .line = line, .text = tn};
+			return hg_error_oom(err);
+		struct cf_tok t = {.start = i, .line = k.line, .text = k.tn};
 		if (in[i] == '"') {
 			t.quoted = true;
-			if (lex_quoted(in, len, &i, &line, lx->text, &tn, err) < 0)
+			if (lex_quoted(&k, err) < 0)
 				return -1;
-			t.end = i;
+			t.end = k.i;
 		} else {
-			lex_word(in, len, &i, &t.end, lx->text, &tn);
+			lex_word(&k, &t.end);
 		}
-		t.text_len = tn - t.text;
-		t.last = line;
+		t.text_len = k.tn - t.text;
+		t.last = k.line;
 		lx->toks[lx->n_toks++] = t;
 	}
-	lx->text[tn] = '\0';
+	lx->text[k.tn] = '\0';
 	return 0;
 }
 

@@ -64,7 +64,7 @@ static int add_snippet(const struct cf_lexed *lx, struct cf_main *m, size_t *cap
 			return hg_error_set(err, HG_CNI_DECODE, "line %u: the snippet \"%.*s\" is defined twice",
 					    lx->toks[key].line, (int) n, name);
 	if (cf_grow((void **) &m->snippets, cap, m->n_snippets, sizeof(*m->snippets)) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	m->snippets[m->n_snippets++] = (struct cf_snippet){key, open, close};
 	return 0;
 }
@@ -179,7 +179,7 @@ static int take(struct reader *r, struct cf_ref ref, struct hg_error *err)
 				    "the main server block is over %u words long once its snippets are imported",
 				    MAX_STREAM);
 	if (cf_grow((void **) &m->s, &r->cap_s, m->n_s, sizeof(*m->s)) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	m->s[m->n_s++] = ref;
 	skip(r);
 	return 0;
@@ -235,7 +235,7 @@ static int import(struct reader *r, size_t imp, struct hg_error *err)
 				    lx->toks[imp].line, MAX_EXPANSIONS);
 	if (cf_grow((void **) &m->frames, &r->cap_f, m->n_frames, sizeof(*m->frames)) < 0 ||
 	    cf_grow((void **) &r->stack, &r->cap_stack, r->depth, sizeof(*r->stack)) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	m->frames[m->n_frames] = (struct cf_frame){imp, (size_t) (sn - m->snippets)};
 	r->stack[r->depth++] = (struct span){sn->open + 1, sn->close, (unsigned) m->n_frames++};
 	return 0;
@@ -287,7 +287,7 @@ static int directive(struct reader *r, struct cf_ref name, struct hg_error *err)
 	}
 	d.end = m->n_s;
 	if (cf_grow((void **) &m->d, &r->cap_d, m->n_d, sizeof(*m->d)) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	m->d[m->n_d++] = d;
 	return 0;
 }
@@ -329,7 +329,7 @@ int cf_parse_main(const struct cf_lexed *lx, struct cf_main *m, struct hg_error 
 		return -1;
 	if (cf_grow((void **) &m->frames, &r.cap_f, 0, sizeof(*m->frames)) < 0 ||
 	    cf_grow((void **) &r.stack, &r.cap_stack, 0, sizeof(*r.stack)) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	m->frames[m->n_frames++] = (struct cf_frame){CF_NONE, CF_NONE};
 	/* The bottom span runs to the end of the input: the parser reads on until the '}'. */
 	r.stack[r.depth++] = (struct span){m->open + 1, lx->n_toks, 0};

@@ -13,42 +13,6 @@
 #include "base/config.h"
 #include "base/util.h"
 
-/* ---- a growable string ---------------------------------------------------------------- */
-
-int cf_sbuf_add(struct cf_sbuf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-	return 0;
-}
-
-int cf_sbuf_str(struct cf_sbuf *b, const char *s) { return cf_sbuf_add(b, s, strlen(s)); }
-
-int cf_sbuf_fmt(struct cf_sbuf *b, const char *fmt, ...)
-{
-	_cleanup_free_ char *s = NULL;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		s = NULL;
-		return -1;
-	}
-	return cf_sbuf_add(b, s, n);
-}
-
 /* ---- the specification: addresses and names ------------------------------------------ */
 
 void hg_corefile_spec_free(struct hg_corefile_spec *s)
@@ -81,7 +45,7 @@ int hg_corefile_spec_add_name(struct hg_corefile_spec *s, const char *text, stru
 	if (strv_len(s->names) >= HG_MAX_NAMES)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "more than " STR(HG_MAX_NAMES) " names");
 	if (strv_push(&s->names, text) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -101,7 +65,7 @@ int hg_corefile_spec_finish(struct hg_corefile_spec *s, struct hg_error *err)
 	}
 	hg_config_free(&c);
 	if (r < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -109,7 +73,7 @@ int hg_corefile_spec_finish(struct hg_corefile_spec *s, struct hg_error *err)
 
 int hg_corefile_k3s_override(const struct hg_corefile_spec *s, char **out, struct hg_error *err)
 {
-	struct cf_sbuf b = {0};
+	_cleanup_buf_ struct buf b = {0};
 
 	if (s->n_ips == 0 || strv_len(s->names) == 0)
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "no address or no name to add");
@@ -120,57 +84,44 @@ int hg_corefile_k3s_override(const struct hg_corefile_spec *s, char **out, struc
 	 * makes some resolvers (musl) drop the A answer too. `match` keeps subdomains out
 	 * (a template's zone covers them), and `fallthrough` hands them on: without it a
 	 * template that does not match answers SERVFAIL. Query names reach the regex in lower
-	 * case, so the names are written in lower case. */
-	if (cf_sbuf_fmt(&b, "# host-gateway: the host's names resolve to its virtual IP in every pod.\n"
-			 "# Content of the key host-gateway.override of the ConfigMap kube-system/coredns-custom,\n"
-			 "# imported by k3s into its main server block. Generated: regenerate, do not edit.\n") < 0)
-		goto oom;
+	 * case, so the names are written in lower case. Out of memory is checked once, at the
+	 * end: a failed append makes every later one fail too (buf.h). */
+	buf_fmt(&b, "# host-gateway: the host's names resolve to its virtual IP in every pod.\n"
+		    "# Content of the key host-gateway.override of the ConfigMap kube-system/coredns-custom,\n"
+		    "# imported by k3s into its main server block. Generated: regenerate, do not edit.\n");
 	for (char **name = s->names; *name; name++) {
 		_cleanup_free_ char *lower = strdup(*name);
-		struct cf_sbuf re = {0};
+		_cleanup_buf_ struct buf re = {0};
 		if (!lower)
-			goto oom;
+			return hg_error_oom(err);
 		for (char *p = lower; *p; p++)
 			*p = tolower((unsigned char) *p);
 		/* Names hold only [A-Za-z0-9_.-]: a dot is the one character to escape. */
-		if (cf_sbuf_str(&re, "^") < 0)
-			goto oom;
+		buf_str(&re, "^");
 		for (const char *p = lower; *p; p++)
-			if ((*p == '.' ? cf_sbuf_str(&re, "\\.") : cf_sbuf_add(&re, p, 1)) < 0) {
-				free(re.p);
-				goto oom;
-			}
-		if (cf_sbuf_str(&re, "\\.$") < 0) {
-			free(re.p);
-			goto oom;
-		}
-		int r = 0;
-		for (size_t i = 0; i < s->n_ips && r == 0; i++) {
+			*p == '.' ? buf_str(&re, "\\.") : buf_add(&re, p, 1);
+		if (buf_str(&re, "\\.$") < 0)
+			return hg_error_oom(err);
+		for (size_t i = 0; i < s->n_ips; i++) {
 			char ip[HG_IP_STRLEN];
 			const char *type = s->ips[i].family == AF_INET ? "A" : "AAAA";
-			r = cf_sbuf_fmt(&b,
-				     "template IN %s %s {\n"
-				     "    match \"%s\"\n"
-				     "    answer \"{{ .Name }} 60 IN %s %s\"\n"
-				     "    fallthrough\n"
-				     "}\n",
-				     type, lower, re.p, type, hg_ip_str(&s->ips[i], ip));
+			buf_fmt(&b,
+				"template IN %s %s {\n"
+				"    match \"%s\"\n"
+				"    answer \"{{ .Name }} 60 IN %s %s\"\n"
+				"    fallthrough\n"
+				"}\n",
+				type, lower, re.data, type, hg_ip_str(&s->ips[i], ip));
 		}
-		if (r == 0)
-			r = cf_sbuf_fmt(&b,
-				     "template IN ANY %s {\n"
-				     "    match \"%s\"\n"
-				     "    rcode NOERROR\n"
-				     "    fallthrough\n"
-				     "}\n",
-				     lower, re.p);
-		free(re.p);
-		if (r < 0)
-			goto oom;
+		buf_fmt(&b,
+			"template IN ANY %s {\n"
+			"    match \"%s\"\n"
+			"    rcode NOERROR\n"
+			"    fallthrough\n"
+			"}\n",
+			lower, re.data);
 	}
-	*out = TAKE_PTR(b.p);
+	if (buf_finish(&b, out, NULL) < 0)
+		return hg_error_oom(err);
 	return 0;
-oom:
-	free(b.p);
-	return hg_error_set(err, HG_CNI_IO, "out of memory");
 }

@@ -61,6 +61,14 @@ int hg_error_prefix(struct hg_error *err, const char *fmt, ...)
 	return -1;
 }
 
+int hg_error_oom(struct hg_error *err)
+{
+	hg_error_set(err, HG_CNI_IO, "out of memory");
+	if (err)
+		err->errnum = ENOMEM;
+	return -1;
+}
+
 void hg_error_details(struct hg_error *err, const char *fmt, ...)
 {
 	va_list ap;

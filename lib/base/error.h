@@ -40,4 +40,6 @@ int hg_error_errno(struct hg_error *err, int code, int errnum, const char *fmt, 
 	__attribute__((format(printf, 4, 5)));
 /* Prefix context to an error already set: "context: previous message". */
 int hg_error_prefix(struct hg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The one out-of-memory error: code HG_CNI_IO, message "out of memory"; returns -1. */
+int hg_error_oom(struct hg_error *err);
 void hg_error_details(struct hg_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

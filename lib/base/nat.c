@@ -2,65 +2,41 @@
 #include <stdio.h>
 #include "base/nat.h"
 #include "base/util.h"
+#include "base/buf.h"
 
-struct text {
-	FILE *f;
-	char *data;
-	size_t len;
-};
-
-static int text_open(struct text *t)
-{
-	memset(t, 0, sizeof(*t));
-	t->f = open_memstream(&t->data, &t->len);
-	return t->f ? 0 : -ENOMEM;
-}
-
-static int text_close(struct text *t, char **out)
-{
-	if (fclose(t->f) != 0) {
-		free(t->data);
-		return -ENOMEM;
-	}
-	*out = t->data;
-	return 0;
-}
-
-static const char *proto_name(enum hg_proto p) { return p == HG_UDP ? "udp" : "tcp"; }
-
-static void ports_expr(FILE *f, const struct hg_port_map *m)
+static void ports_expr(struct buf *f, const struct hg_port_map *m)
 {
 	if (m->first == m->last)
-		fprintf(f, "%u", m->first);
+		buf_fmt(f, "%u", m->first);
 	else
-		fprintf(f, "%u-%u", m->first, m->last);
+		buf_fmt(f, "%u-%u", m->first, m->last);
 }
 
 /* DNAT of 127.0.0.1:PORT to the host. Identity ports keep their number; a remap uses a map
  * so that each port of a range keeps its offset. */
-static void localhost_rule(FILE *f, const struct hg_port_map *m, const char *host)
+static void localhost_rule(struct buf *f, const struct hg_port_map *m, const char *host)
 {
-	fprintf(f, "\t\tip daddr 127.0.0.1 %s dport ", proto_name(m->proto));
+	buf_fmt(f, "\t\tip daddr 127.0.0.1 %s dport ", hg_proto_name(m->proto));
 	ports_expr(f, m);
 	if (m->host_first == m->first) {
-		fprintf(f, " dnat ip to %s\n", host);
+		buf_fmt(f, " dnat ip to %s\n", host);
 		return;
 	}
 	if (m->first == m->last) {
-		fprintf(f, " dnat ip to %s:%u\n", host, m->host_first);
+		buf_fmt(f, " dnat ip to %s:%u\n", host, m->host_first);
 		return;
 	}
-	fprintf(f, " dnat ip to %s : %s dport map { ", host, proto_name(m->proto));
+	buf_fmt(f, " dnat ip to %s : %s dport map { ", host, hg_proto_name(m->proto));
 	for (unsigned p = m->first; p <= m->last; p++)
-		fprintf(f, "%s%u : %u", p == m->first ? "" : ", ", p, m->host_first + (p - m->first));
-	fprintf(f, " }\n");
+		buf_fmt(f, "%s%u : %u", p == m->first ? "" : ", ", p, m->host_first + (p - m->first));
+	buf_fmt(f, " }\n");
 }
 
 int hg_nat_container_text(const struct hg_nat_plan *p, char **out, struct hg_error *err)
 {
 	char host4[HG_IP_STRLEN], host6[HG_IP_STRLEN], vip[HG_IP_STRLEN];
 	bool have_vip = p->vip.ip[0].family || p->vip.ip[1].family;
-	struct text t;
+	struct buf t = {0};
 
 	*out = NULL;
 	if (!have_vip && p->n_localhost_ports == 0)
@@ -71,28 +47,26 @@ int hg_nat_container_text(const struct hg_nat_plan *p, char **out, struct hg_err
 				    "cannot be forwarded), and this container has none");
 	hg_ip_str(&p->host.ip[0], host4);
 	hg_ip_str(&p->host.ip[1], host6);
-	if (text_open(&t) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
 	/* Declaring, flushing and re-filling the table in one transaction replaces its rules
 	 * atomically whether or not it existed. Flushing instead of deleting spares a kernel
 	 * RCU grace period (about 10 ms) on every ADD; a chain left empty accepts everything. */
-	fprintf(t.f, "table inet %s\nflush table inet %s\ntable inet %s {\n", HG_NFT_TABLE, HG_NFT_TABLE, HG_NFT_TABLE);
-	fprintf(t.f, "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n");
+	buf_fmt(&t, "table inet %s\nflush table inet %s\ntable inet %s {\n", HG_NFT_TABLE, HG_NFT_TABLE, HG_NFT_TABLE);
+	buf_fmt(&t, "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n");
 	if (p->vip.ip[0].family && p->host.ip[0].family)
-		fprintf(t.f, "\t\tip daddr %s dnat ip to %s\n", hg_ip_str(&p->vip.ip[0], vip), host4);
+		buf_fmt(&t, "\t\tip daddr %s dnat ip to %s\n", hg_ip_str(&p->vip.ip[0], vip), host4);
 	if (p->vip.ip[1].family && p->host.ip[1].family)
-		fprintf(t.f, "\t\tip6 daddr %s dnat ip6 to %s\n", hg_ip_str(&p->vip.ip[1], vip), host6);
+		buf_fmt(&t, "\t\tip6 daddr %s dnat ip6 to %s\n", hg_ip_str(&p->vip.ip[1], vip), host6);
 	for (size_t i = 0; i < p->n_localhost_ports; i++)
-		localhost_rule(t.f, &p->localhost_ports[i], host4);
-	fprintf(t.f, "\t}\n");
+		localhost_rule(&t, &p->localhost_ports[i], host4);
+	buf_fmt(&t, "\t}\n");
 	if (p->n_localhost_ports) {
 		/* Packets DNATed from 127.0.0.1 keep that source; the host could not answer it. */
-		fprintf(t.f, "\tchain postrouting {\n\t\ttype nat hook postrouting priority 100; policy accept;\n");
-		fprintf(t.f, "\t\tip saddr 127.0.0.0/8 ip daddr %s masquerade\n\t}\n", host4);
+		buf_fmt(&t, "\tchain postrouting {\n\t\ttype nat hook postrouting priority 100; policy accept;\n");
+		buf_fmt(&t, "\t\tip saddr 127.0.0.0/8 ip daddr %s masquerade\n\t}\n", host4);
 	}
-	fprintf(t.f, "}\n");
-	if (text_close(&t, out) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+	buf_fmt(&t, "}\n");
+	if (buf_finish(&t, out, NULL) < 0)
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -116,23 +90,23 @@ int hg_nat_host_elements(const char *iface, const struct hg_ip *container, const
 				    "invalid configuration: key \"hostLoopbackPorts\": more than %d ports", HG_NFT_MAX_ELEMENTS);
 	_cleanup_strv_ char **list = calloc(count + 1, sizeof(char *));
 	if (!list)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		for (unsigned p = ports[i].first; p <= ports[i].last; p++)
 			if (asprintf(&list[k++], "\"%s\" . %s . %s . %s . %u comment \"%s\" : %u", iface, c, h,
-				     proto_name(ports[i].proto), p, comment, ports[i].host_first + (p - ports[i].first)) < 0) {
+				     hg_proto_name(ports[i].proto), p, comment, ports[i].host_first + (p - ports[i].first)) < 0) {
 				list[--k] = NULL;
-				return hg_error_set(err, HG_CNI_IO, "out of memory");
+				return hg_error_oom(err);
 			}
 	*elements = TAKE_PTR(list);
 	return 0;
 }
 
-static void element_list(FILE *f, char *const *elements)
+static void element_list(struct buf *f, char *const *elements)
 {
 	for (size_t i = 0; elements && elements[i]; i++)
-		fprintf(f, "%s%s", i ? ", " : "", elements[i]);
+		buf_fmt(f, "%s%s", i ? ", " : "", elements[i]);
 }
 
 /* Every statement is idempotent: concurrent ADDs serialise on the state lock, but a table
@@ -141,9 +115,9 @@ static void element_list(FILE *f, char *const *elements)
  * hg_nat_loopback_grant_text adds elements only, to the sets named here: when these rules
  * change, rename the sets they use, so that a table of an older version fails the
  * elements-only transaction and gets this skeleton. */
-static void write_host_skeleton(FILE *f)
+static void write_host_skeleton(struct buf *f)
 {
-	fprintf(f,
+	buf_fmt(f,
 		"add table inet %1$s\n"
 		"add map inet %1$s loopback4 { type ifname . ipv4_addr . ipv4_addr . inet_proto . inet_service : "
 		"inet_service; }\n"
@@ -158,30 +132,30 @@ static void write_host_skeleton(FILE *f)
 		HG_NFT_TABLE);
 }
 
-static void write_host_elements(FILE *f, const char *iface, char *const *elements)
+static void write_host_elements(struct buf *f, const char *iface, char *const *elements)
 {
-	fprintf(f, "add element inet %s localnet_ifaces { \"%s\" }\n", HG_NFT_TABLE, iface);
+	buf_fmt(f, "add element inet %s localnet_ifaces { \"%s\" }\n", HG_NFT_TABLE, iface);
 	if (elements && elements[0]) {
-		fprintf(f, "add element inet %s loopback4 { ", HG_NFT_TABLE);
+		buf_fmt(f, "add element inet %s loopback4 { ", HG_NFT_TABLE);
 		element_list(f, elements);
-		fprintf(f, " }\n");
+		buf_fmt(f, " }\n");
 	}
 }
 
-static void write_host_del(FILE *f, char *const *elements)
+static void write_host_del(struct buf *f, char *const *elements)
 {
 	if (elements && elements[0]) {
-		fprintf(f, "delete element inet %s loopback4 { ", HG_NFT_TABLE);
+		buf_fmt(f, "delete element inet %s loopback4 { ", HG_NFT_TABLE);
 		element_list(f, elements);
-		fprintf(f, " }\n");
+		buf_fmt(f, " }\n");
 	}
 }
 
 /* A granted address enters the bridge only through its own port: a neighbour on the same
  * bridge cannot spoof it to reach the host's loopback services. */
-static void write_bridge_skeleton(FILE *f)
+static void write_bridge_skeleton(struct buf *f)
 {
-	fprintf(f,
+	buf_fmt(f,
 		"add table bridge %1$s\n"
 		"add set bridge %1$s granted { type ifname . ipv4_addr; }\n"
 		"add set bridge %1$s granted_addrs { type ipv4_addr; }\n"
@@ -191,19 +165,19 @@ static void write_bridge_skeleton(FILE *f)
 		HG_NFT_TABLE);
 }
 
-static void write_bridge_elements(FILE *f, const char *port, const struct hg_ip *addr, const char *comment)
+static void write_bridge_elements(struct buf *f, const char *port, const struct hg_ip *addr, const char *comment)
 {
 	char a[HG_IP_STRLEN];
-	fprintf(f,
+	buf_fmt(f,
 		"add element bridge %1$s granted { \"%2$s\" . %3$s comment \"%4$s\" }\n"
 		"add element bridge %1$s granted_addrs { %3$s comment \"%4$s\" }\n",
 		HG_NFT_TABLE, port, hg_ip_str(addr, a), comment);
 }
 
-static void write_bridge_del(FILE *f, const char *port, const struct hg_ip *addr)
+static void write_bridge_del(struct buf *f, const char *port, const struct hg_ip *addr)
 {
 	char a[HG_IP_STRLEN];
-	fprintf(f,
+	buf_fmt(f,
 		"delete element bridge %1$s granted { \"%2$s\" . %3$s }\n"
 		"delete element bridge %1$s granted_addrs { %3$s }\n",
 		HG_NFT_TABLE, port, hg_ip_str(addr, a));
@@ -216,56 +190,46 @@ static bool has_port(const char *port)
 
 int hg_nat_host_del_text(char *const *elements, char **out)
 {
-	struct text t;
-	if (text_open(&t) < 0)
-		return -ENOMEM;
-	write_host_del(t.f, elements);
-	return text_close(&t, out);
+	struct buf t = {0};
+	write_host_del(&t, elements);
+	return buf_finish(&t, out, NULL) < 0 ? -1 : 0;
 }
 
 int hg_nat_bridge_del_text(const char *port, const struct hg_ip *addr, char **out)
 {
-	struct text t;
-	if (text_open(&t) < 0)
-		return -ENOMEM;
-	write_bridge_del(t.f, port, addr);
-	return text_close(&t, out);
+	struct buf t = {0};
+	write_bridge_del(&t, port, addr);
+	return buf_finish(&t, out, NULL) < 0 ? -1 : 0;
 }
 
 int hg_nat_loopback_add_text(const char *iface, char *const *elements, const char *port, const struct hg_ip *addr,
 			     const char *comment, char **out)
 {
-	struct text t;
-	if (text_open(&t) < 0)
-		return -ENOMEM;
-	write_host_skeleton(t.f);
-	write_host_elements(t.f, iface, elements);
+	struct buf t = {0};
+	write_host_skeleton(&t);
+	write_host_elements(&t, iface, elements);
 	if (has_port(port)) {
-		write_bridge_skeleton(t.f);
-		write_bridge_elements(t.f, port, addr, comment);
+		write_bridge_skeleton(&t);
+		write_bridge_elements(&t, port, addr, comment);
 	}
-	return text_close(&t, out);
+	return buf_finish(&t, out, NULL) < 0 ? -1 : 0;
 }
 
 int hg_nat_loopback_grant_text(const char *iface, char *const *elements, const char *port, const struct hg_ip *addr,
 			       const char *comment, char **out)
 {
-	struct text t;
-	if (text_open(&t) < 0)
-		return -ENOMEM;
-	write_host_elements(t.f, iface, elements);
+	struct buf t = {0};
+	write_host_elements(&t, iface, elements);
 	if (has_port(port))
-		write_bridge_elements(t.f, port, addr, comment);
-	return text_close(&t, out);
+		write_bridge_elements(&t, port, addr, comment);
+	return buf_finish(&t, out, NULL) < 0 ? -1 : 0;
 }
 
 int hg_nat_loopback_del_text(char *const *elements, const char *port, const struct hg_ip *addr, char **out)
 {
-	struct text t;
-	if (text_open(&t) < 0)
-		return -ENOMEM;
-	write_host_del(t.f, elements);
+	struct buf t = {0};
+	write_host_del(&t, elements);
 	if (has_port(port))
-		write_bridge_del(t.f, port, addr);
-	return text_close(&t, out);
+		write_bridge_del(&t, port, addr);
+	return buf_finish(&t, out, NULL) < 0 ? -1 : 0;
 }

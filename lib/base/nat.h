@@ -6,7 +6,8 @@
  *     attachment: a map keyed by (interface, container address, host address, protocol,
  *     port) gives the host loopback port, so one lookup serves any number of containers,
  *     and a guard drops whatever else reaches 127.0.0.0/8 on those interfaces
- *     (CVE-2020-8558). */
+ *     (CVE-2020-8558).
+ * The functions that take no struct hg_error return -1 only when out of memory. */
 #pragma once
 
 #include <jansson.h>

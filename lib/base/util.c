@@ -17,6 +17,21 @@ bool hg_valid_id(const char *s, size_t max)
 	return true;
 }
 
+const char *hg_parse_decimal(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	if (*s < '1' || *s > '9')
+		return NULL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned) (*s - '0');
+		if (v > (max - d) / 10)
+			return NULL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return s;
+}
+
 void strv_free(char **v)
 {
 	if (!v)

@@ -2,6 +2,7 @@
  * ownership is handed on with TAKE_PTR / TAKE_FD so that no path leaks or double-frees. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -35,9 +36,13 @@ static inline void closedirp(DIR **d) { if (*d) closedir(*d); }
 
 /* Container IDs and network names as the CNI spec allows them, ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$,
  * at most max bytes: they become file names and keys, so nothing else may pass. */
-#include <stdbool.h>
 #define HG_MAX_ID_LEN 200
 bool hg_valid_id(const char *s, size_t max);
+
+/* A number as "%llu" prints it (no sign, no leading zero, not 0) at the start of s, at
+ * most max: the first byte after it, or NULL when there is none. Temp names carry PIDs so:
+ * one file name has one reading. */
+const char *hg_parse_decimal(const char *s, unsigned long long max, unsigned long long *out);
 
 /* A NULL-terminated, heap-owned list of heap-owned strings. */
 typedef char **strv_t;

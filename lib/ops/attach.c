@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <fcntl.h>
 #include "ops/attach.h"
+#include "base/key.h"
 #include "ops/record.h"
 #include "ops/hostside.h"
 #include "base/nat.h"
@@ -12,6 +13,7 @@
 #include "os/hosts.h"
 #include "ops/names.h"
 #include "os/netns.h"
+#include "os/sysctl.h"
 #include "os/route.h"
 #include "os/target.h"
 #include "base/util.h"
@@ -168,7 +170,7 @@ int hg_entries_build(const struct hg_config *c, const struct hg_host_addrs *targ
 	out->storage = calloc(c->n_extra_hosts * 2 + 1, sizeof(char *));
 	if (!out->items || !out->storage) {
 		hg_entries_free(out);
-		return -ENOMEM;
+		return -1;
 	}
 	for (int f = 0; f < 2; f++)
 		if (targets->ip[f].family && c->names[0]) {
@@ -198,7 +200,7 @@ int hg_entries_from_record(const struct hg_record *r, struct hg_entries *out)
 	memset(out, 0, sizeof(*out));
 	out->items = calloc(r->n_entries + 1, sizeof(*out->items));
 	if (!out->items)
-		return -ENOMEM;
+		return -1;
 	for (size_t i = 0; i < r->n_entries; i++)
 		out->items[out->n++] = (struct hg_hosts_entry){.ip = r->entries[i].ip, .names = r->entries[i].names};
 	return 0;
@@ -211,21 +213,21 @@ void hg_entries_free(struct hg_entries *e)
 	memset(e, 0, sizeof(*e));
 }
 
-static int new_record(const struct hg_attach_req *req, int nsfd, struct hg_record *r)
+static int new_record(const struct hg_attach_req *req, int nsfd, struct hg_record *r, struct hg_error *err)
 {
 	struct hg_netns_id id = {0};
 	char key[HG_KEY_MAX];
 	hg_record_init(r);
 	hg_netns_identify(nsfd, &id);
-	if (hg_attachment_key(req->network, req->container_id, req->ifname, key, sizeof(key)) < 0)
-		return -ENAMETOOLONG;
-	r->kind = strcmp(req->kind, "hook") == 0 ? HG_RECORD_HOOK : HG_RECORD_CNI;
+	if (hg_key_attachment(req->network, req->container_id, req->ifname, key, sizeof(key)) < 0)
+		return hg_error_set(err, HG_CNI_IO, "attachment key too long");
+	r->kind = req->kind;
 	r->netns.dev = id.dev;
 	r->netns.ino = id.ino;
 	if (!(r->container_id = strdup(req->container_id)) || !(r->key = strdup(key)) ||
 	    !(r->state_dir = strdup(req->config->state_dir)) || !(r->netns.path = strdup(req->netns_path)) ||
 	    (req->network && !(r->network = strdup(req->network))) || (req->ifname && !(r->ifname = strdup(req->ifname))))
-		return -ENOMEM;
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -264,7 +266,7 @@ static int add_host_side(struct add_ctx *c, struct hg_record *rec, struct hg_err
 					    "and the host");
 		if (hg_route_oif(container, iface, err) < 0)
 			return -1;
-		if (!hg_iface_name_safe(iface))
+		if (!hg_key_iface_safe(iface))
 			return hg_error_set(err, HG_CNI_NFTABLES,
 					    "hostLoopbackPorts: the host interface of this container, \"%.20s\", has characters "
 					    "nftables rules cannot match safely",
@@ -298,33 +300,27 @@ static int add_host_side(struct add_ctx *c, struct hg_record *rec, struct hg_err
 /* The names and what they were built from, then the hosts file. */
 static int add_names(const struct hg_attach_req *req, struct add_ctx *c, struct hg_record *rec, struct hg_error *err)
 {
-	struct hg_entries entries;
+	_cleanup_entries_ struct hg_entries entries = {0};
 	memcpy(rec->container_ips, c->cnet.addrs, c->cnet.n_addrs * sizeof(c->cnet.addrs[0]));
 	rec->n_container_ips = c->cnet.n_addrs;
 	rec->host_ips = c->host;
 	rec->targets = c->targets;
 	if (hg_entries_build(req->config, &c->targets, &entries) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	for (size_t i = 0; i < entries.n; i++)
-		if (hg_record_add_entry(rec, &entries.items[i].ip, entries.items[i].names) < 0) {
-			hg_entries_free(&entries);
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
-		}
+		if (hg_record_add_entry(rec, &entries.items[i].ip, entries.items[i].names) < 0)
+			return hg_error_oom(err);
 	if (req->hosts_target) {
 		_cleanup_free_ char *block = NULL;
 		struct hg_error herr = {0};
 		struct hg_names_owner owner = {.key = rec->key, .pid = req->hosts_target->pid,
 					       .pid_start = req->hosts_target->pid_start};
 		/* Recorded before it is written: DEL finds the block of an ADD killed half-way. */
-		if (hg_target_copy(req->hosts_target, &rec->hosts) < 0) {
-			hg_entries_free(&entries);
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
-		}
+		if (hg_target_copy(req->hosts_target, &rec->hosts) < 0)
+			return hg_error_oom(err);
 		rec->has_hosts = true;
-		if (req->save && req->save(req->save_ctx, rec, err) < 0) {
-			hg_entries_free(&entries);
+		if (req->save && req->save(req->save_ctx, rec, err) < 0)
 			return -1;
-		}
 		struct hg_file_id written;
 		if (hg_names_write(req->config->state_dir, &owner, entries.items, entries.n, req->hosts_target, &block,
 				   &written, &herr) == 0) {
@@ -342,28 +338,24 @@ static int add_names(const struct hg_attach_req *req, struct add_ctx *c, struct 
 			hg_target_free(&rec->hosts);
 		} else {
 			*err = herr;
-			hg_entries_free(&entries);
 			return -1;
 		}
 	}
-	hg_entries_free(&entries);
 	return 0;
 }
 
-int hg_attach_add(const struct hg_attach_req *req, struct hg_record *rec, struct hg_error *err)
+/* hg_attach_add without the free of *rec on failure, which its caller does once. */
+static int attach_add(const struct hg_attach_req *req, struct hg_record *rec, struct hg_error *err)
 {
 	struct add_ctx c = {.req = req, .cnet = req->cnet, .rec = rec};
 	bool need_netns;
 
-	hg_record_init(rec);
 	_cleanup_close_ int nsfd = req->netns_fd > 0 ? fcntl(req->netns_fd, F_DUPFD_CLOEXEC, 3)
 						     : hg_netns_open(req->netns_path, NULL, err);
 	if (nsfd < 0)
 		return req->netns_fd > 0 ? hg_error_errno(err, HG_CNI_NETNS, errno, "dup netns fd") : -1;
-	if (new_record(req, nsfd, rec) < 0) {
-		hg_record_free(rec);
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
-	}
+	if (new_record(req, nsfd, rec, err) < 0)
+		return -1;
 
 	/* The node's gateway is read here, before entering the container's namespace. */
 	if (!req->discover)
@@ -372,16 +364,23 @@ int hg_attach_add(const struct hg_attach_req *req, struct hg_record *rec, struct
 		c.need_node = true;
 	for (size_t i = 0; i < req->config->n_host_ips && c.need_node; i++)
 		if (req->config->host_ips[i].kind == HG_HOSTIP_NODE_GATEWAY) {
-			if (hg_route_default_gateways(c.node_gw, err) < 0) {
-				hg_record_free(rec);
+			if (hg_route_default_gateways(c.node_gw, err) < 0)
 				return hg_error_prefix(err, "read the node's default route");
-			}
 			break;
 		}
 
 	if (hg_netns_run(nsfd, add_in_netns, &c, err) < 0 || add_host_side(&c, rec, err) < 0 ||
 	    add_names(req, &c, rec, err) < 0) {
 		hg_attach_undo(rec, NULL, req->log);
+		return -1;
+	}
+	return 0;
+}
+
+int hg_attach_add(const struct hg_attach_req *req, struct hg_record *rec, struct hg_error *err)
+{
+	hg_record_init(rec);
+	if (attach_add(req, rec, err) < 0) {
 		hg_record_free(rec);
 		return -1;
 	}

@@ -10,7 +10,7 @@
 
 struct hg_attach_req {
 	const struct hg_config *config;
-	const char *kind;         /* "cni" or "hook": stored in the record */
+	enum hg_record_kind kind; /* stored in the record */
 	const char *network;      /* CNI network name (NULL for the hook) */
 	const char *container_id;
 	const char *ifname;       /* the container's interface; NULL: the default route's */
@@ -43,8 +43,10 @@ struct hg_entries {
 	size_t n;
 	char **storage; /* name lists for extra hosts, two slots each */
 };
+/* The entries of a configuration at the addresses targets; -1 when out of memory. */
 int hg_entries_build(const struct hg_config *c, const struct hg_host_addrs *targets, struct hg_entries *out);
 void hg_entries_free(struct hg_entries *e);
+#define _cleanup_entries_ __attribute__((cleanup(hg_entries_free)))
 /* The same, from a record; names are borrowed from it. */
 int hg_entries_from_record(const struct hg_record *r, struct hg_entries *out);
 

@@ -7,6 +7,8 @@
 #include "ops/attach.h"
 #include "ops/state.h"
 #include "ops/record.h"
+#include "ops/membership.h"
+#include "ops/registry.h"
 #include "ops/names.h"
 #include "os/hosts.h"
 #include "os/target.h"
@@ -26,7 +28,7 @@ void hg_hook_release_user(const char *id, const char *netns_record, const char *
 			  const struct hg_log *log)
 {
 	_cleanup_free_ char *users = NULL, *file = NULL;
-	_cleanup_record_ struct hg_record record;
+	_cleanup_record_ struct hg_record record = {0};
 	struct hg_error err = {0};
 	bool found = false;
 	size_t n = strlen(netns_record);
@@ -73,7 +75,7 @@ static int collect_members(const char *state_dir, const struct hg_log *log)
 {
 	_cleanup_free_ char *dir = NULL;
 	int removed = 0;
-	if (asprintf(&dir, "%s/hook", state_dir) < 0)
+	if (hg_state_dir_path(state_dir, HG_STATE_DIR_HOOK, &dir) < 0)
 		return 0;
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
@@ -110,13 +112,13 @@ static int collect_plumbing(const char *state_dir, const struct hg_log *log)
 {
 	_cleanup_free_ char *dir = NULL;
 	int removed = 0;
-	if (asprintf(&dir, "%s/hook/netns", state_dir) < 0)
+	if (hg_state_dir_path(state_dir, HG_STATE_DIR_HOOK_NETNS, &dir) < 0)
 		return 0;
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
 		_cleanup_free_ char *path = NULL, *users = NULL;
-		_cleanup_record_ struct hg_record record;
+		_cleanup_record_ struct hg_record record = {0};
 		struct hg_error err = {0};
 		bool found;
 		hg_record_init(&record);
@@ -135,7 +137,7 @@ static int collect_plumbing(const char *state_dir, const struct hg_log *log)
 			_cleanup_free_ char *own = NULL;
 			if (ue->d_name[0] == '.')
 				continue;
-			if (asprintf(&own, "%s/hook/%s.json", state_dir, ue->d_name) > 0 && access(own, F_OK) < 0)
+			if (hg_state_hook_path(state_dir, ue->d_name, &own) == 0 && access(own, F_OK) < 0)
 				unlinkat(dirfd(u), ue->d_name, 0);
 			else
 				left++;
@@ -157,7 +159,7 @@ static int collect_links(const char *state_dir, const struct hg_log *log)
 {
 	_cleanup_free_ char *dir = NULL;
 	int removed = 0;
-	if (asprintf(&dir, "%s/by-netns", state_dir) < 0)
+	if (hg_state_dir_path(state_dir, HG_STATE_DIR_BY_NETNS, &dir) < 0)
 		return 0;
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
@@ -240,7 +242,7 @@ static int collect_registries(const char *state_dir, const struct hg_log *log)
 	_cleanup_free_ char *dir = NULL;
 	long long now = (long long) time(NULL);
 	int removed = 0;
-	if (asprintf(&dir, "%s/hosts", hg_hosts_lock_dir) < 0)
+	if (hg_state_hosts_dir(&dir) < 0)
 		return 0;
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
@@ -307,17 +309,17 @@ int hg_hook_collect(const char *state_dir, const struct hg_log *log)
 	n += collect_links(state_dir, log);
 	n += collect_registries(state_dir, log);
 	/* Temp files of writers killed between their link and their rename. */
-	static const char *const temp_dirs[] = {"%s/hook", "%s/hook/netns"};
+	static const enum hg_state_dir temp_dirs[] = {HG_STATE_DIR_HOOK, HG_STATE_DIR_HOOK_NETNS};
 	for (size_t i = 0; i < ARRAY_SIZE(temp_dirs); i++) {
 		_cleanup_free_ char *dir = NULL;
-		if (asprintf(&dir, temp_dirs[i], state_dir) > 0)
+		if (hg_state_dir_path(state_dir, temp_dirs[i], &dir) == 0)
 			n += hg_state_sweep_temp(dir);
 	}
 	_cleanup_free_ char *hosts_dir = NULL;
-	if (asprintf(&hosts_dir, "%s/hosts", hg_hosts_lock_dir) > 0)
+	if (hg_state_hosts_dir(&hosts_dir) == 0)
 		n += hg_state_sweep_temp(hosts_dir);
 	_cleanup_free_ char *netns_dir = NULL;
-	if (asprintf(&netns_dir, "%s/hook/netns", state_dir) > 0)
+	if (hg_state_dir_path(state_dir, HG_STATE_DIR_HOOK_NETNS, &netns_dir) == 0)
 		rmdir(netns_dir);
 	return n;
 }

@@ -18,6 +18,7 @@
 #include "os/hosts.h"
 #include "os/nft.h"
 #include "os/netns.h"
+#include "os/sysctl.h"
 #include "os/probe.h"
 #include "ops/record.h"
 #include "os/route.h"
@@ -42,7 +43,7 @@ int hg_checks_add(struct hg_checks *c, const char *id, enum hg_check_status stat
 {
 	struct hg_check *grown = realloc(c->v, (c->n + 1) * sizeof(*c->v));
 	if (!grown)
-		return -ENOMEM;
+		return -1;
 	c->v = grown;
 	struct hg_check *k = &c->v[c->n];
 	va_list ap;
@@ -50,7 +51,7 @@ int hg_checks_add(struct hg_checks *c, const char *id, enum hg_check_status stat
 	int r = vasprintf(&k->message, fmt, ap);
 	va_end(ap);
 	if (r < 0)
-		return -ENOMEM;
+		return -1;
 	k->id = strdup(id);
 	k->fix = fix ? strdup(fix) : NULL;
 	k->status = status;
@@ -58,7 +59,7 @@ int hg_checks_add(struct hg_checks *c, const char *id, enum hg_check_status stat
 		free(k->id);
 		free(k->fix);
 		free(k->message);
-		return -ENOMEM;
+		return -1;
 	}
 	c->n++;
 	return 0;
@@ -79,20 +80,15 @@ const char *hg_check_status_name(enum hg_check_status s)
 
 int hg_doctor_parse_port(const char *s, struct hg_doctor_port *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(s, &end, 10);
-	if (errno || end == s || !isdigit((unsigned char) s[0]) || p == 0 || p > 65535)
+	const char *slash = strchr(s, '/');
+	enum hg_proto proto = HG_TCP;
+	uint16_t port;
+	if (hg_parse_port(s, slash ? (size_t) (slash - s) : strlen(s), &port) < 0 ||
+	    (slash && hg_parse_proto(slash + 1, &proto) < 0))
 		return -EINVAL;
-	out->port = (uint16_t) p;
-	out->proto = HG_TCP;
-	if (*end == '\0' || strcmp(end, "/tcp") == 0)
-		return 0;
-	if (strcmp(end, "/udp") == 0) {
-		out->proto = HG_UDP;
-		return 0;
-	}
-	return -EINVAL;
+	out->port = port;
+	out->proto = proto;
+	return 0;
 }
 
 /* ---- /etc/hosts ---- */
@@ -186,7 +182,7 @@ static int check_conf_dir(const char *dir, struct hg_checks *out)
 	struct dirent *e;
 	snprintf(fix, sizeof(fix), "host-gateway install --cni-conf-dir %s", dir);
 	if (!names)
-		return -ENOMEM;
+		return -1;
 	if (!d)
 		return hg_checks_add(out, "cni-conflist", HG_CHECK_FAIL, NULL, "cannot read %s: %s", dir, strerror(errno));
 	while ((e = readdir(d))) {
@@ -194,7 +190,7 @@ static int check_conf_dir(const char *dir, struct hg_checks *out)
 		if (!hg_conflist_is_cni_name(e->d_name) || fstatat(dirfd(d), e->d_name, &st, 0) < 0 || S_ISDIR(st.st_mode))
 			continue;
 		if (strv_push(&names, e->d_name) < 0)
-			return -ENOMEM;
+			return -1;
 	}
 	int idx = hg_conflist_pick_primary(names);
 	if (idx < 0)
@@ -204,7 +200,7 @@ static int check_conf_dir(const char *dir, struct hg_checks *out)
 	size_t len = 0;
 	struct hg_error rerr = {0};
 	if (asprintf(&path, "%s/%s", dir, names[idx]) < 0)
-		return -ENOMEM;
+		return -1;
 	/* Install's reader: a FIFO there must not hang us, nor /dev/zero fill the memory. A
 	 * symlink is followed, as runtimes do. */
 	if (hg_read_file(path, HG_CONFLIST_MAX_SIZE, HG_READ_FOLLOW, NULL, &text, &len, &rerr) < 0)
@@ -279,7 +275,6 @@ static int probe_in(void *ctx, struct hg_error *err)
 }
 
 static const char *fam_name(int s) { return s ? "IPv6" : "IPv4"; }
-static const char *proto_name(enum hg_proto p) { return p == HG_UDP ? "udp" : "tcp"; }
 
 static int load_config(struct doctor *d, struct hg_error *err)
 {
@@ -287,7 +282,7 @@ static int load_config(struct doctor *d, struct hg_error *err)
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	if (hg_config_init(&d->cfg) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (!d->o->config_given && access(d->o->config, F_OK) < 0 && errno == ENOENT)
 		return 0; /* no hook config on this machine: the defaults */
 	if (hg_read_file(d->o->config, HG_CONFLIST_MAX_SIZE, HG_READ_FOLLOW, NULL, &text, &len, err) < 0)
@@ -405,7 +400,7 @@ static int explain_refused(struct doctor *d, const char *id, const char *what, c
 {
 	struct hg_listeners l;
 	char fix[512], hbuf[HG_IP_STRLEN], obuf[HG_IP_STRLEN];
-	const char *pn = proto_name(d->proto);
+	const char *pn = hg_proto_name(d->proto);
 	hg_ip_str(host, hbuf);
 	if (hg_listeners_read(d->proto, port, &l) < 0)
 		return hg_checks_add(d->out, id, HG_CHECK_FAIL, NULL, "%s: refused (the host's sockets are unreadable)",
@@ -438,7 +433,7 @@ static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const str
 		     uint16_t host_port, struct hg_error *err)
 {
 	char id[128], what[128], dbuf[HG_IP_STRLEN];
-	const char *pn = proto_name(d->proto);
+	const char *pn = hg_proto_name(d->proto);
 	hg_ip_str(dst, dbuf);
 	snprintf(id, sizeof(id), "port-%s-%s-%u", pn, dbuf, port);
 	snprintf(what, sizeof(what), s ? "[%s]:%u/%s" : "%s:%u/%s", dbuf, port, pn);
@@ -564,22 +559,21 @@ static int check_addresses(struct doctor *d)
 
 static int check_hosts(struct doctor *d)
 {
-	struct hg_hosts_target t = {0};
-	const char *why = NULL;
+	_cleanup_target_ struct hg_hosts_target t = {0};
 	struct hg_error e = {0};
 	bool gone = false;
-	if (hg_target_for_pid(d->o->pid, &t, &why) < 0)
+	if (hg_target_for_pid(d->o->pid, &t, &e) < 0)
 		return hg_checks_add(d->out, "hosts", HG_CHECK_UNKNOWN, NULL, "cannot check /etc/hosts of process %d: %s",
-				     (int) d->o->pid, why ? why : "unknown reason");
+				     (int) d->o->pid, e.msg[0] ? e.msg : "unknown reason");
+	e = (struct hg_error){0};
 	/* Read-only: a read-only mount of the file is a container's right, and a diagnosis
 	 * writes nothing. */
 	_cleanup_close_ int fd = hg_target_open_read(&t, &gone, &e);
-	hg_target_free(&t);
 	if (fd < 0)
 		return hg_checks_add(d->out, "hosts", HG_CHECK_UNKNOWN, NULL, "cannot open /etc/hosts of process %d: %s",
 				     (int) d->o->pid, e.msg);
 	_cleanup_free_ char *text = NULL;
-	if (hg_read_fd(fd, "/etc/hosts", HG_HOSTS_MAX_SIZE, NULL, &text, NULL, &e) < 0)
+	if (hg_read_fd(fd, "/etc/hosts", HG_HOSTS_MAX_SIZE, 0, NULL, &text, NULL, &e) < 0)
 		return hg_checks_add(d->out, "hosts", HG_CHECK_UNKNOWN, NULL, "cannot read /etc/hosts of process %d: %s",
 				     (int) d->o->pid, e.msg);
 
@@ -670,11 +664,11 @@ static int run_container(struct doctor *d, struct hg_error *err)
 		if (d->host.ip[s].family)
 			find_iif(d, s);
 	if (check_addresses(d) < 0 || check_rp_filter(d) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (check_ports(d, err) < 0)
 		return -1;
 	if (d->o->pid > 0 && check_hosts(d) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	return 0;
 }
 
@@ -686,7 +680,7 @@ int hg_doctor_run(const struct hg_doctor_opts *o, struct hg_checks *out, struct 
 	if (o->netns || o->pid > 0)
 		r = run_container(&d, err);
 	if (r == 0 && o->cni_conf_dir && check_conf_dir(o->cni_conf_dir, out) < 0)
-		r = hg_error_set(err, HG_CNI_IO, "out of memory");
+		r = hg_error_oom(err);
 	if (d.nsfd >= 0)
 		close(d.nsfd);
 	hg_record_free(&d.rec);

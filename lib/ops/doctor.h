@@ -29,7 +29,7 @@ struct hg_checks {
 void hg_checks_free(struct hg_checks *c);
 static inline void hg_checks_freep(struct hg_checks *c) { hg_checks_free(c); }
 #define _cleanup_checks_ __attribute__((cleanup(hg_checks_freep)))
-/* Appends a check (fix may be NULL); -ENOMEM. */
+/* Appends a check (fix may be NULL); -1 when out of memory. */
 int hg_checks_add(struct hg_checks *c, const char *id, enum hg_check_status status, const char *fix,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 bool hg_checks_failed(const struct hg_checks *c);

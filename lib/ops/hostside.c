@@ -3,62 +3,14 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "ops/hostside.h"
+#include "base/key.h"
 #include "base/nat.h"
 #include "os/nft.h"
 #include "os/netns.h"
+#include "os/sysctl.h"
 #include "os/route.h"
 #include "base/util.h"
 
-static bool key_char_safe(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-	       ch == '.' || ch == '-';
-}
-
-/* One part of a key: as it is when short and plain, else its first bytes (unsafe ones as
- * '_') and a hash of the whole, so that distinct parts stay distinct and the key is safe
- * in nft text, a file name, and an nft comment (at most 128 bytes). */
-static void key_part(const char *s, size_t max, char *out)
-{
-	size_t n = strlen(s);
-	bool plain = n <= max;
-	for (size_t i = 0; plain && i < n; i++)
-		plain = key_char_safe(s[i]);
-	if (plain) {
-		memcpy(out, s, n + 1);
-		return;
-	}
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char) s[i]) * 0x100000001b3ull;
-	size_t keep = n < max - 17 ? n : max - 17;
-	for (size_t i = 0; i < keep; i++)
-		out[i] = key_char_safe(s[i]) ? s[i] : '_';
-	snprintf(out + keep, 18, "~%016llx", (unsigned long long) h);
-}
-
-int hg_attachment_key(const char *network, const char *container_id, const char *ifname, char *out, size_t size)
-{
-	char net[HG_KEY_NETWORK_MAX + 1], cid[HG_KEY_ID_MAX + 1], ifn[HG_KEY_IFNAME_MAX + 1];
-	/* '=' is in no network name: a CNI network called "hook" is not the hook. */
-	key_part(network ? network : "", HG_KEY_NETWORK_MAX, net);
-	key_part(container_id, HG_KEY_ID_MAX, cid);
-	key_part(ifname ? ifname : "-", HG_KEY_IFNAME_MAX, ifn);
-	int n = snprintf(out, size, "%s+%s+%s", network ? net : "=hook", cid, ifn);
-	return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
-}
-
-bool hg_iface_name_safe(const char *iface)
-{
-	if (!iface || !iface[0] || strlen(iface) >= 16)
-		return false;
-	for (const char *p = iface; *p; p++)
-		if (!key_char_safe(*p) && *p != '@' && *p != '+')
-			return false;
-	return true;
-}
-
-/* The users directory of a resource and the file of one user in it. */
 static int user_paths(const char *state_dir, const char *kind, const char *resource, const char *key,
 		      char dir[512], char file[1024])
 {
@@ -72,25 +24,21 @@ static int user_paths(const char *state_dir, const char *kind, const char *resou
 	return 0;
 }
 
-static int mkdirs(const char *state_dir, const char *kind, const char *dir)
+static int mkdirs(const char *state_dir, const char *kind, const char *dir, struct hg_error *err)
 {
 	char mid[512];
 	snprintf(mid, sizeof(mid), "%s/%s", state_dir, kind);
 	mkdir(state_dir, 0700);
-	if (mkdir(mid, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
+	if ((mkdir(mid, 0700) < 0 && errno != EEXIST) || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", dir);
 	return 0;
 }
 
-static int touch(const char *path, const char *content)
+static int touch(const char *path, const char *content, struct hg_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (content && write(fd, content, strlen(content)) < 0)
-		return -errno;
+	if (fd < 0 || (content && write(fd, content, strlen(content)) < 0))
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", path);
 	return 0;
 }
 
@@ -107,21 +55,20 @@ int hg_alias_acquire(const char *state_dir, const struct hg_ip *ip, const char *
 	hg_ip_str(ip, a);
 	user_paths(state_dir, "alias", a, key, dir, file);
 	snprintf(owned, sizeof(owned), "%s.owned", dir);
-	int r = mkdirs(state_dir, "alias", dir);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", dir);
+	if (mkdirs(state_dir, "alias", dir, err) < 0)
+		return -1;
 	int has = hg_lo_has_address(ip, err);
 	if (has < 0)
 		return -1;
 	if (!has) {
 		/* Marked before it exists, so that a crash in between still lets the last user remove it. */
-		if ((r = touch(owned, NULL)) < 0)
-			return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", owned);
+		if (touch(owned, NULL, err) < 0)
+			return -1;
 		if (hg_lo_address(ip, true, err) < 0)
 			return -1;
 	}
-	if ((r = touch(file, NULL)) < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", file);
+	if (touch(file, NULL, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -160,22 +107,21 @@ int hg_loopback_acquire(const char *state_dir, const char *iface, char *const *e
 	_cleanup_free_ char *text = NULL;
 	user_paths(state_dir, "localnet", iface, key, dir, file);
 	snprintf(orig, sizeof(orig), "%s.orig", dir);
-	int r = mkdirs(state_dir, "localnet", dir);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", dir);
-	if ((r = touch(file, NULL)) < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", file);
-	if (port && port[0] && !hg_iface_name_safe(port))
+	if (mkdirs(state_dir, "localnet", dir, err) < 0)
+		return -1;
+	if (touch(file, NULL, err) < 0)
+		return -1;
+	if (port && port[0] && !hg_key_iface_safe(port))
 		return hg_error_set(err, HG_CNI_NFTABLES, "bridge port \"%.20s\" has characters nftables rules cannot match safely", port);
 	/* The guard is in place before route_localnet opens the interface. Once the tables
 	 * exist (every attachment but the first), one transaction of elements does it. */
 	struct hg_error fast_err = {0};
 	if (hg_nat_loopback_grant_text(iface, elements, port, addr, key, &text) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (hg_nft_run(text, &fast_err) < 0) {
 		free(TAKE_PTR(text));
 		if (hg_nat_loopback_add_text(iface, elements, port, addr, key, &text) < 0)
-			return hg_error_set(err, HG_CNI_IO, "out of memory");
+			return hg_error_oom(err);
 		if (hg_nft_run(text, err) < 0)
 			return -1;
 	}
@@ -183,8 +129,8 @@ int hg_loopback_acquire(const char *state_dir, const char *iface, char *const *e
 	if (hg_sysctl_read(sysctl, old, sizeof(old)) < 0)
 		return hg_error_errno(err, HG_CNI_NETNS, errno, "read %s", sysctl);
 	if (strcmp(old, "1") != 0) {
-		if ((r = touch(orig, old)) < 0)
-			return hg_error_errno(err, HG_CNI_STATE, -r, "create %s", orig);
+		if (touch(orig, old, err) < 0)
+			return -1;
 		if (hg_sysctl_write(sysctl, "1", NULL, 0, err) < 0)
 			return -1;
 	}
@@ -264,7 +210,7 @@ static void release_localnet(const char *dir, const char *iface, const struct hg
 {
 	char orig[600], sysctl[256], old[16], text[300];
 	struct hg_error err = {0};
-	if (!hg_iface_name_safe(iface))
+	if (!hg_key_iface_safe(iface))
 		return; /* never acquired: ADD refuses such a name */
 	snprintf(orig, sizeof(orig), "%s.orig", dir);
 	snprintf(text, sizeof(text), "delete element inet %s localnet_ifaces { \"%s\" }\n", HG_NFT_TABLE, iface);
@@ -284,7 +230,7 @@ void hg_loopback_release(const char *state_dir, const char *iface, char *const *
 	char dir[512], file[1024];
 	_cleanup_free_ char *text = NULL;
 	struct hg_error err = {0};
-	bool with_port = port && port[0] && hg_iface_name_safe(port);
+	bool with_port = port && port[0] && hg_key_iface_safe(port);
 	user_paths(state_dir, "localnet", iface, key, dir, file);
 	/* One transaction when everything is there; else piece by piece (an element already
 	 * gone, e.g. after a killed ADD, fails the whole transaction). */
@@ -353,14 +299,14 @@ static bool key_valid(const char *stored, const char *network, json_t *valid)
 	for (char *p = key; *p; p++)
 		if (*p == '/')
 			*p = '+';
-	if (hg_attachment_key(network, "x", NULL, prefix, sizeof(prefix)) < 0)
+	if (hg_key_attachment(network, "x", NULL, prefix, sizeof(prefix)) < 0)
 		return true;
 	size_t n = strlen(prefix) - strlen("x+-");
 	if (strncmp(key, prefix, n) != 0)
 		return true; /* another network's: not ours to judge */
 	json_array_foreach (valid, i, a) {
 		char k[HG_KEY_MAX];
-		if (hg_attachment_key(network, json_string_value(json_object_get(a, "containerID")) ?: "",
+		if (hg_key_attachment(network, json_string_value(json_object_get(a, "containerID")) ?: "",
 				      json_string_value(json_object_get(a, "ifname")) ?: "", k, sizeof(k)) == 0 &&
 		    strcmp(k, key) == 0)
 			return true;
@@ -418,7 +364,7 @@ static void gc_bridge_elements(const char *network, json_t *valid, const struct 
 			struct hg_ip ip;
 			char text[256];
 			if (!c || key_valid(c, network, valid) || !addr || hg_ip_parse(addr, false, &ip) < 0 ||
-			    (concat && (!port || !hg_iface_name_safe(port))))
+			    (concat && (!port || !hg_key_iface_safe(port))))
 				continue;
 			if (concat)
 				snprintf(text, sizeof(text), "delete element bridge %s granted { \"%s\" . %s }\n", HG_NFT_TABLE,

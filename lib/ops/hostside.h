@@ -12,18 +12,7 @@
 #include "base/ip.h"
 #include "os/log.h"
 #include "base/error.h"
-
-/* The attachment key as records, nft comments and user files carry it:
- * "network+containerID+ifname" ("=hook+containerID+-" for the hook's plumbing), each part
- * shortened with a hash when long or unusual, so that the key is at most HG_KEY_MAX - 1
- * bytes of [A-Za-z0-9_.~=+-]: safe in nft text and comments (128 bytes) and as a file name. */
-#define HG_KEY_NETWORK_MAX 36
-#define HG_KEY_ID_MAX 64
-#define HG_KEY_IFNAME_MAX 24
-#define HG_KEY_MAX 128
-int hg_attachment_key(const char *network, const char *container_id, const char *ifname, char *out, size_t size);
-/* Can iface go into nft text as a quoted string? (Linux allows '"' in interface names.) */
-bool hg_iface_name_safe(const char *iface);
+#include "base/key.h" /* the users files are named by attachment key */
 
 int hg_alias_acquire(const char *state_dir, const struct hg_ip *ip, const char *key, struct hg_error *err);
 void hg_alias_release(const char *state_dir, const struct hg_ip *ip, const char *key, const struct hg_log *log);

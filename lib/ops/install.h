@@ -1,18 +1,21 @@
 /* Installing host-gateway on a node: the binary into the CNI bin folder, our entry into the
  * network configuration runtimes load (the first file of the CNI configuration folder), and
  * keeping it there while something else (kindnetd) rewrites that file. The pure JSON edit
- * is lib/base/conflist.c's; this file does the file work. Actions are reported through the
- * front's log sink, one line each. */
+ * is lib/base/conflist.c's; the file work is split by concern: install.c the entry in the
+ * configuration (and the temp files of every write), install-binary.c the binary,
+ * install-libs.c the libnftables set, install-state-dirs.c the stateDirs note,
+ * install-watch.c the watch loop. Actions are reported through the front's log sink, one
+ * line each. */
 #pragma once
 
 #include <stdbool.h>
 #include <jansson.h>
 #include "base/error.h"
 #include "os/log.h"
+#include "os/dpkg.h" /* HG_DPKG_INFO_DIR, for the callers of hg_install_binary */
 
 #define HG_DEFAULT_CNI_CONF_DIR "/etc/cni/net.d"
 #define HG_DEFAULT_CNI_BIN_DIR "/opt/cni/bin"
-#define HG_DPKG_INFO_DIR "/var/lib/dpkg/info"
 
 /* Copies the executable open at self_fd to bin_dir/host-gateway (temp file, fsync, rename,
  * mode 0755) unless that file is already the same inode or the same bytes. A file there
@@ -40,18 +43,11 @@ int hg_install_chain_check(const char *conf_dir, json_t *entry, char **primary, 
  * stateDir of the entry removed (NULL when there was none, or it had no stateDir). */
 int hg_uninstall_chain(const char *conf_dir, char **state_dir, const struct hg_log *log, struct hg_error *err);
 
-/* The attachment records under state_dir/cni/NETWORK/ (each needs the binary for its DEL). */
-int hg_install_count_records(const char *state_dir, size_t *n, struct hg_error *err);
-
 /* Removes bin_dir/host-gateway when it is a regular file no Debian package owns and no
  * record remains under state_dir (or force). 1 removed, 0 kept (said why through log),
  * -1 on error (and when force cannot be honoured). */
 int hg_uninstall_binary(const char *bin_dir, const char *state_dir, bool force, const char *dpkg_info_dir,
 			const struct hg_log *log, struct hg_error *err);
-
-/* The Debian package whose file list (dpkg_info_dir/PKG.list) names path, in *pkg; 1 when
- * one does, 0 when none. Merged-/usr aliases (/lib/x for /usr/lib/x) count. */
-int hg_install_dpkg_owner(const char *dpkg_info_dir, const char *path, char **pkg, struct hg_error *err);
 
 /* The nftables keys entry uses (virtualIPs without hostAlias, localhostPorts,
  * hostLoopbackPorts) need libnftables.so.1: -1 naming the keys and the library when this

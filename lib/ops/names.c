@@ -29,12 +29,10 @@ static int open_locked(const char *state_dir, const struct hg_hosts_target *targ
 	f->fd = hg_target_open(target, gone ? gone : &ignored, err);
 	if (f->fd < 0)
 		return -1;
-	int r = hg_file_identify(f->fd, &f->id);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_HOSTS_FILE, -r, "stat %s", f->what);
+	if (hg_file_identify(f->fd, &f->id) < 0)
+		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "stat %s", f->what);
 	/* Next to the lock, in one place whatever stateDir the owners' configurations name. */
-	snprintf(f->registry, sizeof(f->registry), "%s/hosts/%llu-%llu.json", hg_hosts_lock_dir,
-		 (unsigned long long) f->id.dev, (unsigned long long) f->id.ino);
+	hg_state_hosts_registry_path(f->id.dev, f->id.ino, f->registry, sizeof(f->registry));
 	f->lock = hg_state_lock_file(state_dir, f->fd, err);
 	return f->lock < 0 ? -1 : 0;
 }
@@ -113,7 +111,7 @@ static int drop_keys(const struct hg_hosts_registry *g, char ***keys)
 {
 	for (size_t i = 0; i < g->n; i++)
 		if (strv_push(keys, g->owners[i].key) < 0)
-			return -ENOMEM;
+			return -1;
 	return 0;
 }
 
@@ -145,7 +143,7 @@ static int render(struct open_file *f, const struct hg_hosts_registry *g, char *
 	size_t n;
 	_cleanup_free_ struct hg_hosts_entry *entries = registry_entries(g, &n);
 	if (!entries || drop_keys(g, dead) < 0)
-		return hg_error_set(err, HG_CNI_IO, "out of memory");
+		return hg_error_oom(err);
 	if (n == 0)
 		return hg_hosts_remove_fd(f->fd, f->what, *dead, err);
 	_cleanup_free_ char *block = NULL;
@@ -172,7 +170,7 @@ int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, co
 		goto out;
 	load_registry(&f, target, &g);
 	if (!ips || !names || prune(&g, owner->key, now, &dead) < 0 || hg_registry_set_file(&g, target, &f.id) < 0) {
-		hg_error_set(err, HG_CNI_IO, "out of memory");
+		hg_error_oom(err);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -182,14 +180,14 @@ int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, co
 	int p = hg_registry_put(&g, owner->key, owner->pid, owner->pid_start, now, ips, (char *const *const *) names,
 				n);
 	if (p < 0) {
-		hg_error_set(err, HG_CNI_HOSTS_FILE, p == -E2BIG ? "%s has %d owners already" : "out of memory (%s)",
+		hg_error_set(err, HG_CNI_HOSTS_FILE, errno == E2BIG ? "%s has %d owners already" : "out of memory (%s)",
 			     f.what, HG_HOSTS_MAX_OWNERS);
 		goto out;
 	}
 	if (render(&f, &g, &dead, block, err) < 0 || hg_registry_save(f.registry, &g, err) < 0)
 		goto out;
 	if (!*block && !(*block = strdup(""))) {
-		hg_error_set(err, HG_CNI_IO, "out of memory");
+		hg_error_oom(err);
 		goto out;
 	}
 	if (written)
@@ -218,7 +216,7 @@ int hg_names_remove(const char *state_dir, const char *owner, const struct hg_ho
 			break;
 		}
 	if (prune(&g, NULL, (long long) time(NULL), &dead) < 0 || (owner && strv_push(&dead, owner) < 0)) {
-		hg_error_set(err, HG_CNI_IO, "out of memory");
+		hg_error_oom(err);
 		goto out;
 	}
 	/* The block is rendered again without owner's lines (a name another live owner maps
@@ -239,8 +237,7 @@ int hg_names_forget(const char *state_dir, const char *owner, uint64_t dev, uint
 	struct hg_hosts_registry g;
 	struct hg_error ignored = {0};
 	int r = 0;
-	snprintf(registry, sizeof(registry), "%s/hosts/%llu-%llu.json", hg_hosts_lock_dir, (unsigned long long) dev,
-		 (unsigned long long) ino);
+	hg_state_hosts_registry_path(dev, ino, registry, sizeof(registry));
 	_cleanup_close_ int lock = hg_state_lock_devino(state_dir, dev, ino, err);
 	if (lock < 0)
 		return -1;
@@ -293,7 +290,7 @@ int hg_names_read(const char *state_dir, const char *owner, const struct hg_host
 	int r = -1;
 	*block = *want = NULL;
 	if (open_locked(state_dir, target, NULL, &f, err) == 0 &&
-	    hg_read_fd(f.fd, f.what, HG_HOSTS_MAX_SIZE, NULL, &text, &len, err) == 0) {
+	    hg_read_fd(f.fd, f.what, HG_HOSTS_MAX_SIZE, 0, NULL, &text, &len, err) == 0) {
 		/* An old per-owner block of owner (written before an upgrade, not rendered since)
 		 * is compared with what the caller recorded; so is the block when the registry
 		 * does not list owner. */

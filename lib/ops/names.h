@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include "os/hosts.h"
 #include "ops/record.h"
+#include "ops/registry.h"
 #include "os/target.h"
 #include "base/error.h"
 

@@ -4,6 +4,7 @@
  *   <stateDir>/cni/<network>/<containerID>+<ifname>.json   a CNI attachment
  *   <stateDir>/hook/netns/<dev>-<ino>.json                  the hook's plumbing of a netns
  *   <stateDir>/hook/<containerID>.json                      a container's membership of it
+ *                                                          (membership.h)
  * Format version 2; version 1 files (written before attachment keys took '+' and
  * memberships their process) are read as they are. */
 #pragma once
@@ -24,6 +25,10 @@
 #define HG_RECORD_MAX_SIZE (4 << 20)        /* a registry of 64 owners with every name fits */
 
 enum hg_record_kind { HG_RECORD_CNI, HG_RECORD_HOOK };
+/* The kind as records store it ("cni", "hook"), and back (anything else is "cni", as
+ * records before the key were). */
+const char *hg_record_kind_name(enum hg_record_kind k);
+enum hg_record_kind hg_record_kind_parse(const char *s);
 
 struct hg_record_route {
 	struct hg_ip dst;
@@ -43,7 +48,7 @@ struct hg_record {
 	char *network; /* CNI only */
 	char *container_id;
 	char *ifname; /* NULL: the interface of the container's default route (hook) */
-	char *key;    /* hg_attachment_key: nft comments and users files carry it */
+	char *key;    /* hg_key_attachment: nft comments and users files carry it */
 	char *state_dir;
 	struct {
 		char *path;
@@ -102,60 +107,6 @@ int hg_record_index(const char *state_dir, const char *path, const struct hg_rec
 int hg_record_find_by_netns(const char *state_dir, const struct hg_netns_id *id, struct hg_record *r,
 			    struct hg_error *err);
 
-/* Entries of the hosts block: copies names into the record. */
+/* Entries of the hosts block: copies names into the record; -1 when out of memory or past
+ * HG_RECORD_MAX_ENTRIES. */
 int hg_record_add_entry(struct hg_record *r, const struct hg_ip *ip, char *const *names);
-
-/* A container's membership of the hook's plumbing of its netns. */
-struct hg_membership {
-	char *container_id;
-	char *netns_record; /* path of the plumbing record */
-	pid_t pid;          /* 0: unknown */
-	unsigned long long pid_start;
-};
-
-void hg_membership_free(struct hg_membership *m);
-int hg_membership_load(const char *path, struct hg_membership *m, bool *found, struct hg_error *err);
-int hg_membership_save(const char *path, const struct hg_membership *m, struct hg_error *err);
-
-/* Who has a block in one hosts file, and its lines, so that a file rewritten by someone
- * else (kubelet truncates a pod's etc-hosts before each container) is rebuilt with every
- * live owner's block: <hg_hosts_lock_dir>/hosts/<dev>-<ino>.json (the default stateDir,
- * whatever stateDir an owner's configuration names), in the order the owners came.
- * Inode numbers are reused once a file is gone, so a registry also records which file it
- * was made for (names.h decides whether a file is still that one). Format version 3;
- * version 2 registries (no identity) are read, and are stale. */
-#define HG_REGISTRY_VERSION 3
-#define HG_HOSTS_MAX_OWNERS 64
-
-struct hg_hosts_owner {
-	char *key;
-	pid_t pid; /* the container's process: the owner lives while it does (0: unknown) */
-	unsigned long long pid_start;
-	long long since; /* when it last wrote its lines, seconds since the epoch (0: unknown) */
-	struct hg_record_entry *entries;
-	size_t n_entries;
-};
-
-struct hg_hosts_registry {
-	int version;
-	struct hg_hosts_target target; /* where its last writer reached the file (file NULL and
-					  root NULL: not recorded, version 2) */
-	bool has_identity;             /* false: version 2, made for an unknown file */
-	struct hg_file_id identity;
-	struct hg_hosts_owner *owners;
-	size_t n;
-};
-
-void hg_registry_free(struct hg_hosts_registry *g);
-/* A missing file is an empty registry; a damaged one is -1 (HG_CNI_STATE). */
-int hg_registry_load(const char *path, struct hg_hosts_registry *g, struct hg_error *err);
-/* An empty registry removes the file. */
-int hg_registry_save(const char *path, const struct hg_hosts_registry *g, struct hg_error *err);
-/* Removes owner i (freeing it). */
-void hg_registry_remove(struct hg_hosts_registry *g, size_t i);
-/* Sets key's lines, appending a new owner; -1 (-E2BIG) past HG_HOSTS_MAX_OWNERS. */
-int hg_registry_put(struct hg_hosts_registry *g, const char *key, pid_t pid, unsigned long long pid_start,
-		    long long since, const struct hg_ip *ips, char *const *const *names, size_t n);
-/* Records that the registry is of the file id, reached through target (copied). */
-int hg_registry_set_file(struct hg_hosts_registry *g, const struct hg_hosts_target *target,
-			 const struct hg_file_id *id);

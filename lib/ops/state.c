@@ -13,75 +13,91 @@
 #include "base/util.h"
 #include "os/fs.h"
 
+/* An error of a lower layer, as an error of the state directory. */
+static int state_error(struct hg_error *err)
+{
+	if (err->code == HG_CNI_IO && err->errnum != ENOMEM)
+		err->code = HG_CNI_STATE;
+	return -1;
+}
+
+
+int hg_state_dir_path(const char *state_dir, enum hg_state_dir which, char **out)
+{
+	static const char *const names[] = {
+		[HG_STATE_DIR_CNI] = "cni",
+		[HG_STATE_DIR_HOOK] = "hook",
+		[HG_STATE_DIR_HOOK_NETNS] = "hook/netns",
+		[HG_STATE_DIR_BY_NETNS] = "by-netns",
+	};
+	return asprintf(out, "%s/%s", state_dir, names[which]) < 0 ? (*out = NULL, -1) : 0;
+}
+
+int hg_state_by_netns_path(const char *state_dir, uint64_t dev, uint64_t ino, char **out)
+{
+	return asprintf(out, "%s/by-netns/%llu-%llu", state_dir, (unsigned long long) dev,
+			(unsigned long long) ino) < 0
+		       ? (*out = NULL, -1)
+		       : 0;
+}
+
+int hg_state_hosts_dir(char **out)
+{
+	return asprintf(out, "%s/hosts", hg_hosts_lock_dir) < 0 ? (*out = NULL, -1) : 0;
+}
+
+void hg_state_hosts_registry_path(uint64_t dev, uint64_t ino, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/hosts/%llu-%llu.json", hg_hosts_lock_dir, (unsigned long long) dev,
+		 (unsigned long long) ino);
+}
 
 int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
 		      char **out)
 {
-	return asprintf(out, "%s/cni/%s/%s+%s.json", state_dir, network, container_id, ifname) < 0 ? -ENOMEM : 0;
+	return asprintf(out, "%s/cni/%s/%s+%s.json", state_dir, network, container_id, ifname) < 0 ? (*out = NULL, -1) : 0;
 }
 
 int hg_state_hook_path(const char *state_dir, const char *container_id, char **out)
 {
-	return asprintf(out, "%s/hook/%s.json", state_dir, container_id) < 0 ? -ENOMEM : 0;
+	return asprintf(out, "%s/hook/%s.json", state_dir, container_id) < 0 ? (*out = NULL, -1) : 0;
 }
 
 int hg_state_network_dir(const char *state_dir, const char *network, char **out)
 {
-	return asprintf(out, "%s/cni/%s", state_dir, network) < 0 ? -ENOMEM : 0;
+	return asprintf(out, "%s/cni/%s", state_dir, network) < 0 ? (*out = NULL, -1) : 0;
 }
 
-/* The record's text in a new file of dir, not yet named where the file system allows it
- * (util.h). A temp name left by a killed run with our PID is removed first. */
-static int create_unnamed(const char *dir, const char *tmp, bool *named)
+/* The temp name of a record being written: one per process, HG_STATE_TEMP_PREFIX PID
+ * ".json" (a name of a killed run with our PID is removed by hg_atomic_open). */
+static int temp_name(const char *dir, char **path)
 {
-	int fd = hg_tmp_open(dir, tmp, 0600, named);
-	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
-		fd = hg_tmp_open(dir, tmp, 0600, named);
-	return fd;
-}
-
-static int give_name(int fd, const char *tmp)
-{
-	if (hg_tmp_link(fd, tmp) == 0)
-		return 0;
-	if (errno != EEXIST || unlink(tmp) < 0)
-		return -1;
-	return hg_tmp_link(fd, tmp);
+	return asprintf(path, "%s/" HG_STATE_TEMP_PREFIX "%d.json", dir, (int) getpid()) < 0 ? -1 : 0;
 }
 
 int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 {
-	_cleanup_free_ char *dir = strdup(path), *tmp = NULL;
-	bool named;
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_atomic_ struct hg_atomic t = {.fd = -1};
 	if (!dir)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+		return hg_error_oom(err);
 	*strrchr(dir, '/') = '\0';
-	int r = hg_mkdir_p(dir, 0700);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", dir);
-	if (asprintf(&tmp, "%s/" HG_STATE_TEMP_PREFIX "%d.json", dir, (int) getpid()) < 0)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
-	_cleanup_close_ int fd = create_unnamed(dir, tmp, &named);
-	if (fd < 0)
-		return hg_error_errno(err, HG_CNI_STATE, errno, "create %s", tmp);
+	if (hg_mkdir_p(dir, 0700) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create state directory %s", dir);
+	/* Records are not fsynced: they describe this boot's plumbing, and the plain ADD pays
+	 * for every system call. */
+	if (hg_atomic_open(&t, dir, temp_name, err) < 0)
+		return state_error(err);
 	/* One write: json_dumpfd would issue one write(2) per token. */
 	_cleanup_free_ char *text = json_dumps(record, JSON_INDENT(1) | JSON_SORT_KEYS);
-	size_t len = text ? strlen(text) : 0;
-	if (text)
-		text[len++] = '\n'; /* replaces the terminating NUL; len bytes are written */
-	if (!text || write(fd, text, len) != (ssize_t) len) {
-		int e = text ? errno : ENOMEM;
-		if (named)
-			unlink(tmp);
-		return hg_error_errno(err, HG_CNI_STATE, e, "write %s", tmp);
-	}
-	if (!named && give_name(fd, tmp) < 0)
-		return hg_error_errno(err, HG_CNI_STATE, errno, "link %s", tmp);
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return hg_error_errno(err, HG_CNI_STATE, e, "rename %s to %s", tmp, path);
-	}
+	if (!text)
+		return hg_error_oom(err);
+	size_t len = strlen(text);
+	text[len++] = '\n'; /* replaces the terminating NUL; len bytes are written */
+	if (hg_write_all(t.fd, text, len) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "write a temp file for %s", path);
+	if (hg_atomic_commit(&t, path, 0, err) < 0)
+		return state_error(err);
 	return 0;
 }
 
@@ -90,13 +106,10 @@ int hg_state_write(const char *path, json_t *record, struct hg_error *err)
 static pid_t temp_writer(const char *name)
 {
 	const size_t plen = sizeof(HG_STATE_TEMP_PREFIX) - 1;
-	const char *s = name + plen;
-	long pid = 0;
-	if (strncmp(name, HG_STATE_TEMP_PREFIX, plen) != 0 || *s < '1' || *s > '9')
+	unsigned long long pid;
+	const char *s;
+	if (strncmp(name, HG_STATE_TEMP_PREFIX, plen) != 0 || !(s = hg_parse_decimal(name + plen, INT_MAX, &pid)))
 		return 0;
-	for (; *s >= '0' && *s <= '9'; s++)
-		if ((pid = pid * 10 + (*s - '0')) > INT_MAX)
-			return 0;
 	return strcmp(s, ".json") == 0 ? (pid_t) pid : 0;
 }
 
@@ -118,7 +131,7 @@ int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *e;
 	if (!list)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+		return hg_error_oom(err);
 	if (!d && errno != ENOENT)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "open %s", dir);
 	while (d && (e = readdir(d))) {
@@ -127,7 +140,7 @@ int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
 		if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
 			continue;
 		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0 || strv_push(&list, p) < 0)
-			return hg_error_set(err, HG_CNI_STATE, "out of memory");
+			return hg_error_oom(err);
 	}
 	*paths = TAKE_PTR(list);
 	return 0;
@@ -135,9 +148,8 @@ int hg_state_list(const char *dir, char ***paths, struct hg_error *err)
 
 int hg_state_ready(const char *state_dir, struct hg_error *err)
 {
-	int r = hg_mkdir_p(state_dir, 0700);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_NOT_READY, -r, "state directory %s", state_dir);
+	if (hg_mkdir_p(state_dir, 0700) < 0)
+		return hg_error_errno(err, HG_CNI_NOT_READY, errno, "state directory %s", state_dir);
 	if (access(state_dir, W_OK | X_OK) < 0)
 		return hg_error_errno(err, HG_CNI_NOT_READY, errno, "state directory %s", state_dir);
 	return 0;
@@ -167,9 +179,8 @@ int hg_state_check_dir(const char *state_dir, struct hg_error *err)
 				    "state directory %s must be an absolute path without \".\", \"..\", \"//\" or a "
 				    "trailing \"/\"",
 				    state_dir);
-	int r = hg_mkdir_p(state_dir, 0700);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
+	if (hg_mkdir_p(state_dir, 0700) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create state directory %s", state_dir);
 	if (lstat(state_dir, &st) < 0)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "state directory %s", state_dir);
 	/* Root writes records, users files and locks there: whoever else could write the
@@ -214,11 +225,10 @@ static int lock_path(const char *path, struct hg_error *err)
 int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL;
-	int r = hg_mkdir_p(state_dir, 0700);
-	if (r < 0)
-		return hg_error_errno(err, HG_CNI_STATE, -r, "create state directory %s", state_dir);
+	if (hg_mkdir_p(state_dir, 0700) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create state directory %s", state_dir);
 	if (asprintf(&path, "%s/.%s.lock", state_dir, name) < 0)
-		return hg_error_set(err, HG_CNI_STATE, "out of memory");
+		return hg_error_oom(err);
 	return lock_path(path, err);
 }
 
@@ -263,3 +273,36 @@ int hg_state_hook_netns_paths(const char *state_dir, const struct hg_netns_id *i
 	}
 	return 0;
 }
+
+int hg_state_count_records(const char *state_dir, size_t *n, struct hg_error *err)
+{
+	_cleanup_free_ char *cni = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	*n = 0;
+	if (hg_state_dir_path(state_dir, HG_STATE_DIR_CNI, &cni) < 0)
+		return hg_error_oom(err);
+	if (!(d = opendir(cni)))
+		return errno == ENOENT ? 0 : hg_error_errno(err, HG_CNI_STATE, errno, "open %s", cni);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue; /* not a network's folder */
+		_cleanup_closedir_ DIR *net = fdopendir(fd);
+		if (!net) {
+			close(fd);
+			return hg_error_errno(err, HG_CNI_STATE, errno, "open %s/%s", cni, e->d_name);
+		}
+		struct dirent *r;
+		while ((r = readdir(net))) {
+			size_t len = strlen(r->d_name);
+			/* Records are CONTAINERID+IFNAME.json; dot names are temp files. */
+			if (r->d_name[0] != '.' && len > 5 && strcmp(r->d_name + len - 5, ".json") == 0)
+				(*n)++;
+		}
+	}
+	return 0;
+}
+

@@ -8,6 +8,28 @@
 #include "base/error.h"
 #include "os/netns.h"
 
+/* The layout of the state folder is this module's alone; everyone else asks for a path:
+ *   cni/NETWORK/CONTAINERID+IFNAME.json   the record of a CNI attachment
+ *   hook/CONTAINERID.json                  a hook container's membership
+ *   hook/netns/DEV-INO.json, .users/       the hook's plumbing of a namespace, its users
+ *   by-netns/DEV-INO                       a link to the record of a namespace
+ *   .NAME.lock                             the locks
+ * and, in hg_hosts_lock_dir whatever the stateDir: hosts/DEV-INO.json, the registry of
+ * the owners of one hosts file. Paths are heap strings; -1 (and *out NULL) when out of
+ * memory. */
+enum hg_state_dir {
+	HG_STATE_DIR_CNI,        /* cni */
+	HG_STATE_DIR_HOOK,       /* hook */
+	HG_STATE_DIR_HOOK_NETNS, /* hook/netns */
+	HG_STATE_DIR_BY_NETNS,   /* by-netns */
+};
+int hg_state_dir_path(const char *state_dir, enum hg_state_dir which, char **out);
+/* by-netns/DEV-INO. */
+int hg_state_by_netns_path(const char *state_dir, uint64_t dev, uint64_t ino, char **out);
+/* The folder of the hosts registries (in hg_hosts_lock_dir), and the registry of the hosts
+ * file of that device and inode, into buf of size bytes (cut when it does not fit). */
+int hg_state_hosts_dir(char **out);
+void hg_state_hosts_registry_path(uint64_t dev, uint64_t ino, char *buf, size_t size);
 int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
 		      char **out);
 int hg_state_hook_path(const char *state_dir, const char *container_id, char **out);
@@ -26,6 +48,9 @@ int hg_state_sweep_temp(const char *dir);
 int hg_state_remove(const char *path, struct hg_error *err);
 /* The full paths of the *.json records in dir (none when dir is missing). */
 int hg_state_list(const char *dir, char ***paths, struct hg_error *err);
+/* The CNI attachment records under state_dir/cni/NETWORK/ (each needs the binary for its
+ * DEL). */
+int hg_state_count_records(const char *state_dir, size_t *n, struct hg_error *err);
 /* Is the state directory usable (created if missing, writable)? */
 int hg_state_ready(const char *state_dir, struct hg_error *err);
 /* Creates the state directory if needed and refuses one that is a symlink, not ours, or

@@ -4,50 +4,8 @@
 #include <sys/stat.h>
 #include "os/hosts.h"
 #include "base/util.h"
-
-/* A growable byte buffer, only for building the output text. */
-struct buf {
-	char *data;
-	size_t len, cap;
-	bool oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (!d) {
-			b->oom = true;
-			return;
-		}
-		b->data = d;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, s, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
-static int buf_finish(struct buf *b, char **out, size_t *out_len)
-{
-	if (!b->oom && !b->data)
-		buf_add(b, "", 0);
-	if (b->oom) {
-		free(b->data);
-		return -ENOMEM;
-	}
-	*out = b->data;
-	if (out_len)
-		*out_len = b->len;
-	return 0;
-}
+#include "base/buf.h"
+#include "os/fs.h"
 
 /* One line of the file: [start, start+len) without its terminator. */
 struct line {
@@ -442,35 +400,15 @@ int hg_hosts_block(const char *content, size_t len, const char *owner, char **bl
 
 static int read_all(int fd, const char *what, char **out, size_t *out_len, struct hg_error *err)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "stat %s", what);
-	if (!S_ISREG(st.st_mode))
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is not a regular file, refusing to write it", what);
-	if (st.st_size > HG_HOSTS_MAX_SIZE)
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is larger than %d bytes, refusing to write it", what,
-				    HG_HOSTS_MAX_SIZE);
-	_cleanup_free_ char *data = malloc(HG_HOSTS_MAX_SIZE + 1);
-	if (!data)
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
-	size_t len = 0;
-	for (;;) {
-		ssize_t r = pread(fd, data + len, HG_HOSTS_MAX_SIZE + 1 - len, len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "read %s", what);
-		if (r == 0)
-			break;
-		len += r;
-		if (len > HG_HOSTS_MAX_SIZE)
-			return hg_error_set(err, HG_CNI_HOSTS_FILE, "%s is larger than %d bytes, refusing to write it",
-					    what, HG_HOSTS_MAX_SIZE);
+	if (hg_read_fd(fd, what, HG_HOSTS_MAX_SIZE, 0, NULL, out, out_len, err) == 0)
+		return 0;
+	/* A file refused (not regular, too large) is one we will not write either. */
+	if (err->code == HG_CNI_INVALID_CONFIG) {
+		size_t n = strnlen(err->msg, sizeof(err->msg));
+		snprintf(err->msg + n, sizeof(err->msg) - n, ", refusing to write it");
 	}
-	data[len] = '\0';
-	*out = TAKE_PTR(data);
-	*out_len = len;
-	return 0;
+	err->code = HG_CNI_HOSTS_FILE;
+	return -1;
 }
 
 static int write_in_place(int fd, const char *what, const char *text, size_t len, struct hg_error *err)
@@ -496,7 +434,7 @@ int hg_hosts_apply_fd(int fd, const char *what, char *const *drop, const struct 
 	size_t old_len, new_len;
 	int r = read_all(fd, what, &old, &old_len, err);
 	if (r == 0 && hg_hosts_merge(old, old_len, drop, entries, n, &new, &new_len, block) < 0)
-		r = hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+		r = hg_error_oom(err);
 	if (r == 0 && (new_len != old_len || memcmp(old, new, new_len) != 0))
 		r = write_in_place(fd, what, new, new_len, err);
 	return r;
@@ -508,7 +446,7 @@ int hg_hosts_remove_fd(int fd, const char *what, char *const *drop, struct hg_er
 	size_t old_len, new_len;
 	int r = read_all(fd, what, &old, &old_len, err);
 	if (r == 0 && hg_hosts_strip(old, old_len, drop, &new, &new_len) < 0)
-		r = hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+		r = hg_error_oom(err);
 	if (r == 0 && new_len != old_len)
 		r = write_in_place(fd, what, new, new_len, err);
 	return r;
@@ -522,6 +460,6 @@ int hg_hosts_read_block_fd(int fd, const char *what, const char *owner, char **b
 		return -1;
 	int r = hg_hosts_block(text, len, owner, block);
 	if (r < 0)
-		return hg_error_set(err, HG_CNI_HOSTS_FILE, "out of memory");
+		return hg_error_oom(err);
 	return r;
 }

@@ -40,7 +40,7 @@ int hg_netns_identify(int fd, struct hg_netns_id *id)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
-		return -errno;
+		return -1;
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
 	id->cookie = 0;
@@ -70,11 +70,12 @@ static int read_cookie(void *ctx, struct hg_error *err)
 int hg_netns_identify_full(int fd, struct hg_netns_id *id)
 {
 	uint64_t cookie = 0;
-	int r = hg_netns_identify(fd, id);
-	if (r < 0)
-		return r;
-	if (hg_netns_run(fd, read_cookie, &cookie, NULL) < 0)
-		return -EIO;
+	if (hg_netns_identify(fd, id) < 0)
+		return -1;
+	if (hg_netns_run(fd, read_cookie, &cookie, NULL) < 0) {
+		errno = EIO;
+		return -1;
+	}
 	id->cookie = cookie;
 	return 0;
 }
@@ -99,31 +100,4 @@ int hg_netns_run(int nsfd, hg_netns_fn fn, void *ctx, struct hg_error *err)
 	if (setns(self, CLONE_NEWNET) < 0)
 		abort();
 	return r;
-}
-
-int hg_sysctl_read(const char *path, char *value, size_t size)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, value, size - 1);
-	if (n < 0)
-		return -errno;
-	value[n] = '\0';
-	while (n > 0 && (value[n - 1] == '\n' || value[n - 1] == ' '))
-		value[--n] = '\0';
-	return 0;
-}
-
-int hg_sysctl_write(const char *path, const char *value, char *old, size_t old_size, struct hg_error *err)
-{
-	if (old && hg_sysctl_read(path, old, old_size) < 0)
-		return hg_error_errno(err, HG_CNI_NETNS, errno, "read %s", path);
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return hg_error_errno(err, HG_CNI_NETNS, errno, "open %s", path);
-	size_t len = strlen(value);
-	if (write(fd, value, len) != (ssize_t) len)
-		return hg_error_errno(err, HG_CNI_NETNS, errno, "write %s", path);
-	return 0;
 }

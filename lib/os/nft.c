@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <nftables/libnftables.h>
 #include "os/nft.h"
+#include "os/fs.h"
 #include "base/util.h"
 
 /* libnftables and the libraries it pulls in (libxtables, libgmp, libnftnl) double the
@@ -43,14 +44,8 @@ static void *open_beside_binary(void)
 					   "libxtables.so.12"};
 	char exe[4096], path[4200];
 	struct stat st;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
+	if (hg_self_dir(exe, sizeof(exe)) < 0)
 		return NULL;
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (!slash)
-		return NULL;
-	*slash = '\0';
 	snprintf(path, sizeof(path), "%s/" HG_NFT_LIB_DIR, exe);
 	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		return NULL;

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include "os/probe.h"
 #include "base/util.h"
+#include "base/error.h"
+#include "os/fs.h"
 
 static socklen_t sockaddr_of(const struct hg_ip *addr, uint16_t port, struct sockaddr_storage *ss)
 {
@@ -194,25 +196,13 @@ int hg_listeners_parse(const char *text, int family, enum hg_proto proto, uint16
 	return header ? -EINVAL : 0;
 }
 
+/* A table of /proc/net: -errno (-ENOENT where the kernel has no IPv6). Large on a busy
+ * host (a line of 150 bytes a socket), hence the generous bound. */
 static int read_text(const char *path, char **out)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	size_t cap = 0;
-	char *buf = NULL;
-	FILE *m = open_memstream(&buf, &cap);
-	if (!m)
-		return -ENOMEM;
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	if (fclose(m) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*out = buf;
+	struct hg_error err = {0};
+	if (hg_read_file(path, 64u << 20, 0, NULL, out, NULL, &err) < 0)
+		return err.errnum ? -err.errnum : -EIO;
 	return 0;
 }
 

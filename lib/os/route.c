@@ -28,7 +28,7 @@ static struct nl_sock *rtnl_socket(struct hg_error *err)
 {
 	struct nl_sock *s = nl_socket_alloc();
 	if (!s) {
-		hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+		hg_error_oom(err);
 		return NULL;
 	}
 	int r = nl_connect(s, NETLINK_ROUTE);
@@ -99,7 +99,7 @@ int hg_route_reachable(const struct hg_ip *dst, struct hg_error *err)
 	if (!s)
 		return -1;
 	if (!a)
-		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+		return hg_error_oom(err);
 	int r = rtnl_route_lookup(s, a, &result);
 	if (r < 0)
 		return 0; /* ENETUNREACH and friends: no route */
@@ -146,7 +146,7 @@ static int change_host_route(bool add, const struct hg_ip *dst, const struct hg_
 	if (!s)
 		return -1;
 	if (!route)
-		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+		return hg_error_oom(err);
 	int r = add ? rtnl_route_add(s, route, NLM_F_CREATE | NLM_F_REPLACE) : rtnl_route_delete(s, route, 0);
 	if (r < 0 && (add || (r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV)))
 		return hg_error_set(err, HG_CNI_NETLINK, "%s route to %s: %s", add ? "add" : "delete", hg_ip_str(dst, a),
@@ -198,16 +198,25 @@ int hg_route_has_host(const struct hg_ip *dst, const struct hg_ip *gw, int ifind
 	return 0;
 }
 
-int hg_addresses(struct hg_ip *out, size_t max, size_t *n, struct hg_error *err)
+/* Every address of the current namespace: a cache of libnl's, for the caller to free. */
+static int address_cache(struct nl_cache **cache, struct hg_error *err)
 {
 	_cleanup_nlsock_ struct nl_sock *s = rtnl_socket(err);
-	_cleanup_nlcache_ struct nl_cache *cache = NULL;
-	*n = 0;
+	*cache = NULL;
 	if (!s)
 		return -1;
-	int r = rtnl_addr_alloc_cache(s, &cache);
+	int r = rtnl_addr_alloc_cache(s, cache);
 	if (r < 0)
 		return nl_fail(err, r, "list addresses");
+	return 0;
+}
+
+int hg_addresses(struct hg_ip *out, size_t max, size_t *n, struct hg_error *err)
+{
+	_cleanup_nlcache_ struct nl_cache *cache = NULL;
+	*n = 0;
+	if (address_cache(&cache, err) < 0)
+		return -1;
 	unsigned lo = if_nametoindex("lo");
 	for (struct nl_object *o = nl_cache_get_first(cache); o && *n < max; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *a = (struct rtnl_addr *) o;
@@ -247,7 +256,7 @@ int hg_lo_address(const struct hg_ip *addr, bool add, struct hg_error *err)
 	if (!s)
 		return -1;
 	if (!a)
-		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+		return hg_error_oom(err);
 	int r = add ? rtnl_addr_add(s, a, NLM_F_CREATE | NLM_F_REPLACE) : rtnl_addr_delete(s, a, 0);
 	if (r < 0 && !(add && r == -NLE_EXIST) &&
 	    !(!add && (r == -NLE_OBJ_NOTFOUND || r == -NLE_NOADDR || r == -NLE_NODEV)))
@@ -258,13 +267,9 @@ int hg_lo_address(const struct hg_ip *addr, bool add, struct hg_error *err)
 
 int hg_lo_has_address(const struct hg_ip *addr, struct hg_error *err)
 {
-	_cleanup_nlsock_ struct nl_sock *s = rtnl_socket(err);
 	_cleanup_nlcache_ struct nl_cache *cache = NULL;
-	if (!s)
+	if (address_cache(&cache, err) < 0)
 		return -1;
-	int r = rtnl_addr_alloc_cache(s, &cache);
-	if (r < 0)
-		return nl_fail(err, r, "list addresses");
 	unsigned lo = if_nametoindex("lo");
 	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *a = (struct rtnl_addr *) o;
@@ -287,7 +292,7 @@ int hg_route_oif(const struct hg_ip *dst, char ifname[16], struct hg_error *err)
 	if (!s)
 		return -1;
 	if (!a)
-		return hg_error_set(err, HG_CNI_NETLINK, "out of memory");
+		return hg_error_oom(err);
 	int r = rtnl_route_lookup(s, a, &result);
 	if (r < 0 || rtnl_route_get_nnexthops(result) < 1)
 		return hg_error_set(err, HG_CNI_NETLINK, "no route to the container address %s on the host",

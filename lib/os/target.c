@@ -37,21 +37,23 @@ static int read_start_time(int dirfd, unsigned long long *start)
 	char buf[1024];
 	_cleanup_close_ int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return -1;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -EIO;
+	if (n <= 0) {
+		errno = n < 0 ? errno : EIO;
+		return -1;
+	}
 	buf[n] = '\0';
 	/* comm may contain spaces and parentheses: fields start after the last ')'. */
 	char *f = strrchr(buf, ')');
-	if (!f)
-		return -EIO;
-	f += 2;
-	for (int field = 3; field < 22; field++) {
-		f = strchr(f, ' ');
-		if (!f)
-			return -EIO;
-		f++;
+	if (f)
+		f += 2;
+	for (int field = 3; f && field < 22; field++)
+		if ((f = strchr(f, ' ')))
+			f++;
+	if (!f) {
+		errno = EIO;
+		return -1;
 	}
 	*start = strtoull(f, NULL, 10);
 	return 0;
@@ -63,13 +65,8 @@ static int proc_pid_open(pid_t pid, struct proc_pid *p)
 	struct stat st;
 	snprintf(path, sizeof(path), "/proc/%d", (int) pid);
 	p->dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (p->dirfd < 0)
-		return -errno;
-	int r = read_start_time(p->dirfd, &p->start);
-	if (r < 0)
-		return r;
-	if (fstatat(p->dirfd, "ns/mnt", &st, 0) < 0)
-		return -errno;
+	if (p->dirfd < 0 || read_start_time(p->dirfd, &p->start) < 0 || fstatat(p->dirfd, "ns/mnt", &st, 0) < 0)
+		return -1;
 	p->mntns = st.st_ino;
 	return 0;
 }
@@ -88,12 +85,10 @@ int hg_pid_start_time(pid_t pid, unsigned long long *start)
 	 * one could never be told dead. */
 	snprintf(path, sizeof(path), "/proc/%d", (int) pid);
 	_cleanup_close_ int dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return -errno;
-	int r = read_start_time(dirfd, &t);
-	if (r == 0)
-		*start = t;
-	return r;
+	if (dirfd < 0 || read_start_time(dirfd, &t) < 0)
+		return -1;
+	*start = t;
+	return 0;
 }
 
 int hg_file_identify(int fd, struct hg_file_id *id)
@@ -109,7 +104,7 @@ int hg_file_identify(int fd, struct hg_file_id *id)
 	if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_SYNC_AS_STAT, STATX_INO | STATX_BTIME, &stx) < 0) {
 		struct stat st;
 		if (fstat(fd, &st) < 0)
-			return -errno;
+			return -1;
 		id->dev = st.st_dev;
 		id->ino = st.st_ino;
 	} else {
@@ -158,7 +153,7 @@ void hg_target_free(struct hg_hosts_target *t)
 static int dup_opt(const char *s, char **out)
 {
 	*out = s ? strdup(s) : NULL;
-	return s && !*out ? -ENOMEM : 0;
+	return s && !*out ? -1 : 0;
 }
 
 int hg_target_copy(const struct hg_hosts_target *from, struct hg_hosts_target *to)
@@ -168,12 +163,12 @@ int hg_target_copy(const struct hg_hosts_target *from, struct hg_hosts_target *t
 	if (dup_opt(from->file, &to->file) < 0 || dup_opt(from->root, &to->root) < 0 ||
 	    dup_opt(from->path, &to->path) < 0) {
 		hg_target_free(to);
-		return -ENOMEM;
+		return -1;
 	}
 	return 0;
 }
 
-int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, const char **why)
+int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, struct hg_error *err)
 {
 	char root[64];
 	struct proc_pid p = {.dirfd = -1};
@@ -181,19 +176,14 @@ int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, const char **why)
 	memset(out, 0, sizeof(*out));
 	int r = proc_pid_open(pid, &p);
 	proc_pid_close(&p);
-	if (r < 0 || stat("/proc/self/ns/mnt", &ours) < 0) {
-		*why = "the process is gone";
-		return -1;
-	}
-	if (p.mntns == ours.st_ino) {
-		*why = "the process shares our mount namespace, so its /etc/hosts is this machine's";
-		return -1;
-	}
+	if (r < 0 || stat("/proc/self/ns/mnt", &ours) < 0)
+		return hg_error_set(err, HG_CNI_HOSTS_FILE, "the process is gone");
+	if (p.mntns == ours.st_ino)
+		return hg_error_set(err, HG_CNI_HOSTS_FILE,
+				    "the process shares our mount namespace, so its /etc/hosts is this machine's");
 	snprintf(root, sizeof(root), "/proc/%d/root", (int) pid);
-	if (hg_target_in_root(root, "/etc/hosts", out) < 0) {
-		*why = "out of memory";
-		return -1;
-	}
+	if (hg_target_in_root(root, "/etc/hosts", out) < 0)
+		return hg_error_oom(err);
 	out->pid = pid;
 	out->pid_start = p.start;
 	out->mntns = p.mntns;
@@ -205,7 +195,7 @@ int hg_target_in_root(const char *root, const char *path, struct hg_hosts_target
 	memset(out, 0, sizeof(*out));
 	if (dup_opt(root, &out->root) < 0 || dup_opt(path, &out->path) < 0) {
 		hg_target_free(out);
-		return -ENOMEM;
+		return -1;
 	}
 	return 0;
 }

@@ -21,10 +21,12 @@ struct hg_hosts_target {
 };
 
 void hg_target_free(struct hg_hosts_target *t);
+#define _cleanup_target_ __attribute__((cleanup(hg_target_free)))
+/* Copies, fills and makes targets: -1 when out of memory. */
 int hg_target_copy(const struct hg_hosts_target *from, struct hg_hosts_target *to);
-/* The /etc/hosts of process pid's root; -1 (with *why) when the process is gone or shares
- * our mount namespace (its file would be this machine's). */
-int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, const char **why);
+/* The /etc/hosts of process pid's root; -1 (err says why, HG_CNI_HOSTS_FILE) when the
+ * process is gone or shares our mount namespace (its file would be this machine's). */
+int hg_target_for_pid(pid_t pid, struct hg_hosts_target *out, struct hg_error *err);
 int hg_target_in_root(const char *root, const char *path, struct hg_hosts_target *out);
 int hg_target_file(const char *path, struct hg_hosts_target *out);
 /* Opens the target read-write. -1 with *gone set when the process or file is gone; -1 with
@@ -50,14 +52,15 @@ struct hg_file_id {
 	uint32_t birth_nsec;
 };
 
-/* The identity of the file fd is open on; -errno when it cannot even be stat'ed. */
+/* The identity of the file fd is open on; -1 with errno when it cannot even be stat'ed. */
 int hg_file_identify(int fd, struct hg_file_id *id);
 /* 1: the same file; 0: another one (another device or inode, or a generation or birth time
  * that differs); -1: cannot tell (same device and inode, and no generation or birth time
  * known on both sides). */
 int hg_file_id_compare(const struct hg_file_id *a, const struct hg_file_id *b);
 
-/* Start time of process pid (clock ticks since boot), to tell a recycled PID; -errno. */
+/* Start time of process pid (clock ticks since boot), to tell a recycled PID; -1 with
+ * errno. */
 int hg_pid_start_time(pid_t pid, unsigned long long *start);
 
 /* Parses "/proc/PID/ns/net" into PID; 0 when path has another form. */

@@ -1,7 +1,7 @@
 /* The OCI state on stdin and a bundle's config.json come from runtimes and images. */
 #include <stdint.h>
 #include <stdlib.h>
-#include "hook/bundle.h"
+#include "hook/oci.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -2,6 +2,7 @@
  * invalid primary untouched), the records count and the Debian-package check. */
 #include "test-helpers.h"
 #include "ops/install.h"
+#include "ops/state.h"
 #include "base/conflist.h"
 #include "base/util.h"
 #include <sys/wait.h>
@@ -225,15 +226,15 @@ static void test_records(void **state)
 	struct hg_error err = {0};
 	size_t n = 99;
 
-	assert_int_equal(hg_install_count_records(dir, &n, &err), 0);
+	assert_int_equal(hg_state_count_records(dir, &n, &err), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(mkdir(cni, 0700), 0);
 	assert_int_equal(mkdir(net, 0700), 0);
 	file_write_str(tmp, "{}");
-	assert_int_equal(hg_install_count_records(dir, &n, &err), 0);
+	assert_int_equal(hg_state_count_records(dir, &n, &err), 0);
 	assert_int_equal(n, 0);
 	file_write_str(rec, "{}");
-	assert_int_equal(hg_install_count_records(dir, &n, &err), 0);
+	assert_int_equal(hg_state_count_records(dir, &n, &err), 0);
 	assert_int_equal(n, 1);
 }
 
@@ -245,15 +246,15 @@ static void test_dpkg_owner(void **state)
 	struct hg_error err = {0};
 
 	file_write_str(list, "/.\n/usr\n/usr/lib/cni\n/usr/lib/cni/bridge\n/lib/cni/ptp\n");
-	assert_int_equal(hg_install_dpkg_owner(dir, "/usr/lib/cni/bridge", &pkg, &err), 1);
+	assert_int_equal(hg_dpkg_owner(dir, "/usr/lib/cni/bridge", &pkg, &err), 1);
 	assert_string_equal(pkg, "containernetworking-plugins");
 	free(TAKE_PTR(pkg));
 	/* Merged /usr: listed as /lib/cni/ptp, found at /usr/lib/cni/ptp. */
-	assert_int_equal(hg_install_dpkg_owner(dir, "/usr/lib/cni/ptp", &pkg, &err), 1);
+	assert_int_equal(hg_dpkg_owner(dir, "/usr/lib/cni/ptp", &pkg, &err), 1);
 	free(TAKE_PTR(pkg));
-	assert_int_equal(hg_install_dpkg_owner(dir, "/opt/cni/bin/host-gateway", &pkg, &err), 0);
+	assert_int_equal(hg_dpkg_owner(dir, "/opt/cni/bin/host-gateway", &pkg, &err), 0);
 	assert_null(pkg);
-	assert_int_equal(hg_install_dpkg_owner("/nonexistent-dpkg-info", "/usr/lib/cni/bridge", &pkg, &err), 0);
+	assert_int_equal(hg_dpkg_owner("/nonexistent-dpkg-info", "/usr/lib/cni/bridge", &pkg, &err), 0);
 }
 
 int main(void)

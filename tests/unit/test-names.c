@@ -6,6 +6,7 @@
 #include "test-helpers.h"
 #include "ops/names.h"
 #include "ops/record.h"
+#include "ops/registry.h"
 #include "ops/state.h"
 #include "os/target.h"
 #include "base/util.h"

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <sys/stat.h>
 #include "ops/record.h"
+#include "ops/membership.h"
+#include "ops/registry.h"
 #include "ops/names.h"
 #include "ops/state.h"
 #include "base/util.h"
@@ -63,7 +65,7 @@ static void fill(struct hg_record *r)
 	ip("10.0.0.1", &r->host_ips.ip[0]);
 	ip("169.254.1.2", &r->targets.ip[0]);
 	assert_int_equal(hg_record_add_entry(r, &r->targets.ip[0], names), 0);
-	assert_int_equal(hg_target_for_pid(getpid(), &r->hosts, &(const char *){NULL}), -1); /* our own mntns */
+	assert_int_equal(hg_target_for_pid(getpid(), &r->hosts, &(struct hg_error){0}), -1); /* our own mntns */
 	assert_int_equal(hg_target_in_root("/proc/7/root", "/etc/hosts", &r->hosts), 0);
 	r->hosts.pid = 7;
 	r->hosts.pid_start = 12345;
