@@ -35,7 +35,7 @@ static void parse_fails(const char *name, const char *text, const char *why)
 	assert_contains(err.msg, why);
 }
 
-static void test_names(void **state)
+static void test_file_names_as_libcni_loads_them(void **state)
 {
 	assert_true(hg_conflist_is_cni_name("10-kindnet.conflist"));
 	assert_true(hg_conflist_is_cni_name("99-loopback.conf"));
@@ -57,7 +57,7 @@ static void test_names(void **state)
 	assert_int_equal(hg_conflist_pick_primary(NULL), -1);
 }
 
-static void test_parse(void **state)
+static void test_parse_refuses_broken_lists(void **state)
 {
 	json_auto_t *k = parse_ok("10-kindnet.conflist", kindnet, false);
 	assert_int_equal(json_array_size(json_object_get(k, "plugins")), 2);
@@ -83,7 +83,7 @@ static void test_parse(void **state)
 }
 
 /* A single plugin becomes what libcni's ConfListFromConf makes of it. */
-static void test_convert(void **state)
+static void test_single_conf_converted_to_a_list(void **state)
 {
 	const char *conf = "{\"cniVersion\": \"0.4.0\", \"name\": \"br\", \"type\": \"bridge\", \"bridge\": \"cni0\", "
 			   "\"ipam\": {\"type\": \"host-local\", \"subnet\": \"10.22.0.0/16\"}}";
@@ -166,7 +166,7 @@ static void test_only_ours(void **state)
 }
 
 /* Keys keep the order read, the output is stable, and the content JSON-equal. */
-static void test_dump(void **state)
+static void test_dump_keeps_key_order_and_final_newline(void **state)
 {
 	json_auto_t *entry = json_parse(HG_DEFAULT_ENTRY);
 	json_auto_t *list = parse_ok("10-kindnet.conflist", kindnet, false);
@@ -218,9 +218,9 @@ static void test_check_entry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_names),		   cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_convert),		   cmocka_unit_test(test_add_replace_remove),
-		cmocka_unit_test(test_only_ours),	   cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_file_names_as_libcni_loads_them),		   cmocka_unit_test(test_parse_refuses_broken_lists),
+		cmocka_unit_test(test_single_conf_converted_to_a_list),		   cmocka_unit_test(test_add_replace_remove),
+		cmocka_unit_test(test_only_ours),	   cmocka_unit_test(test_dump_keeps_key_order_and_final_newline),
 		cmocka_unit_test(test_check_entry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,7 @@ static bool valid_utf8(const char *s)
 	return j != NULL;
 }
 
-static void test_set(void **state)
+static void test_set_replaces_message_and_details(void **state)
 {
 	struct hg_error err = {0};
 	hg_error_details(&err, "old details");
@@ -22,7 +22,7 @@ static void test_set(void **state)
 	assert_int_equal(hg_error_set(NULL, 1, "x"), -1);
 }
 
-static void test_errno(void **state)
+static void test_errno_appends_strerror(void **state)
 {
 	struct hg_error err = {0};
 	assert_int_equal(hg_error_errno(&err, HG_CNI_IO, ENOENT, "open %s", "/x"), -1);
@@ -33,7 +33,7 @@ static void test_errno(void **state)
 	assert_string_equal(err.msg, "open /x: No such file or directory");
 }
 
-static void test_prefix(void **state)
+static void test_prefix_keeps_code_and_context(void **state)
 {
 	struct hg_error err = {0};
 	hg_error_set(&err, HG_CNI_NETLINK, "no route");
@@ -121,9 +121,9 @@ static void test_truncation_inside_a_character(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_set),
-		cmocka_unit_test(test_errno),
-		cmocka_unit_test(test_prefix),
+		cmocka_unit_test(test_set_replaces_message_and_details),
+		cmocka_unit_test(test_errno_appends_strerror),
+		cmocka_unit_test(test_prefix_keeps_code_and_context),
 		cmocka_unit_test(test_utf8_kept),
 		cmocka_unit_test(test_invalid_bytes_replaced),
 		cmocka_unit_test(test_truncation_inside_a_character),

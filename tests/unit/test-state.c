@@ -17,7 +17,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void test_paths(void **state)
+static void test_record_paths_of_each_kind(void **state)
 {
 	char *p = NULL;
 	assert_int_equal(hg_state_cni_path("/run/host-gateway", "kindnet", "0123abcd", "eth0", &p), 0);
@@ -126,7 +126,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-static void test_list(void **state)
+static void test_list_only_records(void **state)
 {
 	const char *root = *state;
 	struct hg_error err = {0};
@@ -171,7 +171,7 @@ static void test_list(void **state)
 	free(dir);
 }
 
-static void test_ready(void **state)
+static void test_ready_makes_private_dirs(void **state)
 {
 	const char *root = *state;
 	struct hg_error err = {0};
@@ -198,7 +198,7 @@ static void test_ready(void **state)
 	free(file);
 }
 
-static void test_lock(void **state)
+static void test_lock_excludes_other_descriptions(void **state)
 {
 	const char *root = *state;
 	struct hg_error err = {0};
@@ -268,12 +268,12 @@ static void test_no_follow_and_dir_checks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_record_paths_of_each_kind),
 		cmocka_unit_test_setup_teardown(test_write_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ready, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_only_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ready_makes_private_dirs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_excludes_other_descriptions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_follow_and_dir_checks, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("state", tests, NULL, NULL);
