@@ -201,6 +201,48 @@ static int check_zones(const struct ctx *c, const struct cf_directive *h, struct
 	return 0;
 }
 
+/* CoreDNS answers a name from the server block of its longest zone on the port: another
+ * block on port 53 whose zone holds one of the names (`internal`, `docker.internal`) gets
+ * its queries, and our entries in the main block would never be read. Keys on another
+ * port or transport, reverse zones and keys made of environment variables serve other
+ * queries, or cannot be told: they are let be. */
+static int check_other_blocks(const struct ctx *c, struct hg_error *err)
+{
+	const struct cf_lexed *lx = c->lx;
+	const struct cf_main *m = c->m;
+
+	for (size_t b = 0; b < m->n_others; b++)
+		for (size_t k = m->others[b].first; k < m->others[b].open; k++) {
+			size_t n;
+			const char *key = cf_text(lx, k, &n), *zone = key;
+			if (cf_tok_has_env(lx, k))
+				continue;
+			if (n > 0 && key[n - 1] == ',')
+				n--;
+			if (n >= 6 && strncasecmp(key, "dns://", 6) == 0)
+				zone += 6;
+			size_t zn = (size_t) (key + n - zone);
+			const char *colon = memchr(zone, ':', zn);
+			if (colon) {
+				if ((size_t) (zone + zn - colon) != 3 || memcmp(colon, ":53", 3) != 0)
+					continue;
+				zn = (size_t) (colon - zone);
+			}
+			/* The root zone again: another main block (CoreDNS refuses it, unless the two
+			 * bind other addresses), not one that takes the names from the main block. */
+			if (zn == 0 || (zn == 1 && zone[0] == '.') || memchr(zone, '/', zn))
+				continue;
+			for (char **name = c->s->names; *name; name++)
+				if (name_in_zone(*name, zone, zn))
+					return hg_error_set(err, HG_CNI_DECODE,
+							    "line %u: the server block \"%.*s\" serves \"%s\": CoreDNS answers "
+							    "it from there (the block of its longest zone), never from the main "
+							    "block's hosts entries",
+							    lx->toks[k].line, (int) n, key, *name);
+		}
+	return 0;
+}
+
 /* `hosts [FILE [ZONES]]` without a block gets one, holding our lines. */
 static int hosts_add_block(struct ctx *c, const struct cf_directive *h, const char *dir_indent, const char *ind,
 			   struct hg_error *err)
@@ -508,7 +550,8 @@ int hg_corefile_edit(const char *in, size_t len, const struct hg_corefile_spec *
 		return hg_error_set(err, HG_CNI_INVALID_CONFIG, "no address or no name to add");
 	if (len > HG_COREFILE_MAX_SIZE)
 		return hg_error_set(err, HG_CNI_DECODE, "the Corefile is larger than %d bytes", HG_COREFILE_MAX_SIZE);
-	if (cf_lex(in, len, &lx, err) < 0 || cf_parse_main(&lx, &m, err) < 0 || find_hosts(&lx, &m, &hosts, err) < 0)
+	if (cf_lex(in, len, &lx, err) < 0 || cf_parse_main(&lx, &m, err) < 0 || check_other_blocks(&c, err) < 0 ||
+	    find_hosts(&lx, &m, &hosts, err) < 0)
 		return -1;
 	/* The line ends of the file: a CRLF file gets CRLF lines. */
 	const char *nl = memchr(in, '\n', len);

@@ -89,6 +89,12 @@ struct cf_main {
 	size_t n_frames;
 	struct cf_snippet *snippets; /* defined before the main block, so importable by it */
 	size_t n_snippets;
+	/* The other server blocks of the file (not snippets): [first key, '{') each. A name
+	 * in one's zone is answered there, not by the main block. */
+	struct cf_block {
+		size_t first, open;
+	} *others;
+	size_t n_others;
 	/* The first token of something in the main block that may hide a directive from us: an
 	 * import of a file (or of a snippet we do not know), a directive name made of an
 	 * environment variable. CF_NONE when there is none. */

@@ -21,6 +21,7 @@ void cf_main_free(struct cf_main *m)
 	free(m->d);
 	free(m->frames);
 	free(m->snippets);
+	free(m->others);
 	*m = (struct cf_main){0};
 }
 
@@ -74,7 +75,7 @@ static int add_snippet(const struct cf_lexed *lx, struct cf_main *m, size_t *cap
  * blocks or snippets from files, which are not ours to edit. */
 static int find_blocks(const struct cf_lexed *lx, struct cf_main *m, struct hg_error *err)
 {
-	size_t n = lx->n_toks, i = 0, cap_sn = 0;
+	size_t n = lx->n_toks, i = 0, cap_sn = 0, cap_o = 0;
 	bool found = false;
 
 	while (i < n) {
@@ -127,13 +128,17 @@ static int find_blocks(const struct cf_lexed *lx, struct cf_main *m, struct hg_e
 					    lx->toks[o].line);
 		const char *name;
 		size_t nn;
-		if (n_keys == 1 && o == first + 1 && snippet_key(lx, first, &name, &nn) &&
-		    add_snippet(lx, m, &cap_sn, first, o, i, err) < 0)
+		bool snippet = n_keys == 1 && o == first + 1 && snippet_key(lx, first, &name, &nn);
+		if (snippet && add_snippet(lx, m, &cap_sn, first, o, i, err) < 0)
 			return -1;
 		if (main && !found) {
 			found = true;
 			m->open = o;
 			m->close = i;
+		} else if (!snippet) {
+			if (cf_grow((void **) &m->others, &cap_o, m->n_others, sizeof(*m->others)) < 0)
+				return hg_error_set(err, HG_CNI_IO, "out of memory");
+			m->others[m->n_others++] = (struct cf_block){first, o};
 		}
 		i++;
 	}

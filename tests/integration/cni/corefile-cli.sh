@@ -10,7 +10,10 @@
 # the main block imports (import-snippet: edited there; the issue's one-line snippet:
 # exit 1, its '}' is read by CoreDNS as fallthrough's zone; an import of a file: exit 1);
 # `hosts FILE { }` on one line (hosts-empty-block); a no-break space after `hosts`
-# (unicode-space). No root feature is needed; it runs with the root suite because that is
+# (unicode-space); another server block whose zone holds a name (`internal:53`): CoreDNS
+# answers the name there, and the entries in the main block were never read (exit 1 now,
+# that block's line named; one on another port, or a reverse zone, is let be).
+# No root feature is needed; it runs with the root suite because that is
 # where the binary's command-line tests live.
 . "$(dirname "$0")/../../lib/common.sh"
 hg_init corefile-cli
@@ -77,6 +80,16 @@ expect_exit 1 "one-line snippet" "line 1: the '}' of the hosts block is on the l
 printf '.:53 {\n    errors\n    import /etc/coredns/custom/*.conf\n    forward . /etc/resolv.conf\n}\n' >"$HG_TMP/import-glob"
 expect_exit 1 "import of a glob" "line 3: the main server block imports \"/etc/coredns/custom/*.conf\"" \
 	--ip 169.254.1.2 <"$HG_TMP/import-glob"
+# A server block of a zone that holds the names: CoreDNS answers them there.
+for key in 'internal:53' 'dns://docker.internal' 'example.org, Docker.Internal.'; do
+	printf '.:53 {\n    forward . /etc/resolv.conf\n}\n%s {\n    whoami\n}\n' "$key" >"$HG_TMP/zone-block"
+	expect_exit 1 "a block of zone $key" "line 4: the server block \"${key##* }\" serves \"host.docker.internal\"" \
+		--ip 169.254.1.2 <"$HG_TMP/zone-block"
+done
+for key in 'internal:5353' 'tls://internal' '10.0.0.0/8' 'example.org'; do
+	printf '.:53 {\n    forward . /etc/resolv.conf\n}\n%s {\n    whoami\n}\n' "$key" >"$HG_TMP/zone-block"
+	"$HG_BIN" corefile --ip 169.254.1.2 <"$HG_TMP/zone-block" >/dev/null || hg_fail "a block of zone $key: exit $?"
+done
 head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' >"$HG_TMP/big"
 expect_exit 1 "over 1 MiB" "larger than" --ip 169.254.1.2 <"$HG_TMP/big"
 expect_exit 2 "no --ip" "no address" </dev/null
