@@ -66,7 +66,8 @@ int hg_install_tmp_name(const char *dir, char **path)
 	return 0;
 }
 
-static pid_t tmp_writer(const char *name)
+/* A temp name of ours: its writer's PID namespace and PID, else 0. */
+static pid_t tmp_parse(const char *name, unsigned long long *ns_out)
 {
 	const size_t plen = sizeof(TMP_PREFIX) - 1;
 	unsigned long long ns, pid;
@@ -81,13 +82,45 @@ static pid_t tmp_writer(const char *name)
 			return 0;
 	if (strcmp(s, ".tmp") != 0)
 		return 0;
+	*ns_out = ns;
+	return (pid_t) pid;
+}
+
+static pid_t tmp_writer(const char *name)
+{
+	unsigned long long ns;
+	pid_t pid = tmp_parse(name, &ns);
 	/* A PID of another namespace means nothing here: that writer may well be alive. */
-	return own_pidns() != 0 && ns == own_pidns() ? (pid_t) pid : 0;
+	return pid > 0 && own_pidns() != 0 && ns == own_pidns() ? pid : 0;
+}
+
+/* A writer holds a named temp file for the moment between its link and its rename (a
+ * copy of the binary where the file system has no O_TMPFILE): one of another PID
+ * namespace unchanged this long is a killed writer's. Installers in pods get a new
+ * namespace with each restart, whose inode number is rarely the killed one's: judged by
+ * PID only, their temp files (a copy of the binary each) stayed for ever. */
+#define TMP_FOREIGN_STALE_S (60 * 60)
+
+static int sweep_foreign(const char *dir)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+	int n = 0;
+	while (d && (e = readdir(d))) {
+		unsigned long long ns;
+		if (tmp_parse(e->d_name, &ns) > 0 && ns != own_pidns() &&
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    now - st.st_mtime > TMP_FOREIGN_STALE_S && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	}
+	return n;
 }
 
 int hg_install_sweep(const char *dir, const struct hg_log *log)
 {
-	int n = hg_sweep_temp(dir, tmp_writer);
+	int n = hg_sweep_temp(dir, tmp_writer) + sweep_foreign(dir);
 	if (n > 0)
 		hg_logf(log, "removed %d temp file%s of a killed install in %s", n, n == 1 ? "" : "s", dir);
 	return n;

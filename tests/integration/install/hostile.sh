@@ -6,7 +6,9 @@
 #      to be copied before the file was looked at)
 #   3. stale temp files: a regular file named as ours whose writer (a PID of our PID
 #      namespace) is dead is removed by the next install and uninstall, in the conf and
-#      the bin folder; nothing else is: not a live writer's, not another PID namespace's,
+#      the bin folder, and so is one of another PID namespace unchanged for over an hour
+#      (installers in pods get a new namespace with each restart: it used to stay for
+#      ever); nothing else is: not a live writer's, not another PID namespace's younger one,
 #      not a non-canonical name, not an older random name, not a symlink, a folder or a
 #      FIFO of that name, not kindnetd's NAME.temp
 #   4. SIGKILL at 100 points of install (the binary copy and the conflist write): after
@@ -109,11 +111,20 @@ mkfifo "$NET_D/.host-gateway.$ns-$dead2.fifoAA.tmp"
 ln -s "$HG_TMP/kindnet.orig" "$NET_D/.host-gateway.$ns-$dead2.linkAA.tmp"
 keep+=("$NET_D/.host-gateway.$ns-$dead2.dirAAA.tmp" "$NET_D/.host-gateway.$ns-$dead2.fifoAA.tmp"
 	"$NET_D/.host-gateway.$ns-$dead2.linkAA.tmp")
+# Another PID namespace's, unchanged for two hours.
+foreign=(".host-gateway.$((ns + 2))-$dead.oLdNsA.tmp")
+for d in "$NET_D" "$BIN_D"; do
+	printf 'partial' >"$d/${foreign[0]}"
+	touch -d '2 hours ago' "$d/${foreign[0]}"
+done
 it_hg install --cni-conf-dir "$NET_D" --cni-bin-dir "$BIN_D"
 hg_assert_eq "$IT_RC" 0 "install with stale temp files"
+for d in "$NET_D" "$BIN_D"; do
+	[ ! -e "$d/${foreign[0]}" ] || hg_fail "another PID namespace's temp file, two hours old, stayed in $d"
+done
 [ ! -e "$NET_D/.host-gateway.$ns-$dead.aB3xYz.tmp" ] || hg_fail "the dead writer's temp file stayed in the conf folder"
 [ ! -e "$BIN_D/.host-gateway.$ns-$dead.aB3xYz.tmp" ] || hg_fail "the dead writer's temp file stayed in the bin folder"
-hg_assert_contains "$(cat "$IT_ERR")" "removed 1 temp file of a killed install in $NET_D"
+hg_assert_contains "$(cat "$IT_ERR")" "removed 2 temp files of a killed install in $NET_D"
 for f in "${keep[@]}"; do [ -e "$f" ] || [ -L "$f" ] || hg_fail "removed: $f"; done
 hg_assert_eq "$(cat "$HG_TMP/kindnet.orig")" "$(it_kindnet 10.244.0.0/24)" "the symlink's target"
 # uninstall collects them too.
