@@ -24,6 +24,9 @@
 #define RETRY_MS 5000
 /* While the watched folder is gone, a look for it this often. */
 #define GONE_RETRY_MS 200
+/* The folder's path is resolved again this often: a symlink elsewhere in it (net.d -> cur
+ * -> v1 with cur swapped, or a swapped parent) changes no name the parent's watch sees. */
+#define RESOLVE_MS 2000
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -179,7 +182,7 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 {
 	_cleanup_close_ int ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	char last[sizeof(err->msg)] = "";
-	long long first = 0, due = -1, retry = -1;
+	long long first = 0, due = -1, retry = -1, resolve = now_ms() + RESOLVE_MS;
 	struct watch w __attribute__((cleanup(watch_free))) = {.parent = NULL, .base = NULL};
 	struct fight f = {0};
 	bool moved;
@@ -207,6 +210,8 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 		long long now = now_ms(), next = due >= 0 ? due : retry;
 		if (due >= 0 && retry >= 0 && retry < due)
 			next = retry;
+		if (next < 0 || resolve < next)
+			next = resolve;
 		int timeout = next < 0 ? -1 : next <= now ? 0 : (int) (next - now);
 		r = poll(fds, 2, timeout);
 		if (r < 0 && errno != EINTR)
@@ -250,6 +255,10 @@ int hg_install_watch(const char *conf_dir, json_t *entry, int stop_fd, const str
 			}
 		}
 		now = now_ms();
+		if (now >= resolve) {
+			rearm = true;
+			resolve = now + RESOLVE_MS;
+		}
 		if (rearm) {
 			/* Until the folder is back, a look every GONE_RETRY_MS. */
 			bool armed = watch_arm(&w, &moved);

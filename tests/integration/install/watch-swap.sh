@@ -7,6 +7,8 @@
 #      its rewrites are seen
 #   3. the folder replaced by a symlink again (rm -rf, ln -s: mv cannot put a link over a
 #      folder): chained
+#   4. a link to a link (net.d -> cur -> v1) with the inner one swapped (cur -> v3): no
+#      name changes in net.d's parent, yet v3's file is chained within a few seconds
 # inotify follows a symlink once: without a watch on the parent for the name, the watch
 # stayed on v1 for ever.
 # shellcheck source-path=SCRIPTDIR
@@ -67,6 +69,23 @@ ms=$(it_wait_entry "$ETC/v2/10-kindnet.conflist" 3) || hg_fail "the symlink that
 hg_log "folder replaced by a symlink: chained after $ms ms"
 it_hg install --check --cni-conf-dir "$NET_D" --cni-bin-dir "$BIN_D"
 hg_assert_eq "$IT_RC" 0 "--check at the end"
+
+
+# ---- 4. a link to a link, the inner one swapped ----
+mkdir "$ETC/v3"
+it_kindnet 10.244.8.0/24 >"$ETC/v1/10-kindnet.conflist"
+it_kindnet 10.244.9.0/24 >"$ETC/v3/10-kindnet.conflist"
+ln -s v1 "$ETC/cur"
+ln -s cur "$NET_D.tmp"
+mv -T "$NET_D.tmp" "$NET_D"
+it_wait_entry "$ETC/v1/10-kindnet.conflist" 3 >/dev/null || hg_fail "4. net.d -> cur -> v1 not chained: $(cat "$LOG")"
+sleep 0.6
+ln -s v3 "$ETC/cur.tmp"
+mv -T "$ETC/cur.tmp" "$ETC/cur"
+ms=$(it_wait_entry "$ETC/v3/10-kindnet.conflist" 6) || hg_fail "4. v3 not chained after cur was swapped: $(cat "$LOG")"
+hg_log "inner link of a link swapped: chained after $ms ms"
+it_hg install --check --cni-conf-dir "$NET_D" --cni-bin-dir "$BIN_D"
+hg_assert_eq "$IT_RC" 0 "4. --check after the inner swap"
 
 kill -TERM "$WPID"
 rc=0
