@@ -411,11 +411,28 @@ static int read_all(int fd, const char *what, char **out, size_t *out_len, struc
 	return -1;
 }
 
-static int write_in_place(int fd, const char *what, const char *text, size_t len, struct hg_error *err)
+/* old_len: the file's size before. A shorter text is written padded to that size with a
+ * blank line and a comment line, then cut: a writer killed between the write and the
+ * truncate (SIGKILL, a crash) leaves lines a resolver skips, where the old file's tail
+ * would leave fragments of lines behind the new text (half a block, a line of the user's
+ * cut at an address that still parses), which nobody removes afterwards. */
+static int write_in_place(int fd, const char *what, const char *text, size_t len, size_t old_len,
+			  struct hg_error *err)
 {
+	_cleanup_free_ char *padded = NULL;
 	size_t done = 0;
-	while (done < len) {
-		ssize_t w = pwrite(fd, text + done, len - done, done);
+	if (old_len > len) {
+		if (!(padded = malloc(old_len)))
+			return hg_error_oom(err);
+		memcpy(padded, text, len);
+		memset(padded + len, '#', old_len - len);
+		padded[len] = '\n';
+		padded[old_len - 1] = '\n';
+		text = padded;
+	}
+	size_t total = padded ? old_len : len;
+	while (done < total) {
+		ssize_t w = pwrite(fd, text + done, total - done, done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
@@ -436,7 +453,7 @@ int hg_hosts_apply_fd(int fd, const char *what, char *const *drop, const struct 
 	if (r == 0 && hg_hosts_merge(old, old_len, drop, entries, n, &new, &new_len, block) < 0)
 		r = hg_error_oom(err);
 	if (r == 0 && (new_len != old_len || memcmp(old, new, new_len) != 0))
-		r = write_in_place(fd, what, new, new_len, err);
+		r = write_in_place(fd, what, new, new_len, old_len, err);
 	return r;
 }
 
@@ -448,7 +465,7 @@ int hg_hosts_remove_fd(int fd, const char *what, char *const *drop, struct hg_er
 	if (r == 0 && hg_hosts_strip(old, old_len, drop, &new, &new_len) < 0)
 		r = hg_error_oom(err);
 	if (r == 0 && new_len != old_len)
-		r = write_in_place(fd, what, new, new_len, err);
+		r = write_in_place(fd, what, new, new_len, old_len, err);
 	return r;
 }
 

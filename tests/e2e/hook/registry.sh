@@ -15,7 +15,12 @@
 #     removes a registry of only such owners (their names stay in the file, not removed
 #     on a guess: their poststop removes them), and a write by another owner forgets them
 #     (their names are no longer in the block it renders); a process whose namespace links cannot be read (PID 1 on some VMs)
-#     still has its PID recorded.
+#     still has its PID recorded;
+#  4. a poststop killed between its write of the shorter file and its truncate (strace
+#     injects SIGKILL at the ftruncate): the file holds the live owner's names and lines a
+#     resolver skips, not the old file's tail (fragments of the removed names and a second
+#     copy of the live owner's, which nobody ever removed); after every poststop, the
+#     user's lines and nothing that maps a name.
 . "$(dirname "$0")/hook-lib.sh"
 hk_init hook-registry
 hk_runtime_need runc
@@ -191,4 +196,36 @@ hg_assert_eq "$(jq -r '.owners[0].pid' "$(hg_registry_of "$p3")")" 1 "3c. PID 1 
 hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-init" 0 "$HG_TMP/b-init")" || hg_fail "3c. poststop exit $?"
 [ ! -e "$(hg_registry_of "$p3")" ] || hg_fail "3c. registry left: $(cat "$(hg_registry_of "$p3")")"
 hg_log "3. owners of unknown process: ok"
+
+# ---- 4. a removal killed between its write and its truncate ------------------------------
+if command -v strace >/dev/null; then
+	p4=$HG_TMP/pod4-hosts
+	printf '%s\n' "$KUBELET" >"$p4"
+	# k1's block (first, longer) goes; k2's stays.
+	owner k1 "$p4" "$sleeper"
+	jq '.annotations["host-gateway.io/names"] = "k1.local,k1-second-name.local"' "$HG_TMP/b-k1/config.json" >"$HG_TMP/c.new"
+	mv "$HG_TMP/c.new" "$HG_TMP/b-k1/config.json"
+	hk_hook createRuntime "$conf" "$(hk_state_json "$HK_CID-k1" "$sleeper" "$HG_TMP/b-k1")" || hg_fail "4. createRuntime k1 exit $?"
+	owner k2 "$p4" "$sleeper"
+	k2=$(block_of "$p4" k2)
+	rc=0
+	(cd "$HG_TMP/b-k1" && hk_state_json "$HK_CID-k1" "$sleeper" "$HG_TMP/b-k1" |
+		env -i strace -qq -o /dev/null -e trace=ftruncate -e inject=ftruncate:signal=SIGKILL \
+			"$HG_BIN" hook poststop --config "$conf") 2>/dev/null || rc=$?
+	hg_assert_eq "$rc" 137 "4. precondition: the poststop was killed at its truncate"
+	hg_assert_eq "$(hg_nblocks "$p4")" 1 "4. blocks in the file after the kill ($(cat "$p4"))"
+	hg_assert_eq "$(block_of "$p4" k2)" "$k2" "4. k2's block after the kill"
+	# Every line outside the block: the user's, or one a resolver skips.
+	stray=$(sed '/^# BEGIN host-gateway/,/^# END host-gateway/d' "$p4" | grep -v -x -F -e "$KUBELET" | grep -v '^#' | grep -v '^$' || :)
+	hg_assert_eq "$stray" "" "4. lines left of the old file's tail ($(cat "$p4"))"
+	for c in k1 k2; do
+		hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-$c" "$sleeper" "$HG_TMP/b-$c")" || hg_fail "4. poststop $c exit $?"
+	done
+	stray=$(grep -v -x -F -e "$KUBELET" "$p4" | grep -v '^#' | grep -v '^$' || :)
+	hg_assert_eq "$stray" "" "4. after every poststop, lines other than the user's ($(cat "$p4"))"
+	[ ! -e "$(hg_registry_of "$p4")" ] || hg_fail "4. registry left: $(cat "$(hg_registry_of "$p4")")"
+	hg_log "4. a removal killed at its truncate: ok"
+else
+	hg_log "4. skipped: no strace to kill the hook at its truncate"
+fi
 hg_log PASS
