@@ -169,7 +169,7 @@ int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, co
 	if (open_locked(state_dir, target, NULL, &f, err) < 0)
 		goto out;
 	load_registry(&f, target, &g);
-	if (!ips || !names || prune(&g, owner->key, now, &dead) < 0 || hg_registry_set_file(&g, target, &f.id) < 0) {
+	if (!ips || !names || hg_registry_set_file(&g, target, &f.id) < 0) {
 		hg_error_oom(err);
 		goto out;
 	}
@@ -177,14 +177,48 @@ int hg_names_write(const char *state_dir, const struct hg_names_owner *owner, co
 		ips[i] = entries[i].ip;
 		names[i] = entries[i].names;
 	}
+	bool known = false;
+	for (size_t i = 0; i < g.n && !known; i++)
+		known = strcmp(g.owners[i].key, owner->key) == 0;
+	/* The registry is saved before the file is written, with the owners that go still in
+	 * it: a writer killed between the two leaves an owner whose block is missing (the next
+	 * write rebuilds it; gc drops it once its process is gone), never a block in the file
+	 * that no registry lists, which nothing would ever remove. */
 	int p = hg_registry_put(&g, owner->key, owner->pid, owner->pid_start, now, ips, (char *const *const *) names,
 				n);
-	if (p < 0) {
-		hg_error_set(err, HG_CNI_HOSTS_FILE, errno == E2BIG ? "%s has %d owners already" : "out of memory (%s)",
-			     f.what, HG_HOSTS_MAX_OWNERS);
+	int put_errno = p < 0 ? errno : 0;
+	if (p == 0 && hg_registry_save(f.registry, &g, err) < 0)
+		goto out;
+	if (prune(&g, owner->key, now, &dead) < 0) {
+		hg_error_oom(err);
 		goto out;
 	}
-	if (render(&f, &g, &dead, block, err) < 0 || hg_registry_save(f.registry, &g, err) < 0)
+	/* The cap counts the owners left once those that went are gone. */
+	if (p < 0 && put_errno == E2BIG) {
+		p = hg_registry_put(&g, owner->key, owner->pid, owner->pid_start, now, ips,
+				    (char *const *const *) names, n);
+		put_errno = p < 0 ? errno : 0;
+	}
+	if (p < 0) {
+		if (put_errno == E2BIG)
+			hg_error_set(err, HG_CNI_HOSTS_FILE, "%s has %d owners already", f.what, HG_HOSTS_MAX_OWNERS);
+		else
+			hg_error_oom(err);
+		goto out;
+	}
+	if (render(&f, &g, &dead, block, err) < 0) {
+		/* Not written: a new owner leaves the registry again (best effort: a leftover is
+		 * an owner without names in the file, dropped with its process). */
+		for (size_t i = 0; !known && i < g.n; i++)
+			if (strcmp(g.owners[i].key, owner->key) == 0) {
+				struct hg_error ignored = {0};
+				hg_registry_remove(&g, i);
+				hg_registry_save(f.registry, &g, &ignored);
+				break;
+			}
+		goto out;
+	}
+	if (hg_registry_save(f.registry, &g, err) < 0)
 		goto out;
 	if (!*block && !(*block = strdup(""))) {
 		hg_error_oom(err);

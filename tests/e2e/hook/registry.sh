@@ -20,7 +20,10 @@
 #     injects SIGKILL at the ftruncate): the file holds the live owner's names and lines a
 #     resolver skips, not the old file's tail (fragments of the removed names and a second
 #     copy of the live owner's, which nobody ever removed); after every poststop, the
-#     user's lines and nothing that maps a name.
+#     user's lines and nothing that maps a name;
+#  5. a createRuntime killed at its last rename (strace), the registry's, after the file
+#     was written; its container dies and no poststop comes (the runtime crashed): gc
+#     removes the block (it used to stay for ever, listed by no registry).
 . "$(dirname "$0")/hook-lib.sh"
 hk_init hook-registry
 hk_runtime_need runc
@@ -227,5 +230,40 @@ if command -v strace >/dev/null; then
 	hg_log "4. a removal killed at its truncate: ok"
 else
 	hg_log "4. skipped: no strace to kill the hook at its truncate"
+fi
+
+# ---- 5. a write killed at its last rename ----------------------------------------------
+if command -v strace >/dev/null; then
+	sleep 600 >/dev/null 2>&1 &
+	c5=$!
+	disown "$c5"
+	hg_defer kill -KILL "$c5"
+	# traced ID FILE STRACE_ARG...: createRuntime of ID (a bundle of FILE) under strace.
+	traced() {
+		local id=$1 file=$2 b=$HG_TMP/b-$1
+		shift 2
+		hk_bundle "$b" "$conf" host "$file"
+		(cd "$b" && hk_state_json "$HK_CID-$id" "$c5" "$b" |
+			env -i strace -qq -f -e trace=rename,renameat,renameat2 "$@" "$HG_BIN" hook createRuntime --config "$conf")
+	}
+	# How many renames a first write of a file makes, on a twin file.
+	printf '%s\n' "$KUBELET" >"$HG_TMP/pod5-twin"
+	traced k5t "$HG_TMP/pod5-twin" -o "$HG_TMP/k5t.trace" || hg_fail "5. the traced createRuntime failed"
+	renames=$(grep -c 'rename' "$HG_TMP/k5t.trace")
+	p5=$HG_TMP/pod5-hosts
+	printf '%s\n' "$KUBELET" >"$p5"
+	rc=0
+	traced k5 "$p5" -o /dev/null -e inject=rename,renameat,renameat2:signal=SIGKILL:when="$renames" 2>/dev/null || rc=$?
+	hg_assert_eq "$rc" 137 "5. precondition: createRuntime killed at rename $renames"
+	[ -n "$(block_of "$p5" k5)" ] || hg_fail "5. precondition: the block was written before the kill ($(cat "$p5"))"
+	kill -KILL "$c5"
+	while kill -0 "$c5" 2>/dev/null; do sleep 0.05; done
+	out=$(gc) || hg_fail "5. gc failed: $(cat "$HG_TMP/gc.err")"
+	hg_assert_eq "$(cat "$p5")" "$KUBELET" "5. the file after gc ($out)"
+	[ ! -e "$(hg_registry_of "$p5")" ] || hg_fail "5. registry left: $(cat "$(hg_registry_of "$p5")")"
+	[ ! -e "$(hg_registry_of "$HG_TMP/pod5-twin")" ] || hg_fail "5. the twin's registry left"
+	hg_log "5. a write killed at its last rename: ok"
+else
+	hg_log "5. skipped: no strace to kill the hook at its rename"
 fi
 hg_log PASS
