@@ -21,9 +21,12 @@
 #     resolver skips, not the old file's tail (fragments of the removed names and a second
 #     copy of the live owner's, which nobody ever removed); after every poststop, the
 #     user's lines and nothing that maps a name;
-#  5. a createRuntime killed at its last rename (strace), the registry's, after the file
-#     was written; its container dies and no poststop comes (the runtime crashed): gc
-#     removes the block (it used to stay for ever, listed by no registry).
+#  5. a createRuntime killed (strace) before its hosts-file write (at the registry's rename
+#     before it), at that write, and after it (at the rename of the registry's final save);
+#     its container dies and no poststop comes (the runtime crashed): a kill before the
+#     write leaves no name in the file; after it, the next write of the file or gc removes
+#     the block (it used to stay for ever, listed by no registry); gc removes the killed
+#     registry writes' temp files. The kill points are found on a twin file's trace.
 . "$(dirname "$0")/hook-lib.sh"
 hk_init hook-registry
 hk_runtime_need runc
@@ -232,38 +235,103 @@ else
 	hg_log "4. skipped: no strace to kill the hook at its truncate"
 fi
 
-# ---- 5. a write killed at its last rename ----------------------------------------------
+# ---- 5. a write killed around its hosts-file write ---------------------------------------
 if command -v strace >/dev/null; then
 	sleep 600 >/dev/null 2>&1 &
 	c5=$!
 	disown "$c5"
 	hg_defer kill -KILL "$c5"
-	# traced ID FILE STRACE_ARG...: createRuntime of ID (a bundle of FILE) under strace.
+	# traced ID FILE STRACE_ARG...: createRuntime of ID (names ID.local, a bundle of FILE,
+	# the process c5) under strace.
 	traced() {
 		local id=$1 file=$2 b=$HG_TMP/b-$1
 		shift 2
 		hk_bundle "$b" "$conf" host "$file"
+		jq --arg n "$id.local" '.annotations["host-gateway.io/names"] = $n' "$b/config.json" >"$b/c.new"
+		mv "$b/c.new" "$b/config.json"
 		(cd "$b" && hk_state_json "$HK_CID-$id" "$c5" "$b" |
-			env -i strace -qq -f -e trace=rename,renameat,renameat2 "$@" "$HG_BIN" hook createRuntime --config "$conf")
+			env -i strace -qq -f "$@" "$HG_BIN" hook createRuntime --config "$conf")
 	}
-	# How many renames a first write of a file makes, on a twin file.
-	printf '%s\n' "$KUBELET" >"$HG_TMP/pod5-twin"
-	traced k5t "$HG_TMP/pod5-twin" -o "$HG_TMP/k5t.trace" || hg_fail "5. the traced createRuntime failed"
-	renames=$(grep -c 'rename' "$HG_TMP/k5t.trace")
-	p5=$HG_TMP/pod5-hosts
-	printf '%s\n' "$KUBELET" >"$p5"
-	rc=0
-	traced k5 "$p5" -o /dev/null -e inject=rename,renameat,renameat2:signal=SIGKILL:when="$renames" 2>/dev/null || rc=$?
-	hg_assert_eq "$rc" 137 "5. precondition: createRuntime killed at rename $renames"
-	[ -n "$(block_of "$p5" k5)" ] || hg_fail "5. precondition: the block was written before the kill ($(cat "$p5"))"
+	# temps ID: the temp files of registry writes that list ID (a killed write's).
+	temps() { grep -lF "\"=hook+$HK_CID-$1+-\"" /run/host-gateway/hosts/.tmp.*.json 2>/dev/null || :; }
+	# The system calls of a first write of a file, on a twin file: the renames (registry
+	# saves: which syscall a rename is depends on the libc and the flags) and the writes of
+	# the hosts file (-y names an fd's file). strace's when= counts each syscall apart: a
+	# kill point is SYSCALL:when=K, the Kth call of that syscall.
+	twin=$HG_TMP/pod5-twin
+	printf '%s\n' "$KUBELET" >"$twin"
+	traced k5t "$twin" -y -o "$HG_TMP/k5t.trace" \
+		-e trace=rename,renameat,renameat2,write,pwrite64,pwritev,pwritev2 ||
+		hg_fail "5. the traced createRuntime failed"
+	# before: the last rename before the file's first write; at: that write; after: the
+	# first rename after it (the registry's final save).
+	mapfile -t points < <(awk -v f="<$twin>, " '
+		{
+			s = ""
+			for (i = 1; i <= NF && s == ""; i++)
+				if ($i ~ /^[a-z_0-9]+\(/) { s = $i; sub(/\(.*/, "", s) }
+			if (s == "") next
+			n[s]++
+			if (s ~ /^rename/) {
+				if (at == "") before = s ":when=" n[s]
+				else if (after == "") after = s ":when=" n[s]
+			} else if (at == "" && index($0, f)) at = s ":when=" n[s]
+		}
+		END { print before; print at; print after }' "$HG_TMP/k5t.trace")
+	[ -n "${points[1]}" ] || hg_fail "5. precondition: the twin's hosts file written ($(cat "$HG_TMP/k5t.trace"))"
+	# after and next: killed at the same point; gc cleans one file, the next write the other.
+	declare -A point=([before]=${points[0]} [at]=${points[1]} [after]=${points[2]} [next]=${points[2]})
+	cases=()
+	for k in before at after next; do
+		if [ -z "${point[$k]}" ]; then
+			hg_log "5$k. skipped: no registry save on that side of the hosts write"
+			continue
+		fi
+		cases+=("$k")
+		p=$HG_TMP/pod5-$k
+		printf '%s\n' "$KUBELET" >"$p"
+		rc=0
+		traced "k5$k" "$p" -o /dev/null -e trace="${point[$k]%%:*}" \
+			-e inject="${point[$k]%%:*}:signal=SIGKILL:${point[$k]#*:}" 2>/dev/null || rc=$?
+		hg_assert_eq "$rc" 137 "5$k. precondition: createRuntime killed at ${point[$k]}"
+		case $k in
+		before | at)
+			# Killed before its write: no name of it in the file.
+			hg_assert_eq "$(cat "$p")" "$KUBELET" "5$k. the file after a kill before the hosts write"
+			;;
+		*)
+			hg_assert_eq "$(block_of "$p" "k5$k")" "$(lo "k5$k.local")" "5$k. precondition: the block written before the kill"
+			;;
+		esac
+		case $k in
+		at) [ -z "$(temps "k5$k")" ] || hg_fail "5$k. a temp file left by a kill outside a registry write" ;;
+		*) [ -n "$(temps "k5$k")" ] || hg_fail "5$k. precondition: the kill left the registry write's temp file" ;;
+		esac
+	done
 	kill -KILL "$c5"
 	while kill -0 "$c5" 2>/dev/null; do sleep 0.05; done
+	# The next writer of the file drops the killed owner's names (its container is gone).
+	if [ -n "${point[next]}" ]; then
+		owner w5 "$HG_TMP/pod5-next" "$sleeper"
+		hg_assert_eq "$(block_of "$HG_TMP/pod5-next" k5next)" "" "5next. the next write kept the killed owner's names"
+		hg_assert_eq "$(block_of "$HG_TMP/pod5-next" w5)" "$(lo w5.local)" "5next. the next writer's block"
+	fi
 	out=$(gc) || hg_fail "5. gc failed: $(cat "$HG_TMP/gc.err")"
-	hg_assert_eq "$(cat "$p5")" "$KUBELET" "5. the file after gc ($out)"
-	[ ! -e "$(hg_registry_of "$p5")" ] || hg_fail "5. registry left: $(cat "$(hg_registry_of "$p5")")"
-	[ ! -e "$(hg_registry_of "$HG_TMP/pod5-twin")" ] || hg_fail "5. the twin's registry left"
-	hg_log "5. a write killed at its last rename: ok"
+	for k in "${cases[@]}"; do
+		[ -z "$(temps "k5$k")" ] || hg_fail "5$k. gc left the killed registry write's temp file $(temps "k5$k")"
+		[ "$k" != next ] || continue
+		hg_assert_eq "$(cat "$HG_TMP/pod5-$k")" "$KUBELET" "5$k. the file after gc ($out)"
+		[ ! -e "$(hg_registry_of "$HG_TMP/pod5-$k")" ] || hg_fail "5$k. registry left: $(cat "$(hg_registry_of "$HG_TMP/pod5-$k")")"
+	done
+	hg_assert_eq "$(cat "$twin")" "$KUBELET" "5. the twin after gc ($out)"
+	[ ! -e "$(hg_registry_of "$twin")" ] || hg_fail "5. the twin's registry left"
+	if [ -n "${point[next]}" ]; then
+		hk_hook poststop "$conf" "$(hk_state_json "$HK_CID-w5" "$sleeper" "$HG_TMP/b-w5")" || hg_fail "5next. poststop w5 exit $?"
+		hg_assert_eq "$(cat "$HG_TMP/pod5-next")" "$KUBELET" "5next. the file after the next writer's poststop"
+		[ ! -e "$(hg_registry_of "$HG_TMP/pod5-next")" ] || hg_fail "5next. registry left: $(cat "$(hg_registry_of "$HG_TMP/pod5-next")")"
+	fi
+	hg_log "5. a write killed before, at and after its hosts-file write: ok"
 else
-	hg_log "5. skipped: no strace to kill the hook at its rename"
+	hg_log "5. skipped: no strace to kill the hook around its hosts-file write"
 fi
 hg_log PASS
