@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the commands of the command line share: the table main dispatches through, and the
  * one shape of their help and of their usage errors. */
 #pragma once

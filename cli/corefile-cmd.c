@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* host-gateway corefile --ip VIP [--ip VIP6] [--name NAME]... [--k3s-override]
  *
  * Reads a CoreDNS Corefile on stdin and prints it with the names of the host in the main

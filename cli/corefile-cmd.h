@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `host-gateway corefile`: the command front of lib/base/corefile.c (arguments, stdin, stdout). */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* host-gateway doctor [--netns PATH | --pid PID] [--port PORT[/tcp|/udp]]... [--config PATH]
  *                     [--cni-conf-dir DIR] [--json]
  *

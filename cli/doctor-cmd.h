@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `host-gateway doctor`: the command front of lib/ops/doctor.c (arguments, output). */
 #pragma once
 

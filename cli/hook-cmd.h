@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `host-gateway hook` and `host-gateway gc`: the command fronts of the OCI hook personality
  * (hook/oci.c) and of its collector. */
 #pragma once

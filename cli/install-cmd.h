@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The node-setup commands for people and DaemonSets: `install` and `uninstall` (see --help).
  * Argument parsing and output only; lib/ops/install.c does the work. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The single entry point: the CNI environment selects the CNI personality, anything else the
  * command line for people, dispatched through the table of commands below (`hook STAGE`, the
  * OCI hook personality, is one of them). Only this file and the command fronts it dispatches

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `host-gateway nri`: the command front of the NRI personality (nri/): its options, and the
  * environment of a plugin the runtime started. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The OCI hook personality: `host-gateway hook STAGE [--config PATH]`, with the OCI state
  * on stdin, run by crun, runc, podman (hooks.d), CRI-O and containerd (base spec). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the hook needs from the OCI state (stdin) and the bundle's config.json: pure
  * parsing, unit-tested with the shapes crun and runc really send. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One connection to the runtime, from RegisterPlugin to its end, over a socket. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the NRI personality hands to the work it drives: the runtime's events, decoded into
  * plain views (no protobuf type leaks past nri/wire.c), and an adjustment to fill for a
  * container being created. Phase 1 logs them (log-handlers.c); phase 2 attaches pods and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Phase 1's handlers: they log what the runtime told and what host-gateway will do with
  * it, and change nothing (CreateContainer answers an empty adjustment). */
 #pragma once

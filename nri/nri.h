@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NRI personality: `host-gateway nri [OPTIONS]` (cli/nri-cmd.c parses them), or the
  * binary started by the runtime as a pre-registered plugin (NRI_PLUGIN_SOCKET in the
  * environment). */

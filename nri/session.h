@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One connection to the runtime, as a state machine over bytes: the trunk's bytes go in
  * (hg_nri_session_feed), the frames to send come out in out, and the handlers of
  * handlers.h are called for the runtime's requests in between. No system call here: the

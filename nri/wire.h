@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Between NRI's protobuf messages (nri.proto, protobuf-c) and the views of handlers.h. */
 #pragma once
 

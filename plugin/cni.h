@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CNI personality: the protocol of the CNI spec (0.3.0 to 1.1.0) around the shared
  * pipeline. hg_cni_run returns the exit status and the one JSON document main prints. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading a CNI result (prevResult) of any supported version: the container's addresses on
  * our interface and their gateways. */
 #pragma once

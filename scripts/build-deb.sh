@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # scripts/build-deb.sh [OUTDIR]
 # Builds host-gateway_VERSION_ARCH.deb offline with Debian's tools (dpkg-buildpackage,
 # debhelper, meson) and checks it with lintian. The source tree is copied into a temp

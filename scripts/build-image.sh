@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the DaemonSet's image offline, from the built binary, as an OCI image layout
 # (umoci; no registry, no Docker daemon):
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Real fuzzing with libFuzzer (clang): builds every harness of tests/fuzz against the
 # library with ASan+UBSan and runs each for SECONDS (default 60), growing its corpus
 # (FUZZ_NAMES="corefile" runs only the harnesses named).

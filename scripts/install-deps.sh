@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Installs everything host-gateway needs to build, test and benchmark on Debian 12.
 # Idempotent: packages already present are skipped by apt.
 set -eu

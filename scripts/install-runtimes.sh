@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the container runtimes the e2e tests run against, from their released Go modules,
 # into a cache outside the repository: /var/cache/host-gateway-test/NAME-VERSION/bin
 # (HG_RUNTIME_CACHE overrides the root). Idempotent: a component whose folder is complete

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The whole test suite, as CI runs it on a fresh Debian 12 machine as root: installs what
 # the tests need (Debian's packages, then the runtimes built from their releases), builds
 # with -Werror, runs the unit tests once under ASan+UBSan, then

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Try host-gateway on this machine (Debian 12, root): installs what is needed, builds, then
 # shows the main job: a container network namespace on a bridge network, with host-gateway
 # chained after the reference bridge plugin, reaches a listener on the host BY NAME

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Every relative link of README.md, docs/*.md and tests/**/README.md resolves: the file
 exists, and a #fragment names a heading of the Markdown file it points at (GitHub's
 anchors). No root, no network: external links (scheme://, mailto:) are not followed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one growable string: always NUL-terminated once anything was added, and sticky on
  * failure (after an allocation fails every call returns -1 and adds nothing), so that a
  * builder may check once, at buf_finish. */

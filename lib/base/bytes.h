@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A growable byte buffer with a ceiling: what a peer makes us hold (frames to send, a
  * message being read) never grows past the limit the caller chose. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CNI specification versions host-gateway speaks: the one list that the plugin's VERSION
  * answer and cniVersion check, the install's conflist check, --version and --help use. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One configuration model for both personalities: the keys of the CNI plugin entry and of the
  * hook's config file are the same, and pod/container annotations override some of them. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Our entry in a CNI network configuration, as text and JSON only (no files): which file of a
  * configuration folder runtimes load, what a valid one is, and adding, replacing or
  * removing the host-gateway entry of its plugin list. lib/ops/install.c does the file work. */

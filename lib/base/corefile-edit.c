@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Our entries into the hosts plugin of a Corefile's main server block (see corefile.h), as
  * a few byte ranges inserted or deleted; everything else is copied. Where the hosts
  * directive is, and whether a hidden one may exist, is decided on the block as CoreDNS's

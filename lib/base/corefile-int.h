@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Corefile as CoreDNS reads it, for lib/base/corefile.c: its tokens (corefile-lex.c) and its
  * main server block with the snippets it imports (corefile-parse.c). Internal to the
  * Corefile edit; the references are github.com/coredns/caddy caddyfile/lexer.go and

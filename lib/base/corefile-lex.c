@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Corefile tokens exactly as CoreDNS's Caddyfile lexer (coredns/caddy caddyfile/lexer.go)
  * makes them: if we split a word where CoreDNS does not, or the other way round, we see a
  * directive CoreDNS does not (or miss one it sees), and print a Corefile it refuses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The main server block of a Corefile as CoreDNS's parser (coredns/caddy caddyfile/parse.go)
  * reads it: its directives, with every `import` of a snippet defined earlier in the file
  * replaced by the snippet's tokens, where the parser does it (at a directive, or on a new

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The addresses and names of `host-gateway corefile`, and the k3s override (see corefile.h);
  * the edit itself is corefile-edit.c. */
 #include <ctype.h>

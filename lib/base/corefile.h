@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CoreDNS Corefiles on Kubernetes: the names of the host resolve to the virtual IP in every
  * pod, also for clients that never read /etc/hosts. Pure text transforms, no I/O.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One error type for the whole library: where a failure is found, it is described once,
  * with the CNI error code that fits it; the fronts turn it into CNI error JSON or a hook log line. */
 #pragma once

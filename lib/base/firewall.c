@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading the host's input filtering out of libnftables JSON (see firewall.h). Nothing here
  * talks to the kernel: lib/ops/doctor.c lists the ruleset and hands the documents over. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the host's INPUT path does with a probe, read from the nftables ruleset as
  * `nft -j list ruleset` prints it (libnftables JSON), for `host-gateway doctor`. Pure: the
  * caller lists the ruleset before and after one probe, and the rule whose counter moved and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where the host is, seen from one container: pure choice from what the caller looked up,
  * so that every rule of the choice is unit-tested without a kernel. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* An IPv4 or IPv6 address, with an optional prefix length, as the library passes them around. */
 #pragma once
 

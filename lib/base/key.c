@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Attachment keys, and the names that may stand beside them in nft text (key.h). */
 #include <errno.h>
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The attachment key: the name of one attachment in records, nft comments and users files. */
 #pragma once
 

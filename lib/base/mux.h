@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* NRI's connection multiplexer (containerd/nri pkg/net/multiplex): one stream socket
  * carries frames of an 8-byte big-endian header (connection id u32, payload length u32)
  * and the payload. Connection 1 carries the plugin service (the runtime calls us), 2 the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nftables rule sets, as text from one function per rule set (golden-tested), applied
  * through libnftables in one transaction each. Two rule sets exist:
  *   the container's: table inet host_gateway in the container netns (virtual IP DNAT,

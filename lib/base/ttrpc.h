@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ttrpc's message framing (containerd/ttrpc channel.go): a 10-byte big-endian header
  * (payload length u32, stream id u32, type u8, flags u8), then the payload, at most
  * 4 MiB as ttrpc's messageLengthMax. The payloads (Request, Response) are protobuf and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Cleanup helpers shared by every file: resources are released on scope exit, and
  * ownership is handed on with TAKE_PTR / TAKE_FD so that no path leaks or double-frees. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pipeline both personalities share: find the host, make it routable, name it, record
  * it; and the undo and the check of all that from the record alone. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hook's per-netns plumbing and its users, and the collector of what a runtime left
  * when it never ran poststop (it failed after createRuntime, or was killed):
  *   <stateDir>/hook/<containerID>.json             a container's membership

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `host-gateway doctor` (see doctor.h): the checks, in the order a packet meets them. The
  * probes run inside the container's network namespace; everything else is read in the
  * namespace doctor runs in, which is the host's. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `host-gateway doctor`: why a container does not reach the host. It first tries the asked
  * ports for real from inside the container's network namespace, then explains each failure
  * from what it can read (addresses, routes, listening sockets, the nftables ruleset and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Host-side resources that several attachments share: the loopback alias of a virtual IP,
  * and an interface's route_localnet with its guard. Each has a users directory under the
  * state directory, one file per attachment key, so the resource stays while one user is

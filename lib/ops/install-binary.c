@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The binary: copied into the CNI bin folder, checked, removed (install.h). */
 #include <string.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the files of the install operation (install*.c), not by anyone else: the temp
  * names of its writes, its reader and writer of configuration files, and the pieces one
  * concern hands another (uninstalling the binary removes the libraries and the note). */

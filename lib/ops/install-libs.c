@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The libnftables set beside the binary: copied next to the node's binary, removed with
  * it, and whether an entry needs it (install.h). */
 #include <string.h>

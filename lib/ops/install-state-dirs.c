@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The stateDirs note: the state folders other than the default that entries of ours
  * named, kept beside the binary for uninstall. */
 #include <string.h>

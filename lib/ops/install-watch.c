@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The watch of the CNI configuration folder: keeps our entry in the primary configuration
  * while something else (kindnetd) rewrites it (install.h: hg_install_watch). */
 #include <string.h>

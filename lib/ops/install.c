@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The install operation's entry in the CNI configuration: the primary configuration read,
  * edited (lib/base/conflist.c) and written back; and the temp files of every install write. */
 #include <string.h>

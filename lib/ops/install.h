@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Installing host-gateway on a node: the binary into the CNI bin folder, our entry into the
  * network configuration runtimes load (the first file of the CNI configuration folder), and
  * keeping it there while something else (kindnetd) rewrites that file. The pure JSON edit

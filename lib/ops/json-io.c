@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The JSON of the state folder's files (records, memberships, registries), both ways. */
 #include <string.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The JSON of the state folder's files (records, memberships, registries), for the
  * modules that own them (record.c, membership.c, registry.c) and no one else. */
 #pragma once

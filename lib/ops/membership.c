@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A container's membership of the hook's plumbing of its netns (membership.h). */
 #include <string.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A container's membership of the hook's plumbing of its netns: <stateDir>/hook/<ID>.json
  * (state.h), in the record format's version (record.h). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A container's names in a hosts file that several owners may share (two networks of one
  * container, the containers of a pod): the file has one block (hosts.h), the union of the
  * live owners' lines, each name once, the first owner of a name winning; a registry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The per-attachment record: the contract between ADD, DEL, CHECK, GC and the hook. One
  * typed struct, and this module is the only code that knows how it is stored (JSON, one
  * file, written atomically) and which keys it has.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hosts registries: who has a block in one hosts file, and its lines (registry.h). */
 #include <string.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hosts registries, the names code's memory (names.h). */
 #pragma once
 

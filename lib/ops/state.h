@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The state directory: where records live (record.h owns what is in them), its locks,
  * and the atomic write of one JSON file. */
 #pragma once

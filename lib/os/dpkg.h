@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Debian's package database: which package owns a file. */
 #pragma once
 

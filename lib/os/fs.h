@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Files: reading what someone else controls, bounded; writing by replacement. */
 #pragma once
 

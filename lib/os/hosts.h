@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The managed block of an /etc/hosts file: our lines live between two marker lines, one
  * block per file whoever wrote it (the two networks of a container, the containers of a
  * pod), each name in it once. Who owns which lines is not the file's business but the

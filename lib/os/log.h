@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The library never prints: where a step fails without failing the operation (DEL is best
  * effort), it hands a message to the front's sink, which decides where it goes. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Entering a container's network namespace and coming back. Netlink sockets and
  * /proc/sys/net follow the namespace they are opened in, so work that needs them runs
  * inside hg_netns_run's callback and opens them there. */

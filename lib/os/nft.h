@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libnftables at run time: loaded on first use (from the system, else from beside the
  * binary), one context per network namespace, one transaction per rule set.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Connection attempts and listening sockets (see probe.h). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Ground truth for `host-gateway doctor`: one connection attempt to a port, made in the
  * CURRENT network namespace (the caller enters the container's with hg_netns_run), and
  * who listens on a port, read from /proc/net/{tcp,udp}{,6} of the current namespace. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Opening files that a container image controls, as root, without being tricked into a
  * host path: symlinks and ".." stay inside the container root, the final component must be
  * a regular file, and nothing is opened for writing before that is known (a FIFO or a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Routes and addresses of the CURRENT network namespace, through libnl. Every function
  * opens its own netlink socket, so calling it after setns() acts inside the container. */
 #pragma once

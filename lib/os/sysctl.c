@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Sysctls of the current network namespace (sysctl.h). */
 #include <errno.h>
 #include <fcntl.h>

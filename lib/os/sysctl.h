@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Sysctls, under /proc/sys of the current network namespace. */
 #pragma once
 

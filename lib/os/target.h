@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where a container's names are written, described so that a later DEL, CHECK or hook can
  * reopen exactly the same file, and never another one:
  *   a file inside a container root: root "/proc/PID/root" + path "/etc/hosts", with PID's

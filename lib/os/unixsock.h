@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stream sockets with deadlines: a peer that stops reading or writing costs a bounded
  * wait, never a hung process. Every fd here is non-blocking and close-on-exec. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* TCP connect latency for tests/bench/datapath.sh (a benchmark helper, not a test).
  *
  *   connect-lat serve ADDR:PORT [ADDR:PORT]...

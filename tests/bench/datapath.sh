@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Data-path benchmark of host-gateway (not a test: it prints figures; not run by meson).
 # As root:
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* exec-bench: time N runs of a program (fork + execve), or of a pair of programs.
  *
  *   exec-bench [-n N] [-w WARMUP] [-x] [-l LABEL] [-i FILE] [-e K=V]... CMD [ARG]...

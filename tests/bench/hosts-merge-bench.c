@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hosts-merge-bench: time hg_hosts_merge on a 1 MiB /etc/hosts, in-process.
  *
  *   hosts-merge-bench [-n N] [-w WARMUP] [-l LABEL]

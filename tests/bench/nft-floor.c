@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nft-floor: the least a program can do to give a container netns host-gateway's table.
  *
  *   nft-floor NETNS_PATH HOST_IPV4 add|del|both|print [detach]

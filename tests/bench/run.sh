@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmark of host-gateway (not a test: it prints figures). As root:
 #
 #   tests/bench/run.sh                    # N=200 runs per figure

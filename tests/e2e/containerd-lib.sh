@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # A private containerd 1.6 daemon and `ctr run --cni` for e2e tests. Sourced, never run.
 # Source tests/lib/common.sh and call hg_init first (hg_defer, host lock). Needs root.

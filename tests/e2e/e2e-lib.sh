@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared helpers of the e2e runtime libraries (rootfs-lib.sh, containerd-lib.sh, podman-lib.sh).
 # Sourced, never run, after tests/lib/common.sh (every test sources it first, through

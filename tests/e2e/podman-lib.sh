@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # podman 4.3 with the CNI backend for e2e tests, confined to a test directory.
 # Sourced, never run. Source tests/lib/common.sh and call hg_init first (hg_defer, host

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Minimal busybox-static container root filesystem, no registry needed.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Any JSON as a plugin entry or hook config: parsed or refused, never a crash or a leak. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* `host-gateway corefile` on any input: no crash; when it prints, the output holds no NUL,
  * re-parses with our entries first in the main block's one hosts block (as CoreDNS reads
  * it, hg_corefile_check), and edited again gives the same bytes. The first byte picks the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The hosts-block merge must never lose a user line or an old block it was not told to
  * drop: whatever the file holds, stripping the block from the merged text gives back the
  * file without the block and the dropped owners' old blocks, and merging twice changes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* NRI's bytes come from the runtime's socket: whoever can connect to the plugin, or
  * whoever the plugin connects to, writes them. The input is a trunk (multiplexer frames
  * carrying ttrpc messages) fed to a session in pieces whose sizes the input's first byte

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The OCI state on stdin and a bundle's config.json come from runtimes and images. */
 #include <stdint.h>
 #include <stdlib.h>

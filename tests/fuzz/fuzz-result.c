@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A prevResult comes from whatever plugin ran before us. */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Runs a fuzzer's LLVMFuzzerTestOneInput over corpus files, so that the regular build and
  * CI replay every seed and every crash ever found, without libFuzzer. */
 #include <stdio.h>

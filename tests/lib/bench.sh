@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # The start shared by the benchmarks (tests/bench/run.sh, datapath.sh), sourced after
 # common.sh.

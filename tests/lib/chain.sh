@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Run a CNI conflist by hand the way libcni v1.1.2 does (sourced by common.sh).
 # Needs HG_TMP and HG_CNI_PATH from hg_init.

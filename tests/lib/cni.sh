@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # CNI fixtures shared by the root tests (sourced by common.sh; HG_TMP and HG_STATE come
 # from hg_init).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared helpers for host-gateway integration / e2e tests. Also sources chain.sh (CNI
 # chains by hand), hosts.sh (the managed hosts block) and cni.sh (subnets, bridge

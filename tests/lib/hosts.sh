@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # The managed block host-gateway writes into hosts files (sourced by common.sh).
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Build tests/tools/cni-client offline against Debian's libcni sources
 # (golang-github-appc-cni-dev under /usr/share/gocode). GOPATH mode because
 # Debian ships sources, not a module cache, and there is no network.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """subreaper.py [--then SHELL_CMD] [--fds N] -- CMD [ARG]...
 
 Runs CMD the way a runtime runs a plugin or a hook (stdin passed on, stdout and stderr read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hook/oci.c: the OCI state on the hook's stdin (the shapes crun 1.8.1 and runc 1.1.5
  * really send) and what the hook takes from the bundle's config.json: the network
  * namespace, the /etc/hosts mount source, the root path and the annotations. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cni.c: the CNI protocol through hg_cni_run with a fake environment and stdin strings:
  * VERSION, version negotiation, environment and config validation, error JSON, DEL / GC /
  * STATUS / CHECK from saved state, the disabled passthrough; and CNI_ARGS parsing. Nothing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* config.c: defaults, every key valid and invalid, the parsers, and the annotations. */
 #include "test-helpers.h"
 #include "base/config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* conflist.c: which file runtimes load, parsing as libcni does, adding/replacing/removing our
  * entry, the text written (key order kept, same bytes twice). */
 #include "test-helpers.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CoreDNS Corefile edits (lib/base/corefile.c): the real default Corefiles of kubeadm (kind runs
  * kubeadm) and k3s, and a few shapes around them, against golden files under
  * golden/corefile/ (NAME.in edited into NAME.out); every edit must be idempotent. Set

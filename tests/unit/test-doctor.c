@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* doctor: firewall shapes and the rule that took a probe, from `nft -j list ruleset` output
  * captured in throwaway network namespaces (golden/doctor/: ufw's shape made with
  * iptables-nft, firewalld's table written with nft, a plain policy drop, a counted reject

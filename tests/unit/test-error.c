@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* error.c: messages are built once, get context prefixed, and always stay valid UTF-8, since
  * they end up in the CNI error JSON. */
 #include "test-helpers.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small helpers shared by the unit tests: temporary directories, whole-file I/O and
  * JSON literals. Everything here aborts the test (through cmocka) on a setup failure, so a
  * broken fixture can never make an assertion pass by accident. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hostaddr.c: which address the host has for a container, per family, and which lookups
  * that choice needs. */
 #include "test-helpers.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* hosts.c: the managed block of /etc/hosts (merge, strip, block, and the in-place file
  * operations), and attach.c's hg_entries_build, which produces the lines of the block. */
 #include "test-helpers.h"

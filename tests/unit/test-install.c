@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* install.c without root: chaining files in a temp folder (mode kept, .conf converted,
  * invalid primary untouched), the records count and the Debian-package check. */
 #include "test-helpers.h"

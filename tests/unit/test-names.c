@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* names.c without root: one block per file for every owner (the union of their names, each
  * once; one owner's removal takes only its names; the last takes the block; the previous
  * version's per-owner blocks are taken in), and the 64-owner cap of one hosts file, as

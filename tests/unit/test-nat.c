@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Golden tests of the generated nftables text: every rule set is compared byte for byte
  * with a file under tests/unit/golden/, so a change of the rules is a visible diff. Set
  * HG_UPDATE_GOLDEN=1 to rewrite the files after a deliberate change. */

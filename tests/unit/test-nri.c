@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The NRI personality without a runtime: the multiplexer and ttrpc framing (lib/base),
  * and the conversation of nri/session.c driven by frames built here, answers decoded. */
 #include "test-helpers.h"

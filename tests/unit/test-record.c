@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* record.c: the typed record round-trips, reads the version-1 files the previous release
  * wrote, refuses damaged ones, matches namespaces by device, inode and cookie, and its
  * by-netns index finds, ignores and retires as it should. The hosts registry round-trips

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* result.c: reading the container's addresses and gateways from a prevResult. */
 #include "test-helpers.h"
 #include "plugin/result.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* rootfs.c: opening a file inside a container root without leaving it, and a host file
  * chosen by a runtime. Every test runs twice: with openat2 (RESOLVE_IN_ROOT) and with the
  * component-wise fallback walk, which refuses every symlink and "..". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* state.c: record paths, atomic write, listing, readiness, directory checks, locks. */
 #include "test-helpers.h"
 #include <dirent.h>

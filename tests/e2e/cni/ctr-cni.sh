@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # containerd 1.6 `ctr run --cni` with host-gateway chained after bridge (isGateway) +
 # host-local, through the real runtime (containerd, runc shim, libcni in ctr):
 #   1. a first container creates the bridge; its record is gone after its DEL

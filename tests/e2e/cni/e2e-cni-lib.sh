@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers of the CNI e2e tests (real runtimes: ctr run --cni, podman's CNI backend).
 # Sourced, never run. Sources tests/lib/common.sh, so a test needs only:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman 4.3 with its CNI backend and host-gateway chained after bridge (isGateway) +
 # host-local, once with crun and once with runc. Per runtime:
 #   1. a detached container: while it runs, the plugin's record exists (netns

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Names through the real CoreDNS (issue 15 §4, issue 20 §1's last sentence), for clients
 # that never read /etc/hosts. CoreDNS is built from its release module by
 # scripts/install-runtimes.sh (cached); nothing of it is mocked.

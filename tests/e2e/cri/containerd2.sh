@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # containerd 2.x (built from its release by scripts/install-runtimes.sh) driven by crictl
 # as kubelet drives it, with conf/containerd's files as shipped: the private daemon's
 # config is a minimal version 3 file with conf/containerd/config-v3.toml merged in (a TOML

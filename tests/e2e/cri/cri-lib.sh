@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # A private containerd with its CRI plugin, driven like kubelet through a CRI client
 # (tests/tools/cri/cri.py: Python + grpcio on runtime_v1_min.proto, or crictl:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # containerd 1.6's CRI plugin driven like kubelet, through a real CRI client (gRPC
 # runtime.v1 on containerd's socket: tests/tools/cri/cri.py), with conf/containerd's files
 # as shipped: the private daemon's config is a minimal one with conf/containerd/config.toml

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # kubelet's steps through crictl (cri-tools, built by scripts/install-runtimes.sh), against
 # any CRI runtime whose socket is CRI_SOCK (containerd: cri-lib.sh; CRI-O: crio-lib.sh).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # A private CRI-O (built from its release by scripts/install-runtimes.sh), driven like
 # kubelet through crictl (crictl-lib.sh: cc, cc_runp, ...). Sourced, never run, after

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # CRI-O (built from its release by scripts/install-runtimes.sh) driven by crictl as kubelet
 # drives it, with the shipped hooks.d files as they are: first conf/hooks.d-opt-in, then
 # (CRI-O restarted) conf/hooks.d, in CRI-O's hooks_dir, naming the hook at

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package (issue 10), on this machine for real:
 #  1. scripts/build-deb.sh builds host-gateway_VERSION_ARCH.deb offline; lintian reports no
 #     error (the script fails otherwise);

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The host-gateway.io/* annotations on a container (config.json and the OCI state; the
 # state's win), through direct hook runs on host-network bundles (no plumbing):
 # enabled=false (no names, exit 0), names, extra-hosts (NAME:IP and NAME:host-gateway),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # The bundle matrix of issue 4, run through one real OCI runtime (runc.sh, crun.sh):
 # a busybox bundle with the hook in config.json (createRuntime + poststop, --config a

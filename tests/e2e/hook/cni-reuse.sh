@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # CNI record reuse (issue 4, createRuntime step 2): the CNI chain bridge + host-local +
 # host-gateway ran for netns N at sandbox time (stateDir S, virtualIPs in the conflist);
 # then a runc container joins N with the hook configured on the same stateDir but WITHOUT

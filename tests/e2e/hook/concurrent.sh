@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # 20 concurrent createRuntime hooks on ONE shared hosts file (the containers of a pod
 # share kubelet's etc-hosts / podman's pod hosts file, and their hooks may run at once).
 # Direct invocations released together behind a FIFO barrier, different container IDs.

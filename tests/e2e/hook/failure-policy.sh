@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # failurePolicy and the hook's configuration file (issue 4).
 #  - Through runc and crun: the rootfs's /etc/hosts is a directory (unusable), network
 #    namespace by path, virtualIPs configured (so the hook has plumbing to undo):

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The collector of the hook's state (issue 8, item 3): a runtime that fails after
 # createRuntime (podman 4.3 + runc refusing an rlimit) or is killed never runs poststop.
 #  - createRuntime for two containers of one netns (virtualIPs: a table to undo); the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # What the hook writes, and what cannot stop it (issue 7, items 1, 3 and 4), the hook run
 # directly as a runtime runs it (empty environment, `timeout 5`):
 #  - an /etc/hosts mount with "ro" (a read-only hostPath): the source is untouched, the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers of the OCI hook e2e tests (issue 4). Sourced, never run; sources common.sh and
 # rootfs-lib.sh, so a test needs only:

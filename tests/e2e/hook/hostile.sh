@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Hostile images (issue 4, Safety): the hook runs as root over files an image controls.
 # Each case is a rootfs (or an /etc/hosts mount source) crafted to make the hook write
 # outside the container, block, or eat memory. Every one must be refused with exactly

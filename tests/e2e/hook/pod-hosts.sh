@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A pod hosts file (kubelet's etc-hosts) shared by the pod's containers, each with its own
 # names (container annotation host-gateway.io/names), the hook run directly as runtimes
 # run it (issue 8, item 2):

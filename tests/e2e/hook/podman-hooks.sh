@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # podman 4.3 with hooks_dir pointing at a copy of conf/hooks.d (path rewritten to the
 # binary under test, `--config` added: hooks.d args are fixed), CNI backend:
 #  a. bridge network WITH host-gateway in the conflist: the CNI plugin did the plumbing,

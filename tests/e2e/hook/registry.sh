@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The hosts registry and the file it was made for (issue 20, item 2), through the binary:
 #  1. inode reuse, with runc containers whose roots are on a small loop-mounted ext4 (a
 #     file created there gets the inode number of the one just deleted): container A

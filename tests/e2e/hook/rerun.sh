@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # createRuntime again for the same container (containerd restarted, the runtime re-runs
 # the hook without a poststop in between): still exactly one block, one record, one
 # table with one DNAT rule, and the virtual IP still answers. Then the same ID in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The OCI hook through real runc bundles (issue 4): see bundles.sh for the cases.
 . "$(dirname "$0")/hook-lib.sh"
 . "$(dirname "$0")/bundles.sh"

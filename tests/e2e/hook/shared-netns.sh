@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A pod: containers sharing one network namespace, no CNI record (podman pods or CRI-O
 # without host-gateway in the conflist), so each container's hook does the plumbing,
 # virtualIPs configured. poststop of one container must "undo what the hook itself set

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # host-gateway nri against containerd 2.x (built by scripts/install-runtimes.sh) with NRI at
 # its default (on, socket /var/run/nri/nri.sock: DIR/nri-run/nri.sock seen from here, the
 # daemon's /run/nri covered in its private mount namespace by cri_containerd_start), driven

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The command line through the real binary, and the man page against it:
 #   1. `host-gateway help` lists the commands (install, uninstall, doctor, corefile, hook,
 #      gc, ...); each answers --help and -h with its usage on stdout, exit 0, nothing on

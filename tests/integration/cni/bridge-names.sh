@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bridge + host-local + host-gateway at cniVersion 1.0.0 and 0.4.0, driven like libcni
 # (hg_chain): ADD, CHECK, the names in the container's own /etc/hosts (a process with its
 # own mount namespace, reached as /proc/PID/root/etc/hosts), a client in the container

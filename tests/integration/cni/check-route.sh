@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A host address the container has no route to: bridge (isGateway) + host-local with NO
 # routes at all, hostIPs a literal address of another subnet (put on the bridge, so the
 # host really answers there). host-gateway must add a host route via the bridge gateway;

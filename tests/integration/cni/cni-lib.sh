@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers shared by the CNI integration tests of this folder (sourced, never run).
 # The hosts block, subnets, bridge conflists and record counts are tests/lib's (hg_*).

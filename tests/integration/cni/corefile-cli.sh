@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # `host-gateway corefile` through the real binary: each golden input of the unit test
 # (tests/unit/golden/corefile/NAME.in, with the same arguments as test-corefile.c) piped
 # through it gives NAME.out, byte for byte, and its output piped through again is the same

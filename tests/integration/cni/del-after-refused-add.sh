@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # DEL succeeds whatever ADD refused (issue 7, item 1), through the REAL libcni
 # (tests/tools/cni-client): bridge + host-local + host-gateway, the pod annotation
 # host-gateway.io/localhost-ports "abc" (and a bad names / extra-hosts / enabled, and a

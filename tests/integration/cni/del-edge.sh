@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # DEL is best effort: exit 0 and empty stdout in every edge case, leaving no record and
 # removing the route and the hosts block wherever the netns still exists:
 #   twice; without ADD; without prevResult at 1.0.0; CNI_NETNS empty; CNI_NETNS a path

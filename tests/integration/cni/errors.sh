@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Errors through the real binary: each one exits non-zero and prints ONE JSON object on
 # stdout with cniVersion, code and msg:
 #   unknown CNI_COMMAND -> 4; ADD without CNI_NETNS -> 4 (naming it); ADD without

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # GC and STATUS (cniVersion 1.1.0) through the real binary. Three attachments (each with a
 # host route and a hosts block); GC with cni.dev/valid-attachments naming one removes the
 # other two records, routes and blocks and keeps the valid one intact (CHECK still passes);

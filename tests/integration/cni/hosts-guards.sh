@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # What the plugin writes, and what can stop it (issue 7, items 3, 4 and 5), through the
 # binary with bridge + host-local:
 #  - CNI_NETNS=/proc/PID/ns/net of a process under `ip netns exec` (a private mount

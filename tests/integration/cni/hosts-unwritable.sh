@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A container whose /etc/hosts cannot take names is not refused: an image without
 # /etc/hosts (ENOENT) or a read-only one (EROFS) gets a successful ADD, the plumbing, the
 # names in the record for the hook, one log line, and its file untouched. A hosts file that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # IPv6. A dual-stack bridge network (host-local: one IPv4 range set, one ULA range set)
 # gets one IPv4 and one IPv6 line in the block, and a client reaches the host over IPv6
 # by name. An IPv4-only network never gets an IPv6 line, not even with a literal IPv6

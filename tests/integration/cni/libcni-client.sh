@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The same chains through the REAL libcni (tests/tools/cni-client, Debian's libcni 1.1.2):
 # bridge at 1.0.0 (add, check, del) and ptp at 0.3.1 (add, del), with pod annotations
 # delivered through the io.kubernetes.cri.pod-annotations capability:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # kind-style nesting, "the host is one hop beyond the node", without leaving the machine:
 #   HOST netns  hgh0 10.250.50.1/24  <-veth->  hgn0 10.250.50.2/24  NODE netns (default via .1)
 #   NODE: bridge for containers (10.250.51.0/24), ip_forward + nft masquerade out of hgn0

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # 20 ADDs in parallel for different containers of one bridge network, then 20 DELs in
 # parallel: every ADD succeeds, exactly 20 records, each container's hosts file has
 # exactly one block with the right line; after the DELs no record, no block, no temp

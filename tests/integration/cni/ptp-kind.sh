@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # ptp + host-local + host-gateway at cniVersion 0.3.1 (kindnet's shape): ADD writes the
 # names, a client reaches the host by name, DEL comes WITHOUT prevResult (libcni sends none
 # below 0.4.0) and still removes the block and the record; CHECK is refused at 0.3.1 (1).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Two attachments share one hosts file (issue 8, item 2): a container on two networks
 # (nerdctl with two networks, Multus), each chaining host-gateway with its own names.
 #  - ADD of both: the file holds one block, each name once (shared.local is A's, which came

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by the doctor tests: a "host" network namespace joined by a veth to a "container"
 # one, so that every listener, firewall rule and sysctl a test sets up lives in the test's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # doctor on the host's input path dropping the probe, in the three shapes it recognises, all
 # built inside the test's host namespace: ufw's (iptables-nft rules with a policy DROP and
 # ufw-* chains, as ufw writes them), firewalld's (table inet firewalld, written with nft),

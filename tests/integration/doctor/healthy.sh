@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # doctor on a healthy attachment: the host listens on every address, nothing filters, the
 # route back is symmetric: every check is ✔, exit 0, and --json has the documented schema.
 . "$(dirname "$0")/doctor-lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # doctor on files and names it does not control, through the real binary:
 #   1. --cni-conf-dir whose first file is a FIFO: a failed check at once (it used to hang);
 #      a symlink to /dev/zero: refused, never read (it used to grow past 900 MB); a file

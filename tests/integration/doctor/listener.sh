@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # doctor on a refused port: a service listening on 127.0.0.1 only (suggest binding the host
 # address or hostLoopbackPorts), and a port nothing listens on; a UDP port with nothing
 # behind it is closed (ICMP port unreachable).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # doctor on a real attachment: bridge + host-local + host-gateway run by hand like libcni,
 # every plugin inside the test's "host" namespace (HG_EXEC_NETNS), for a container process
 # with its own mount namespace. doctor finds the attachment's record by the namespace (the

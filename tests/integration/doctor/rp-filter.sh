@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # doctor on strict rp_filter: the container's packets arrive on its veth, but the host's
 # route back to the container leaves through another interface, so the host drops them.
 . "$(dirname "$0")/doctor-lib.sh"

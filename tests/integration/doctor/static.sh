@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # doctor's static checks: the conflist runtimes load (--cni-conf-dir on a temporary folder:
 # entry missing, entry before the main plugin, entry in place), and the names in a
 # container's /etc/hosts (--pid of a process with its own mount namespace: names missing,

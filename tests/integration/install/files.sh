@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # install / uninstall without --watch, through the real binary, on node-like trees:
 #   1. kind's kindnet conflist: --check before (1) and after (0), the binary copied (0755,
 #      same bytes), one entry appended, everything else JSON-equal with its key order,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # install against hostile arguments and kills, through the real binary:
 #   1. --plugin-config @FIFO: refused at once (it used to block for ever); @ a 200 MiB file:
 #      refused before it is read, naming the bound (it used to take ~1 GB first)

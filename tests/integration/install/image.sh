@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The DaemonSet's image, run as the kubelet would run conf/kubernetes/host-gateway.yaml's
 # pod: built offline (scripts/build-image.sh: an OCI layout with umoci), unpacked into a
 # runtime bundle, run by runc with the pod's security context (uid 0, no capability, no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers of the install/uninstall tests: node-like trees in $HG_TMP and kindnetd's way of
 # writing its configuration. Sourced after tests/lib/common.sh and hg_init.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # install against a podman CNI configuration folder (podman 4.3, CNI backend, in the private
 # mount namespace of tests/e2e/podman-lib.sh), then a container shows that the chained plugin
 # ran, not only that a file changed:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Two install --watch with different entries on one folder, through the real binary: each
 # puts its own entry back after the other's write. Within a few seconds one of them stops
 # with exit 1 and a message that says why; the file is then left alone (not rewritten for

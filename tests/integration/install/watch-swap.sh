@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # install --watch on a configuration folder that is a symlink, through the real binary:
 #   1. net.d -> v1, chained; the symlink swapped to v2 (ln -s v2 net.d.tmp && mv -T
 #      net.d.tmp net.d): v2's file is chained within a second, --check 0, and later

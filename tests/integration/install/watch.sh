@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # install --watch through the real binary, on a node-like tree:
 #   1. an invalid first file: install without --watch exits 1 naming it, nothing touched;
 #      --watch waits, says why once, and chains it within a second of its fix

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # DEL and GC leave the host as they found it: nft ruleset, lo's addresses,
 # links, routes, sysctls (route_localnet & co. of all/default/lo/the bridge),
 # and no attachment record in the state directory. Every mode is on at once:

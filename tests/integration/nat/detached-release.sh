@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The nftables sockets are released after the plugin has exited (lib/os/nft.h): the kernel's
 # wait in that release (an RCU grace period after a transaction that removed something)
 # is no longer the runtime's. Run as a runtime runs it, under a child subreaper

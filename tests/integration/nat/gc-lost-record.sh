@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # GC of host rules whose attachment record was lost (state file deleted): the
 # element comments name the attachment, so GC removes exactly the stale
 # elements and keeps a valid attachment's; once the remaining attachment is

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hostAlias and GC: two attachments share the loopback alias; GC (cniVersion
 # 1.1.0) with an empty list of valid attachments removes both records and the
 # alias. GC with both attachments valid keeps everything.

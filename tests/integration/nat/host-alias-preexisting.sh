@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hostAlias: an alias that was on lo before host-gateway is the user's; neither
 # DEL nor GC of the attachments that used it may take it away.
 . "$(dirname "$0")/nat-lib.sh"

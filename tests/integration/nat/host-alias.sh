@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hostAlias: the virtual IP goes on the host's lo as a /32 with the first
 # attachment, stays while a second one uses it, goes with the last DEL. A host
 # service bound to the alias answers the container; CHECK notices a missing alias.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hostLoopbackPorts, CVE-2020-8558: with route_localnet on the bridge, a frame
 # addressed to 127.0.0.1 that arrives from the bridge must not reach a host
 # service bound to 127.0.0.1, whoever sends it (the opted-in container on its

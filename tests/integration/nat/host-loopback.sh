@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hostLoopbackPorts: a host service bound only to 127.0.0.1 answers the
 # opted-in container at its gateway address, on the listed ports only, and
 # nobody else on the bridge. route_localnet on the bridge is 1 while an

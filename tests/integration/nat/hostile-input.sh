@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Annotation-driven work is bounded, and no string reaches nft text unescaped (issue 7,
 # items 2 and 3):
 #  - the annotation localhost-ports "1-65534:2-65535" x100 (1.6 KB, 6.5 million ports

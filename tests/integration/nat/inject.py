@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Put one hand-made IPv4 packet on a link and count the answers.
 
     inject.py IFACE DSTMAC SRCIP DSTIP tcp|udp PORT [WAIT_SECONDS]

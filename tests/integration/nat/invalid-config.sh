@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Invalid nftables-mode configuration through the binary: CNI error code 7
 # (invalid network config) naming the key, non-zero exit, and nothing applied
 # (no record, no table or route in the container, no host table, no alias).

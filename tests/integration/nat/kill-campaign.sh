@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Nothing of ours is left after kills at bad moments, and DELs alone (issue 8, item 3):
 # 32 containers on one bridge with virtualIPs + hostAlias + hostLoopbackPorts +
 # localhostPorts; 160 runs of host-gateway ADD or DEL, 8 at a time, each SIGKILLed after

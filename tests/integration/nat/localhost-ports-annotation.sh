@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # localhostPorts via the pod annotation host-gateway.io/localhost-ports (runtimeConfig
 # capability io.kubernetes.cri.pod-annotations): the annotated pod gets the
 # extra ports on top of the configured one, a pod without it does not; an

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # localhostPorts: the container's own 127.0.0.1:PORT reaches the host (the
 # gateway address), masqueraded to the container's address: a bare port (tcp),
 # a remap CONTAINER:HOST, a udp port, a range. A port not listed stays local.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers shared by the nftables-mode integration tests (issue 3). Sourced after
 # hg_init; everything registers its own cleanup with hg_defer.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # A node without libnftables (kind's node image lacks it): the library set beside the
 # binary, in host-gateway.lib/ (what `host-gateway install` puts there from the image),
 # makes the nftables modes work. The plugin runs in a private mount namespace where the

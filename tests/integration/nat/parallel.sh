@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # 20 ADDs in parallel, then 20 DELs in parallel, of containers on one bridge
 # with hostLoopbackPorts ["7777","7778/udp"]: the shared host map ends up with
 # exactly 2 elements per attachment (no lost, no duplicated), and after the

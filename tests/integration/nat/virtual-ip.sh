@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # virtualIPs (IPv4): traffic to 169.254.1.2 is DNATed inside the container netns
 # to the bridge gateway on the host; the names in the hosts block map to the
 # virtual IP; CHECK sees the table; DEL removes it.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # virtualIPs, dual stack: the IPv6 virtual IP (ULA) is DNATed inside the
 # container netns to the bridge's IPv6 gateway on the host, the IPv4 one to the
 # IPv4 gateway.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A runtime of the test's own for `host-gateway nri`: it listens where the plugin connects
 and speaks NRI's multiplexer and ttrpc framing by hand (the messages through protobuf
 classes that protoc generates from nri/nri.proto, passed as --pb-dir). Each phase is one

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # host-gateway nri against a runtime of the test's own (fake-runtime.py), through the real
 # binary, on a unix socket in the test's folder (no runtime, no namespace, nothing of the
 # machine's):

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """A minimal CRI (runtime.v1) client for the e2e tests: one call per run, like crictl.
 
     cri.py --socket SOCK --stubs DIR [--timeout SECS] METHOD [REQUEST]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """TOML <-> JSON for the e2e tests, so that containerd configurations can be merged with
 jq's `*` (a deep merge of tables where the patch's values win, the way kind applies
 containerdConfigPatches).
