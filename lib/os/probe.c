@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
 #include "os/probe.h"
 #include "base/util.h"
 #include "base/error.h"
@@ -84,17 +86,45 @@ static int probe_udp(int fd, const struct sockaddr_storage *ss, socklen_t len, i
 	return classify_errno(errno, errnum);
 }
 
-int hg_probe(const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms, int *errnum)
+int hg_probe_open(const struct hg_ip *addr, enum hg_proto proto, uint16_t *sport)
+{
+	struct sockaddr_storage ss, bound;
+	socklen_t len = sockaddr_of(addr, 0, &ss), blen = sizeof(bound);
+	int fd = socket(addr->family, (proto == HG_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* The wildcard address, port 0: the kernel picks the port now, the source address
+	 * at connect, as it would have without the bind. */
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t) addr->family;
+	if (bind(fd, (struct sockaddr *) &ss, len) < 0 || getsockname(fd, (struct sockaddr *) &bound, &blen) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	*sport = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &bound)->sin6_port
+						   : ((struct sockaddr_in *) &bound)->sin_port);
+	return fd;
+}
+
+int hg_probe_connect(int fd, const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms,
+		     int *errnum)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sockaddr_of(addr, port, &ss);
 	*errnum = 0;
-	_cleanup_close_ int fd = socket(addr->family, (proto == HG_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
-							     SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	return proto == HG_UDP ? probe_udp(fd, &ss, len, timeout_ms, errnum)
 			       : probe_tcp(fd, &ss, len, timeout_ms, errnum);
+}
+
+int hg_probe(const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms, int *errnum)
+{
+	uint16_t sport;
+	*errnum = 0;
+	_cleanup_close_ int fd = hg_probe_open(addr, proto, &sport);
+	if (fd < 0)
+		return fd;
+	return hg_probe_connect(fd, addr, proto, port, timeout_ms, errnum);
 }
 
 const char *hg_probe_result_name(enum hg_probe_result r)

@@ -21,6 +21,14 @@ enum hg_probe_result {
 /* One attempt to addr:port, at most timeout_ms. The result, or -errno when the socket could
  * not be made. *errnum gets the errno behind REFUSED and UNREACHABLE. */
 int hg_probe(const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms, int *errnum);
+/* The same in two steps, so that the source port is known before the first packet leaves
+ * (doctor's trace matches the probe's 5-tuple): a socket of addr's family bound to an
+ * ephemeral port (*sport), then the attempt on it. The fd may be used in another network
+ * namespace than the one it was made in only as the namespace it belongs to: make and use
+ * it in the same one. hg_probe_open: the fd, or -errno. */
+int hg_probe_open(const struct hg_ip *addr, enum hg_proto proto, uint16_t *sport);
+int hg_probe_connect(int fd, const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms,
+		     int *errnum);
 const char *hg_probe_result_name(enum hg_probe_result r);
 
 /* Who listens on one port (TCP LISTEN sockets, bound UDP sockets). */
