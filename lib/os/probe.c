@@ -107,6 +107,26 @@ int hg_probe_open(const struct hg_ip *addr, enum hg_proto proto, uint16_t *sport
 	return fd;
 }
 
+int hg_probe_source(const struct hg_ip *addr, struct hg_ip *src)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t len = sockaddr_of(addr, 9, &ss), mlen = sizeof(me);
+	_cleanup_close_ int fd = socket(addr->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *) &ss, len) < 0 ||
+	    getsockname(fd, (struct sockaddr *) &me, &mlen) < 0)
+		return -errno;
+	memset(src, 0, sizeof(*src));
+	src->family = addr->family;
+	if (addr->family == AF_INET6) {
+		src->prefix = 128;
+		src->v6 = ((struct sockaddr_in6 *) &me)->sin6_addr;
+	} else {
+		src->prefix = 32;
+		src->v4 = ((struct sockaddr_in *) &me)->sin_addr;
+	}
+	return 0;
+}
+
 int hg_probe_connect(int fd, const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms,
 		     int *errnum)
 {

@@ -27,6 +27,9 @@ int hg_probe(const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int t
  * namespace than the one it was made in only as the namespace it belongs to: make and use
  * it in the same one. hg_probe_open: the fd, or -errno. */
 int hg_probe_open(const struct hg_ip *addr, enum hg_proto proto, uint16_t *sport);
+/* The source address the kernel would give a packet to addr (a connected UDP socket,
+ * nothing sent): 0 with *src, or -errno (no route). */
+int hg_probe_source(const struct hg_ip *addr, struct hg_ip *src);
 int hg_probe_connect(int fd, const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms,
 		     int *errnum);
 const char *hg_probe_result_name(enum hg_probe_result r);
