@@ -199,7 +199,7 @@ const char *hg_fw_shape_name(enum hg_fw_shape s)
 	case HG_FW_POLICY_DROP:
 		return "policy drop";
 	case HG_FW_RULE_DROP:
-		return "drop rule";
+		return "nftables";
 	case HG_FW_IPTABLES:
 		return "iptables";
 	case HG_FW_DOCKER:
@@ -305,9 +305,9 @@ static int left_value(struct eval *e, json_t *left, struct val *out)
 			out->s = e->p->iifname ? e->p->iifname : "";
 			return 1;
 		}
-		if ((strcmp(k, "oifname") == 0 || strcmp(k, "oif") == 0) && e->p->local) {
+		if ((strcmp(k, "oifname") == 0 || strcmp(k, "oif") == 0) && (e->p->local || e->p->oifname)) {
 			out->kind = VAL_STR; /* the input hook: no output interface */
-			out->s = "";
+			out->s = e->p->local ? "" : e->p->oifname;
 			return 1;
 		}
 		if (strcmp(k, "l4proto") == 0) {

@@ -37,6 +37,7 @@ struct hg_fw_verdict {
 /* A probe as the host sees it arrive, for the static evaluation of the ruleset. */
 struct hg_fw_probe {
 	const char *iifname;  /* where it enters the host */
+	const char *oifname;  /* where it leaves the host when forwarded, or NULL (unknown) */
 	struct hg_ip saddr, daddr;
 	const char *proto;    /* "tcp" or "udp" */
 	uint16_t sport;       /* 0: unknown */

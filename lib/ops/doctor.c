@@ -433,7 +433,14 @@ static int explain_refused(struct doctor *d, const char *id, const char *what, c
 		return hg_checks_add(d->out, id, HG_CHECK_FAIL, NULL, "%s: refused (the host's sockets are unreadable)",
 				     what);
 	if (hg_listeners_cover(&l, host)) {
-		return hg_checks_add(d->out, id, HG_CHECK_FAIL, "find the reject rule: nft list ruleset", 
+		char legacy[512];
+		hg_legacy_iptables(legacy, sizeof(legacy));
+		if (legacy[0])
+			return hg_checks_add(d->out, id, HG_CHECK_FAIL, "list them: iptables-legacy -S",
+					     "%s: refused, although a socket listens on %u/%s: no nftables rule rejects it, "
+					     "but the kernel also holds legacy iptables rules (%s), which nftables cannot show",
+					     what, port, pn, legacy);
+		return hg_checks_add(d->out, id, HG_CHECK_FAIL, "find the reject rule: nft -a list ruleset",
 				     "%s: refused, although a socket listens on %u/%s: a firewall rejects it", what,
 				     port, pn);
 	}
@@ -453,26 +460,6 @@ static int explain_refused(struct doctor *d, const char *id, const char *what, c
 		 pn);
 	return hg_checks_add(d->out, id, HG_CHECK_FAIL, fix, "%s: refused: nothing listens on %u/%s on the host", what,
 			     port, pn);
-}
-
-/* The legacy iptables tables the kernel holds in this namespace (x_tables, not nftables):
- * their rules are invisible to the ruleset listing and to the trace. "" when none. */
-static void legacy_tables(char *out, size_t size)
-{
-	static const char *const files[] = {"/proc/net/ip_tables_names", "/proc/net/ip6_tables_names"};
-	size_t n = 0;
-	out[0] = '\0';
-	for (size_t f = 0; f < ARRAY_SIZE(files); f++) {
-		char buf[256];
-		if (hg_sysctl_read(files[f], buf, sizeof(buf)) < 0)
-			continue;
-		for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n")) {
-			int w = snprintf(out + n, size - n, "%s%s%s", n ? ", " : "", f ? "ip6 " : "", tok);
-			if (w < 0 || (size_t) w >= size - n)
-				return;
-			n += (size_t) w;
-		}
-	}
 }
 
 static bool is_local(const struct doctor *d, const struct hg_ip *ip)
@@ -509,9 +496,13 @@ static void find_rule(struct doctor *d, int s, json_t *before, json_t *after, co
 		f->certain = true;
 		snprintf(f->v.verdict, sizeof(f->v.verdict), "drop");
 	} else {
+		char oif[16] = "";
+		struct hg_error e = {0};
 		struct hg_fw_probe p = {.iifname = d->iif[s], .saddr = d->src, .daddr = *host,
 					.proto = hg_proto_name(d->proto), .sport = d->sport, .dport = host_port,
 					.local = is_local(d, host)};
+		if (!p.local && hg_route_oif(host, oif, &e) == 0)
+			p.oifname = oif;
 		if (!p.saddr.family && d->cn.n_addrs)
 			p.saddr = d->cn.addrs[0];
 		int r = after ? hg_fw_match_probe(after, &p, &f->v) : 0;
@@ -568,7 +559,7 @@ static int add_finding(struct doctor *d, const char *id, enum hg_check_status st
 static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const struct hg_ip *host, uint16_t port,
 		     uint16_t host_port, struct hg_error *err)
 {
-	char id[128], what[128], dbuf[HG_IP_STRLEN], desc[1024], legacy[256], trace_note[600] = "";
+	char id[128], what[128], dbuf[HG_IP_STRLEN], desc[1024], legacy[512], trace_note[600] = "";
 	const char *pn = hg_proto_name(d->proto);
 	struct hg_fw_trace_event ev[64];
 	size_t n_ev = 0;
@@ -615,7 +606,7 @@ static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const str
 			 (rejected && (d->result == HG_PROBE_REFUSED || d->result == HG_PROBE_UNREACHABLE)));
 	if (explains) {
 		_cleanup_free_ char *fix = hg_fw_fix(&f.v, d->iif[s], pn, host_port);
-		const char *path = strcmp(f.v.hook, "forward") == 0 ? "forward" : "input";
+		const char *path = is_local(d, host) ? "input" : "forward";
 		const char *act = rejected ? "rejects" : "drops";
 		describe(&f, desc, sizeof(desc));
 		if (f.certain)
@@ -656,13 +647,17 @@ static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const str
 				     what, d->result == HG_PROBE_TIMEOUT ? "no answer" : "rejected with an ICMP error",
 				     hg_fw_shape_name(v.shape), v.family, v.table, v.chain);
 	}
-	legacy_tables(legacy, sizeof(legacy));
+	hg_legacy_iptables(legacy, sizeof(legacy));
 	if (d->result == HG_PROBE_TIMEOUT) {
 		if (legacy[0])
-			return hg_checks_add(d->out, id, HG_CHECK_FAIL, "list the legacy rules: iptables-legacy -S; ip6tables-legacy -S",
+			return hg_checks_add(d->out, id, HG_CHECK_FAIL,
+					     strstr(legacy, "ip6 ") ? (strncmp(legacy, "ip6 ", 4) == 0 && !strstr(legacy, "; ")
+									  ? "list them: ip6tables-legacy -S"
+									  : "list them: iptables-legacy -S; ip6tables-legacy -S")
+								    : "list them: iptables-legacy -S",
 					     "%s: no answer within %d ms: dropped on the way; no nftables rule explains it, "
-					     "but the kernel also holds legacy iptables tables (%s), whose rules nftables "
-					     "cannot show%s",
+					     "but the kernel also holds legacy iptables rules (%s), which nftables cannot "
+					     "show%s",
 					     what, HG_PROBE_TIMEOUT_MS, legacy, trace_note);
 		return hg_checks_add(d->out, id, HG_CHECK_FAIL, NULL,
 				     "%s: no answer within %d ms: dropped on the way; no rule found that explains it%s%s",

@@ -174,7 +174,7 @@ int hg_nft_list_text(const char *cmd, char **out, struct hg_error *err)
 	*out = NULL;
 	if (!ctx)
 		return hg_error_set(err, HG_CNI_NFTABLES, "cannot load libnftables.so.1 or create its context");
-	nft.set_flags(ctx, NFT_CTX_OUTPUT_HANDLE);
+	nft.set_flags(ctx, NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS);
 	int r = nft.run(ctx, cmd);
 	nft.set_flags(ctx, 0);
 	if (r != 0) {

@@ -49,3 +49,9 @@ int hg_listeners_parse(const char *text, int family, enum hg_proto proto, uint16
 int hg_listeners_read(enum hg_proto proto, uint16_t port, struct hg_listeners *l);
 /* Does a socket of l accept connections to addr? */
 bool hg_listeners_cover(const struct hg_listeners *l, const struct hg_ip *addr);
+
+/* Legacy iptables (x_tables, not nftables) of the current network namespace: the tables
+ * listed in /proc/net/ip{,6}_tables_names that hold rules or a built-in chain whose
+ * policy is not ACCEPT, read with IPT_SO_GET_INFO/ENTRIES, described into out as
+ * "filter: 2 rules, INPUT policy DROP; ip6 filter: 1 rule". "" when there is none. */
+void hg_legacy_iptables(char *out, size_t size);

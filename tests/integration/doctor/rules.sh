@@ -22,7 +22,7 @@ table inet myfw { chain input { type filter hook input priority 0; policy accept
 }
 }
 NFT
-dr_rule_case 1 "✘ $DR_HOST_IP:8080/tcp: the host's input path drops it (drop rule: inet myfw input rule handle 2: iifname \"$DR_IF\" tcp dport 8080 drop)" --port 8080
+dr_rule_case 1 "✘ $DR_HOST_IP:8080/tcp: the host's input path drops it (nftables: inet myfw input rule handle 2: iifname \"$DR_IF\" tcp dport 8080 drop)" --port 8080
 hg_assert_contains "$DR_OUT" ", traced"
 hg_assert_contains "$DR_OUT" "— fix: nft insert rule inet myfw input iifname \"$DR_IF\" tcp dport 8080 accept"
 # Two ports, one of which fails: exit 1 with --json too, and the rule in the check.
@@ -47,7 +47,7 @@ table ip guard { chain in { type filter hook input priority -10;
 }
 }
 NFT
-dr_rule_case 1 "✘ $DR_HOST_IP:8080/tcp: the host's input path rejects it (drop rule: ip guard in rule handle 2: tcp dport 8080 reject" --port 8080
+dr_rule_case 1 "✘ $DR_HOST_IP:8080/tcp: the host's input path rejects it (nftables: ip guard in rule handle 2: tcp dport 8080 reject" --port 8080
 flush
 
 # 3. A drop by source prefix, behind a rule for another prefix.
@@ -58,7 +58,7 @@ table inet edge { chain pre { type filter hook prerouting priority -150; policy 
 }
 }
 NFT
-dr_rule_case 1 "(drop rule: inet edge pre rule handle 3: ip saddr 10.251.0.0/16 ip daddr 10.251.7.1 drop)" --port 8080
+dr_rule_case 1 "(nftables: inet edge pre rule handle 3: ip saddr 10.251.0.0/16 ip daddr 10.251.7.1 drop)" --port 8080
 flush
 
 # 4. A drop through a named port set.
@@ -72,7 +72,7 @@ table inet myfw {
 }
 }
 NFT
-dr_rule_case 1 "(drop rule: inet myfw input rule handle 3: iifname \"$DR_IF\" tcp dport @blocked drop)" --port 8080
+dr_rule_case 1 "(nftables: inet myfw input rule handle 4: iifname \"$DR_IF\" tcp dport @blocked drop)" --port 8080
 flush
 
 # 5. firewalld's shape: its rules carry no counters, its last rule rejects.
@@ -96,7 +96,7 @@ table inet firewalld {
 	}
 }
 NFT
-dr_rule_case 1 "✘ $DR_HOST_IP:8080/tcp: the host's input path rejects it (firewalld: inet firewalld filter_INPUT rule handle 8: reject with icmpx admin-prohibited)" --port 8080
+dr_rule_case 1 "✘ $DR_HOST_IP:8080/tcp: the host's input path rejects it (firewalld: inet firewalld filter_INPUT rule handle 9: reject with icmpx admin-prohibited)" --port 8080
 hg_assert_contains "$DR_OUT" "— fix: firewall-cmd --zone=trusted --add-interface=$DR_IF"
 flush
 
