@@ -708,11 +708,11 @@ static bool on_path(const struct eval *e, json_t *c, const char *hook)
 
 int hg_fw_match_probe(json_t *ruleset, const struct hg_fw_probe *p, struct hg_fw_verdict *v)
 {
+	memset(v, 0, sizeof(*v));
+	if (!ruleset || !p)
+		return 0;
 	const char *hooks[] = {"ingress", "prerouting", p->local ? "input" : "forward"};
 	struct eval e = {.rs = ruleset, .p = p};
-	memset(v, 0, sizeof(*v));
-	if (!ruleset)
-		return 0;
 	for (size_t h = 0; h < ARRAY_SIZE(hooks); h++) {
 		/* Its base chains in priority order; equal priorities in listing order. */
 		json_t *c, *done = json_array();
@@ -775,6 +775,12 @@ int hg_fw_trace_verdict(json_t *ruleset, const struct hg_fw_trace_event *ev, siz
 		fill(v, classify(ruleset, t->family, t->table, policy_drop), t->family, t->table, t->chain,
 		     policy_drop ? 0 : t->handle);
 		snprintf(v->hook, sizeof(v->hook), "%s", t->hook);
+		json_t *c;
+		foreach_item(ruleset, "chain", j, c) {
+			if (!v->hook[0] && same_chain(c, t->family, t->table, NULL) &&
+			    strcmp(str_of(c, "name"), t->chain) == 0)
+				snprintf(v->hook, sizeof(v->hook), "%s", str_of(c, "hook"));
+		}
 		snprintf(v->verdict, sizeof(v->verdict), "%s", policy_drop ? "policy drop" : "drop");
 		/* A reject is a drop with an ICMP error or a reset sent first: the rule says which. */
 		json_t *r;
