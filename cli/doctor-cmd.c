@@ -21,8 +21,9 @@
 static const char usage[] =
 	"Usage: host-gateway doctor [--netns PATH | --pid PID] [--port PORT[/tcp|/udp]]...\n"
 	"                           [--config PATH] [--cni-conf-dir DIR] [--trace] [--json]\n"
-	"  Finds out why a container does not reach the host, changing nothing. With --netns or\n"
-	"  --pid (as root, in the host's network namespace) it tries each --port from inside the\n"
+	"  Finds out why a container does not reach the host, changing nothing (but --trace's\n"
+	"  own table, for the probe's time). With --netns or --pid (as root, in the host's\n"
+	"  network namespace) it tries each --port from inside the\n"
 	"  container on the host address (and the virtual IP, and 127.0.0.1 for localhostPorts),\n"
 	"  then explains each failure with its fix: no host address or route, nothing listening\n"
 	"  or listening on 127.0.0.1 only, the host's input filtering (ufw, firewalld, policy\n"

@@ -114,16 +114,22 @@ dr_rule_case 1 "✘ $DR_HOST_IP:8080/tcp: the host's input path drops it (policy
 hg_assert_contains "$DR_OUT" "— fix: nft insert rule inet filter input iifname \"$DR_IF\" tcp dport 8080 accept"
 flush
 
-# 7. What the rules alone cannot tell: an xt match before the drop ("may drop", failed
-# all the same for TCP); the trace is sure.
-ip netns exec "$DR_HOST" iptables-nft -A INPUT -m statistic --mode nth --every 1 -j DROP 2>/dev/null || true
-if nft_host list ruleset | grep -q statistic; then
-	dr_doctor --port 8080
-	dr_expect 1
-	hg_assert_contains "$DR_OUT" "the host's input path may drop it (iptables: ip filter INPUT rule handle"
-	dr_doctor --port 8080 --trace
-	dr_expect 1
-	hg_assert_contains "$DR_OUT" "the host's input path drops it (iptables: ip filter INPUT rule handle"
-fi
+# 7. What the rules alone cannot tell: a fib match before the drop makes it "may drop"
+# (a failure all the same for TCP, with the rule and the expression named); the trace is
+# sure.
+nft_host -f - <<'NFT'
+table inet myfw { chain input { type filter hook input priority 0; policy accept;
+  fib daddr type local tcp dport 8080 drop
+}
+}
+NFT
+before=$(dr_ruleset)
+dr_doctor --port 8080
+dr_expect 1
+hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: no answer within 1000 ms; the host's input path may drop it (nftables: inet myfw input rule handle 2: fib daddr type local tcp dport 8080 drop), after \"fib\" that doctor cannot evaluate (--trace tells)"
+dr_doctor --port 8080 --trace
+dr_expect 1
+hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: the host's input path drops it (nftables: inet myfw input rule handle 2: fib daddr type local tcp dport 8080 drop), traced"
+hg_assert_eq "$(dr_ruleset)" "$before" "the ruleset after doctor"
 flush
 hg_log "ok"
