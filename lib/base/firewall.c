@@ -259,7 +259,7 @@ char *hg_fw_fix(const struct hg_fw_verdict *v, const char *iface, const char *pr
 enum match { M_NO, M_YES, M_UNKNOWN };
 
 struct eval {
-	json_t *rs;
+	json_t *rs, *before;
 	const struct hg_fw_probe *p;
 	const char *family, *table; /* of the chain being walked */
 	const char *hook;
@@ -606,6 +606,9 @@ static enum outcome walk_rule(struct eval *e, json_t *rule, const char *chain, i
 	int64_t handle = json_integer_value(json_object_get(rule, "handle"));
 	bool unsure = false;
 	size_t i;
+	/* Its counter did not move: the probe did not match it (nor reach its verdict). */
+	if (e->before && rule_packets(rule) >= 0 && packets_before(e->before, rule) == rule_packets(rule))
+		return O_NEXT;
 	json_array_foreach(expr, i, x) {
 		json_t *m = json_object_get(x, "match"), *vm = json_object_get(x, "vmap");
 		if (m) {
@@ -706,13 +709,13 @@ static bool on_path(const struct eval *e, json_t *c, const char *hook)
 	return strcmp(fam, "inet") == 0 || strcmp(fam, v4(e) ? "ip" : "ip6") == 0;
 }
 
-int hg_fw_match_probe(json_t *ruleset, const struct hg_fw_probe *p, struct hg_fw_verdict *v)
+int hg_fw_match_probe(json_t *before, json_t *ruleset, const struct hg_fw_probe *p, struct hg_fw_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
 	if (!ruleset || !p)
 		return 0;
 	const char *hooks[] = {"ingress", "prerouting", p->local ? "input" : "forward"};
-	struct eval e = {.rs = ruleset, .p = p};
+	struct eval e = {.rs = ruleset, .before = before, .p = p};
 	for (size_t h = 0; h < ARRAY_SIZE(hooks); h++) {
 		/* Its base chains in priority order; equal priorities in listing order. */
 		json_t *c, *done = json_array();

@@ -48,9 +48,11 @@ struct hg_fw_probe {
 /* Evaluates the probe against every base chain on its path (netdev ingress of its
  * interface, then prerouting, then input or forward; ip or ip6 and inet; every table; in
  * priority order), following jumps and gotos, named and anonymous sets and verdict maps.
+ * before (the listing before the probe, or NULL): a rule whose counter did not move
+ * between it and ruleset did not match the probe, whatever its expressions.
  * 1 with *v the rule (or policy) that drops it for certain; 2 with *v the first that may
  * (v->unknown names what could not be evaluated); 0 when nothing on the path drops it. */
-int hg_fw_match_probe(json_t *ruleset, const struct hg_fw_probe *p, struct hg_fw_verdict *v);
+int hg_fw_match_probe(json_t *before, json_t *ruleset, const struct hg_fw_probe *p, struct hg_fw_verdict *v);
 
 /* One nftables trace event (NFNLGRP_NFTRACE), as lib/os/nft-trace.c reads it. */
 enum hg_fw_trace_type { HG_TRACE_POLICY = 1, HG_TRACE_RETURN = 2, HG_TRACE_RULE = 3 }; /* NFT_TRACETYPE_* */

@@ -505,7 +505,7 @@ static void find_rule(struct doctor *d, int s, json_t *before, json_t *after, co
 			p.oifname = oif;
 		if (!p.saddr.family && d->cn.n_addrs)
 			p.saddr = d->cn.addrs[0];
-		int r = after ? hg_fw_match_probe(after, &p, &f->v) : 0;
+		int r = after ? hg_fw_match_probe(before, after, &p, &f->v) : 0;
 		if (r)
 			f->ev = EV_RULES;
 		f->certain = r == 1;

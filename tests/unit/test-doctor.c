@@ -253,7 +253,7 @@ static int match(const char *iif, const char *saddr, const char *proto, uint16_t
 	struct hg_fw_probe p = {.iifname = iif, .proto = proto, .sport = 40000, .dport = dport, .local = true};
 	assert_int_equal(hg_ip_parse(saddr, false, &p.saddr), 0);
 	assert_int_equal(hg_ip_parse("10.251.7.1", false, &p.daddr), 0);
-	return hg_fw_match_probe(rs, &p, v);
+	return hg_fw_match_probe(NULL, rs, &p, v);
 }
 
 static void test_match_probe(void **state)
@@ -289,7 +289,7 @@ static void test_match_probe(void **state)
 	assert_int_equal(match("lo", "10.9.0.5", "udp", 5353, &v), 2);
 	assert_int_equal(v.handle, 15);
 	/* No ruleset: nothing. */
-	assert_int_equal(hg_fw_match_probe(NULL, NULL, &v), 0);
+	assert_int_equal(hg_fw_match_probe(NULL, NULL, NULL, &v), 0);
 }
 
 static void test_policy_drop_probe(void **state)
@@ -299,13 +299,13 @@ static void test_policy_drop_probe(void **state)
 	struct hg_fw_verdict v;
 	hg_ip_parse("10.251.7.2", false, &p.saddr);
 	hg_ip_parse("10.251.7.1", false, &p.daddr);
-	assert_int_equal(hg_fw_match_probe(rs, &p, &v), 1);
+	assert_int_equal(hg_fw_match_probe(NULL, rs, &p, &v), 1);
 	assert_int_equal(v.handle, 0);
 	assert_string_equal(v.verdict, "policy drop");
 	assert_int_equal(v.shape, HG_FW_POLICY_DROP);
 	/* Forwarded, it meets no forward chain. */
 	p.local = false;
-	assert_int_equal(hg_fw_match_probe(rs, &p, &v), 0);
+	assert_int_equal(hg_fw_match_probe(NULL, rs, &p, &v), 0);
 }
 
 static void test_rule_text(void **state)

@@ -5,7 +5,9 @@
 #      without --trace), never "unknown" with exit 0 as before
 #   2. the same port dropped by a legacy iptables rule (x_tables, invisible to nftables):
 #      named as legacy rules, with the command that lists them
-#   3. UDP silence (a listener that never answers) stays unknown, saying what was seen;
+#   3. --trace's table goes on SIGTERM, SIGINT and SIGHUP mid-probe, and the table a
+#      killed doctor left (its process gone) goes with the next doctor --trace
+#   4. UDP silence (a listener that never answers) stays unknown, saying what was seen;
 #      exit 0 when it is the only doubt
 . "$(dirname "$0")/doctor-lib.sh"
 hg_init doctor-blackhole
@@ -32,7 +34,34 @@ else
 	hg_log "iptables-legacy unusable here: its case skipped"
 fi
 
-# 3. UDP: a socket bound and silent.
+# 3. Signals mid-probe (the probe waits 1 s for a port behind a blackhole).
+ip -n "$DR_HOST" route add blackhole "$DR_CT_IP/32"
+before=$(dr_ruleset)
+for sig in TERM INT HUP; do
+	ip netns exec "$DR_HOST" "$HG_BIN" doctor --netns "/var/run/netns/$DR_CT" --config "$HG_TMP/config.json" \
+		--port 8080 --trace >/dev/null &
+	pid=$!
+	for _ in $(seq 1 50); do
+		ip netns exec "$DR_HOST" nft list tables | grep -q host-gateway-doctor-trace- && break
+		sleep 0.02
+	done
+	ip netns exec "$DR_HOST" nft list tables | grep -q "host-gateway-doctor-trace-" ||
+		hg_fail "no trace table while doctor --trace probes"
+	kill -s "$sig" "$pid"
+	wait "$pid" || :
+	hg_assert_eq "$(dr_ruleset)" "$before" "the ruleset after SIG$sig"
+done
+# A table of a doctor that is gone.
+true &
+gone=$!
+wait "$gone"
+ip netns exec "$DR_HOST" nft add table inet "host-gateway-doctor-trace-$gone"
+dr_doctor --port 8080 --trace
+dr_expect 1
+hg_assert_eq "$(dr_ruleset)" "$before" "the dead doctor's table"
+ip -n "$DR_HOST" route del blackhole "$DR_CT_IP/32"
+
+# 4. UDP: a socket bound and silent.
 ip netns exec "$DR_HOST" socat -u UDP-RECV:5355,bind=0.0.0.0 OPEN:/dev/null &
 hg_defer kill $!
 sleep 0.3
