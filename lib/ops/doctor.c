@@ -503,8 +503,12 @@ static void find_rule(struct doctor *d, int s, json_t *before, json_t *after, co
 					.local = is_local(d, host)};
 		if (!p.local && hg_route_oif(host, oif, &e) == 0)
 			p.oifname = oif;
-		if (!p.saddr.family && d->cn.n_addrs)
-			p.saddr = d->cn.addrs[0];
+		if (!hg_ip_equal(&d->dst, host) || !p.saddr.family) { /* 127.0.0.1: the container's own address */
+			memset(&p.saddr, 0, sizeof(p.saddr));
+			for (size_t i = 0; i < d->cn.n_addrs && !p.saddr.family; i++)
+				if (d->cn.addrs[i].family == host->family)
+					p.saddr = d->cn.addrs[i];
+		}
 		int r = after ? hg_fw_match_probe(before, after, &p, &f->v) : 0;
 		if (r)
 			f->ev = EV_RULES;
@@ -574,11 +578,14 @@ static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const str
 		return -1;
 	struct hg_nft_trace tr = {.mon = -1};
 	bool tracing = false;
-	if (d->o->trace && d->src.family) {
+	if (d->o->trace && (d->src.family || !hg_ip_equal(dst, host))) {
 		struct hg_error te = {0};
 		/* The trace sees the packets as the host does: to host, the port localhostPorts
 		 * maps to for 127.0.0.1. */
-		if (hg_nft_trace_start(&tr, &d->src, host, pn, d->sport, host_port, &te) == 0)
+		/* A probe of 127.0.0.1 (localhostPorts) reaches the host translated: its source
+		 * is not the one seen here, so only the destination and ports are matched. */
+		const struct hg_ip *src = hg_ip_equal(dst, host) ? &d->src : NULL;
+		if (hg_nft_trace_start(&tr, src, host, pn, d->sport, host_port, &te) == 0)
 			tracing = true;
 		else
 			snprintf(trace_note, sizeof(trace_note), " (not traced: %s)", te.msg);

@@ -119,8 +119,8 @@ int hg_nft_trace_start(struct hg_nft_trace *tr, const struct hg_ip *saddr, const
 {
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	int group = NFNLGRP_NFTRACE, rcvbuf = 1 << 20;
-	char s[HG_IP_STRLEN], d[HG_IP_STRLEN];
-	const char *ipf = saddr->family == AF_INET6 ? "ip6" : "ip";
+	char s[HG_IP_STRLEN + 16] = "", r[HG_IP_STRLEN + 16] = "", sb[HG_IP_STRLEN], d[HG_IP_STRLEN];
+	const char *ipf = daddr->family == AF_INET6 ? "ip6" : "ip";
 	memset(tr, 0, sizeof(*tr));
 	tr->mon = -1;
 	tr->sport = sport;
@@ -144,8 +144,11 @@ int hg_nft_trace_start(struct hg_nft_trace *tr, const struct hg_ip *saddr, const
 	del.armed = 1;
 	trap_signals();
 
-	hg_ip_str(saddr, s);
 	hg_ip_str(daddr, d);
+	if (saddr)
+		snprintf(s, sizeof(s), "%s saddr %s ", ipf, hg_ip_str(saddr, sb));
+	if (saddr)
+		snprintf(r, sizeof(r), "%s daddr %s ", ipf, sb);
 	/* Before every other chain of prerouting and output; both directions of the tuple.
 	 * One transaction: the table is there whole or not at all. */
 	_cleanup_free_ char *text = NULL;
@@ -153,10 +156,10 @@ int hg_nft_trace_start(struct hg_nft_trace *tr, const struct hg_ip *saddr, const
 		     "add table inet %1$s\n"
 		     "add chain inet %1$s pre { type filter hook prerouting priority -1000000; policy accept; }\n"
 		     "add chain inet %1$s out { type filter hook output priority -1000000; policy accept; }\n"
-		     "add rule inet %1$s pre %2$s saddr %3$s %2$s daddr %4$s %5$s sport %6$u %5$s dport %7$u meta nftrace set 1\n"
-		     "add rule inet %1$s pre %2$s saddr %4$s %2$s daddr %3$s %5$s sport %7$u %5$s dport %6$u meta nftrace set 1\n"
-		     "add rule inet %1$s out %2$s saddr %4$s %2$s daddr %3$s %5$s sport %7$u %5$s dport %6$u meta nftrace set 1\n",
-		     tr->table, ipf, s, d, proto, sport, dport) < 0) {
+		     "add rule inet %1$s pre %2$s%3$s daddr %4$s %5$s sport %6$u %5$s dport %7$u meta nftrace set 1\n"
+		     "add rule inet %1$s pre %8$s%3$s saddr %4$s %5$s sport %7$u %5$s dport %6$u meta nftrace set 1\n"
+		     "add rule inet %1$s out %8$s%3$s saddr %4$s %5$s sport %7$u %5$s dport %6$u meta nftrace set 1\n",
+		     tr->table, s, ipf, d, proto, sport, dport, r) < 0) {
 		hg_nft_trace_stop(tr);
 		return hg_error_oom(err);
 	}

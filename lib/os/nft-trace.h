@@ -31,7 +31,8 @@ struct hg_nft_trace {
 };
 
 /* Subscribes, removes the tables of dead doctors, adds this one's for the tuple
- * saddr:sport -> daddr:dport/proto (both directions). On failure nothing is left. */
+ * saddr:sport -> daddr:dport/proto (both directions; saddr NULL: any source). On failure
+ * nothing is left. */
 int hg_nft_trace_start(struct hg_nft_trace *tr, const struct hg_ip *saddr, const struct hg_ip *daddr,
 		       const char *proto, uint16_t sport, uint16_t dport, struct hg_error *err);
 /* The events of the probe's packets received so far (waiting up to wait_ms for the first),
