@@ -308,6 +308,24 @@ static void test_policy_drop_probe(void **state)
 	assert_int_equal(hg_fw_match_probe(NULL, rs, &p, &v), 0);
 }
 
+/* ufw's conntrack accept is an xt match: "may drop" from the rules alone; with the listing
+ * before the probe, its counter that did not move says it did not take the probe. */
+static void test_ufw_probe(void **state)
+{
+	json_auto_t *after = fixture("ufw.json"), *before = zeroed(after);
+	struct hg_fw_probe p = {.iifname = "veth0", .proto = "tcp", .sport = 40000, .dport = 8081, .local = true};
+	struct hg_fw_verdict v;
+	hg_ip_parse("10.251.7.2", false, &p.saddr);
+	hg_ip_parse("10.251.7.1", false, &p.daddr);
+	assert_int_equal(hg_fw_match_probe(NULL, after, &p, &v), 2);
+	assert_string_equal(v.unknown, "xt match conntrack");
+	assert_string_equal(v.verdict, "policy drop");
+	assert_int_equal(hg_fw_match_probe(before, after, &p, &v), 1);
+	assert_int_equal(v.shape, HG_FW_UFW);
+	assert_string_equal(v.chain, "INPUT");
+	assert_false(v.may);
+}
+
 static void test_rule_text(void **state)
 {
 	char path[512];
@@ -356,7 +374,7 @@ int main(void)
 		cmocka_unit_test(test_rule_drop), cmocka_unit_test(test_listeners),  cmocka_unit_test(test_hosts_name),
 		cmocka_unit_test(test_hosts_name_long_line),
 		cmocka_unit_test(test_parse_port), cmocka_unit_test(test_conflist),
-		cmocka_unit_test(test_match_probe), cmocka_unit_test(test_policy_drop_probe),
+		cmocka_unit_test(test_match_probe), cmocka_unit_test(test_policy_drop_probe), cmocka_unit_test(test_ufw_probe),
 		cmocka_unit_test(test_rule_text), cmocka_unit_test(test_trace_verdict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
