@@ -488,9 +488,13 @@ static void find_rule(struct doctor *d, int s, json_t *before, json_t *after, co
 		      size_t n_ev, const struct hg_ip *host, uint16_t host_port, struct finding *f)
 {
 	memset(f, 0, sizeof(*f));
-	if (n_ev && hg_fw_trace_verdict(after, ev, n_ev, &f->v)) {
-		f->ev = EV_TRACE;
-		f->certain = true;
+	if (n_ev) {
+		/* The trace is the kernel's word: when it saw the probe and no drop, no nftables
+		 * rule dropped it, whatever the rules look like. */
+		if (hg_fw_trace_verdict(after, ev, n_ev, &f->v)) {
+			f->ev = EV_TRACE;
+			f->certain = true;
+		}
 	} else if (hg_fw_find_dropper(before, after, &f->v) && f->v.handle) {
 		f->ev = EV_COUNTER;
 		f->certain = true;
@@ -580,10 +584,9 @@ static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const str
 	bool tracing = false;
 	if (d->o->trace && (d->src.family || !hg_ip_equal(dst, host))) {
 		struct hg_error te = {0};
-		/* The trace sees the packets as the host does: to host, the port localhostPorts
-		 * maps to for 127.0.0.1. */
-		/* A probe of 127.0.0.1 (localhostPorts) reaches the host translated: its source
-		 * is not the one seen here, so only the destination and ports are matched. */
+		/* The trace sees the packets as the host does: to host, on the port localhostPorts
+		 * maps to. A probe of 127.0.0.1 reaches the host translated, from a source other
+		 * than the one seen here: only the destination and the ports are matched then. */
 		const struct hg_ip *src = hg_ip_equal(dst, host) ? &d->src : NULL;
 		if (hg_nft_trace_start(&tr, src, host, pn, d->sport, host_port, &te) == 0)
 			tracing = true;
@@ -621,12 +624,10 @@ static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const str
 					   path, act, desc, f.ev == EV_TRACE ? ", traced" : "", trace_note);
 		/* Maybe: a TCP port without answer is a failure all the same; UDP silence is not. */
 		return add_finding(d, id, d->result == HG_PROBE_SILENT ? HG_CHECK_UNKNOWN : HG_CHECK_FAIL, &f, fix,
-				   "%s: %s; the host's %s path may %s it (%s), after \"%s\" that doctor cannot evaluate "
-				   "(--trace tells)%s",
-				   what,
-				   d->result == HG_PROBE_SILENT ? "no answer and no ICMP error within 1000 ms"
-								: "no answer within 1000 ms",
-				   path, rejected ? "reject" : "drop", desc, f.v.unknown, trace_note);
+				   "%s: %s within %d ms; the host's %s path may %s it (%s), after \"%s\" that doctor "
+				   "cannot evaluate (--trace tells)%s",
+				   what, d->result == HG_PROBE_SILENT ? "no answer and no ICMP error" : "no answer",
+				   HG_PROBE_TIMEOUT_MS, path, rejected ? "reject" : "drop", desc, f.v.unknown, trace_note);
 	}
 	if (d->result == HG_PROBE_REFUSED)
 		return explain_refused(d, id, what, host, host_port);
