@@ -222,7 +222,13 @@ char *hg_fw_fix(const struct hg_fw_verdict *v, const char *iface, const char *pr
 			n = asprintf(&out, "ufw allow %u/%s", port, proto);
 		break;
 	case HG_FW_FIREWALLD:
-		if (iface && *iface)
+		if (v->source[0])
+			n = asprintf(&out,
+				     "firewall-cmd%s%s --add-rich-rule='rule family=\"%s\" source address=\"%s\" port "
+				     "port=\"%u\" protocol=\"%s\" accept'",
+				     v->zone[0] ? " --zone=" : "", v->zone, strchr(v->source, ':') ? "ipv6" : "ipv4",
+				     v->source, port, proto);
+		else if (iface && *iface)
 			n = asprintf(&out, "firewall-cmd --zone=trusted --add-interface=%s", iface);
 		else
 			n = asprintf(&out, "firewall-cmd --add-port=%u/%s", port, proto);
@@ -857,4 +863,38 @@ char *hg_fw_rule_text(const char *listing, const char *family, const char *table
 		return strndup(s, (size_t) (end - tl - s));
 	}
 	return NULL;
+}
+
+/* ---- firewalld's zone of a probe ---- */
+
+void hg_fw_firewalld_zone(json_t *ruleset, const struct hg_fw_probe *p, struct hg_fw_verdict *v)
+{
+	static const char *const chains[] = {"filter_INPUT_ZONES_SOURCE", "filter_INPUT_ZONES"};
+	struct eval e = {.rs = ruleset, .p = p, .family = "inet", .table = "firewalld", .hook = "input"};
+	json_t *r;
+	v->zone[0] = '\0';
+	hg_ip_str(&p->saddr, v->source);
+	if (!p->saddr.family)
+		v->source[0] = '\0';
+	for (size_t c = 0; c < ARRAY_SIZE(chains); c++) {
+		foreach_item(ruleset, "rule", i, r) {
+			if (!same_chain(r, "inet", "firewalld", chains[c]))
+				continue;
+			json_t *x, *t = NULL;
+			bool all = true;
+			size_t k;
+			json_array_foreach(json_object_get(r, "expr"), k, x) {
+				json_t *m = json_object_get(x, "match");
+				if (m && eval_match(&e, m) != M_YES)
+					all = false;
+				if (!t && !(t = json_object_get(x, "goto")))
+					t = json_object_get(x, "jump");
+			}
+			const char *target = t ? str_of(t, "target") : "";
+			if (!all || strncmp(target, "filter_IN_", 10) != 0)
+				continue;
+			snprintf(v->zone, sizeof(v->zone), "%s", target + 10);
+			return;
+		}
+	}
 }

@@ -32,6 +32,10 @@ struct hg_fw_verdict {
 	char verdict[16];  /* "drop", "reject", "policy drop" */
 	bool may;          /* an expression of the path could not be evaluated: may drop */
 	char unknown[64];  /* that expression ("xt match conntrack", "limit", "fib") */
+	/* For the fix of a firewalld shape (hg_fw_firewalld_zone): the zone that handles the
+	 * probe and its source address; empty: unknown. */
+	char zone[32];
+	char source[HG_IP_STRLEN];
 };
 
 /* A probe as the host sees it arrive, for the static evaluation of the ruleset. */
@@ -53,6 +57,11 @@ struct hg_fw_probe {
  * 1 with *v the rule (or policy) that drops it for certain; 2 with *v the first that may
  * (v->unknown names what could not be evaluated); 0 when nothing on the path drops it. */
 int hg_fw_match_probe(json_t *before, json_t *ruleset, const struct hg_fw_probe *p, struct hg_fw_verdict *v);
+
+/* firewalld: the zone whose chain filter_INPUT_ZONES (or _ZONES_SOURCE, older) sends the
+ * probe to (iifname or saddr rules, else the default's catch-all), into v->zone, and the
+ * probe's source address into v->source, for hg_fw_fix. */
+void hg_fw_firewalld_zone(json_t *ruleset, const struct hg_fw_probe *p, struct hg_fw_verdict *v);
 
 /* One nftables trace event (NFNLGRP_NFTRACE), as lib/os/nft-trace.c reads it. */
 enum hg_fw_trace_type { HG_TRACE_POLICY = 1, HG_TRACE_RETURN = 2, HG_TRACE_RULE = 3 }; /* NFT_TRACETYPE_* */
@@ -87,6 +96,7 @@ enum hg_fw_shape hg_fw_shape_of(json_t *ruleset, struct hg_fw_verdict *v);
 int hg_fw_find_dropper(json_t *before, json_t *after, struct hg_fw_verdict *v);
 
 /* The command that lets proto/port in on iface (NULL iface: any) for the verdict's shape,
- * as a heap string. */
+ * as a heap string: an accept for that interface (firewalld, whose rules cannot name an
+ * interface: for the source address in the zone that handles it) and port only. */
 char *hg_fw_fix(const struct hg_fw_verdict *v, const char *iface, const char *proto, unsigned port);
 const char *hg_fw_shape_name(enum hg_fw_shape s);

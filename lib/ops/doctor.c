@@ -487,6 +487,19 @@ struct finding {
 static void find_rule(struct doctor *d, int s, json_t *before, json_t *after, const struct hg_fw_trace_event *ev,
 		      size_t n_ev, const struct hg_ip *host, uint16_t host_port, struct finding *f)
 {
+	char oif[16] = "";
+	struct hg_error e = {0};
+	struct hg_fw_probe probe = {.iifname = d->iif[s], .saddr = d->src, .daddr = *host,
+				    .proto = hg_proto_name(d->proto), .sport = d->sport, .dport = host_port,
+				    .local = is_local(d, host)};
+	if (!probe.local && hg_route_oif(host, oif, &e) == 0)
+		probe.oifname = oif;
+	if (!hg_ip_equal(&d->dst, host) || !probe.saddr.family) { /* 127.0.0.1: the container's own address */
+		memset(&probe.saddr, 0, sizeof(probe.saddr));
+		for (size_t i = 0; i < d->cn.n_addrs && !probe.saddr.family; i++)
+			if (d->cn.addrs[i].family == host->family)
+				probe.saddr = d->cn.addrs[i];
+	}
 	memset(f, 0, sizeof(*f));
 	if (n_ev) {
 		/* The trace is the kernel's word: when it saw the probe and no drop, no nftables
@@ -500,24 +513,13 @@ static void find_rule(struct doctor *d, int s, json_t *before, json_t *after, co
 		f->certain = true;
 		snprintf(f->v.verdict, sizeof(f->v.verdict), "drop");
 	} else {
-		char oif[16] = "";
-		struct hg_error e = {0};
-		struct hg_fw_probe p = {.iifname = d->iif[s], .saddr = d->src, .daddr = *host,
-					.proto = hg_proto_name(d->proto), .sport = d->sport, .dport = host_port,
-					.local = is_local(d, host)};
-		if (!p.local && hg_route_oif(host, oif, &e) == 0)
-			p.oifname = oif;
-		if (!hg_ip_equal(&d->dst, host) || !p.saddr.family) { /* 127.0.0.1: the container's own address */
-			memset(&p.saddr, 0, sizeof(p.saddr));
-			for (size_t i = 0; i < d->cn.n_addrs && !p.saddr.family; i++)
-				if (d->cn.addrs[i].family == host->family)
-					p.saddr = d->cn.addrs[i];
-		}
-		int r = after ? hg_fw_match_probe(before, after, &p, &f->v) : 0;
+		int r = after ? hg_fw_match_probe(before, after, &probe, &f->v) : 0;
 		if (r)
 			f->ev = EV_RULES;
 		f->certain = r == 1;
 	}
+	if (f->v.shape == HG_FW_FIREWALLD)
+		hg_fw_firewalld_zone(after, &probe, &f->v);
 	if (f->ev != EV_NONE && f->v.handle) {
 		_cleanup_free_ char *listing = NULL;
 		struct hg_error e = {0};

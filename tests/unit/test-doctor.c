@@ -75,7 +75,12 @@ static void test_firewalld(void **state)
 	assert_string_equal(v.family, "inet");
 	assert_string_equal(v.table, "firewalld");
 	assert_string_equal(v.chain, "filter_INPUT");
-	check_fix(&v, "cni0", "firewall-cmd --zone=trusted --add-interface=cni0");
+	check_fix(&v, "cni0", "firewall-cmd --zone=trusted --add-interface=cni0"); /* no source known */
+	snprintf(v.zone, sizeof(v.zone), "public");
+	snprintf(v.source, sizeof(v.source), "10.88.0.5");
+	check_fix(&v, "cni0",
+		  "firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"10.88.0.5\" port "
+		  "port=\"8081\" protocol=\"tcp\" accept'");
 }
 
 static void test_policy_drop(void **state)

@@ -53,7 +53,7 @@ table inet firewalld {
 NFT
 dr_doctor --port 8080
 dr_expect 1
-hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: the host's input path rejects it (firewalld: inet firewalld filter_INPUT rule handle 9: reject with icmpx admin-prohibited) — fix: firewall-cmd --zone=trusted --add-interface=$DR_IF"
+hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: the host's input path rejects it (firewalld: inet firewalld filter_INPUT rule handle 9: reject with icmpx admin-prohibited) — fix: firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"$DR_CT_IP\" port port=\"8080\" protocol=\"tcp\" accept'"
 ip netns exec "$DR_HOST" nft flush ruleset
 
 # A plain policy drop.

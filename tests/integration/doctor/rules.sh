@@ -97,7 +97,7 @@ table inet firewalld {
 }
 NFT
 dr_rule_case 1 "✘ $DR_HOST_IP:8080/tcp: the host's input path rejects it (firewalld: inet firewalld filter_INPUT rule handle 9: reject with icmpx admin-prohibited)" --port 8080
-hg_assert_contains "$DR_OUT" "— fix: firewall-cmd --zone=trusted --add-interface=$DR_IF"
+hg_assert_contains "$DR_OUT" "— fix: firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"$DR_CT_IP\" port port=\"8080\" protocol=\"tcp\" accept'"
 flush
 
 # 6. A policy drop chain whose one accept does not match the probe.
