@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* host-gateway doctor [--netns PATH | --pid PID] [--port PORT[/tcp|/udp]]... [--config PATH]
- *                     [--cni-conf-dir DIR] [--json]
+ *                     [--cni-conf-dir DIR] [--trace] [--json]
  *
  * Why a container does not reach the host: lib/ops/doctor.c runs the checks; this file parses
  * the arguments and prints one line per check ("✔", "✘ ... — fix: ...", "?") or, with
@@ -21,14 +21,23 @@
 
 static const char usage[] =
 	"Usage: host-gateway doctor [--netns PATH | --pid PID] [--port PORT[/tcp|/udp]]...\n"
-	"                           [--config PATH] [--cni-conf-dir DIR] [--json]\n"
-	"  Finds out why a container does not reach the host, changing nothing. With --netns or\n"
-	"  --pid (as root, in the host's network namespace) it tries each --port from inside the\n"
+	"                           [--config PATH] [--cni-conf-dir DIR] [--trace] [--json]\n"
+	"  Finds out why a container does not reach the host, changing nothing (but --trace's\n"
+	"  own table, for the probe's time). With --netns or --pid (as root, in the host's\n"
+	"  network namespace) it tries each --port from inside the\n"
 	"  container on the host address (and the virtual IP, and 127.0.0.1 for localhostPorts),\n"
 	"  then explains each failure with its fix: no host address or route, nothing listening\n"
 	"  or listening on 127.0.0.1 only, the host's input filtering (ufw, firewalld, policy\n"
 	"  drop), strict rp_filter; with --pid also the names in the container's /etc/hosts.\n"
-	"  Exit status: 0 all checks pass, 1 a check failed, 2 usage, 3 no diagnosis possible.\n"
+	"  A port that fails is explained by the nftables rule that drops or rejects it (its\n"
+	"  table, chain, handle and text): the rule whose counter moved, else the ruleset\n"
+	"  evaluated against the probe (\"may drop\" past an expression it cannot evaluate), or\n"
+	"  with --trace the kernel's own trace of the probe. Legacy iptables tables, which\n"
+	"  nftables cannot show, are named with the command that lists them.\n"
+	"  A TCP port with no answer (neither SYN-ACK nor RST within 1 s) is a failure, with or\n"
+	"  without a rule to explain it; only a silent UDP port is unknown (\"?\").\n"
+	"  Exit status: 0 no check failed, 1 a check failed, 2 usage, 3 no diagnosis possible\n"
+	"  (doctor could not run, or could tell nothing).\n"
 	"\n"
 	"Options:\n"
 	"  --netns PATH         the container's network namespace (a file such as /run/netns/NAME)\n"
@@ -40,10 +49,15 @@ static const char usage[] =
 	"                       conflist file\n"
 	"  --cni-conf-dir DIR   check that the configuration runtimes load chains host-gateway\n"
 	"                       after the main plugin (alone: only that)\n"
+	"  --trace              trace each probe through nftables: adds a table of its own\n"
+	"                       (inet host-gateway-doctor-trace-PID, marking only the probe's\n"
+	"                       packets) for the probe's time, and removes it, also on SIGINT,\n"
+	"                       SIGTERM and SIGHUP\n"
 	"  --json               print {\"checks\": [{\"id\", \"status\", \"message\", \"fix\"}]}\n"
+	"                       (a failed port also has \"rule\": the rule that explains it)\n"
 	"  -h, --help           show this help\n";
 
-enum { OPT_NETNS = 0x100, OPT_PID, OPT_PORT, OPT_CONFIG, OPT_CNI_CONF_DIR, OPT_JSON };
+enum { OPT_NETNS = 0x100, OPT_PID, OPT_PORT, OPT_CONFIG, OPT_CNI_CONF_DIR, OPT_JSON, OPT_TRACE };
 
 static const struct option options[] = {
 	{"netns", required_argument, NULL, OPT_NETNS},
@@ -52,6 +66,7 @@ static const struct option options[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"cni-conf-dir", required_argument, NULL, OPT_CNI_CONF_DIR},
 	{"json", no_argument, NULL, OPT_JSON},
+	{"trace", no_argument, NULL, OPT_TRACE},
 	{"help", no_argument, NULL, 'h'},
 	{},
 };
@@ -80,6 +95,10 @@ static int print_json(const struct hg_checks *c)
 		json_t *o = json_pack("{s:o, s:s, s:o, s:o}", "id", json_text(k->id), "status",
 				      hg_check_status_name(k->status), "message", json_text(k->message), "fix",
 				      json_text(k->fix));
+		if (o && k->rule && json_object_set(o, "rule", k->rule) < 0) {
+			json_decref(o);
+			return -1;
+		}
 		if (!o || json_array_append_new(arr, o) < 0)
 			return -1;
 	}
@@ -116,6 +135,9 @@ int hg_doctor_main(int argc, char **argv)
 			return hg_usage_print(usage);
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_TRACE:
+			o.trace = true;
 			break;
 		case OPT_NETNS:
 			o.netns = optarg;
@@ -162,5 +184,7 @@ int hg_doctor_main(int argc, char **argv)
 		fprintf(stderr, "host-gateway doctor: cannot write stdout: %s\n", strerror(errno));
 		return 3;
 	}
-	return hg_checks_failed(&checks) ? 1 : 0;
+	if (hg_checks_failed(&checks))
+		return 1;
+	return checks.n && !hg_checks_diagnosed(&checks) ? 3 : 0;
 }

@@ -18,6 +18,7 @@
 #include "base/hostaddr.h"
 #include "os/hosts.h"
 #include "os/nft.h"
+#include "os/nft-trace.h"
 #include "os/netns.h"
 #include "os/sysctl.h"
 #include "os/probe.h"
@@ -33,6 +34,7 @@ void hg_checks_free(struct hg_checks *c)
 		free(c->v[i].id);
 		free(c->v[i].message);
 		free(c->v[i].fix);
+		json_decref(c->v[i].rule);
 	}
 	free(c->v);
 	c->v = NULL;
@@ -56,6 +58,7 @@ int hg_checks_add(struct hg_checks *c, const char *id, enum hg_check_status stat
 	k->id = strdup(id);
 	k->fix = fix ? strdup(fix) : NULL;
 	k->status = status;
+	k->rule = NULL;
 	if (!k->id || (fix && !k->fix)) {
 		free(k->id);
 		free(k->fix);
@@ -70,6 +73,14 @@ bool hg_checks_failed(const struct hg_checks *c)
 {
 	for (size_t i = 0; i < c->n; i++)
 		if (c->v[i].status == HG_CHECK_FAIL)
+			return true;
+	return false;
+}
+
+bool hg_checks_diagnosed(const struct hg_checks *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].status != HG_CHECK_UNKNOWN)
 			return true;
 	return false;
 }
@@ -233,10 +244,13 @@ struct doctor {
 	bool rp_strict;
 	char back_if[IF_NAMESIZE]; /* where the host's route back to the container leaves */
 	char back_ip[HG_IP_STRLEN];
+	struct hg_ip local[256]; /* the host's own addresses */
+	size_t n_local;
 	/* one probe */
-	struct hg_ip dst;
+	struct hg_ip dst, src;
 	enum hg_proto proto;
-	uint16_t port;
+	uint16_t port, sport;
+	int fd;
 	int result, errnum;
 };
 
@@ -266,12 +280,25 @@ static int container_routes(void *ctx, struct hg_error *err)
 	return 0;
 }
 
+/* In the container: the probe's socket, bound, and its source address. */
+static int probe_open_in(void *ctx, struct hg_error *err)
+{
+	struct doctor *d = ctx;
+	int r = hg_probe_source(&d->dst, &d->src);
+	if (r < 0)
+		memset(&d->src, 0, sizeof(d->src)); /* no route: the attempt says so */
+	d->fd = hg_probe_open(&d->dst, d->proto, &d->sport);
+	if (d->fd < 0)
+		return hg_error_errno(err, HG_CNI_IO, -d->fd, "probe socket");
+	return 0;
+}
+
 static int probe_in(void *ctx, struct hg_error *err)
 {
 	struct doctor *d = ctx;
-	d->result = hg_probe(&d->dst, d->proto, d->port, HG_PROBE_TIMEOUT_MS, &d->errnum);
+	d->result = hg_probe_connect(d->fd, &d->dst, d->proto, d->port, HG_PROBE_TIMEOUT_MS, &d->errnum);
 	if (d->result < 0)
-		return hg_error_errno(err, HG_CNI_IO, -d->result, "probe socket");
+		return hg_error_errno(err, HG_CNI_IO, -d->result, "probe");
 	return 0;
 }
 
@@ -407,7 +434,14 @@ static int explain_refused(struct doctor *d, const char *id, const char *what, c
 		return hg_checks_add(d->out, id, HG_CHECK_FAIL, NULL, "%s: refused (the host's sockets are unreadable)",
 				     what);
 	if (hg_listeners_cover(&l, host)) {
-		return hg_checks_add(d->out, id, HG_CHECK_FAIL, "find the reject rule: nft list ruleset", 
+		char legacy[512];
+		hg_legacy_iptables(legacy, sizeof(legacy));
+		if (legacy[0])
+			return hg_checks_add(d->out, id, HG_CHECK_FAIL, "list them: iptables-legacy -S",
+					     "%s: refused, although a socket listens on %u/%s: no nftables rule rejects it, "
+					     "but the kernel also holds legacy iptables rules (%s), which nftables cannot show",
+					     what, port, pn, legacy);
+		return hg_checks_add(d->out, id, HG_CHECK_FAIL, "find the reject rule: nft -a list ruleset",
 				     "%s: refused, although a socket listens on %u/%s: a firewall rejects it", what,
 				     port, pn);
 	}
@@ -429,45 +463,182 @@ static int explain_refused(struct doctor *d, const char *id, const char *what, c
 			     port, pn);
 }
 
+static bool is_local(const struct doctor *d, const struct hg_ip *ip)
+{
+	if ((ip->family == AF_INET && ip->bytes[0] == 127) || d->n_local == 0 || d->n_local == ARRAY_SIZE(d->local))
+		return true;
+	for (size_t i = 0; i < d->n_local; i++)
+		if (hg_ip_equal(&d->local[i], ip))
+			return true;
+	return false;
+}
+
+enum evidence { EV_NONE, EV_TRACE, EV_COUNTER, EV_RULES };
+static const char *const evidence_name[] = {"", "trace", "counter", "rules"};
+
+struct finding {
+	enum evidence ev;
+	bool certain;
+	struct hg_fw_verdict v;
+	char *text; /* the rule's text from the listing, or NULL */
+};
+
+/* The rule that explains a probe that failed: the trace's when there was one, else the
+ * drop rule whose counter moved, else the ruleset evaluated against the probe. */
+static void find_rule(struct doctor *d, int s, json_t *before, json_t *after, const struct hg_fw_trace_event *ev,
+		      size_t n_ev, const struct hg_ip *host, uint16_t host_port, struct finding *f)
+{
+	char oif[16] = "";
+	struct hg_error e = {0};
+	struct hg_fw_probe probe = {.iifname = d->iif[s], .saddr = d->src, .daddr = *host,
+				    .proto = hg_proto_name(d->proto), .sport = d->sport, .dport = host_port,
+				    .local = is_local(d, host)};
+	if (!probe.local && hg_route_oif(host, oif, &e) == 0)
+		probe.oifname = oif;
+	if (!hg_ip_equal(&d->dst, host) || !probe.saddr.family) { /* 127.0.0.1: the container's own address */
+		memset(&probe.saddr, 0, sizeof(probe.saddr));
+		for (size_t i = 0; i < d->cn.n_addrs && !probe.saddr.family; i++)
+			if (d->cn.addrs[i].family == host->family)
+				probe.saddr = d->cn.addrs[i];
+	}
+	memset(f, 0, sizeof(*f));
+	if (n_ev) {
+		/* The trace is the kernel's word: when it saw the probe and no drop, no nftables
+		 * rule dropped it, whatever the rules look like. */
+		if (hg_fw_trace_verdict(after, ev, n_ev, &f->v)) {
+			f->ev = EV_TRACE;
+			f->certain = true;
+		}
+	} else if (hg_fw_find_dropper(before, after, &f->v) && f->v.handle) {
+		f->ev = EV_COUNTER;
+		f->certain = true;
+		snprintf(f->v.verdict, sizeof(f->v.verdict), "drop");
+	} else {
+		int r = after ? hg_fw_match_probe(before, after, &probe, &f->v) : 0;
+		if (r)
+			f->ev = EV_RULES;
+		f->certain = r == 1;
+	}
+	if (f->v.shape == HG_FW_FIREWALLD)
+		hg_fw_firewalld_zone(after, &probe, &f->v);
+	if (f->ev != EV_NONE && f->v.handle) {
+		_cleanup_free_ char *listing = NULL;
+		struct hg_error e = {0};
+		if (hg_nft_list_text("list ruleset", &listing, &e) == 0)
+			f->text = hg_fw_rule_text(listing, f->v.family, f->v.table, f->v.chain, f->v.handle);
+	}
+}
+
+/* "inet myfw input rule handle 3: iifname "x" tcp dport 8080 drop", "ip filter INPUT
+ * policy drop". */
+static void describe(const struct finding *f, char *buf, size_t size)
+{
+	if (f->v.handle)
+		snprintf(buf, size, "%s: %s %s %s rule handle %lld%s%s", hg_fw_shape_name(f->v.shape), f->v.family,
+			 f->v.table, f->v.chain, (long long) f->v.handle, f->text ? ": " : "", f->text ? f->text : "");
+	else
+		snprintf(buf, size, "%s: %s %s %s policy drop", hg_fw_shape_name(f->v.shape), f->v.family, f->v.table,
+			 f->v.chain);
+}
+
+static json_t *rule_json(const struct finding *f)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s?, s:s, s:s, s:b, s:s?}", "shape", hg_fw_shape_name(f->v.shape),
+			 "family", f->v.family, "table", f->v.table, "chain", f->v.chain, "handle", (json_int_t) f->v.handle,
+			 "text", f->text, "verdict", f->v.verdict[0] ? f->v.verdict : "drop", "evidence",
+			 evidence_name[f->ev], "certain", f->certain, "unevaluated", f->certain ? NULL : f->v.unknown);
+}
+
+static int add_finding(struct doctor *d, const char *id, enum hg_check_status st, const struct finding *f,
+		       const char *fix, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static int add_finding(struct doctor *d, const char *id, enum hg_check_status st, const struct finding *f,
+		       const char *fix, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0 || hg_checks_add(d->out, id, st, fix, "%s", msg) < 0)
+		return -1;
+	if (f && f->ev != EV_NONE)
+		d->out->v[d->out->n - 1].rule = rule_json(f);
+	return 0;
+}
+
 /* One probe of dst:port from the container, explained. host: where it lands on the host. */
 static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const struct hg_ip *host, uint16_t port,
 		     uint16_t host_port, struct hg_error *err)
 {
-	char id[128], what[128], dbuf[HG_IP_STRLEN];
+	char id[128], what[128], dbuf[HG_IP_STRLEN], desc[1024], legacy[512], trace_note[600] = "";
 	const char *pn = hg_proto_name(d->proto);
+	struct hg_fw_trace_event ev[64];
+	size_t n_ev = 0;
 	hg_ip_str(dst, dbuf);
 	snprintf(id, sizeof(id), "port-%s-%s-%u", pn, dbuf, port);
 	snprintf(what, sizeof(what), s ? "[%s]:%u/%s" : "%s:%u/%s", dbuf, port, pn);
 	json_auto_t *before = ruleset();
 	d->dst = *dst;
 	d->port = port;
-	if (hg_netns_run(d->nsfd, probe_in, d, err) < 0)
+	d->fd = -1;
+	if (hg_netns_run(d->nsfd, probe_open_in, d, err) < 0)
+		return -1;
+	struct hg_nft_trace tr = {.mon = -1};
+	bool tracing = false;
+	if (d->o->trace && (d->src.family || !hg_ip_equal(dst, host))) {
+		struct hg_error te = {0};
+		/* The trace sees the packets as the host does: to host, on the port localhostPorts
+		 * maps to. A probe of 127.0.0.1 reaches the host translated, from a source other
+		 * than the one seen here: only the destination and the ports are matched then. */
+		const struct hg_ip *src = hg_ip_equal(dst, host) ? &d->src : NULL;
+		if (hg_nft_trace_start(&tr, src, host, pn, d->sport, host_port, &te) == 0)
+			tracing = true;
+		else
+			snprintf(trace_note, sizeof(trace_note), " (not traced: %s)", te.msg);
+	}
+	int r = hg_netns_run(d->nsfd, probe_in, d, err);
+	if (tracing) {
+		n_ev = hg_nft_trace_read(&tr, 50, ev, ARRAY_SIZE(ev));
+		hg_nft_trace_stop(&tr);
+	}
+	close(d->fd);
+	d->fd = -1;
+	if (r < 0)
 		return -1;
 	json_auto_t *after = ruleset();
 	if (d->result == HG_PROBE_OPEN)
 		return hg_checks_add(d->out, id, HG_CHECK_PASS, NULL, "%s answers from the container", what);
 
-	struct hg_fw_verdict v;
-	int dropped = hg_fw_find_dropper(before, after, &v);
-	/* A UDP probe nobody answered proves nothing by itself: only a drop rule that counted it
-	 * does. */
-	if (dropped && (d->result != HG_PROBE_SILENT || v.handle)) {
-		_cleanup_free_ char *fix = hg_fw_fix(&v, d->iif[s], pn, host_port);
-		char where[64] = "";
-		if (v.handle)
-			snprintf(where, sizeof(where), " rule handle %lld", (long long) v.handle);
-		else
-			snprintf(where, sizeof(where), " policy drop");
-		return hg_checks_add(d->out, id, HG_CHECK_FAIL, fix, "%s: the host's input path drops it (%s: %s %s %s%s)",
-				     what, hg_fw_shape_name(v.shape), v.family, v.table, v.chain, where);
+	struct finding f;
+	find_rule(d, s, before, after, ev, n_ev, host, host_port, &f);
+	_cleanup_free_ char *rule_text = f.text;
+	bool rejected = strcmp(f.v.verdict, "reject") == 0;
+	/* A rule explains what was seen: a drop, silence; a reject, a refusal or an ICMP error. */
+	bool explains = f.ev != EV_NONE &&
+			(d->result == HG_PROBE_TIMEOUT || d->result == HG_PROBE_SILENT ||
+			 (rejected && (d->result == HG_PROBE_REFUSED || d->result == HG_PROBE_UNREACHABLE)));
+	if (explains) {
+		_cleanup_free_ char *fix = hg_fw_fix(&f.v, d->iif[s], pn, host_port);
+		const char *path = is_local(d, host) ? "input" : "forward";
+		const char *act = rejected ? "rejects" : "drops";
+		describe(&f, desc, sizeof(desc));
+		if (f.certain)
+			return add_finding(d, id, HG_CHECK_FAIL, &f, fix, "%s: the host's %s path %s it (%s)%s%s", what,
+					   path, act, desc, f.ev == EV_TRACE ? ", traced" : "", trace_note);
+		/* Maybe: a TCP port without answer is a failure all the same; UDP silence is not. */
+		return add_finding(d, id, d->result == HG_PROBE_SILENT ? HG_CHECK_UNKNOWN : HG_CHECK_FAIL, &f, fix,
+				   "%s: %s within %d ms; the host's %s path may %s it (%s), after \"%s\" that doctor "
+				   "cannot evaluate (--trace tells)%s",
+				   what, d->result == HG_PROBE_SILENT ? "no answer and no ICMP error" : "no answer",
+				   HG_PROBE_TIMEOUT_MS, path, rejected ? "reject" : "drop", desc, f.v.unknown, trace_note);
 	}
 	if (d->result == HG_PROBE_REFUSED)
 		return explain_refused(d, id, what, host, host_port);
 	if (d->result == HG_PROBE_SILENT)
 		return hg_checks_add(d->out, id, HG_CHECK_UNKNOWN, NULL,
-				     "%s: no answer and no ICMP error: open but silent, or dropped (UDP cannot tell)%s%s%s",
-				     what, dropped ? "; the host's input chain " : "", dropped ? v.chain : "",
-				     dropped ? " has policy drop" : "");
+				     "%s: no answer and no ICMP error within %d ms, and no rule on the host's path drops it%s: "
+				     "open but silent, or lost on the way (UDP cannot tell)%s",
+				     what, HG_PROBE_TIMEOUT_MS, tracing ? " (traced)" : "", trace_note);
 	if (s == 0 && d->rp_strict)
 		return hg_checks_add(d->out, id, HG_CHECK_FAIL, "fix rp_filter (see the rp-filter check)",
 				     "%s: no answer: the host's strict rp_filter drops the container's packets", what);
@@ -480,16 +651,29 @@ static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const str
 				     "container's packets arrive",
 				     what, d->back_ip, d->back_if, d->iif[0]);
 	}
+	struct hg_fw_verdict v;
 	if (after && hg_fw_shape_of(after, &v) != HG_FW_NONE) {
 		_cleanup_free_ char *fix = hg_fw_fix(&v, d->iif[s], pn, host_port);
 		return hg_checks_add(d->out, id, HG_CHECK_FAIL, fix, "%s: %s, and the host's input is filtered by %s (%s %s %s)",
 				     what, d->result == HG_PROBE_TIMEOUT ? "no answer" : "rejected with an ICMP error",
 				     hg_fw_shape_name(v.shape), v.family, v.table, v.chain);
 	}
-	if (d->result == HG_PROBE_TIMEOUT)
-		return hg_checks_add(d->out, id, HG_CHECK_UNKNOWN, NULL,
-				     "%s: no answer within %d ms, and no host firewall rule explains it", what,
-				     HG_PROBE_TIMEOUT_MS);
+	hg_legacy_iptables(legacy, sizeof(legacy));
+	if (d->result == HG_PROBE_TIMEOUT) {
+		if (legacy[0])
+			return hg_checks_add(d->out, id, HG_CHECK_FAIL,
+					     strstr(legacy, "ip6 ") ? (strncmp(legacy, "ip6 ", 4) == 0 && !strstr(legacy, "; ")
+									  ? "list them: ip6tables-legacy -S"
+									  : "list them: iptables-legacy -S; ip6tables-legacy -S")
+								    : "list them: iptables-legacy -S",
+					     "%s: no answer within %d ms: dropped on the way; no nftables rule explains it, "
+					     "but the kernel also holds legacy iptables rules (%s), which nftables cannot "
+					     "show%s",
+					     what, HG_PROBE_TIMEOUT_MS, legacy, trace_note);
+		return hg_checks_add(d->out, id, HG_CHECK_FAIL, NULL,
+				     "%s: no answer within %d ms: dropped on the way; no rule found that explains it%s%s",
+				     what, HG_PROBE_TIMEOUT_MS, tracing ? " (traced)" : "", trace_note);
+	}
 	return hg_checks_add(d->out, id, HG_CHECK_FAIL, NULL, "%s: %s", what,
 			     d->errnum ? strerror(d->errnum) : "no answer");
 }
@@ -666,6 +850,9 @@ static int run_container(struct doctor *d, struct hg_error *err)
 			find_iif(d, s);
 	if (check_addresses(d) < 0 || check_rp_filter(d) < 0)
 		return hg_error_oom(err);
+	struct hg_error le = {0};
+	if (hg_addresses(d->local, ARRAY_SIZE(d->local), &d->n_local, &le) < 0)
+		d->n_local = 0; /* then every host address counts as the host's own */
 	if (check_ports(d, err) < 0)
 		return -1;
 	if (d->o->pid > 0 && check_hosts(d) < 0)

@@ -3,7 +3,8 @@
  * ports for real from inside the container's network namespace, then explains each failure
  * from what it can read (addresses, routes, listening sockets, the nftables ruleset and its
  * counters, rp_filter, the container's /etc/hosts, the CNI configuration folder). Read-only:
- * it changes no rule, sysctl or file. The result is a list of checks; the front prints them. */
+ * it changes no rule, sysctl or file, but with trace: then it adds a table of its own for
+ * the time of each probe (os/nft-trace.h) and removes it. The result is a list of checks; the front prints them. */
 #pragma once
 
 #include <stdbool.h>
@@ -20,6 +21,7 @@ struct hg_check {
 	enum hg_check_status status;
 	char *message; /* one line */
 	char *fix;     /* one line, or NULL */
+	json_t *rule;  /* the firewall rule that explains a failed port, or NULL (--json "rule") */
 };
 
 struct hg_checks {
@@ -34,6 +36,8 @@ static inline void hg_checks_freep(struct hg_checks *c) { hg_checks_free(c); }
 int hg_checks_add(struct hg_checks *c, const char *id, enum hg_check_status status, const char *fix,
 		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 bool hg_checks_failed(const struct hg_checks *c);
+/* Did any check pass or fail (not every one "unknown")? */
+bool hg_checks_diagnosed(const struct hg_checks *c);
 const char *hg_check_status_name(enum hg_check_status s);
 
 #define HG_DOCTOR_MAX_PORTS 64
@@ -51,6 +55,7 @@ struct hg_doctor_opts {
 	const char *cni_conf_dir;
 	struct hg_doctor_port ports[HG_DOCTOR_MAX_PORTS];
 	size_t n_ports;
+	bool trace;           /* trace the probes through nftables (a table of doctor's own, removed after) */
 };
 
 /* "8080", "8080/tcp", "53/udp"; -EINVAL. */

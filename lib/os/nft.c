@@ -168,6 +168,26 @@ int hg_nft_list_json(const char *cmd, json_t **out, struct hg_error *err)
 	return 0;
 }
 
+int hg_nft_list_text(const char *cmd, char **out, struct hg_error *err)
+{
+	struct nft_ctx *ctx = ctx_for_this_netns();
+	char msg[400];
+	*out = NULL;
+	if (!ctx)
+		return hg_error_set(err, HG_CNI_NFTABLES, "cannot load libnftables.so.1 or create its context");
+	nft.set_flags(ctx, NFT_CTX_OUTPUT_HANDLE | NFT_CTX_OUTPUT_STATELESS);
+	int r = nft.run(ctx, cmd);
+	nft.set_flags(ctx, 0);
+	if (r != 0) {
+		nft.get_output(ctx);
+		error_text(ctx, msg, sizeof(msg));
+		return hg_error_set(err, HG_CNI_NFTABLES, "nftables: %s", msg);
+	}
+	nft.get_error(ctx);
+	*out = strdup(nft.get_output(ctx));
+	return *out ? 0 : hg_error_oom(err);
+}
+
 static bool is_nftables_socket(int fd)
 {
 	int domain = 0, protocol = 0;

@@ -21,6 +21,9 @@
 int hg_nft_run(const char *text, struct hg_error *err);
 /* `nft -j list ...` of cmd; 0 with *out NULL when the object does not exist. */
 int hg_nft_list_json(const char *cmd, json_t **out, struct hg_error *err);
+/* `nft -a -s list ...` of cmd as text, with "# handle N" comments and without the
+ * counters' values, into *out (heap). */
+int hg_nft_list_text(const char *cmd, char **out, struct hg_error *err);
 /* Can libnftables be loaded here (from the system, or beside the binary)? */
 bool hg_nft_available(void);
 

@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/netfilter_ipv4/ip_tables.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
 #include "os/probe.h"
 #include "base/util.h"
 #include "base/error.h"
@@ -85,17 +89,65 @@ static int probe_udp(int fd, const struct sockaddr_storage *ss, socklen_t len, i
 	return classify_errno(errno, errnum);
 }
 
-int hg_probe(const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms, int *errnum)
+int hg_probe_open(const struct hg_ip *addr, enum hg_proto proto, uint16_t *sport)
+{
+	struct sockaddr_storage ss, bound;
+	socklen_t len = sockaddr_of(addr, 0, &ss), blen = sizeof(bound);
+	int fd = socket(addr->family, (proto == HG_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* The wildcard address, port 0: the kernel picks the port now, the source address
+	 * at connect, as it would have without the bind. */
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t) addr->family;
+	if (bind(fd, (struct sockaddr *) &ss, len) < 0 || getsockname(fd, (struct sockaddr *) &bound, &blen) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	*sport = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &bound)->sin6_port
+						   : ((struct sockaddr_in *) &bound)->sin_port);
+	return fd;
+}
+
+int hg_probe_source(const struct hg_ip *addr, struct hg_ip *src)
+{
+	struct sockaddr_storage ss, me;
+	socklen_t len = sockaddr_of(addr, 9, &ss), mlen = sizeof(me);
+	_cleanup_close_ int fd = socket(addr->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *) &ss, len) < 0 ||
+	    getsockname(fd, (struct sockaddr *) &me, &mlen) < 0)
+		return -errno;
+	memset(src, 0, sizeof(*src));
+	src->family = addr->family;
+	if (addr->family == AF_INET6) {
+		src->prefix = 128;
+		src->v6 = ((struct sockaddr_in6 *) &me)->sin6_addr;
+	} else {
+		src->prefix = 32;
+		src->v4 = ((struct sockaddr_in *) &me)->sin_addr;
+	}
+	return 0;
+}
+
+int hg_probe_connect(int fd, const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms,
+		     int *errnum)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sockaddr_of(addr, port, &ss);
 	*errnum = 0;
-	_cleanup_close_ int fd = socket(addr->family, (proto == HG_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
-							     SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
 	return proto == HG_UDP ? probe_udp(fd, &ss, len, timeout_ms, errnum)
 			       : probe_tcp(fd, &ss, len, timeout_ms, errnum);
+}
+
+int hg_probe(const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms, int *errnum)
+{
+	uint16_t sport;
+	*errnum = 0;
+	_cleanup_close_ int fd = hg_probe_open(addr, proto, &sport);
+	if (fd < 0)
+		return fd;
+	return hg_probe_connect(fd, addr, proto, port, timeout_ms, errnum);
 }
 
 const char *hg_probe_result_name(enum hg_probe_result r)
@@ -235,4 +287,77 @@ bool hg_listeners_cover(const struct hg_listeners *l, const struct hg_ip *addr)
 		if (hg_ip_equal(&l->other[i], addr))
 			return true;
 	return false;
+}
+
+static const char *const hook_names[NF_INET_NUMHOOKS] = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"};
+
+/* One legacy table: its rules beyond the built-in chains' policies, and the policies that
+ * are not ACCEPT. Both families' getinfo and get_entries have the same layout up to the
+ * entries; the entries differ, hence v6. */
+static void legacy_table(int fd, bool v6, const char *name, char *out, size_t size, size_t *n)
+{
+	struct ipt_getinfo info = {0};
+	socklen_t len = sizeof(info);
+	snprintf(info.name, sizeof(info.name), "%s", name);
+	if (getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IP6T_SO_GET_INFO : IPT_SO_GET_INFO, &info, &len) < 0)
+		return;
+	unsigned builtin = (unsigned) __builtin_popcount(info.valid_hooks);
+	/* Each built-in chain is its policy entry; one more entry ends the table. User chains
+	 * add a head and a return entry each: counted as rules, which is what they hold. */
+	unsigned rules = info.num_entries > builtin + 1 ? info.num_entries - builtin - 1 : 0;
+	char pol[128] = "";
+	size_t np = 0;
+	size_t total = sizeof(struct ipt_get_entries) + info.size;
+	_cleanup_free_ struct ipt_get_entries *ent = calloc(1, total);
+	len = (socklen_t) total;
+	if (ent) {
+		snprintf(ent->name, sizeof(ent->name), "%s", name);
+		ent->size = info.size;
+	}
+	if (ent && getsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IP6T_SO_GET_ENTRIES : IPT_SO_GET_ENTRIES, ent,
+			      &len) == 0) {
+		for (int h = 0; h < NF_INET_NUMHOOKS; h++) {
+			if (!(info.valid_hooks & (1u << h)) || info.underflow[h] >= info.size)
+				continue;
+			const char *e = (const char *) ent->entrytable + info.underflow[h];
+			unsigned toff = v6 ? ((const struct ip6t_entry *) e)->target_offset
+					   : ((const struct ipt_entry *) e)->target_offset;
+			if (info.underflow[h] + toff + sizeof(struct xt_standard_target) > info.size)
+				continue;
+			const struct xt_standard_target *t = (const struct xt_standard_target *) (e + toff);
+			if (t->verdict == -NF_ACCEPT - 1)
+				continue;
+			int w = snprintf(pol + np, sizeof(pol) - np, ", %s policy %s", hook_names[h],
+					 t->verdict == -NF_DROP - 1 ? "DROP" : "other");
+			if (w > 0 && (size_t) w < sizeof(pol) - np)
+				np += (size_t) w;
+		}
+	}
+	if (!rules && !pol[0])
+		return;
+	int w = snprintf(out + *n, size - *n, "%s%s%s: %u rule%s%s", *n ? "; " : "", v6 ? "ip6 " : "", name, rules,
+			 rules == 1 ? "" : "s", pol);
+	if (w > 0 && (size_t) w < size - *n)
+		*n += (size_t) w;
+}
+
+void hg_legacy_iptables(char *out, size_t size)
+{
+	static const struct {
+		const char *names;
+		bool v6;
+	} fams[] = {{"/proc/net/ip_tables_names", false}, {"/proc/net/ip6_tables_names", true}};
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t f = 0; f < ARRAY_SIZE(fams); f++) {
+		_cleanup_free_ char *text = NULL;
+		if (read_text(fams[f].names, &text) < 0)
+			continue;
+		_cleanup_close_ int fd = socket(fams[f].v6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+		if (fd < 0)
+			continue;
+		char *save = NULL;
+		for (char *tok = strtok_r(text, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+			legacy_table(fd, fams[f].v6, tok, out, size, &n);
+	}
 }

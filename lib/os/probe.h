@@ -22,6 +22,17 @@ enum hg_probe_result {
 /* One attempt to addr:port, at most timeout_ms. The result, or -errno when the socket could
  * not be made. *errnum gets the errno behind REFUSED and UNREACHABLE. */
 int hg_probe(const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms, int *errnum);
+/* The same in two steps, so that the source port is known before the first packet leaves
+ * (doctor's trace matches the probe's 5-tuple): a socket of addr's family bound to an
+ * ephemeral port (*sport), then the attempt on it. The fd may be used in another network
+ * namespace than the one it was made in only as the namespace it belongs to: make and use
+ * it in the same one. hg_probe_open: the fd, or -errno. */
+int hg_probe_open(const struct hg_ip *addr, enum hg_proto proto, uint16_t *sport);
+/* The source address the kernel would give a packet to addr (a connected UDP socket,
+ * nothing sent): 0 with *src, or -errno (no route). */
+int hg_probe_source(const struct hg_ip *addr, struct hg_ip *src);
+int hg_probe_connect(int fd, const struct hg_ip *addr, enum hg_proto proto, uint16_t port, int timeout_ms,
+		     int *errnum);
 const char *hg_probe_result_name(enum hg_probe_result r);
 
 /* Who listens on one port (TCP LISTEN sockets, bound UDP sockets). */
@@ -39,3 +50,9 @@ int hg_listeners_parse(const char *text, int family, enum hg_proto proto, uint16
 int hg_listeners_read(enum hg_proto proto, uint16_t port, struct hg_listeners *l);
 /* Does a socket of l accept connections to addr? */
 bool hg_listeners_cover(const struct hg_listeners *l, const struct hg_ip *addr);
+
+/* Legacy iptables (x_tables, not nftables) of the current network namespace: the tables
+ * listed in /proc/net/ip{,6}_tables_names that hold rules or a built-in chain whose
+ * policy is not ACCEPT, read with IPT_SO_GET_INFO/ENTRIES, described into out as
+ * "filter: 2 rules, INPUT policy DROP; ip6 filter: 1 rule". "" when there is none. */
+void hg_legacy_iptables(char *out, size_t size);

@@ -76,7 +76,12 @@ static void test_firewalld(void **state)
 	assert_string_equal(v.family, "inet");
 	assert_string_equal(v.table, "firewalld");
 	assert_string_equal(v.chain, "filter_INPUT");
-	check_fix(&v, "cni0", "firewall-cmd --zone=trusted --add-interface=cni0");
+	check_fix(&v, "cni0", "firewall-cmd --zone=trusted --add-interface=cni0"); /* no source known */
+	snprintf(v.zone, sizeof(v.zone), "public");
+	snprintf(v.source, sizeof(v.source), "10.88.0.5");
+	check_fix(&v, "cni0",
+		  "firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"10.88.0.5\" port "
+		  "port=\"8081\" protocol=\"tcp\" accept'");
 }
 
 static void test_policy_drop(void **state)
@@ -246,6 +251,128 @@ static void test_conflist(void **state)
 	assert_int_equal(c.n, 0);
 }
 
+/* The probe against a ruleset (golden/doctor/match.json: a named port set, a named prefix
+ * set, anonymous sets, a reject, a limit, a jump/return/goto, a fib match). */
+static int match(const char *iif, const char *saddr, const char *proto, uint16_t dport, struct hg_fw_verdict *v)
+{
+	json_auto_t *rs = fixture("match.json");
+	struct hg_fw_probe p = {.iifname = iif, .proto = proto, .sport = 40000, .dport = dport, .local = true};
+	assert_int_equal(hg_ip_parse(saddr, false, &p.saddr), 0);
+	assert_int_equal(hg_ip_parse("10.251.7.1", false, &p.daddr), 0);
+	return hg_fw_match_probe(NULL, rs, &p, v);
+}
+
+static void test_match_probe(void **state)
+{
+	struct hg_fw_verdict v;
+	/* iifname "veth*" tcp dport @ports drop (8080 in the set). */
+	assert_int_equal(match("veth0", "10.251.7.2", "tcp", 8080, &v), 1);
+	assert_int_equal(v.handle, 9);
+	assert_string_equal(v.verdict, "drop");
+	assert_string_equal(v.hook, "input");
+	assert_false(v.may);
+	/* A port of the set's range. */
+	assert_int_equal(match("veth0", "10.251.7.2", "tcp", 9005, &v), 1);
+	assert_int_equal(v.handle, 9);
+	/* Another interface: ip saddr 10.251.7.0/24 tcp dport { 22, 8080 } reject. */
+	assert_int_equal(match("eth1", "10.251.7.2", "tcp", 8080, &v), 1);
+	assert_int_equal(v.handle, 11);
+	assert_string_equal(v.verdict, "reject");
+	assert_int_equal(v.shape, HG_FW_RULE_DROP);
+	/* ip saddr @nets (10.251.0.0/16) tcp dport 8080 reject. */
+	assert_int_equal(match("eth1", "10.251.9.9", "tcp", 8080, &v), 1);
+	assert_int_equal(v.handle, 12);
+	/* Outside every set: the limit rule may drop it (a limit cannot be evaluated). */
+	assert_int_equal(match("eth1", "10.9.0.5", "tcp", 8080, &v), 2);
+	assert_int_equal(v.handle, 13);
+	assert_true(v.may);
+	assert_string_equal(v.unknown, "limit");
+	/* Port 22: not the limit rule's; the jump returns (dport 1-100), then fib may drop it. */
+	assert_int_equal(match("eth1", "10.9.0.5", "tcp", 22, &v), 2);
+	assert_int_equal(v.handle, 15);
+	assert_string_equal(v.unknown, "fib");
+	/* From lo: the jump is not taken, fib still unknown. */
+	assert_int_equal(match("lo", "10.9.0.5", "udp", 5353, &v), 2);
+	assert_int_equal(v.handle, 15);
+	/* No ruleset: nothing. */
+	assert_int_equal(hg_fw_match_probe(NULL, NULL, NULL, &v), 0);
+}
+
+static void test_policy_drop_probe(void **state)
+{
+	json_auto_t *rs = fixture("policy-drop.json");
+	struct hg_fw_probe p = {.iifname = "veth0", .proto = "tcp", .dport = 8081, .local = true};
+	struct hg_fw_verdict v;
+	hg_ip_parse("10.251.7.2", false, &p.saddr);
+	hg_ip_parse("10.251.7.1", false, &p.daddr);
+	assert_int_equal(hg_fw_match_probe(NULL, rs, &p, &v), 1);
+	assert_int_equal(v.handle, 0);
+	assert_string_equal(v.verdict, "policy drop");
+	assert_int_equal(v.shape, HG_FW_POLICY_DROP);
+	/* Forwarded, it meets no forward chain. */
+	p.local = false;
+	assert_int_equal(hg_fw_match_probe(NULL, rs, &p, &v), 0);
+}
+
+/* ufw's conntrack accept is an xt match: "may drop" from the rules alone; with the listing
+ * before the probe, its counter that did not move says it did not take the probe. */
+static void test_ufw_probe(void **state)
+{
+	json_auto_t *after = fixture("ufw.json"), *before = zeroed(after);
+	struct hg_fw_probe p = {.iifname = "veth0", .proto = "tcp", .sport = 40000, .dport = 8081, .local = true};
+	struct hg_fw_verdict v;
+	hg_ip_parse("10.251.7.2", false, &p.saddr);
+	hg_ip_parse("10.251.7.1", false, &p.daddr);
+	assert_int_equal(hg_fw_match_probe(NULL, after, &p, &v), 2);
+	assert_string_equal(v.unknown, "xt match conntrack");
+	assert_string_equal(v.verdict, "policy drop");
+	assert_int_equal(hg_fw_match_probe(before, after, &p, &v), 1);
+	assert_int_equal(v.shape, HG_FW_UFW);
+	assert_string_equal(v.chain, "INPUT");
+	assert_false(v.may);
+}
+
+static void test_rule_text(void **state)
+{
+	char path[512];
+	_cleanup_free_ char *text = NULL, *r = NULL, *none = NULL;
+	snprintf(path, sizeof(path), GOLDEN_DIR "/doctor/match.nft");
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = 0;
+	assert_int_not_equal(getdelim(&text, &n, '\0', f), -1);
+	fclose(f);
+	r = hg_fw_rule_text(text, "inet", "myfw", "input", 11);
+	assert_non_null(r);
+	assert_string_equal(r, "ip saddr 10.251.7.0/24 tcp dport { 22, 8080 } reject with icmp port-unreachable");
+	none = hg_fw_rule_text(text, "inet", "myfw", "sub", 11);
+	assert_null(none);
+	free(r);
+	r = hg_fw_rule_text(text, "inet", "myfw", "sub2", 18);
+	assert_string_equal(r, "ip6 saddr ::1 drop");
+}
+
+static void test_trace_verdict(void **state)
+{
+	json_auto_t *rs = fixture("match.json");
+	struct hg_fw_trace_event ev[] = {
+		{.id = 1, .type = HG_TRACE_RULE, .family = "inet", .table = "myfw", .chain = "input", .handle = 14, .verdict = -3},
+		{.id = 1, .type = HG_TRACE_RETURN, .family = "inet", .table = "myfw", .chain = "sub", .verdict = -5},
+		{.id = 1, .type = HG_TRACE_RULE, .family = "inet", .table = "myfw", .chain = "input", .handle = 11, .verdict = 0},
+	};
+	struct hg_fw_verdict v;
+	assert_int_equal(hg_fw_trace_verdict(rs, ev, 2, &v), 0);
+	assert_int_equal(hg_fw_trace_verdict(rs, ev, 3, &v), 1);
+	assert_int_equal(v.handle, 11);
+	assert_string_equal(v.verdict, "reject");
+	assert_string_equal(v.hook, "input");
+	struct hg_fw_trace_event pol = {.id = 2, .type = HG_TRACE_POLICY, .family = "inet", .table = "myfw",
+					.chain = "input", .policy = 0};
+	assert_int_equal(hg_fw_trace_verdict(rs, &pol, 1, &v), 1);
+	assert_int_equal(v.handle, 0);
+	assert_string_equal(v.verdict, "policy drop");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +380,8 @@ int main(void)
 		cmocka_unit_test(test_rule_drop), cmocka_unit_test(test_listeners),  cmocka_unit_test(test_hosts_name),
 		cmocka_unit_test(test_hosts_name_long_line),
 		cmocka_unit_test(test_parse_port), cmocka_unit_test(test_conflist),
+		cmocka_unit_test(test_match_probe), cmocka_unit_test(test_policy_drop_probe), cmocka_unit_test(test_ufw_probe),
+		cmocka_unit_test(test_rule_text), cmocka_unit_test(test_trace_verdict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

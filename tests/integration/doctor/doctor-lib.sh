@@ -42,3 +42,24 @@ dr_doctor() {
 dr_expect() {
 	hg_assert_eq "$DR_RC" "$1" "doctor exit status"
 }
+
+# dr_ruleset: the host namespace's ruleset as `nft list ruleset` prints it ("-s", without
+# the counters' values, when DR_STATELESS is set: iptables-nft's rules count the probe).
+dr_ruleset() {
+	ip netns exec "$DR_HOST" nft ${DR_STATELESS:+-s} list ruleset
+}
+
+# dr_rule_case RC NEEDLE ARGS...: doctor ARGS without and with --trace; each exits RC and
+# prints NEEDLE, and leaves the host's ruleset byte-for-byte as it was (no trace table left).
+dr_rule_case() {
+	local rc=$1 needle=$2 before after t
+	shift 2
+	before=$(dr_ruleset)
+	for t in "" --trace; do
+		dr_doctor "$@" $t
+		dr_expect "$rc"
+		hg_assert_contains "$DR_OUT" "$needle" "doctor ${t:-without --trace}"
+		after=$(dr_ruleset)
+		hg_assert_eq "$after" "$before" "the ruleset after doctor ${t:-without --trace}"
+	done
+}

@@ -30,7 +30,8 @@ hg_assert_eq "$(jq -r '.checks[] | select(.status == "fail") | .fix' <<<"$DR_OUT
 	"ufw allow in on $DR_IF to any port 8080 proto tcp"
 ip netns exec "$DR_HOST" nft flush ruleset
 
-# firewalld: its rules carry no counters, its final reject says "admin prohibited".
+# firewalld: its rules carry no counters, its final reject says "admin prohibited": the
+# rule is found by evaluating the ruleset against the probe.
 ip netns exec "$DR_HOST" nft -f - <<'NFT'
 table inet firewalld {
 	chain filter_INPUT {
@@ -53,7 +54,7 @@ table inet firewalld {
 NFT
 dr_doctor --port 8080
 dr_expect 1
-hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: rejected with an ICMP error, and the host's input is filtered by firewalld (inet firewalld filter_INPUT) — fix: firewall-cmd --zone=trusted --add-interface=$DR_IF"
+hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: the host's input path rejects it (firewalld: inet firewalld filter_INPUT rule handle 9: reject with icmpx admin-prohibited) — fix: firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"$DR_CT_IP\" port port=\"8080\" protocol=\"tcp\" accept'"
 ip netns exec "$DR_HOST" nft flush ruleset
 
 # A plain policy drop.
