@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nftables tracing of one probe (see nft-trace.h). */
 #include <errno.h>
 #include <poll.h>

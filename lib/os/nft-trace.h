@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* nftables tracing of one probe, for `host-gateway doctor --trace`: a short-lived table of
  * the doctor's own (inet host-gateway-doctor-trace-PID) marks only the packets of the
  * probe's 5-tuple (both directions) with `meta nftrace set 1` at a priority before every

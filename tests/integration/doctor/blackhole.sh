@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # doctor when no nftables rule explains a silent port:
 #   1. TCP blackholed by routing (the host's route back to the container is a blackhole):
 #      a failure, exit 1, "dropped on the way; no rule found that explains it" (with and

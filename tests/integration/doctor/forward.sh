@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # doctor on the host's forward path in Docker's shape, made with iptables-nft (Debian's
 # `iptables`) in the test's "host" namespace: the container's host address is a service in
 # a third namespace that the host routes to (hostIPs), and the filter table has Docker's

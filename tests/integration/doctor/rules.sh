@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # doctor names the rule that drops or rejects the probe, whatever its shape, each built in
 # the test's own "host" namespace: a counter-less drop in a user's table (issue 17's
 # example), a reject with an ICMP error, a drop by source prefix, a drop through a named
