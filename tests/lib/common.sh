@@ -130,6 +130,13 @@ _hg_lock() {
 			rm -rf "$HG_LOCK_DIR" # owner died without its trap (SIGKILL)
 			continue
 		fi
+		# No owner for more than 5 s: a holder killed between its mkdir and its pid, or in
+		# the middle of its release (rm -rf takes the pid first). rmdir removes only an
+		# empty lock: one whose owner has written its pid meanwhile stays.
+		if [ -z "$owner" ] && (($(date +%s) - $(stat -c %Y "$HG_LOCK_DIR" 2>/dev/null || date +%s) > 5)); then
+			rmdir "$HG_LOCK_DIR" 2>/dev/null || true
+			continue
+		fi
 		((waited++ < 3000)) || hg_fail "host lock $HG_LOCK_DIR held by pid ${owner:-?} for 300s"
 		sleep 0.1
 	done
