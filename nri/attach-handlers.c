@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include "nri/attach-handlers.h"
 #include "base/conflist.h"
@@ -359,9 +360,11 @@ static int on_container_create(void *ctx, const struct hg_nri_call *call, const 
 		return -1;
 	if (!cfg.enabled)
 		return 0;
-	if (!c->self)
-		return hg_error_set(err, HG_CNI_IO, "container %s has no /etc/hosts mount and this binary's path is unknown",
-				    ctr->id);
+	if (!c->self) {
+		hg_logf(c->log, "container %s: no /etc/hosts mount, and no hook to inject (this plugin does not run in "
+			"the host's mount namespace): no names", ctr->id);
+		return 0;
+	}
 	/* No file to write now: the hook writes into the container's own /etc/hosts. */
 	const char *create[] = {"host-gateway", "hook", "createRuntime", "--config", c->config_path, NULL};
 	const char *stop[] = {"host-gateway", "hook", "poststop", "--config", c->config_path, NULL};
@@ -503,8 +506,14 @@ int hg_nri_attach_init(struct hg_nri_attach_ctx *c, const char *config_path, con
 	hg_nri_log_handlers(&c->trace, &c->trace_ctx);
 	if (hg_config_init(&c->base) < 0)
 		return hg_error_oom(err);
+	/* The injected hook names this binary by its path, which the runtime resolves in the
+	 * host's mount namespace: only a plugin that shares it (a systemd unit, a plugin the
+	 * runtime started) can name itself. In a container (a DaemonSet) the path is the
+	 * image's: no hook then, and kubelet gives every container an etc-hosts mount anyway. */
 	char self[PATH_MAX];
-	if (realpath("/proc/self/exe", self) && !(c->self = strdup(self)))
+	struct stat mine, host;
+	if (stat("/proc/self/ns/mnt", &mine) == 0 && stat("/proc/1/ns/mnt", &host) == 0 && mine.st_ino == host.st_ino &&
+	    mine.st_dev == host.st_dev && realpath("/proc/self/exe", self) && !(c->self = strdup(self)))
 		return hg_error_oom(err);
 	if (access(config_path, F_OK) < 0 && errno == ENOENT)
 		return 0; /* no file: the defaults */
