@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <jansson.h>
@@ -30,6 +31,13 @@
 /* What a Synchronize leaves for the answer: past deadline - this, the rest waits for the
  * pods' next event (their containers' creation attaches a pod that lacks it). */
 #define SYNC_MARGIN_MS 300
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static bool is_ours(const char *key)
 {
@@ -107,6 +115,7 @@ static int attach_pod(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pod,
 	_cleanup_record_ struct hg_record old = {0}, fresh = {0};
 	struct hg_netns_id id;
 	bool found = false, gone = false;
+	int64_t t0 = now_us();
 
 	hg_record_init(&old);
 	hg_record_init(&fresh);
@@ -163,7 +172,8 @@ static int attach_pod(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pod,
 		hg_record_retire(c->base.state_dir, path, &fresh, NULL);
 		return -1;
 	}
-	hg_logf(c->log, "pod %s/%s (%s): attached", pod->k8s_namespace, pod->name, pod->id);
+	hg_logf(c->log, "pod %s/%s (%s): attached in %lld us", pod->k8s_namespace, pod->name, pod->id,
+		(long long) (now_us() - t0));
 	if (record) {
 		*record = fresh;
 		hg_record_init(&fresh);
@@ -244,6 +254,7 @@ static int write_names(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pod
 	struct hg_host_addrs loopback = {0};
 	const struct hg_host_addrs *targets;
 	char key[HG_KEY_MAX];
+	int64_t t0 = now_us();
 
 	hg_record_init(&record);
 	if (check_pod_id(pod, err) < 0 || container_key(ctr, key, sizeof(key), err) < 0)
@@ -282,6 +293,7 @@ static int write_names(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pod
 		hg_logf(c->log, "container %s: %s; no names written", ctr->id, err->msg);
 		return 0;
 	}
+	hg_logf(c->log, "container %s: names written in %lld us", ctr->id, (long long) (now_us() - t0));
 	return 0;
 }
 
