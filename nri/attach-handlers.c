@@ -508,12 +508,42 @@ static void on_shutdown(void *ctx, const struct hg_nri_call *call)
 	c->trace.shutdown(c->trace.ctx, call);
 }
 
+static bool same_mount_ns(const char *proc_dir)
+{
+	char path[64];
+	struct stat mine, other;
+	snprintf(path, sizeof(path), "%s/ns/mnt", proc_dir);
+	return stat("/proc/self/ns/mnt", &mine) == 0 && stat(path, &other) == 0 && mine.st_dev == other.st_dev &&
+	       mine.st_ino == other.st_ino;
+}
+
+/* The host's mount namespace is PID 1's; where PID 1's cannot be read (a PID namespace
+ * whose init another user owns), the parent's: the runtime that started us, or the
+ * service manager. */
+static bool in_host_mount_ns(void)
+{
+	struct stat st;
+	if (stat("/proc/1/ns/mnt", &st) == 0)
+		return same_mount_ns("/proc/1");
+	char parent[32];
+	snprintf(parent, sizeof(parent), "/proc/%d", (int) getppid());
+	return same_mount_ns(parent);
+}
+
 int hg_nri_attach_init(struct hg_nri_attach_ctx *c, const char *config_path, const struct hg_log *log,
 		       struct hg_error *err)
 {
 	memset(c, 0, sizeof(*c));
 	c->log = log;
-	c->config_path = config_path;
+	/* The injected hook runs in the runtime's working directory. */
+	char cwd[PATH_MAX];
+	if (config_path[0] == '/')
+		c->config_abs = strdup(config_path);
+	else if (getcwd(cwd, sizeof(cwd)) && asprintf(&c->config_abs, "%s/%s", cwd, config_path) < 0)
+		c->config_abs = NULL;
+	if (!c->config_abs)
+		return hg_error_oom(err);
+	config_path = c->config_path = c->config_abs;
 	c->trace_ctx = (struct hg_nri_log_ctx){.log = log, .config_path = config_path};
 	hg_nri_log_handlers(&c->trace, &c->trace_ctx);
 	if (hg_config_init(&c->base) < 0)
@@ -523,9 +553,7 @@ int hg_nri_attach_init(struct hg_nri_attach_ctx *c, const char *config_path, con
 	 * runtime started) can name itself. In a container (a DaemonSet) the path is the
 	 * image's: no hook then, and kubelet gives every container an etc-hosts mount anyway. */
 	char self[PATH_MAX];
-	struct stat mine, host;
-	if (stat("/proc/self/ns/mnt", &mine) == 0 && stat("/proc/1/ns/mnt", &host) == 0 && mine.st_ino == host.st_ino &&
-	    mine.st_dev == host.st_dev && realpath("/proc/self/exe", self) && !(c->self = strdup(self)))
+	if (in_host_mount_ns() && realpath("/proc/self/exe", self) && !(c->self = strdup(self)))
 		return hg_error_oom(err);
 	if (access(config_path, F_OK) < 0 && errno == ENOENT)
 		return 0; /* no file: the defaults */
@@ -547,6 +575,8 @@ void hg_nri_attach_free(struct hg_nri_attach_ctx *c)
 	hg_config_free(&c->base);
 	json_decref(c->conf);
 	free(c->self);
+	free(c->config_abs);
+	c->config_abs = NULL;
 	c->conf = NULL;
 	c->self = NULL;
 }

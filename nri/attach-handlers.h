@@ -8,7 +8,8 @@
 
 struct hg_nri_attach_ctx {
 	const struct hg_log *log;
-	const char *config_path; /* host-gateway's configuration (the hook's keys) */
+	const char *config_path; /* host-gateway's configuration (the hook's keys), absolute */
+	char *config_abs;        /* config_path made absolute, for the injected hook */
 	json_t *conf;            /* its object; NULL: the defaults */
 	struct hg_config base;   /* the file's configuration: stateDir, failurePolicy */
 	char *self;              /* this binary's real path, for the injected hook; NULL: unknown */
