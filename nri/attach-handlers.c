@@ -106,8 +106,8 @@ static void detach_locked(struct hg_nri_attach_ctx *c, const char *path, const c
 }
 
 /* The pod's attachment, unless its record already describes its namespace: 1 when it
- * has one now (*record filled when record is not NULL), 0 when it needs none (disabled,
- * host network). */
+ * had one, 2 when it was made now (*record filled either way when record is not NULL),
+ * 0 when it needs none (disabled, host network). */
 static int attach_pod(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pod, const struct hg_config *cfg,
 		      struct hg_record *record, struct hg_error *err)
 {
@@ -178,7 +178,7 @@ static int attach_pod(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pod,
 		*record = fresh;
 		hg_record_init(&fresh);
 	}
-	return 1;
+	return 2;
 }
 
 static int detach_pod(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pod, struct hg_error *err)
@@ -463,7 +463,7 @@ static int on_synchronize(void *ctx, const struct hg_nri_call *call, const struc
 		if (r < 0) {
 			hg_logf(c->log, "synchronize: pod %.100s: %s", pods[i].id, e.msg);
 			failed++;
-		} else if (r > 0) {
+		} else if (r == 2) {
 			attached++;
 		}
 	}
