@@ -13,8 +13,9 @@
 #   3. kill -9 the plugin; meanwhile pod gone is removed and pod late starts (fail open);
 #      the plugin again: Synchronize attaches late and names its container, collects gone
 #      (record, registry), web's block is not doubled; a new container of web gets names
-#   4. virtualIPs ["169.254.1.2"] (the plugin restarted with that config): a pod's
-#      container reaches the listener by 169.254.1.2 and by name
+#   4. the plugin stopped, late removed: `host-gateway gc` undoes late's record and drops
+#      its registry; virtualIPs ["169.254.1.2"] (the plugin started with that config): a
+#      pod's container reaches the listener by 169.254.1.2 and by name
 # At the end: pods gone, no record, no by-netns link, no registry, the host as before, the
 # machine's /run/nri, /opt/nri, /etc/nri and /etc/hosts untouched.
 # shellcheck source-path=SCRIPTDIR source=../cni/e2e-cni-lib.sh
@@ -176,8 +177,19 @@ hg_assert_eq "$(hg_nblocks "$H1")" 1 "one block in web's etc-hosts after app5 (k
 out=$(cc_exec "$c5" "$(reach db.local)")
 hg_assert_contains "$out" "db.local=0 hello-from-host" "a new container of web after the restart reaches the host"
 
-# ---- 4. virtualIPs -------------------------------------------------------------------
+# ---- 4. gc, then virtualIPs ------------------------------------------------------------
+# The plugin stopped, late removed meanwhile: `host-gateway gc` undoes its record (its
+# namespace is gone) and drops its hosts registry (its sandbox process is gone).
 plugin_term
+reg4=$(registry "$H4")
+[ -n "$reg4" ] || hg_fail "no registry for late's etc-hosts"
+cc_stop_rm "$c4"
+cc_stopp_rmp "$sb4"
+[ -e "$(record "$sb4")" ] || hg_fail "late's record went without the plugin?"
+out=$(nsenter -t "$CRI_PID" -m -- "$HG_BIN" gc --config "$CONF" 2>&1) || hg_fail "gc failed: $out"
+hg_log "gc: $out"
+[ ! -e "$(record "$sb4")" ] || hg_fail "gc left late's NRI record"
+[ ! -e "$reg4" ] || hg_fail "gc left late's hosts registry"
 plugin_start "$VCONF"
 wait_log 3 "synchronized "
 U6=0f1e2d3c-0000-4000-8000-00000000e106
@@ -192,11 +204,11 @@ hg_assert_contains "$out" "vip=0 hello-from-host" "app6 reaches the host by the 
 hg_assert_contains "$out" "host.docker.internal=0 hello-from-host" "app6 reaches the host by name"
 
 # ---- the end -------------------------------------------------------------------------
-for c in "$c1" "$c5" "$c2" "$c4" "$c6"; do cc_stop_rm "$c"; done
-for h in "$H1" "$H4" "$(hosts_of "$U6")"; do
+for c in "$c1" "$c5" "$c2" "$c6"; do cc_stop_rm "$c"; done
+for h in "$H1" "$(hosts_of "$U6")"; do
 	hg_assert_eq "$(hg_nblocks "$h")" 0 "no block in $h once its containers are gone"
 done
-for sb in "$sb1" "$sb2" "$sb4" "$sb6"; do cc_stopp_rmp "$sb"; done
+for sb in "$sb1" "$sb2" "$sb6"; do cc_stopp_rmp "$sb"; done
 left=$(find "$STATE" -type f ! -name '.*.lock' 2>/dev/null || :)
 [ -z "$left" ] || hg_fail "left in the stateDir: $left"
 left=$(find "$STATE/by-netns" -mindepth 1 2>/dev/null || :)
