@@ -50,11 +50,10 @@ static int add_annotations(json_t *obj, const struct hg_nri_kv *kv, size_t n, st
 		if (!is_ours(kv[i].key))
 			continue;
 		if (strlen(kv[i].value) > ANNOTATION_MAX)
-			return hg_error_set(err, HG_CNI_INVALID_CONFIG, "annotation %.100s longer than %d bytes",
-					    kv[i].key, ANNOTATION_MAX);
+			return hg_error_set(err, HG_CNI_INVALID_CONFIG, "a " ANNOTATION_PREFIX "* annotation longer than %d bytes",
+					    ANNOTATION_MAX);
 		if (json_object_set_new(obj, kv[i].key, json_string(kv[i].value)) < 0)
-			return hg_error_set(err, HG_CNI_INVALID_CONFIG, "annotation %.100s is not valid UTF-8",
-					    kv[i].key);
+			return hg_error_set(err, HG_CNI_INVALID_CONFIG, "a " ANNOTATION_PREFIX "* annotation is not valid UTF-8");
 	}
 	return 0;
 }
@@ -82,7 +81,9 @@ static int config_for(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pod,
 static int check_pod_id(const struct hg_nri_pod *pod, struct hg_error *err)
 {
 	if (!hg_valid_id(pod->id, HG_MAX_ID_LEN))
-		return hg_error_set(err, HG_CNI_DECODE, "pod ID \"%.100s\" is not ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", pod->id);
+		/* Not quoted: it could carry anything into the log. */
+		return hg_error_set(err, HG_CNI_DECODE, "a pod ID of %zu bytes is not ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (at most %d)",
+				    strlen(pod->id), HG_MAX_ID_LEN);
 	return 0;
 }
 
@@ -172,8 +173,7 @@ static int attach_pod(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pod,
 		hg_record_retire(c->base.state_dir, path, &fresh, NULL);
 		return -1;
 	}
-	hg_logf(c->log, "pod %s/%s (%s): attached in %lld us", pod->k8s_namespace, pod->name, pod->id,
-		(long long) (now_us() - t0));
+	hg_logf(c->log, "pod %s: attached in %lld us", pod->id, (long long) (now_us() - t0));
 	if (record) {
 		*record = fresh;
 		hg_record_init(&fresh);
@@ -194,7 +194,7 @@ static int detach_pod(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pod,
 	if (lock < 0)
 		return -1;
 	detach_locked(c, path, pod->netns);
-	hg_logf(c->log, "pod %s/%s (%s): detached", pod->k8s_namespace, pod->name, pod->id);
+	hg_logf(c->log, "pod %s: detached", pod->id);
 	return 0;
 }
 
@@ -234,8 +234,9 @@ static bool host_has_ipv6_loopback(void)
 static int container_key(const struct hg_nri_container *ctr, char *key, size_t size, struct hg_error *err)
 {
 	if (!hg_valid_id(ctr->id, HG_MAX_ID_LEN))
-		return hg_error_set(err, HG_CNI_DECODE, "container ID \"%.100s\" is not ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$",
-				    ctr->id);
+		return hg_error_set(err, HG_CNI_DECODE,
+				    "a container ID of %zu bytes is not ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (at most %d)", strlen(ctr->id),
+				    HG_MAX_ID_LEN);
 	/* The hook's key for a container: the hook's poststop and ours remove the same block. */
 	if (hg_key_attachment(NULL, ctr->id, NULL, key, size) < 0)
 		return hg_error_set(err, HG_CNI_IO, "attachment key too long");
@@ -333,8 +334,7 @@ static int on_pod_start(void *ctx, const struct hg_nri_call *call, const struct 
 	if (check_pod_id(pod, err) < 0 || config_for(c, pod, NULL, &cfg, err) < 0)
 		return -1;
 	if (!cfg.enabled) {
-		hg_logf(c->log, "pod %s/%s (%s): disabled by annotation %s", pod->k8s_namespace, pod->name, pod->id,
-			HG_ANNOTATION_ENABLED);
+		hg_logf(c->log, "pod %s: disabled by annotation %s", pod->id, HG_ANNOTATION_ENABLED);
 		return 0;
 	}
 	return attach_pod(c, pod, &cfg, NULL, err) < 0 ? -1 : 0;
@@ -359,7 +359,10 @@ static int on_container_create(void *ctx, const struct hg_nri_call *call, const 
 {
 	struct hg_nri_attach_ctx *c = ctx;
 	const struct hg_nri_mount *m = hosts_mount(ctr);
+	char key[HG_KEY_MAX];
 	c->trace.container_create(c->trace.ctx, call, pod, ctr, adjust, err);
+	if (container_key(ctr, key, sizeof(key), err) < 0)
+		return -1;
 	if (m && usable_source(m->source))
 		return write_names(c, pod, ctr, m, err);
 	if (m) {
@@ -492,8 +495,9 @@ static int on_synchronize(void *ctx, const struct hg_nri_call *call, const struc
 		}
 	}
 	int gone = collect_gone(c, pods, n_pods);
-	/* Hosts registries of pods that went while we were away, the hook's leftovers. */
-	int collected = hg_hook_collect(c->base.state_dir, c->log);
+	/* Hosts registries of pods that went while we were away, the hook's leftovers; past
+	 * the budget, for the next connection or `gc`. */
+	int collected = hg_monotonic_ms() < until ? hg_hook_collect(c->base.state_dir, c->log) : 0;
 	hg_logf(c->log,
 		"synchronized %zu pod%s, %zu container%s: %zu attached, %zu named, %d gone pod%s collected, %d stale "
 		"item%s removed, %zu failed, %zu deferred",
