@@ -20,9 +20,9 @@ HG_SOURCE_ROOT=${HG_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 HG_BUILD_ROOT=${HG_BUILD_ROOT:-$HG_SOURCE_ROOT/build}
 HG_BIN=${HG_BIN:-$HG_BUILD_ROOT/host-gateway}
 export HG_SOURCE_ROOT HG_BUILD_ROOT HG_BIN
-# shellcheck source=../e2e/cni/e2e-cni-lib.sh
+# shellcheck source=tests/e2e/cni/e2e-cni-lib.sh
 . "$HG_SOURCE_ROOT/tests/e2e/cni/e2e-cni-lib.sh"
-# shellcheck source=../e2e/cri/cri-lib.sh
+# shellcheck source=tests/e2e/cri/cri-lib.sh
 . "$HG_SOURCE_ROOT/tests/e2e/cri/cri-lib.sh"
 cri_prebuild containerd crictl cni-plugins
 hg_init nri-bench

@@ -14,6 +14,7 @@
 #   4. CRI-O restarted with the pods running: the plugin reconnects (backoff) and
 #      synchronises; a new container of web gets the names, once
 # At the end: every pod removed, no record, registry or block left, the host as before.
+# shellcheck disable=SC2119 # library functions whose arguments are optional
 # shellcheck source-path=SCRIPTDIR source=../cni/e2e-cni-lib.sh
 . "$(dirname "$0")/../cni/e2e-cni-lib.sh"
 # shellcheck source=crio-lib.sh
@@ -128,6 +129,7 @@ hg_assert_eq "$(names "$H1")" "$(printf '%s\t%s;%s\t%s' "$GW" db.local "$GW" "$H
 # ---- 4. CRI-O restarted with the pods running: the plugin reconnects, synchronises -----
 crio_stop_daemon
 crio_start
+# shellcheck disable=SC2016 # expanded by the inner bash
 e2e_wait_for 30 bash -c '[ "$(grep -c "synchronized " "$1")" -ge 3 ]' _ "$PLOG" ||
 	hg_fail "the plugin did not reconnect after CRI-O's restart: $(tail -n 10 "$PLOG")"
 hg_log "$(grep -F 'synchronized ' "$PLOG" | tail -n 1)"

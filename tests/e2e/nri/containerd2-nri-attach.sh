@@ -18,6 +18,7 @@
 #      pod's container reaches the listener by 169.254.1.2 and by name
 # At the end: pods gone, no record, no by-netns link, no registry, the host as before, the
 # machine's /run/nri, /opt/nri, /etc/nri and /etc/hosts untouched.
+# shellcheck disable=SC2119 # library functions whose arguments are optional
 # shellcheck source-path=SCRIPTDIR source=../cni/e2e-cni-lib.sh
 . "$(dirname "$0")/../cni/e2e-cni-lib.sh"
 # shellcheck source=../cri/cri-lib.sh
