@@ -16,6 +16,8 @@
 #   4. the plugin stopped, late removed: `host-gateway gc` undoes late's record and drops
 #      its registry; virtualIPs ["169.254.1.2"] (the plugin started with that config): a
 #      pod's container reaches the listener by 169.254.1.2 and by name
+#   5. install --nri into the plugin folder of a containerd started after it: containerd
+#      launches the plugin (fd 3), a pod gets its names; uninstall --nri removes it
 # At the end: pods gone, no record, no by-netns link, no registry, the host as before, the
 # machine's /run/nri, /opt/nri, /etc/nri and /etc/hosts untouched.
 # shellcheck disable=SC2119 # library functions whose arguments are optional
@@ -216,6 +218,38 @@ left=$(find "$STATE/by-netns" -mindepth 1 2>/dev/null || :)
 [ -z "$left" ] || hg_fail "by-netns links left: $left"
 plugin_term
 cri_containerd_stop || hg_fail "containerd cleanup left cgroups or mounts"
+
+# ---- 5. pre-registered: install --nri, a containerd started after it launches it ------
+D2=$HG_TMP/ctrd2-$$
+mkdir -p "$D2"/{net.d,opt-cni-bin,ipam,nri-opt}
+cri_kindnet_conflist 1.1.0 "$SUBNET" "$D2/ipam" '[]' >"$D2/net.d/10-kindnet.conflist"
+for p in "$HG_CNI_PLUGINS_BIN"/*; do ln -s "$p" "$D2/opt-cni-bin/"; done
+# The daemon's /opt/nri is D2/nri-opt: its plugin_path, /opt/nri/plugins, is D2/nri-opt/plugins.
+"$HG_BIN" install --nri --nri-plugin-dir "$D2/nri-opt/plugins" || hg_fail "install --nri failed"
+[ -x "$D2/nri-opt/plugins/50-host-gateway" ] || hg_fail "install --nri made no 50-host-gateway"
+CRI_OWN_RUN=1 cri_containerd_start "$D2" "$(cri_minimal_config_v3 "$D2")"
+cri_import_image localhost/hgt/busybox:1 sleep 2147483647
+cri_tag_image localhost/hgt/busybox:1 localhost/hgt/pause:1
+STATE=$D2/run-host-gateway
+U7=0f1e2d3c-0000-4000-8000-00000000e107
+sb7=$(pod launched "$U7" '{"host-gateway.io/extra-hosts": "db.local:host-gateway"}') || hg_fail "runp launched failed"
+e2e_wait_for 5 test -s "$(record "$sb7")" ||
+	hg_fail "the plugin containerd launched did not attach the pod: $(tail -n 20 "$D2/containerd.log")"
+c7=$(ctr "$sb7" "$U7" app7) || hg_fail "app7"
+hg_assert_eq "$(names "$(hosts_of "$U7")")" "$(printf '%s\t%s;%s\t%s' "$GW" db.local "$GW" "$HG_DEFAULT_NAMES")" \
+	"names from the plugin containerd launched from /opt/nri/plugins"
+lpid=$(pgrep -P "$CRI_PID" -f '50-host-gateway$' | head -n 1)
+[ -n "$lpid" ] || hg_fail "no 50-host-gateway child of containerd"
+hg_log "launched by containerd: $(tr '\0' ' ' <"/proc/$lpid/cmdline")(pid $lpid, NRI_PLUGIN_SOCKET=$(tr '\0' '\n' <"/proc/$lpid/environ" | sed -n 's/^NRI_PLUGIN_SOCKET=//p'))"
+cc_stop_rm "$c7"
+cc_stopp_rmp "$sb7"
+left=$(find "$STATE" -type f ! -name '.*.lock' 2>/dev/null || :)
+[ -z "$left" ] || hg_fail "left in the launched plugin's stateDir: $left"
+cri_containerd_stop || hg_fail "containerd cleanup left cgroups or mounts"
+"$HG_BIN" uninstall --nri --nri-plugin-dir "$D2/nri-opt/plugins" || hg_fail "uninstall --nri failed"
+[ ! -e "$D2/nri-opt/plugins/50-host-gateway" ] || hg_fail "uninstall --nri left the plugin"
+e2e_wait_for 5 bash -c '! kill -0 "$1" 2>/dev/null' _ "$lpid" ||
+	hg_fail "the launched plugin outlived containerd"
 hg_assert_host_unchanged
 machine_paths >"$HG_TMP/machine.after"
 diff -u "$HG_TMP/machine.before" "$HG_TMP/machine.after" >&2 || hg_fail "the machine's NRI/host-gateway paths changed"
