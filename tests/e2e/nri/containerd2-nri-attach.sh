@@ -254,6 +254,6 @@ hg_assert_host_unchanged
 machine_paths >"$HG_TMP/machine.after"
 diff -u "$HG_TMP/machine.before" "$HG_TMP/machine.after" >&2 || hg_fail "the machine's NRI/host-gateway paths changed"
 hg_assert_eq "$(sha256sum /etc/hosts)" "$sha_hosts" "the machine's /etc/hosts untouched"
-if grep -qE 'AddressSanitizer|runtime error:' "$PLOG"; then hg_fail "sanitizer report in the plugin's log"; fi
+if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$PLOG"; then hg_fail "sanitizer report in the plugin's log"; fi
 hg_log "plugin log:"$'\n'"$(cut -c1-240 "$PLOG" | grep -vE '^host-gateway nri: (synchronize: (pod|container) )' | tail -n 60)"
 hg_log "ok in $(($(e2e_now_ms) - T_START)) ms"
