@@ -15,12 +15,14 @@
 #include "os/nft.h"
 #include "base/util.h"
 #include "os/fs.h"
+#include "nri/nri.h"
 
 struct options {
 	const char *conf_dir;
 	const char *bin_dir;
 	const char *plugin_config; /* JSON text, or @FILE */
-	bool watch, check, force;
+	const char *nri_dir, *nri_index;
+	bool watch, check, force, nri;
 };
 
 static void say(void *ctx, const char *msg)
@@ -33,6 +35,7 @@ static const struct hg_log sink = {.fn = say};
 static const char install_usage[] =
 	"Usage: host-gateway install [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
 	"                            [--watch | --check]\n"
+	"       host-gateway install --nri [--nri-plugin-dir DIR] [--nri-index NN] [--check]\n"
 	"  Copies this binary to the CNI bin folder and appends the plugin entry to the\n"
 	"  configuration runtimes load: the first *.conf, *.conflist or *.json by name in the\n"
 	"  CNI configuration folder; a single-plugin .conf becomes a .conflist. An entry of type\n"
@@ -51,11 +54,17 @@ static const char install_usage[] =
 	"                         replacing it with a different host-gateway entry\n"
 	"  --check                exit 0 when the binary and the entry are in place, 1 otherwise\n"
 	"                         (a readiness probe)\n"
+	"  --nri                  instead: copy this binary to the NRI plugin folder as NN-host-gateway,\n"
+	"                         which containerd and CRI-O start when they start (restart the\n"
+	"                         runtime, or run `host-gateway nri` to connect now); no CNI file\n"
+	"  --nri-plugin-dir DIR   the NRI plugin folder (default " HG_DEFAULT_NRI_PLUGIN_DIR ")\n"
+	"  --nri-index NN         the plugin's index, two digits (default " HG_NRI_DEFAULT_INDEX ")\n"
 	"  -h, --help             show this help\n";
 
 static const char uninstall_usage[] =
 	"Usage: host-gateway uninstall [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
 	"                              [--force]\n"
+	"       host-gateway uninstall --nri [--nri-plugin-dir DIR] [--nri-index NN]\n"
 	"  Removes the host-gateway entries from the configuration runtimes load, then the\n"
 	"  binary, unless attachment records remain in the stateDir (their DEL needs it) or a\n"
 	"  Debian package owns it.\n"
@@ -68,9 +77,12 @@ static const char uninstall_usage[] =
 	"                         the entry that was installed, or the file holding it: its\n"
 	"                         stateDir is where the records are (default: the removed entry's)\n"
 	"  --force                remove the binary despite records (never a packaged file)\n"
+	"  --nri                  instead: remove NN-host-gateway from the NRI plugin folder\n"
+	"  --nri-plugin-dir DIR   the NRI plugin folder (default " HG_DEFAULT_NRI_PLUGIN_DIR ")\n"
+	"  --nri-index NN         the index it was installed with (default " HG_NRI_DEFAULT_INDEX ")\n"
 	"  -h, --help             show this help\n";
 
-enum { OPT_CONF_DIR = 0x100, OPT_BIN_DIR, OPT_PLUGIN_CONFIG, OPT_WATCH, OPT_CHECK, OPT_FORCE };
+enum { OPT_CONF_DIR = 0x100, OPT_BIN_DIR, OPT_PLUGIN_CONFIG, OPT_WATCH, OPT_CHECK, OPT_FORCE, OPT_NRI, OPT_NRI_DIR, OPT_NRI_INDEX };
 
 static const struct option install_options[] = {
 	{"cni-conf-dir", required_argument, NULL, OPT_CONF_DIR},
@@ -78,6 +90,9 @@ static const struct option install_options[] = {
 	{"plugin-config", required_argument, NULL, OPT_PLUGIN_CONFIG},
 	{"watch", no_argument, NULL, OPT_WATCH},
 	{"check", no_argument, NULL, OPT_CHECK},
+	{"nri", no_argument, NULL, OPT_NRI},
+	{"nri-plugin-dir", required_argument, NULL, OPT_NRI_DIR},
+	{"nri-index", required_argument, NULL, OPT_NRI_INDEX},
 	{"help", no_argument, NULL, 'h'},
 	{},
 };
@@ -87,6 +102,9 @@ static const struct option uninstall_options[] = {
 	{"cni-bin-dir", required_argument, NULL, OPT_BIN_DIR},
 	{"plugin-config", required_argument, NULL, OPT_PLUGIN_CONFIG},
 	{"force", no_argument, NULL, OPT_FORCE},
+	{"nri", no_argument, NULL, OPT_NRI},
+	{"nri-plugin-dir", required_argument, NULL, OPT_NRI_DIR},
+	{"nri-index", required_argument, NULL, OPT_NRI_INDEX},
 	{"help", no_argument, NULL, 'h'},
 	{},
 };
@@ -99,7 +117,10 @@ static int parse(const char *cmd, int argc, char **argv, struct options *o, bool
 	const struct option *options = install ? install_options : uninstall_options;
 	int c;
 
-	*o = (struct options){.conf_dir = HG_DEFAULT_CNI_CONF_DIR, .bin_dir = HG_DEFAULT_CNI_BIN_DIR};
+	*o = (struct options){.conf_dir = HG_DEFAULT_CNI_CONF_DIR,
+			      .bin_dir = HG_DEFAULT_CNI_BIN_DIR,
+			      .nri_dir = HG_DEFAULT_NRI_PLUGIN_DIR,
+			      .nri_index = HG_NRI_DEFAULT_INDEX};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
@@ -124,6 +145,15 @@ static int parse(const char *cmd, int argc, char **argv, struct options *o, bool
 		case OPT_FORCE:
 			o->force = true;
 			break;
+		case OPT_NRI:
+			o->nri = true;
+			break;
+		case OPT_NRI_DIR:
+			o->nri_dir = optarg;
+			break;
+		case OPT_NRI_INDEX:
+			o->nri_index = optarg;
+			break;
 		default:
 			return hg_usage_bad_option(cmd, options, c, argv);
 		}
@@ -132,8 +162,48 @@ static int parse(const char *cmd, int argc, char **argv, struct options *o, bool
 		return hg_usage_extra_operand(cmd, argc, argv);
 	if (o->watch && o->check)
 		return hg_usage_error(cmd, "--watch and --check exclude each other");
-	if (!o->conf_dir[0] || !o->bin_dir[0])
+	if (!o->conf_dir[0] || !o->bin_dir[0] || !o->nri_dir[0])
 		return hg_usage_error(cmd, "empty folder name");
+	if (!hg_nri_valid_index(o->nri_index))
+		return hg_usage_error(cmd, "--nri-index takes two digits");
+	if (o->nri && (o->watch || o->force || o->plugin_config))
+		return hg_usage_error(cmd, "--nri installs no CNI entry: --watch, --force and --plugin-config do not apply");
+	return 0;
+}
+
+static int fail(const struct hg_error *e);
+
+/* The NRI plugin file: NN-host-gateway, the name NRI parses as index and plugin name. */
+static void nri_file_name(const struct options *o, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s-" HG_NRI_DEFAULT_NAME, o->nri_index);
+}
+
+static int install_nri(const struct options *o)
+{
+	struct hg_error e = {0};
+	char name[64];
+	nri_file_name(o, name, sizeof(name));
+	_cleanup_close_ int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (self < 0) {
+		fprintf(stderr, "host-gateway: open /proc/self/exe: %s\n", strerror(errno));
+		return 1;
+	}
+	if (o->check) {
+		if (hg_install_binary_check_as(self, o->nri_dir, name, &e) < 0) {
+			fprintf(stderr, "host-gateway: not ready: %s\n", e.msg);
+			return 1;
+		}
+		fprintf(stderr, "host-gateway: ready: %s/%s is this binary\n", o->nri_dir, name);
+		return 0;
+	}
+	hg_install_sweep(o->nri_dir, &sink);
+	int r = hg_install_binary_as(self, o->nri_dir, name, HG_DPKG_INFO_DIR, &sink, &e);
+	if (r < 0 || hg_install_libs(o->nri_dir, &sink, &e) < 0)
+		return fail(&e);
+	if (r > 0)
+		say(NULL, "the runtime starts it when it starts: restart containerd or CRI-O, or run "
+			  "`host-gateway nri` (its systemd unit or DaemonSet) to connect now");
 	return 0;
 }
 
@@ -235,6 +305,8 @@ int hg_install_main(int argc, char **argv)
 		fprintf(stderr, "host-gateway: signalfd: %s\n", strerror(errno));
 		return 1;
 	}
+	if (o.nri)
+		return install_nri(&o);
 	json_auto_t *entry = load_entry(o.plugin_config);
 	if (!entry)
 		return 1;
@@ -292,6 +364,12 @@ int hg_uninstall_main(int argc, char **argv)
 	int r = parse("uninstall", argc, argv, &o, &done);
 	if (r || done)
 		return r;
+	if (o.nri) {
+		char name[64];
+		nri_file_name(&o, name, sizeof(name));
+		hg_install_sweep(o.nri_dir, &sink);
+		return hg_uninstall_binary_as(o.nri_dir, name, HG_DPKG_INFO_DIR, &sink, &e) < 0 ? fail(&e) : 0;
+	}
 	if (o.plugin_config) {
 		struct hg_error why = {0};
 		if (!(given = load_entry(o.plugin_config)))

@@ -127,7 +127,6 @@ static int on_container_create(void *ctx, const struct hg_nri_call *call, const 
 	add(&l, "container create: id=%s pod=%s name=%s etc-hosts=%s", ctr->id, pod->id, ctr->name,
 		hosts ? hosts : "(none)");
 	add_kv(&l, "annotations", ctr->annotations, ctr->n_annotations);
-	add(&l, "; adjustment: none");
 	emit(c->log, &l);
 	return 0;
 }

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include "os/unixsock.h"
 #include "nri/conn.h"
-#include "nri/log-handlers.h"
+#include "nri/attach-handlers.h"
 #include "nri/nri.h"
 
 /* Reconnection: 1 s, doubling, at most 30 s; back to 1 s after a working session. */
@@ -52,9 +52,10 @@ static void pause_ms(int64_t ms)
 	}
 }
 
+static int serve_all(const struct hg_nri_options *o, const struct hg_log *logp, struct hg_nri_attach_ctx *ctx);
+
 int hg_nri_run(const struct hg_nri_options *o, const struct hg_log *logp)
 {
-	const char *name = o->name, *idx = o->idx;
 	struct hg_log log = *logp;
 	struct sigaction sa = {.sa_handler = on_stop_signal};
 	sigemptyset(&sa.sa_mask);
@@ -62,10 +63,27 @@ int hg_nri_run(const struct hg_nri_options *o, const struct hg_log *logp)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	struct hg_nri_attach_ctx ctx;
+	struct hg_error cerr = {0};
+	if (hg_nri_attach_init(&ctx, o->config, &log, &cerr) < 0) {
+		/* Without a valid file there is no failure policy to read: say it loudly. */
+		hg_logf(&log, "%s", cerr.msg);
+		hg_nri_attach_free(&ctx);
+		return 1;
+	}
+	int ret = serve_all(o, &log, &ctx);
+	hg_nri_attach_free(&ctx);
+	return ret;
+}
+
+static int serve_all(const struct hg_nri_options *o, const struct hg_log *logp, struct hg_nri_attach_ctx *ctx)
+{
+	const char *name = o->name, *idx = o->idx;
+	struct hg_log log = *logp;
 	struct hg_nri_session_config cfg = {.name = name, .idx = idx};
-	struct hg_nri_log_ctx ctx = {.log = &log, .config_path = o->config};
+	cfg.fail_closed = ctx->base.failure_policy == HG_FAIL_FAIL;
 	struct hg_nri_handlers handlers;
-	hg_nri_log_handlers(&handlers, &ctx);
+	hg_nri_attach_handlers(&handlers, ctx);
 	struct hg_nri_conn_result res;
 
 	if (o->launched_fd >= 0) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <fcntl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include "ops/collect.h"
 #include "ops/attach.h"
@@ -174,6 +175,45 @@ static int collect_links(const char *state_dir, const struct hg_log *log)
 	return removed;
 }
 
+/* NRI attachments whose pod's network namespace is gone (the plugin was down or killed
+ * when the pod stopped). Takes the "nri" lock, which the plugin holds for its records;
+ * the plugin never takes "hook" while it holds it. */
+static int collect_nri(const char *state_dir, const struct hg_log *log)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_strv_ char **paths = NULL;
+	struct hg_error err = {0};
+	int removed = 0;
+	if (hg_state_dir_path(state_dir, HG_STATE_DIR_NRI, &dir) < 0 || access(dir, F_OK) < 0)
+		return 0;
+	_cleanup_close_ int lock = hg_state_lock(state_dir, "nri", &err);
+	if (lock < 0) {
+		hg_logf(log, "gc: %s, NRI records left", err.msg);
+		return 0;
+	}
+	if (hg_state_list(dir, &paths, &err) < 0)
+		return 0;
+	for (size_t i = 0; paths && paths[i]; i++) {
+		_cleanup_record_ struct hg_record r = {0};
+		bool found = false;
+		if (hg_record_load(paths[i], &r, &found, &err) < 0) {
+			hg_logf(log, "gc: %s, removing it", err.msg);
+			hg_state_remove(paths[i], NULL);
+			removed++;
+			continue;
+		}
+		if (!found || hg_attach_netns_alive(&r))
+			continue;
+		hg_attach_undo(&r, NULL, log);
+		hg_record_retire(state_dir, paths[i], &r, NULL);
+		hg_logf(log, "gc: removed the NRI attachment of pod %s (its network namespace is gone)",
+			r.container_id ? r.container_id : "?");
+		removed++;
+	}
+	removed += hg_state_sweep_temp(dir);
+	return removed;
+}
+
 /* The file a registry was made for, opened: 1 and *fd when it is still there and still
  * that file; 0 when the registry is stale (a version 2 registry, which cannot name its
  * file; the file is gone; or its path leads to another file now, which may even have got
@@ -307,6 +347,7 @@ int hg_hook_collect(const char *state_dir, const struct hg_log *log)
 	/* Plumbing first: a membership of plumbing that goes now goes in the same run. */
 	int n = collect_plumbing(state_dir, log);
 	n += collect_members(state_dir, log);
+	n += collect_nri(state_dir, log);
 	n += collect_links(state_dir, log);
 	n += collect_registries(state_dir, log);
 	/* Temp files of writers killed between their link and their rename. */

@@ -40,13 +40,14 @@ static int same_bytes(int fd, const char *path)
 	return 1;
 }
 
-/* 1 when bin_dir/host-gateway (*path) is the executable open at self_fd, 0 when not, -1 on
+/* 1 when bin_dir/name (*path) is the executable open at self_fd, 0 when not, -1 on
  * error; *exists says whether something is there. */
-static int binary_is_self(int self_fd, const char *bin_dir, char **path_out, bool *exists, struct hg_error *err)
+static int binary_is_self(int self_fd, const char *bin_dir, const char *name, char **path_out, bool *exists,
+			  struct hg_error *err)
 {
 	struct stat self, st;
 	*exists = false;
-	if (asprintf(path_out, "%s/" HG_BINARY_NAME, bin_dir) < 0) {
+	if (asprintf(path_out, "%s/%s", bin_dir, name) < 0) {
 		*path_out = NULL;
 		return hg_error_oom(err);
 	}
@@ -72,11 +73,17 @@ static int binary_is_self(int self_fd, const char *bin_dir, char **path_out, boo
 int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_dir, const struct hg_log *log,
 		      struct hg_error *err)
 {
+	return hg_install_binary_as(self_fd, bin_dir, HG_BINARY_NAME, dpkg_info_dir, log, err);
+}
+
+int hg_install_binary_as(int self_fd, const char *bin_dir, const char *name, const char *dpkg_info_dir,
+			 const struct hg_log *log, struct hg_error *err)
+{
 	_cleanup_free_ char *path = NULL, *pkg = NULL;
 	_cleanup_atomic_ struct hg_atomic t = {.fd = -1};
 	bool exists;
 
-	int r = binary_is_self(self_fd, bin_dir, &path, &exists, err);
+	int r = binary_is_self(self_fd, bin_dir, name, &path, &exists, err);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -106,9 +113,14 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 
 int hg_install_binary_check(int self_fd, const char *bin_dir, struct hg_error *err)
 {
+	return hg_install_binary_check_as(self_fd, bin_dir, HG_BINARY_NAME, err);
+}
+
+int hg_install_binary_check_as(int self_fd, const char *bin_dir, const char *name, struct hg_error *err)
+{
 	_cleanup_free_ char *path = NULL;
 	bool exists;
-	int r = binary_is_self(self_fd, bin_dir, &path, &exists, err);
+	int r = binary_is_self(self_fd, bin_dir, name, &path, &exists, err);
 	if (r < 0)
 		return -1;
 	if (!exists)
@@ -175,3 +187,35 @@ int hg_uninstall_binary(const char *bin_dir, const char *state_dir, bool force, 
 	return 1;
 }
 
+
+int hg_uninstall_binary_as(const char *bin_dir, const char *name, const char *dpkg_info_dir, const struct hg_log *log,
+			   struct hg_error *err)
+{
+	_cleanup_free_ char *path = NULL, *pkg = NULL;
+	struct stat st;
+	if (asprintf(&path, "%s/%s", bin_dir, name) < 0)
+		return hg_error_oom(err);
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT)
+			return hg_error_errno(err, HG_CNI_IO, errno, "stat %s", path);
+		hg_logf(log, "no %s to remove", path);
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		hg_logf(log, "kept %s: not a regular file (install writes only those)", path);
+		return 0;
+	}
+	int r = hg_dpkg_owner(dpkg_info_dir, path, &pkg, err);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		hg_logf(log, "kept %s: it belongs to the Debian package %s", path, pkg);
+		return 0;
+	}
+	if (unlink(path) < 0)
+		return hg_error_errno(err, HG_CNI_IO, errno, "remove %s", path);
+	hg_install_remove_libs(bin_dir, log);
+	hg_fsync_dir(bin_dir);
+	hg_logf(log, "removed %s", path);
+	return 1;
+}

@@ -27,6 +27,18 @@ int hg_install_binary(int self_fd, const char *bin_dir, const char *dpkg_info_di
 /* 0 when bin_dir/host-gateway is the executable open at self_fd (same inode or bytes). */
 int hg_install_binary_check(int self_fd, const char *bin_dir, struct hg_error *err);
 
+/* The same under another file name: the NRI plugin folder's IDX-host-gateway, which the
+ * runtime starts as a pre-registered plugin when it starts. */
+#define HG_DEFAULT_NRI_PLUGIN_DIR "/opt/nri/plugins"
+int hg_install_binary_as(int self_fd, const char *bin_dir, const char *name, const char *dpkg_info_dir,
+			 const struct hg_log *log, struct hg_error *err);
+int hg_install_binary_check_as(int self_fd, const char *bin_dir, const char *name, struct hg_error *err);
+/* Removes bin_dir/name (a regular file no Debian package owns): 1 removed, 0 kept or
+ * absent (said through log). No record needs it: the NRI plugin's records are undone by
+ * `gc` (any personality) once their pods' namespaces are gone. */
+int hg_uninstall_binary_as(const char *bin_dir, const char *name, const char *dpkg_info_dir, const struct hg_log *log,
+			   struct hg_error *err);
+
 /* Puts entry into the primary configuration of conf_dir (see lib/base/conflist.h): 1 when a file
  * was written, 0 when it already held the entry. *primary (optional) gets the file's path. */
 int hg_install_chain(const char *conf_dir, json_t *entry, char **primary, const struct hg_log *log,

@@ -11,13 +11,19 @@
 #include "os/fs.h"
 #include "ops/json-io.h"
 
-static const char *const kind_names[] = {[HG_RECORD_CNI] = "cni", [HG_RECORD_HOOK] = "hook"};
+static const char *const kind_names[] = {[HG_RECORD_CNI] = "cni", [HG_RECORD_HOOK] = "hook", [HG_RECORD_NRI] = "nri"};
 
-const char *hg_record_kind_name(enum hg_record_kind k) { return kind_names[k == HG_RECORD_HOOK]; }
+const char *hg_record_kind_name(enum hg_record_kind k)
+{
+	return (size_t) k < ARRAY_SIZE(kind_names) ? kind_names[k] : kind_names[HG_RECORD_CNI];
+}
 
 enum hg_record_kind hg_record_kind_parse(const char *s)
 {
-	return s && strcmp(s, kind_names[HG_RECORD_HOOK]) == 0 ? HG_RECORD_HOOK : HG_RECORD_CNI;
+	for (size_t i = 0; s && i < ARRAY_SIZE(kind_names); i++)
+		if (strcmp(s, kind_names[i]) == 0)
+			return (enum hg_record_kind) i;
+	return HG_RECORD_CNI;
 }
 
 void hg_record_init(struct hg_record *r)

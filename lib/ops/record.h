@@ -5,6 +5,7 @@
  *   <stateDir>/cni/<network>/<containerID>+<ifname>.json   a CNI attachment
  *   <stateDir>/hook/netns/<dev>-<ino>.json                  the hook's plumbing of a netns
  *   <stateDir>/hook/<containerID>.json                      a container's membership of it
+ *   <stateDir>/nri/<podID>.json                             the NRI plugin's attachment of a pod
  *                                                          (membership.h)
  * Format version 2; version 1 files (written before attachment keys took '+' and
  * memberships their process) are read as they are. */
@@ -25,8 +26,8 @@
 #define HG_RECORD_MAX_ENTRIES (2 + 2 * 256) /* both families of names, and of each extra host */
 #define HG_RECORD_MAX_SIZE (4 << 20)        /* a registry of 64 owners with every name fits */
 
-enum hg_record_kind { HG_RECORD_CNI, HG_RECORD_HOOK };
-/* The kind as records store it ("cni", "hook"), and back (anything else is "cni", as
+enum hg_record_kind { HG_RECORD_CNI, HG_RECORD_HOOK, HG_RECORD_NRI };
+/* The kind as records store it ("cni", "hook", "nri"), and back (anything else is "cni", as
  * records before the key were). */
 const char *hg_record_kind_name(enum hg_record_kind k);
 enum hg_record_kind hg_record_kind_parse(const char *s);

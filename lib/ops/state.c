@@ -30,6 +30,7 @@ int hg_state_dir_path(const char *state_dir, enum hg_state_dir which, char **out
 		[HG_STATE_DIR_HOOK] = "hook",
 		[HG_STATE_DIR_HOOK_NETNS] = "hook/netns",
 		[HG_STATE_DIR_BY_NETNS] = "by-netns",
+		[HG_STATE_DIR_NRI] = "nri",
 	};
 	return asprintf(out, "%s/%s", state_dir, names[which]) < 0 ? (*out = NULL, -1) : 0;
 }
@@ -62,6 +63,11 @@ int hg_state_cni_path(const char *state_dir, const char *network, const char *co
 int hg_state_hook_path(const char *state_dir, const char *container_id, char **out)
 {
 	return asprintf(out, "%s/hook/%s.json", state_dir, container_id) < 0 ? (*out = NULL, -1) : 0;
+}
+
+int hg_state_nri_path(const char *state_dir, const char *pod_id, char **out)
+{
+	return asprintf(out, "%s/nri/%s.json", state_dir, pod_id) < 0 ? (*out = NULL, -1) : 0;
 }
 
 int hg_state_network_dir(const char *state_dir, const char *network, char **out)

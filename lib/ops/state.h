@@ -13,6 +13,7 @@
  *   cni/NETWORK/CONTAINERID+IFNAME.json   the record of a CNI attachment
  *   hook/CONTAINERID.json                  a hook container's membership
  *   hook/netns/DEV-INO.json, .users/       the hook's plumbing of a namespace, its users
+ *   nri/PODID.json                         the NRI plugin's attachment of a pod
  *   by-netns/DEV-INO                       a link to the record of a namespace
  *   .NAME.lock                             the locks
  * and, in hg_hosts_lock_dir whatever the stateDir: hosts/DEV-INO.json, the registry of
@@ -23,6 +24,7 @@ enum hg_state_dir {
 	HG_STATE_DIR_HOOK,       /* hook */
 	HG_STATE_DIR_HOOK_NETNS, /* hook/netns */
 	HG_STATE_DIR_BY_NETNS,   /* by-netns */
+	HG_STATE_DIR_NRI,        /* nri */
 };
 int hg_state_dir_path(const char *state_dir, enum hg_state_dir which, char **out);
 /* by-netns/DEV-INO. */
@@ -34,6 +36,7 @@ void hg_state_hosts_registry_path(uint64_t dev, uint64_t ino, char *buf, size_t 
 int hg_state_cni_path(const char *state_dir, const char *network, const char *container_id, const char *ifname,
 		      char **out);
 int hg_state_hook_path(const char *state_dir, const char *container_id, char **out);
+int hg_state_nri_path(const char *state_dir, const char *pod_id, char **out);
 /* The directory holding every CNI record of a network. */
 int hg_state_network_dir(const char *state_dir, const char *network, char **out);
 

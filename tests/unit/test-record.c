@@ -123,6 +123,32 @@ static void test_round_trip(void **state)
 	free(path);
 }
 
+/* The kind as stored: each kind and back; anything else (records before the key) is CNI. */
+static void test_kinds(void **state)
+{
+	static const enum hg_record_kind kinds[] = {HG_RECORD_CNI, HG_RECORD_HOOK, HG_RECORD_NRI};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		assert_int_equal(hg_record_kind_parse(hg_record_kind_name(kinds[i])), kinds[i]);
+	assert_string_equal(hg_record_kind_name(HG_RECORD_NRI), "nri");
+	assert_int_equal(hg_record_kind_parse(NULL), HG_RECORD_CNI);
+	assert_int_equal(hg_record_kind_parse("NRI"), HG_RECORD_CNI);
+	assert_string_equal(hg_record_kind_name((enum hg_record_kind) 99), "cni");
+
+	char *path = path_join(*state, "nri.json");
+	struct hg_record a, b;
+	struct hg_error err = {0};
+	bool found = false;
+	fill(&a);
+	a.kind = HG_RECORD_NRI;
+	assert_int_equal(hg_record_save(path, &a, &err), 0);
+	assert_int_equal(hg_record_load(path, &b, &found, &err), 0);
+	assert_true(found);
+	assert_int_equal(b.kind, HG_RECORD_NRI);
+	hg_record_free(&a);
+	hg_record_free(&b);
+	free(path);
+}
+
 /* A record as the previous release (version 1) wrote it: keys with '/', no cookie. */
 static void test_reads_version_1(void **state)
 {
@@ -516,6 +542,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reads_version_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_and_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index, setup, teardown),

@@ -27,6 +27,12 @@ static void test_record_paths_of_each_kind(void **state)
 	assert_int_equal(hg_state_hook_path("/run/host-gateway", "0123abcd", &p), 0);
 	assert_string_equal(p, "/run/host-gateway/hook/0123abcd.json");
 	free(p);
+	assert_int_equal(hg_state_nri_path("/run/host-gateway", "0123abcd", &p), 0);
+	assert_string_equal(p, "/run/host-gateway/nri/0123abcd.json");
+	free(p);
+	assert_int_equal(hg_state_dir_path("/s", HG_STATE_DIR_NRI, &p), 0);
+	assert_string_equal(p, "/s/nri");
+	free(p);
 	assert_int_equal(hg_state_network_dir("/var/lib/hg", "podman", &p), 0);
 	assert_string_equal(p, "/var/lib/hg/cni/podman");
 	free(p);

@@ -4,7 +4,8 @@
 # its default (on, socket /var/run/nri/nri.sock: DIR/nri-run/nri.sock seen from here, the
 # daemon's /run/nri covered in its private mount namespace by cri_containerd_start), driven
 # by crictl. NO host-gateway entry in the conflist (kindnet's shape: ptp + host-local +
-# portmap), no base spec, no hook: NRI alone. Phase 1: the plugin logs what it is told.
+# portmap), no base spec, no hook: NRI alone. The conversation as the plugin logs it (what
+# it does with it: containerd2-nri-attach.sh).
 #   1. the plugin connects: registers, is configured by containerd, Synchronize (no pod)
 #   2. crictl runp with a host-gateway.io/extra-hosts annotation: RunPodSandbox logged with
 #      the pod's id, its network namespace (the path containerd gives runc) and the
@@ -37,14 +38,16 @@ D=$HG_TMP/ctrd-$$
 mkdir -p "$D"/{net.d,opt-cni-bin,ipam}
 cri_kindnet_conflist 1.1.0 "$SUBNET" "$D/ipam" '[]' >"$D/net.d/10-kindnet.conflist"
 for p in "$HG_CNI_PLUGINS_BIN"/*; do ln -s "$p" "$D/opt-cni-bin/"; done
-cri_containerd_start "$D" "$(cri_minimal_config_v3 "$D")"
+# The plugin now attaches what it sees: it runs in the daemon's mount namespace (the pods'
+# netns mounts are there) and its stateDir, /run/host-gateway, is the daemon's private one.
+CRI_OWN_RUN=1 cri_containerd_start "$D" "$(cri_minimal_config_v3 "$D")"
 NRI_SOCK=$D/nri-run/nri.sock
 e2e_wait_for 10 test -S "$NRI_SOCK" || hg_fail "containerd $HG_CONTAINERD_VERSION made no NRI socket (NRI off?)"
 
 PLOG=$HG_TMP/nri.log
 PLUGIN_PID=
 plugin_start() {
-	"$HG_BIN" nri --socket "$NRI_SOCK" >>"$PLOG" 2>&1 &
+	nsenter -t "$CRI_PID" -m -- "$HG_BIN" nri --socket "$NRI_SOCK" --config "$HG_TMP/none.json" >>"$PLOG" 2>&1 &
 	PLUGIN_PID=$!
 	hg_defer kill -9 "$PLUGIN_PID"
 }

@@ -256,7 +256,7 @@ ok(rsp, "CreateContainer")
 cc = pb.CreateContainerResponse()
 cc.ParseFromString(rsp.payload)
 if cc.HasField("adjust") and cc.adjust.ByteSize():
-    fail(f"phase 1 adjusts nothing, got {cc.adjust}")
+    fail(f"a container with an /etc/hosts mount gets its names there, not an adjustment: {cc.adjust}")
 ok(p.call(11, "StateChange", pb.StateChangeEvent(event=2, pod=pod("pod-2"))), "StateChange STOP_POD_SANDBOX")
 ok(p.call(13, "StopContainer", pb.StopContainerRequest(pod=pod("pod-2"), container=container("ctr-2", "pod-2"))),
    "StopContainer")
@@ -279,7 +279,34 @@ two = request(33, "StateChange", pb.StateChangeEvent(event=11))[8:] + request(35
 p.send(mux(CONN_PLUGIN, two))
 ok(p.answer(33), "two requests in one frame (1)")
 ok(p.answer(35), "two requests in one frame (2)")
-ok(p.call(37, "Shutdown", pb.Empty()), "Shutdown")
+# A container without an /etc/hosts mount: the OCI hook injected (createRuntime and
+# poststop running the plugin's own binary), when the plugin shares the host's mount
+# namespace (the runtime resolves the path there); else nothing.
+rsp = p.call(37, "CreateContainer", pb.CreateContainerRequest(
+    pod=pod("pod-2"), container=pb.Container(id="ctr-3", pod_sandbox_id="pod-2", name="bare", state=1)))
+ok(rsp, "CreateContainer without an /etc/hosts mount")
+cc = pb.CreateContainerResponse()
+cc.ParseFromString(rsp.payload)
+mine = os.stat(f"/proc/{args.pid}/ns/mnt")
+try:
+    host = os.stat("/proc/1/ns/mnt")
+except PermissionError:  # the plugin then compares with its parent's, as here
+    with open(f"/proc/{args.pid}/stat") as f:
+        ppid = f.read().rsplit(")", 1)[1].split()[1]
+    host = os.stat(f"/proc/{ppid}/ns/mnt")
+if (mine.st_dev, mine.st_ino) == (host.st_dev, host.st_ino):
+    h = cc.adjust.hooks
+    if len(h.create_runtime) != 1 or len(h.poststop) != 1:
+        fail(f"no createRuntime + poststop hook for a container without /etc/hosts: {cc.adjust}")
+    cr, ps = h.create_runtime[0], h.poststop[0]
+    if list(cr.args[:3]) != ["host-gateway", "hook", "createRuntime"] or list(ps.args[:3]) != ["host-gateway", "hook", "poststop"]:
+        fail(f"hook arguments: {list(cr.args)} / {list(ps.args)}")
+    if cr.path != os.path.realpath(f"/proc/{args.pid}/exe") or cr.path != ps.path:
+        fail(f"hook path {cr.path}, the plugin is {os.path.realpath(f'/proc/{args.pid}/exe')}")
+    log(f"hook injected for a container without /etc/hosts: {cr.path} {' '.join(cr.args[1:])}")
+elif cc.HasField("adjust") and cc.adjust.ByteSize():
+    fail(f"a plugin outside the host's mount namespace injected {cc.adjust}")
+ok(p.call(39, "Shutdown", pb.Empty()), "Shutdown")
 p.close()
 alive_check("the valid conversation")
 

@@ -39,7 +39,10 @@ protoc --proto_path="$PB" --python_out="$PB" "$PB/nri.proto"
 
 SOCK=$HG_TMP/nri.sock
 LOG=$HG_TMP/plugin.log
-"$HG_BIN" nri --socket "$SOCK" --config "$HG_TMP/none.json" 2>"$LOG" &
+# The plugin attaches what it is told about: a private stateDir (the fake pods' netns paths
+# and etc-hosts files do not exist, so nothing else is touched).
+printf '{"stateDir": "%s"}\n' "$HG_TMP/state" >"$HG_TMP/config.json"
+"$HG_BIN" nri --socket "$SOCK" --config "$HG_TMP/config.json" 2>"$LOG" &
 plugin=$!
 hg_defer kill -9 "$plugin"
 
