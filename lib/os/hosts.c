@@ -411,13 +411,42 @@ static int read_all(int fd, const char *what, char **out, size_t *out_len, struc
 	return -1;
 }
 
-static int write_in_place(int fd, const char *what, const char *text, size_t len, struct hg_error *err)
+/* TEXT over the file's OLD_LEN bytes, in place (a bind mount's inode is kept). Shorter than
+ * what it replaces, TEXT is written followed by a padding line at least as long as the rest
+ * of the old content, then cut to its length: a writer killed between the write and the
+ * truncation (a runtime's timeout, the OOM killer) leaves that line at the end, never the
+ * tail of the previous content, whose lines (the end of the block: another owner's names,
+ * an END marker) the next write would keep as the user's. The padding is a stray END marker
+ * ("# END host-gateway ---..."): a comment to resolvers, removed by the next write. */
+static int write_in_place(int fd, const char *what, const char *text, size_t len, size_t old_len,
+			  struct hg_error *err)
 {
+	static const char pad_head[] = HG_HOSTS_END " -";
+	_cleanup_free_ char *padded = NULL;
+	size_t total = len;
+	if (old_len > len) {
+		bool eol = len == 0 || text[len - 1] == '\n';
+		size_t min = (eol ? 0 : 1) + sizeof(pad_head); /* the head and its "\n" */
+		size_t pad = old_len - len < min ? min : old_len - len;
+		padded = malloc(len + pad);
+		if (!padded)
+			return hg_error_oom(err);
+		char *p = mempcpy(padded, text, len);
+		if (!eol)
+			*p++ = '\n';
+		p = mempcpy(p, pad_head, sizeof(pad_head) - 1);
+		memset(p, '-', padded + len + pad - 1 - p);
+		padded[len + pad - 1] = '\n';
+		text = padded;
+		total = len + pad;
+	}
 	size_t done = 0;
-	while (done < len) {
-		ssize_t w = pwrite(fd, text + done, len - done, done);
+	while (done < total) {
+		ssize_t w = pwrite(fd, text + done, total - done, done);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && done >= len)
+			break; /* only the padding refused (a full disk): the cut below is what counts */
 		if (w < 0)
 			return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "write %s", what);
 		done += w;
@@ -436,7 +465,7 @@ int hg_hosts_apply_fd(int fd, const char *what, char *const *drop, const struct 
 	if (r == 0 && hg_hosts_merge(old, old_len, drop, entries, n, &new, &new_len, block) < 0)
 		r = hg_error_oom(err);
 	if (r == 0 && (new_len != old_len || memcmp(old, new, new_len) != 0))
-		r = write_in_place(fd, what, new, new_len, err);
+		r = write_in_place(fd, what, new, new_len, old_len, err);
 	return r;
 }
 
@@ -448,7 +477,7 @@ int hg_hosts_remove_fd(int fd, const char *what, char *const *drop, struct hg_er
 	if (r == 0 && hg_hosts_strip(old, old_len, drop, &new, &new_len) < 0)
 		r = hg_error_oom(err);
 	if (r == 0 && new_len != old_len)
-		r = write_in_place(fd, what, new, new_len, err);
+		r = write_in_place(fd, what, new, new_len, old_len, err);
 	return r;
 }
 
