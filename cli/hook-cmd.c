@@ -49,14 +49,23 @@ static void log_to_stderr(void *ctx, const char *msg)
 	fprintf(stderr, "host-gateway: %s\n", msg);
 }
 
-/* --config PATH, --help; the operands left from argv[optind]. 0 to go on, else the exit status
- * (*done set after --help). */
-static int parse(const char *cmd, const char *usage, int argc, char **argv, const char **config, bool *done)
+/* --config PATH, --help; the operands, in order, in operands[] (up to max; *n counts them all).
+ * 0 to go on, else the exit status (*done set after --help). The leading "-" returns each
+ * operand in turn instead of permuting argv: a runtime's `hook STAGE --config PATH` means the
+ * same under POSIXLY_CORRECT, which would otherwise stop option parsing at STAGE. */
+static int parse(const char *cmd, const char *usage, int argc, char **argv, const char **config,
+		 const char **operands, int max, int *n, bool *done)
 {
 	int c;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+	*n = 0;
+	while ((c = getopt_long(argc, argv, "-:h", options, NULL)) != -1) {
 		switch (c) {
+		case 1:
+			if (*n >= max)
+				return hg_usage_error(cmd, "unknown argument \"%s\"", optarg);
+			operands[(*n)++] = optarg;
+			break;
 		case 'h':
 			*done = true;
 			return hg_usage_print(usage);
@@ -66,6 +75,12 @@ static int parse(const char *cmd, const char *usage, int argc, char **argv, cons
 		default:
 			return hg_usage_bad_option(cmd, options, c, argv);
 		}
+	}
+	/* After "--": the rest are operands. */
+	for (; optind < argc; optind++) {
+		if (*n >= max)
+			return hg_usage_error(cmd, "unknown argument \"%s\"", argv[optind]);
+		operands[(*n)++] = argv[optind];
 	}
 	return 0;
 }
@@ -78,14 +93,14 @@ int hg_hook_main(int argc, char **argv)
 	size_t len = 0;
 	bool done = false;
 
-	int r = parse("hook", hook_usage, argc, argv, &config, &done);
+	const char *stage = NULL;
+	int n = 0;
+
+	int r = parse("hook", hook_usage, argc, argv, &config, &stage, 1, &n, &done);
 	if (r || done)
 		return r;
-	if (optind == argc)
+	if (n == 0)
 		return hg_usage_error("hook", "missing STAGE (createRuntime, prestart or poststop)");
-	const char *stage = argv[optind++];
-	if (optind < argc)
-		return hg_usage_extra_operand("hook", argc, argv);
 	if (hg_cli_read_stdin(&input, &len) < 0) {
 		fprintf(stderr, "host-gateway: hook %s: cannot read the OCI state on stdin\n", stage);
 		return 1;
@@ -99,12 +114,11 @@ int hg_gc_main(int argc, char **argv)
 	const char *config = HG_DEFAULT_CONFIG;
 	struct hg_log log = {.fn = log_to_stderr};
 	bool done = false;
+	int operands = 0;
 
-	int r = parse("gc", gc_usage, argc, argv, &config, &done);
+	int r = parse("gc", gc_usage, argc, argv, &config, NULL, 0, &operands, &done);
 	if (r || done)
 		return r;
-	if (optind < argc)
-		return hg_usage_extra_operand("gc", argc, argv);
 	int n = hg_hook_gc(config, &log);
 	if (n < 0)
 		return 1;

@@ -412,30 +412,42 @@ static int read_all(int fd, const char *what, char **out, size_t *out_len, struc
 	return -1;
 }
 
-/* old_len: the file's size before. A shorter text is written padded to that size with a
- * blank line and a comment line, then cut: a writer killed between the write and the
- * truncate (SIGKILL, a crash) leaves lines a resolver skips, where the old file's tail
- * would leave fragments of lines behind the new text (half a block, a line of the user's
- * cut at an address that still parses), which nobody removes afterwards. */
+/* TEXT over the file's OLD_LEN bytes, in place (a bind mount's inode is kept). Shorter than
+ * what it replaces, TEXT is written followed by a padding line at least as long as the rest
+ * of the old content, then cut to its length: a writer killed between the write and the
+ * truncation (a runtime's timeout, the OOM killer) leaves that line at the end, never the
+ * tail of the previous content, whose lines (the end of the block: another owner's names,
+ * an END marker) the next write would keep as the user's. The padding is a stray END marker
+ * ("# END host-gateway ---..."): a comment to resolvers, removed by the next write. */
 static int write_in_place(int fd, const char *what, const char *text, size_t len, size_t old_len,
 			  struct hg_error *err)
 {
+	static const char pad_head[] = HG_HOSTS_END " -";
 	_cleanup_free_ char *padded = NULL;
-	size_t done = 0;
+	size_t total = len;
 	if (old_len > len) {
-		if (!(padded = malloc(old_len)))
+		bool eol = len == 0 || text[len - 1] == '\n';
+		size_t min = (eol ? 0 : 1) + sizeof(pad_head); /* the head and its "\n" */
+		size_t pad = old_len - len < min ? min : old_len - len;
+		padded = malloc(len + pad);
+		if (!padded)
 			return hg_error_oom(err);
-		memcpy(padded, text, len);
-		memset(padded + len, '#', old_len - len);
-		padded[len] = '\n';
-		padded[old_len - 1] = '\n';
+		char *p = mempcpy(padded, text, len);
+		if (!eol)
+			*p++ = '\n';
+		p = mempcpy(p, pad_head, sizeof(pad_head) - 1);
+		memset(p, '-', padded + len + pad - 1 - p);
+		padded[len + pad - 1] = '\n';
 		text = padded;
+		total = len + pad;
 	}
-	size_t total = padded ? old_len : len;
+	size_t done = 0;
 	while (done < total) {
 		ssize_t w = pwrite(fd, text + done, total - done, done);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && done >= len)
+			break; /* only the padding refused (a full disk): the cut below is what counts */
 		if (w < 0)
 			return hg_error_errno(err, HG_CNI_HOSTS_FILE, errno, "write %s", what);
 		done += w;

@@ -12,6 +12,11 @@
 #      under COMMANDS (.SS COMMAND), and every such line and section is of a listed
 #      command; the top-level --help's options are those of the first SYNOPSIS line
 #   3. the CNI versions the man page states are those --version prints
+#   4. the hook's command line as runtimes write it (`hook STAGE --config PATH`) means the
+#      same with POSIXLY_CORRECT in the environment (getopt would stop at STAGE and refuse
+#      --config with exit 2, failing every container): the configuration named is read
+#      (its failurePolicy "fail" turns an empty OCI state into exit 1); `--` and a second
+#      operand still refused
 # Needs no privileges and changes nothing; it runs with the root tests for their harness.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/../../lib/common.sh"
@@ -116,4 +121,28 @@ want=$("$HG_BIN" --version | sed -n 's/^CNI spec versions: //p')
 [ -n "$want" ] || hg_fail "--version prints no CNI versions"
 got=$(grep '^Spec versions' "$MAN" | grep -o '[0-9]\+\.[0-9]\+\.[0-9]\+' | tr '\n' ' ' | sed 's/ $//')
 hg_assert_eq "$got" "$want" "the man page's CNI versions"
+
+# ---- 4. the hook's command line under POSIXLY_CORRECT ----
+printf '{"stateDir": "%s", "failurePolicy": "fail"}\n' "$HG_TMP/state" >"$HG_TMP/hook.json"
+for e in "" POSIXLY_CORRECT=1; do
+	for args in "hook createRuntime --config $HG_TMP/hook.json" "hook --config $HG_TMP/hook.json createRuntime" \
+		"hook createRuntime --config=$HG_TMP/hook.json"; do
+		rc=0
+		# shellcheck disable=SC2086 # the words of $e and $args
+		env -i $e "$HG_BIN" $args </dev/null >"$HG_TMP/out" 2>"$HG_TMP/err" || rc=$?
+		hg_assert_eq "$rc" 1 "${e:-no POSIXLY_CORRECT}: $args with an empty OCI state under failurePolicy fail ($(cat "$HG_TMP/err"))"
+		hg_assert_contains "$(cat "$HG_TMP/err")" "OCI state on stdin" "${e:-no POSIXLY_CORRECT}: $args read the state"
+	done
+	rc=0
+	env -i $e "$HG_BIN" gc --config "$HG_TMP/hook.json" >"$HG_TMP/out" 2>"$HG_TMP/err" || rc=$?
+	hg_assert_eq "$rc" 0 "${e:-no POSIXLY_CORRECT}: gc --config ($(cat "$HG_TMP/err"))"
+	for args in "hook createRuntime extra --config $HG_TMP/hook.json" "hook createRuntime -- --config" "gc -- extra"; do
+		rc=0
+		# shellcheck disable=SC2086
+		env -i $e "$HG_BIN" $args </dev/null >"$HG_TMP/out" 2>"$HG_TMP/err" || rc=$?
+		hg_assert_eq "$rc" 2 "${e:-no POSIXLY_CORRECT}: $args is a usage error"
+		hg_assert_contains "$(head -n1 "$HG_TMP/err")" "unknown argument" "${e:-no POSIXLY_CORRECT}: $args"
+	done
+done
+hg_log "ok: hook STAGE --config PATH under POSIXLY_CORRECT"
 hg_log "PASS"

@@ -14,6 +14,10 @@
 #    write takes them into the one block, a DEL takes its owner's names only;
 #  - B in another stateDir (a hook config and a conflist may differ): writers of the file
 #    still serialise (the lock is not in the stateDir);
+#  - a DEL killed between its write of the shorter file and the truncation (strace's
+#    fault injection, when strace is there): the old content's tail (the END marker, the
+#    last names) is not left in the file as the user's lines; the rerun DEL leaves the
+#    user's lines and the survivor's block;
 #  - ADDs killed at random moments, then one DEL: the user's file byte for byte, no
 #    registry left.
 . "$(dirname "$0")/cni-lib.sh"
@@ -97,6 +101,27 @@ hg_assert_eq "$(hg_block "$hosts")" "$gb"$'\t'"b.local shared.local" "B's names 
 hg_chain ADD "$la" "$cid" "$nsp" eth0 >"$HG_TMP/a.json" || hg_fail "ADD of A after the upgrade failed"
 conf=$(jq -c --slurpfile prev "$HG_TMP/a.json" '.plugins[-1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev[0]}' "$la")
 
+# DEL of B killed at its truncation (the file is written shorter in place, then cut): B's
+# line goes from the head of the block, so the bytes past the new end are the old block's
+# tail. Rerun, the DEL leaves the user's lines, A's names and nothing else.
+if command -v strace >/dev/null; then
+	confb=$(jq -c --slurpfile prev "$HG_TMP/b.json" '.plugins[-1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev[0]}' "$lb")
+	hg_assert_eq "$(hg_block "$hosts")" "$gb"$'\t'"b.local shared.local"$'\n'"$ga"$'\t'"a.local" "the block before the killed DEL"
+	rc=0
+	CNI_COMMAND=DEL CNI_CONTAINERID=$cid CNI_NETNS=$nsp CNI_IFNAME=net1 CNI_PATH=$HG_CNI_PATH \
+		strace -qq -f -o /dev/null -e inject=ftruncate:signal=SIGKILL "$HG_BIN" <<<"$confb" >/dev/null 2>&1 || rc=$?
+	hg_assert_eq "$rc" 137 "DEL of B killed at its truncation"
+	hg_plugin DEL "$confb" "$cid" "$nsp" net1 >/dev/null || hg_fail "DEL of B after the killed one failed"
+	hg_assert_eq "$(hg_block "$hosts")" "$ga"$'\t'"a.local shared.local" "the block after the killed DEL and its rerun"
+	# cmp, not $(...): a blank line the old tail left at the end counts.
+	hg_strip "$hosts" | cmp -s - "$hosts.orig" ||
+		hg_fail "user lines after the killed DEL and its rerun differ (the old tail left): $(hg_strip "$hosts" | diff "$hosts.orig" - | cat -A)"
+	hg_assert_eq "$(hg_nblocks "$hosts")" 1 "one block after the killed DEL and its rerun"
+	hg_chain ADD "$lb" "$cid" "$nsp" net1 >"$HG_TMP/b.json" 2>/dev/null ||
+		hg_plugin ADD "$confb" "$cid" "$nsp" net1 >/dev/null || hg_fail "ADD of B again failed"
+else
+	hg_log "strace not installed: the DEL killed at its truncation not tried"
+fi
 hg_chain DEL "$lb" "$cid" "$nsp" net1 || hg_fail "DEL of B failed"
 
 # ADDs of A killed at random moments (a runtime's timeout), then one DEL: the block of
