@@ -52,7 +52,7 @@ int buf_finish(struct buf *b, char **out, size_t *out_len)
 		buf_add(b, "", 0);
 	if (b->oom) {
 		buf_free(b);
-		return -ENOMEM;
+		return -1;
 	}
 	*out = b->data;
 	if (out_len)

@@ -18,7 +18,7 @@ int buf_add(struct buf *b, const char *s, size_t n);
 int buf_str(struct buf *b, const char *s);
 int buf_fmt(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Hands the text to *out (heap, "" when nothing was added; *out_len bytes, out_len may be
- * NULL): 0, or -ENOMEM (the buffer freed) when an allocation failed on the way. */
+ * NULL): 0, or -1 (the buffer freed) when an allocation failed on the way. */
 int buf_finish(struct buf *b, char **out, size_t *out_len);
 /* Frees what a builder that gives up holds. */
 void buf_free(struct buf *b);

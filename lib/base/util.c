@@ -55,11 +55,11 @@ int strv_push(char ***v, const char *s)
 	size_t n = strv_len(*v);
 	char *copy = strdup(s);
 	if (!copy)
-		return -ENOMEM;
+		return -1;
 	char **grown = realloc(*v, (n + 2) * sizeof(char *));
 	if (!grown) {
 		free(copy);
-		return -ENOMEM;
+		return -1;
 	}
 	grown[n] = copy;
 	grown[n + 1] = NULL;

@@ -51,7 +51,7 @@ void strv_free(char **v);
 static inline void strv_freep(char ***v) { strv_free(*v); }
 #define _cleanup_strv_ __attribute__((cleanup(strv_freep)))
 size_t strv_len(char *const *v);
-int strv_push(char ***v, const char *s); /* copies s; -ENOMEM on failure */
+int strv_push(char ***v, const char *s); /* copies s; -1 when out of memory */
 int strv_contains(char *const *v, const char *s);
 char **strv_copy(char *const *v);
 

@@ -91,7 +91,7 @@ static int prune(struct hg_hosts_registry *g, const char *except, long long now,
 {
 	*dead = calloc(1, sizeof(char *));
 	if (!*dead)
-		return -ENOMEM;
+		return -1;
 	for (size_t i = 0; i < g->n;) {
 		const struct hg_hosts_owner *o = &g->owners[i];
 		enum hg_owner_state state = hg_names_owner_state(o, now);
@@ -100,7 +100,7 @@ static int prune(struct hg_hosts_registry *g, const char *except, long long now,
 			continue;
 		}
 		if (state == HG_OWNER_DEAD && strv_push(dead, o->key) < 0)
-			return -ENOMEM;
+			return -1;
 		hg_registry_remove(g, i);
 	}
 	return 0;
@@ -309,7 +309,7 @@ static int expected_block(const struct open_file *f, const struct hg_hosts_targe
 		_cleanup_free_ struct hg_hosts_entry *entries = registry_entries(&g, &n);
 		r = !entries || drop_keys(&g, &keys) < 0 ||
 				    hg_hosts_merge(text, len, keys, entries, n, &rendered, &rendered_len, want) < 0
-			    ? -ENOMEM
+			    ? -1
 			    : 1;
 	}
 	hg_registry_free(&g);

@@ -199,7 +199,7 @@ static int wanted_init(struct wanted *w, const struct hg_hosts_entry *entries, s
 		size *= 2;
 	*w = (struct wanted){.slots = calloc(size, sizeof(*w->slots)), .mask = size - 1};
 	if (!w->slots)
-		return -ENOMEM;
+		return -1;
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; entries[i].names[j]; j++)
 			wanted_slot(w, entries[i].names[j]);
@@ -317,7 +317,7 @@ int hg_hosts_merge(const char *content, size_t len, char *const *drop, const str
 	struct wanted w;
 
 	if (wanted_init(&w, entries, n) < 0)
-		return -ENOMEM;
+		return -1;
 	c.wanted = &w;
 	walk(content, len, strip_line, &c);
 	/* A file without any line end but a trailing CR: an LF appended after it would make a
@@ -349,15 +349,15 @@ int hg_hosts_merge(const char *content, size_t len, char *const *drop, const str
 	if (c.out.oom || block.oom) {
 		free(block.data);
 		free(c.out.data);
-		return -ENOMEM;
+		return -1;
 	}
 	if (buf_finish(&block, block_out, NULL) < 0) {
 		free(c.out.data);
-		return -ENOMEM;
+		return -1;
 	}
 	if (buf_finish(&c.out, out, out_len) < 0) {
 		free(TAKE_PTR(*block_out)); /* the caller's cleanup must not free it again */
-		return -ENOMEM;
+		return -1;
 	}
 	return 0;
 }
@@ -396,7 +396,7 @@ int hg_hosts_block(const char *content, size_t len, const char *owner, char **bl
 		free(c.b.data);
 		return 0;
 	}
-	return buf_finish(&c.b, block, NULL) < 0 ? -ENOMEM : 1;
+	return buf_finish(&c.b, block, NULL) < 0 ? -1 : 1;
 }
 
 static int read_all(int fd, const char *what, char **out, size_t *out_len, struct hg_error *err)
