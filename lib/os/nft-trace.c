@@ -154,7 +154,7 @@ int hg_nft_trace_start(struct hg_nft_trace *tr, const struct hg_ip *saddr, const
 	 * One transaction: the table is there whole or not at all. */
 	_cleanup_free_ char *text = NULL;
 	if (asprintf(&text,
-		     "add table inet %1$s\n"
+		     "add table inet %1$s { flags owner; }\n"
 		     "add chain inet %1$s pre { type filter hook prerouting priority -1000000; policy accept; }\n"
 		     "add chain inet %1$s out { type filter hook output priority -1000000; policy accept; }\n"
 		     "add rule inet %1$s pre %2$s%3$s daddr %4$s %5$s sport %6$u %5$s dport %7$u meta nftrace set 1\n"

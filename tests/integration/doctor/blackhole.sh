@@ -6,8 +6,9 @@
 #      without --trace), never "unknown" with exit 0 as before
 #   2. the same port dropped by a legacy iptables rule (x_tables, invisible to nftables):
 #      named as legacy rules, with the command that lists them
-#   3. --trace's table goes on SIGTERM, SIGINT and SIGHUP mid-probe, and the table a
-#      killed doctor left (its process gone) goes with the next doctor --trace
+#   3. --trace's table goes on SIGTERM, SIGINT and SIGHUP mid-probe, and on SIGKILL too
+#      with no doctor run after it (the kernel removes a table whose owner is gone); a
+#      table an older doctor left (its process gone) goes with the next doctor --trace
 #   4. UDP silence (a listener that never answers) stays unknown, saying what was seen;
 #      exit 0 when it is the only doubt
 . "$(dirname "$0")/doctor-lib.sh"
@@ -38,7 +39,7 @@ fi
 # 3. Signals mid-probe (the probe waits 1 s for a port behind a blackhole).
 ip -n "$DR_HOST" route add blackhole "$DR_CT_IP/32"
 before=$(dr_ruleset)
-for sig in TERM INT HUP; do
+for sig in TERM INT HUP KILL; do
 	ip netns exec "$DR_HOST" "$HG_BIN" doctor --netns "/var/run/netns/$DR_CT" --config "$HG_TMP/config.json" \
 		--port 8080 --trace >/dev/null &
 	pid=$!
