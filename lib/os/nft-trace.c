@@ -207,6 +207,11 @@ static const char *family_name(int f)
 	return "?";
 }
 
+static bool is_drop(const struct hg_fw_trace_event *e)
+{
+	return (e->type == HG_TRACE_RULE && e->verdict == 0) || (e->type == HG_TRACE_POLICY && e->policy == 0);
+}
+
 /* Trace ids of the probe's packets: their first event in each base chain carries the
  * transport header, whose ports say whether it is the probe's. */
 #define MAX_IDS 64
@@ -287,8 +292,16 @@ size_t hg_nft_trace_read(struct hg_nft_trace *tr, int wait_ms, struct hg_fw_trac
 			for (size_t i = 0; i < n_ours; i++)
 				known |= ours[i] == e.id;
 			keep &= known;
-			if (!keep || strcmp(e.table, tr->table) == 0 || n == max)
+			if (!keep || strcmp(e.table, tr->table) == 0)
 				continue;
+			if (n == max) {
+				/* Full (every rule the probe matches is an event: 64 counters before the
+				 * drop filled it): the drop is what names the rule, so it takes the last
+				 * place unless a drop holds it already. */
+				if (is_drop(&e) && !is_drop(&ev[max - 1]))
+					ev[max - 1] = e;
+				continue;
+			}
 			ev[n++] = e;
 		}
 	}

@@ -4,8 +4,9 @@
 # with a budget (rules that jump on through chains fan out: 10 through 8 chains are 10^8
 # walks, which the kernel never takes when the jumps' matches fail, but an evaluator that
 # cannot tell "meta mark" would), and a ruleset of 10 000 counter-less drop rules is read in
-# one pass, not one per rule (10^8 steps). Each run within 15 s, exit 1, the rule named, and
-# the ruleset byte-for-byte what it was.
+# one pass, not one per rule (10^8 steps). And --trace names the drop however many rules
+# the probe matched before it (each is a trace event: 70 counters filled the 64 kept).
+# Each run within 15 s, exit 1, the rule named, and the ruleset byte-for-byte what it was.
 . "$(dirname "$0")/doctor-lib.sh"
 hg_init doctor-bounds
 hg_require_bin
@@ -57,6 +58,25 @@ before=$(dr_ruleset)
 bounded_doctor --port 8080
 dr_expect 1
 hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: the host's input path drops it (nftables: inet big input rule handle 10002: tcp dport 8080 drop)"
+hg_assert_eq "$(dr_ruleset)" "$before" "the ruleset after doctor"
+nft_host flush ruleset
+
+# 3. 70 counting rules the probe matches, then the drop (after "meta mark", which only the
+# trace can tell).
+{
+	echo "table inet acct {"
+	echo " chain input { type filter hook input priority 0;"
+	for _ in $(seq 1 70); do echo "  tcp dport 8080 counter"; done
+	echo "  tcp dport 8080 meta mark 0 drop"
+	echo " }"
+	echo "}"
+} >"$HG_TMP/acct.nft"
+nft_host -f "$HG_TMP/acct.nft"
+DR_STATELESS=1
+before=$(dr_ruleset)
+bounded_doctor --port 8080 --trace
+dr_expect 1
+hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: the host's input path drops it (nftables: inet acct input rule handle 72: tcp dport 8080 meta mark 0x00000000 drop), traced"
 hg_assert_eq "$(dr_ruleset)" "$before" "the ruleset after doctor"
 nft_host flush ruleset
 hg_log "ok"
