@@ -236,14 +236,52 @@ const char *hg_fw_shape_name(enum hg_fw_shape s)
 	return "none";
 }
 
+static bool shell_safe(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("_.,:/@%+=-", *s)))
+			return false;
+	return true;
+}
+
+const char *hg_fw_shell_word(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+	if (shell_safe(s))
+		return s;
+	if (size < 8)
+		return "''";
+	buf[n++] = '\'';
+	for (; *s && n + 6 < size; s++) {
+		if (*s == '\'') {
+			memcpy(buf + n, "'\\''", 4);
+			n += 4;
+		} else {
+			buf[n++] = *s;
+		}
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The fixes are commands to paste into a shell: every name in them comes from the host
+ * (interface, table, chain and zone names may hold '$', '`', ';' or quotes), so each is
+ * one shell word, quoted when it must be; nft's own command is quoted whole then, its
+ * double quotes kept for nft. */
 char *hg_fw_fix(const struct hg_fw_verdict *v, const char *iface, const char *proto, unsigned port)
 {
-	char *out = NULL;
+	char *out = NULL, q1[1100], q2[1100];
 	int n = -1;
+	bool has_if = iface && *iface;
 	switch (v->shape) {
 	case HG_FW_UFW:
-		if (iface && *iface)
-			n = asprintf(&out, "ufw allow in on %s to any port %u proto %s", iface, port, proto);
+		if (has_if)
+			n = asprintf(&out, "ufw allow in on %s to any port %u proto %s", hg_fw_shell_word(iface, q1, sizeof(q1)),
+				     port, proto);
 		else
 			n = asprintf(&out, "ufw allow %u/%s", port, proto);
 		break;
@@ -252,30 +290,42 @@ char *hg_fw_fix(const struct hg_fw_verdict *v, const char *iface, const char *pr
 			n = asprintf(&out,
 				     "firewall-cmd%s%s --add-rich-rule='rule family=\"%s\" source address=\"%s\" port "
 				     "port=\"%u\" protocol=\"%s\" accept'",
-				     v->zone[0] ? " --zone=" : "", v->zone, strchr(v->source, ':') ? "ipv6" : "ipv4",
-				     v->source, port, proto);
-		else if (iface && *iface)
-			n = asprintf(&out, "firewall-cmd --zone=trusted --add-interface=%s", iface);
+				     v->zone[0] ? " --zone=" : "", v->zone[0] ? hg_fw_shell_word(v->zone, q1, sizeof(q1)) : "",
+				     strchr(v->source, ':') ? "ipv6" : "ipv4", v->source, port, proto);
+		else if (has_if)
+			n = asprintf(&out, "firewall-cmd --zone=trusted --add-interface=%s",
+				     hg_fw_shell_word(iface, q1, sizeof(q1)));
 		else
 			n = asprintf(&out, "firewall-cmd --add-port=%u/%s", port, proto);
 		break;
 	case HG_FW_POLICY_DROP:
-	case HG_FW_RULE_DROP:
-		if (iface && *iface)
-			n = asprintf(&out, "nft insert rule %s %s %s iifname \"%s\" %s dport %u accept", v->family,
-				     v->table, v->chain, iface, proto, port);
+	case HG_FW_RULE_DROP: {
+		_cleanup_free_ char *cmd = NULL;
+		if (has_if)
+			n = asprintf(&cmd, "insert rule %s %s %s iifname \"%s\" %s dport %u accept", v->family, v->table,
+				     v->chain, iface, proto, port);
 		else
-			n = asprintf(&out, "nft insert rule %s %s %s %s dport %u accept", v->family, v->table,
-				     v->chain, proto, port);
+			n = asprintf(&cmd, "insert rule %s %s %s %s dport %u accept", v->family, v->table, v->chain, proto,
+				     port);
+		if (n < 0)
+			return NULL;
+		if (shell_safe(v->table) && shell_safe(v->chain) && (!has_if || shell_safe(iface)))
+			n = asprintf(&out, "nft %s", cmd);
+		else {
+			_cleanup_free_ char *q = malloc(strlen(cmd) * 4 + 3);
+			n = q ? asprintf(&out, "nft %s", hg_fw_shell_word(cmd, q, strlen(cmd) * 4 + 3)) : -1;
+		}
 		break;
+	}
 	case HG_FW_IPTABLES:
 	case HG_FW_DOCKER: {
 		/* iptables-nft's tables are changed with iptables, as their owner does; Docker
 		 * keeps DOCKER-USER for the user's own rules, before its own. */
 		const char *cmd = strcmp(v->family, "ip6") == 0 ? "ip6tables" : "iptables";
-		const char *chain = v->shape == HG_FW_DOCKER ? "DOCKER-USER" : v->chain;
-		if (iface && *iface)
-			n = asprintf(&out, "%s -I %s -i %s -p %s --dport %u -j ACCEPT", cmd, chain, iface, proto, port);
+		const char *chain = hg_fw_shell_word(v->shape == HG_FW_DOCKER ? "DOCKER-USER" : v->chain, q1, sizeof(q1));
+		if (has_if)
+			n = asprintf(&out, "%s -I %s -i %s -p %s --dport %u -j ACCEPT", cmd, chain,
+				     hg_fw_shell_word(iface, q2, sizeof(q2)), proto, port);
 		else
 			n = asprintf(&out, "%s -I %s -p %s --dport %u -j ACCEPT", cmd, chain, proto, port);
 		break;

@@ -100,4 +100,7 @@ int hg_fw_find_dropper(json_t *before, json_t *after, struct hg_fw_verdict *v);
  * as a heap string: an accept for that interface (firewalld, whose rules cannot name an
  * interface: for the source address in the zone that handles it) and port only. */
 char *hg_fw_fix(const struct hg_fw_verdict *v, const char *iface, const char *proto, unsigned port);
+/* s as one shell word, safe to paste: itself when it holds only [A-Za-z0-9_.,:/@%+=-],
+ * else in single quotes (a ' as '\''), into buf (4 bytes a character and 3 more). */
+const char *hg_fw_shell_word(const char *s, char *buf, size_t size);
 const char *hg_fw_shape_name(enum hg_fw_shape s);
