@@ -789,6 +789,8 @@ static bool on_path(const struct eval *e, json_t *c, const char *hook)
 		if (strcmp(fam, "netdev") != 0 && strcmp(fam, "inet") != 0)
 			return false;
 		json_t *dev = json_object_get(c, "dev");
+		if (!dev) /* nft before 1.0.7 does not list an ingress chain's device: maybe */
+			return true;
 		if (json_is_string(dev))
 			return e->p->iifname && strcmp(json_string_value(dev), e->p->iifname) == 0;
 		json_t *d;
@@ -838,6 +840,10 @@ int hg_fw_match_probe(json_t *before, json_t *ruleset, const struct hg_fw_probe 
 			e.hook = hooks[h];
 			e.uncertain = false;
 			e.why[0] = '\0';
+			if (strcmp(hooks[h], "ingress") == 0 && !json_object_get(best, "dev")) {
+				unknown(&e, "the ingress chain's device");
+				e.uncertain = true;
+			}
 			enum outcome o = walk_chain(&e, str_of(best, "name"), 0, v);
 			if (o == O_DROP) {
 				json_decref(done);
