@@ -93,7 +93,34 @@ static void untrap_signals(void)
 		sigaction(trapped[i], &del.old[i], NULL);
 }
 
-/* Tables of doctors that are gone (killed with SIGKILL mid-probe), removed. */
+/* Is inet table name one a doctor made: its chains "pre" and "out" and nothing else? A
+ * table of the user's that happens to be named like ours is theirs to keep. */
+static bool doctor_shaped(const char *name)
+{
+	json_t *t = NULL, *item;
+	struct hg_error e = {0};
+	char cmd[128];
+	size_t i, chains = 0;
+	bool ours = true;
+	snprintf(cmd, sizeof(cmd), "list table inet %s", name);
+	if (hg_nft_list_json(cmd, &t, &e) < 0 || !t)
+		return false;
+	json_array_foreach(json_object_get(t, "nftables"), i, item) {
+		json_t *c = json_object_get(item, "chain");
+		const char *n = json_string_value(json_object_get(c, "name"));
+		if (json_object_get(item, "metainfo") || json_object_get(item, "table") || json_object_get(item, "rule"))
+			continue;
+		if (n && (strcmp(n, "pre") == 0 || strcmp(n, "out") == 0))
+			chains++;
+		else
+			ours = false; /* another chain, a set, a map... */
+	}
+	json_decref(t);
+	return ours && chains == 2;
+}
+
+/* Tables of doctors that are gone (an older doctor's, without flags owner, killed with
+ * SIGKILL mid-probe), removed. */
 static void reap_dead(void)
 {
 	json_t *tables = NULL, *item;
@@ -107,7 +134,8 @@ static void reap_dead(void)
 		if (!name || strncmp(name, HG_TRACE_TABLE_PREFIX, strlen(HG_TRACE_TABLE_PREFIX)) != 0)
 			continue;
 		long pid = strtol(name + strlen(HG_TRACE_TABLE_PREFIX), &end, 10);
-		if (*end || pid <= 0 || pid == (long) getpid() || kill((pid_t) pid, 0) == 0 || errno != ESRCH)
+		if (*end || pid <= 0 || pid == (long) getpid() || kill((pid_t) pid, 0) == 0 || errno != ESRCH ||
+		    !doctor_shaped(name))
 			continue;
 		snprintf(cmd, sizeof(cmd), "delete table inet %s", name);
 		hg_nft_run(cmd, &e);

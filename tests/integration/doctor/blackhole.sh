@@ -8,7 +8,8 @@
 #      named as legacy rules, with the command that lists them
 #   3. --trace's table goes on SIGTERM, SIGINT and SIGHUP mid-probe, and on SIGKILL too
 #      with no doctor run after it (the kernel removes a table whose owner is gone); a
-#      table an older doctor left (its process gone) goes with the next doctor --trace
+#      table an older doctor left (its process gone) goes with the next doctor --trace,
+#      but not a table of the user's that is only named like one
 #   4. UDP silence (a listener that never answers) stays unknown, saying what was seen;
 #      exit 0 when it is the only doubt
 . "$(dirname "$0")/doctor-lib.sh"
@@ -57,10 +58,26 @@ done
 true &
 gone=$!
 wait "$gone"
-ip netns exec "$DR_HOST" nft add table inet "host-gateway-doctor-trace-$gone"
+ip netns exec "$DR_HOST" nft -f - <<NFT
+table inet host-gateway-doctor-trace-$gone {
+	chain pre { type filter hook prerouting priority -1000000; policy accept; }
+	chain out { type filter hook output priority -1000000; policy accept; }
+}
+NFT
 dr_doctor --port 8080 --trace
 dr_expect 1
 hg_assert_eq "$(dr_ruleset)" "$before" "the dead doctor's table"
+# A table of the user's named like a dead doctor's, with chains of its own, stays.
+ip netns exec "$DR_HOST" nft -f - <<NFT
+table inet host-gateway-doctor-trace-$gone {
+	chain mine { type filter hook input priority 10; policy accept; tcp dport 22 accept; }
+}
+NFT
+before=$(dr_ruleset)
+dr_doctor --port 8080 --trace
+dr_expect 1
+hg_assert_eq "$(dr_ruleset)" "$before" "the user's table named like a doctor's"
+ip netns exec "$DR_HOST" nft delete table inet "host-gateway-doctor-trace-$gone"
 ip -n "$DR_HOST" route del blackhole "$DR_CT_IP/32"
 
 # 4. UDP: a socket bound and silent.
