@@ -181,7 +181,9 @@ static bool counted(json_t *idx, json_t *rule)
 	return then >= 0 && now > then;
 }
 
-int hg_fw_find_dropper(json_t *before, json_t *after, struct hg_fw_verdict *v)
+static bool rule_could_match(json_t *rs, const struct hg_fw_probe *p, json_t *rule);
+
+static int find_dropper(json_t *before, json_t *after, const struct hg_fw_probe *p, struct hg_fw_verdict *v)
 {
 	json_t *r, *c;
 	memset(v, 0, sizeof(*v));
@@ -189,7 +191,9 @@ int hg_fw_find_dropper(json_t *before, json_t *after, struct hg_fw_verdict *v)
 		return 0;
 	json_auto_t *idx = counters_index(before);
 	foreach_item(after, "rule", i, r) {
-		if (rule_verdict(r) == V_DROP && counted(idx, r)) {
+		/* A counter moved by other packets at the same time is not the probe's: a rule whose
+		 * matches certainly do not hold for it (another port, another protocol) is not. */
+		if (rule_verdict(r) == V_DROP && counted(idx, r) && (!p || rule_could_match(after, p, r))) {
 			const char *fam = str_of(r, "family"), *tab = str_of(r, "table");
 			fill(v, classify(after, fam, tab, false), fam, tab, str_of(r, "chain"),
 			     json_integer_value(json_object_get(r, "handle")));
@@ -613,6 +617,29 @@ static enum match eval_match(struct eval *e, json_t *match)
 		return M_UNKNOWN;
 	}
 	return m;
+}
+
+static bool rule_could_match(json_t *rs, const struct hg_fw_probe *p, json_t *rule)
+{
+	struct eval e = {.rs = rs, .p = p, .family = str_of(rule, "family"), .table = str_of(rule, "table")};
+	json_t *x;
+	size_t i;
+	json_array_foreach(json_object_get(rule, "expr"), i, x) {
+		json_t *m = json_object_get(x, "match");
+		if (m && eval_match(&e, m) == M_NO)
+			return false;
+	}
+	return true;
+}
+
+int hg_fw_find_dropper(json_t *before, json_t *after, struct hg_fw_verdict *v)
+{
+	return find_dropper(before, after, NULL, v);
+}
+
+int hg_fw_find_dropper_for(json_t *before, json_t *after, const struct hg_fw_probe *p, struct hg_fw_verdict *v)
+{
+	return find_dropper(before, after, p, v);
 }
 
 enum outcome { O_NEXT, O_ACCEPT, O_DROP, O_RETURN };

@@ -95,6 +95,10 @@ enum hg_fw_shape hg_fw_shape_of(json_t *ruleset, struct hg_fw_verdict *v);
  * filled when a drop or reject rule counted it, or when the probe went through an input
  * chain whose policy is drop without any accept rule counting it; 0 when nothing says so. */
 int hg_fw_find_dropper(json_t *before, json_t *after, struct hg_fw_verdict *v);
+/* The same, but a drop rule whose counter moved is taken only if its matches may hold for
+ * probe p (other packets may have moved it meanwhile: a rule of another port is not the
+ * probe's). */
+int hg_fw_find_dropper_for(json_t *before, json_t *after, const struct hg_fw_probe *p, struct hg_fw_verdict *v);
 
 /* The command that lets proto/port in on iface (NULL iface: any) for the verdict's shape,
  * as a heap string: an accept for that interface (firewalld, whose rules cannot name an

@@ -510,7 +510,7 @@ static void find_rule(struct doctor *d, int s, json_t *before, json_t *after, co
 			f->ev = EV_TRACE;
 			f->certain = true;
 		}
-	} else if (hg_fw_find_dropper(before, after, &f->v) && f->v.handle) {
+	} else if (hg_fw_find_dropper_for(before, after, &probe, &f->v) && f->v.handle) {
 		f->ev = EV_COUNTER;
 		f->certain = true;
 		snprintf(f->v.verdict, sizeof(f->v.verdict), "drop");

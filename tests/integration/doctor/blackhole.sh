@@ -3,7 +3,8 @@
 # doctor when no nftables rule explains a silent port:
 #   1. TCP blackholed by routing (the host's route back to the container is a blackhole):
 #      a failure, exit 1, "dropped on the way; no rule found that explains it" (with and
-#      without --trace), never "unknown" with exit 0 as before
+#      without --trace), never "unknown" with exit 0 as before; nor the drop rule of
+#      another port whose counter other packets moved meanwhile
 #   2. the same port dropped by a legacy iptables rule (x_tables, invisible to nftables):
 #      named as legacy rules, with the command that lists them
 #   3. --trace's table goes on SIGTERM, SIGINT and SIGHUP mid-probe, and on SIGKILL too
@@ -25,6 +26,26 @@ dr_rule_case 1 "✘ $DR_HOST_IP:8080/tcp: no answer within 1000 ms: dropped on t
 dr_doctor --port 8080 --json
 dr_expect 1
 hg_assert_eq "$(jq -r '.checks[] | select(.id == "port-tcp-10.251.7.1-8080") | .status' <<<"$DR_OUT")" fail
+# ...while other packets move the counter of a drop rule that cannot match the probe
+# (another protocol and port): that rule is not named as the probe's.
+ip netns exec "$DR_HOST" nft -f - <<'NFT'
+table inet noise {
+	chain input {
+		type filter hook input priority 0;
+		udp dport 9999 counter drop
+	}
+}
+NFT
+(for _ in $(seq 1 40); do
+	echo x | ip netns exec "$DR_CT" socat -u - "UDP:$DR_HOST_IP:9999" 2>/dev/null || :
+	sleep 0.05
+done) &
+noise=$!
+dr_doctor --port 8080
+wait "$noise"
+dr_expect 1
+hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: no answer within 1000 ms: dropped on the way; no rule found that explains it"
+ip netns exec "$DR_HOST" nft delete table inet noise
 ip -n "$DR_HOST" route del blackhole "$DR_CT_IP/32"
 
 # 2. A legacy iptables rule.
