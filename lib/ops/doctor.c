@@ -383,7 +383,10 @@ static int check_rp_filter(struct doctor *d)
 				     out_if);
 	d->rp_strict = true;
 	char key[64], q[300];
-	snprintf(key, sizeof(key), "net.ipv4.conf.%s.rp_filter=2", d->iif[0]);
+	/* sysctl reads dots as separators: a name with one (a VLAN's eth0.100) is written
+	 * with slashes, which keep the dots after them. */
+	snprintf(key, sizeof(key), strchr(d->iif[0], '.') ? "net/ipv4/conf/%s/rp_filter=2" : "net.ipv4.conf.%s.rp_filter=2",
+		 d->iif[0]);
 	if (all == 1)
 		snprintf(fix, sizeof(fix), "sysctl -w net.ipv4.conf.all.rp_filter=2 %s", hg_fw_shell_word(key, q, sizeof(q)));
 	else
