@@ -143,6 +143,19 @@ static void reap_dead(void)
 	json_decref(tables);
 }
 
+/* Before the table exists, or when making it failed (nothing of ours is there): unsubscribe
+ * and disarm, deleting nothing. */
+static void abandon(struct hg_nft_trace *tr)
+{
+	if (del.armed) {
+		del.armed = 0;
+		untrap_signals();
+	}
+	if (tr->mon >= 0)
+		close(tr->mon);
+	tr->mon = -1;
+}
+
 int hg_nft_trace_start(struct hg_nft_trace *tr, const struct hg_ip *saddr, const struct hg_ip *daddr,
 		       const char *proto, uint16_t sport, uint16_t dport, struct hg_error *err)
 {
@@ -182,18 +195,20 @@ int hg_nft_trace_start(struct hg_nft_trace *tr, const struct hg_ip *saddr, const
 	 * One transaction: the table is there whole or not at all. */
 	_cleanup_free_ char *text = NULL;
 	if (asprintf(&text,
-		     "add table inet %1$s { flags owner; }\n"
+		     "create table inet %1$s { flags owner; }\n"
 		     "add chain inet %1$s pre { type filter hook prerouting priority -1000000; policy accept; }\n"
 		     "add chain inet %1$s out { type filter hook output priority -1000000; policy accept; }\n"
 		     "add rule inet %1$s pre %2$s%3$s daddr %4$s %5$s sport %6$u %5$s dport %7$u meta nftrace set 1\n"
 		     "add rule inet %1$s pre %8$s%3$s saddr %4$s %5$s sport %7$u %5$s dport %6$u meta nftrace set 1\n"
 		     "add rule inet %1$s out %8$s%3$s saddr %4$s %5$s sport %7$u %5$s dport %6$u meta nftrace set 1\n",
 		     tr->table, s, ipf, d, proto, sport, dport, r) < 0) {
-		hg_nft_trace_stop(tr);
+		abandon(tr);
 		return hg_error_oom(err);
 	}
+	/* "create": a table of that name already there (a user's, or another doctor's of the
+	 * same PID in another PID namespace) fails the transaction, and is not ours to delete. */
 	if (hg_nft_run(text, err) < 0) {
-		hg_nft_trace_stop(tr);
+		abandon(tr);
 		return -1;
 	}
 	return 0;

@@ -10,7 +10,8 @@
 #   3. --trace's table goes on SIGTERM, SIGINT and SIGHUP mid-probe, and on SIGKILL too
 #      with no doctor run after it (the kernel removes a table whose owner is gone); a
 #      table an older doctor left (its process gone) goes with the next doctor --trace,
-#      but not a table of the user's that is only named like one
+#      but not a table of the user's that is only named like one, nor one named like this
+#      very doctor's (same PID in another PID namespace): never traced into, never deleted
 #   4. UDP silence (a listener that never answers) stays unknown, saying what was seen;
 #      exit 0 when it is the only doubt
 . "$(dirname "$0")/doctor-lib.sh"
@@ -99,6 +100,25 @@ dr_doctor --port 8080 --trace
 dr_expect 1
 hg_assert_eq "$(dr_ruleset)" "$before" "the user's table named like a doctor's"
 ip netns exec "$DR_HOST" nft delete table inet "host-gateway-doctor-trace-$gone"
+# A table of the user's named like this very doctor's (doctor as PID 1 of a PID namespace
+# of its own): doctor does not trace into it, and deletes nothing.
+if command -v unshare >/dev/null && unshare --pid --fork --mount-proc true 2>/dev/null; then
+	ip netns exec "$DR_HOST" nft -f - <<'NFT'
+table inet host-gateway-doctor-trace-1 {
+	chain mine { type filter hook input priority 10; policy accept; tcp dport 22 accept; }
+}
+NFT
+	before=$(dr_ruleset)
+	DR_RC=0
+	DR_OUT=$(unshare --pid --fork --mount-proc ip netns exec "$DR_HOST" "$HG_BIN" doctor \
+		--netns "/var/run/netns/$DR_CT" --config "$HG_TMP/config.json" --port 8080 --trace) || DR_RC=$?
+	dr_expect 1
+	hg_assert_contains "$DR_OUT" "(not traced: "
+	hg_assert_eq "$(dr_ruleset)" "$before" "the user's table named like this doctor's"
+	ip netns exec "$DR_HOST" nft delete table inet host-gateway-doctor-trace-1
+else
+	hg_log "unshare --pid unusable here: the same-name case skipped"
+fi
 ip -n "$DR_HOST" route del blackhole "$DR_CT_IP/32"
 
 # 4. UDP: a socket bound and silent.
