@@ -2,6 +2,7 @@
 /* Reading the host's input filtering out of libnftables JSON (see firewall.h). Nothing here
  * talks to the kernel: lib/ops/doctor.c lists the ruleset and hands the documents over. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "base/firewall.h"
 #include "base/util.h"
@@ -138,33 +139,61 @@ enum hg_fw_shape hg_fw_shape_of(json_t *ruleset, struct hg_fw_verdict *v)
 	return HG_FW_NONE;
 }
 
-/* The counter of the rule of after that before also has; -1 when it is new or has none. */
-static json_int_t packets_before(json_t *before, json_t *rule)
+/* The counters of before's rules, by "family\ntable\nhandle" (a handle is unique in its
+ * table): built in one pass, so that looking a rule up does not walk the whole ruleset
+ * again (10 000 rules made that 10^8 steps). NULL without before (or memory). */
+static json_t *counters_index(json_t *before)
 {
-	json_t *r;
-	json_int_t handle = json_integer_value(json_object_get(rule, "handle"));
+	json_t *idx, *r;
+	if (!before || !(idx = json_object()))
+		return NULL;
 	foreach_item(before, "rule", i, r) {
-		if (same_chain(r, str_of(rule, "family"), str_of(rule, "table"), str_of(rule, "chain")) &&
-		    json_integer_value(json_object_get(r, "handle")) == handle)
-			return rule_packets(r);
+		json_int_t n = rule_packets(r);
+		char *key;
+		if (n < 0 || asprintf(&key, "%s\n%s\n%lld", str_of(r, "family"), str_of(r, "table"),
+				      (long long) json_integer_value(json_object_get(r, "handle"))) < 0)
+			continue;
+		json_object_set_new(idx, key, json_integer(n));
+		free(key);
 	}
-	return -1;
+	return idx;
 }
 
-static bool counted(json_t *before, json_t *rule)
+/* The counter before had for a rule of after; -1 when the rule is new or has none. */
+static json_int_t packets_before(json_t *idx, json_t *rule)
 {
-	json_int_t now = rule_packets(rule), then = packets_before(before, rule);
-	return now >= 0 && then >= 0 && now > then;
+	char *key;
+	json_t *n;
+	if (!idx || asprintf(&key, "%s\n%s\n%lld", str_of(rule, "family"), str_of(rule, "table"),
+			     (long long) json_integer_value(json_object_get(rule, "handle"))) < 0)
+		return -1;
+	n = json_object_get(idx, key);
+	free(key);
+	return json_is_integer(n) ? json_integer_value(n) : -1;
 }
 
-int hg_fw_find_dropper(json_t *before, json_t *after, struct hg_fw_verdict *v)
+static bool counted(json_t *idx, json_t *rule)
+{
+	json_int_t now = rule_packets(rule);
+	if (now < 0)
+		return false;
+	json_int_t then = packets_before(idx, rule);
+	return then >= 0 && now > then;
+}
+
+static bool rule_could_match(json_t *rs, const struct hg_fw_probe *p, json_t *rule);
+
+static int find_dropper(json_t *before, json_t *after, const struct hg_fw_probe *p, struct hg_fw_verdict *v)
 {
 	json_t *r, *c;
 	memset(v, 0, sizeof(*v));
 	if (!before || !after)
 		return 0;
+	json_auto_t *idx = counters_index(before);
 	foreach_item(after, "rule", i, r) {
-		if (rule_verdict(r) == V_DROP && counted(before, r)) {
+		/* A counter moved by other packets at the same time is not the probe's: a rule whose
+		 * matches certainly do not hold for it (another port, another protocol) is not. */
+		if (rule_verdict(r) == V_DROP && counted(idx, r) && (!p || rule_could_match(after, p, r))) {
 			const char *fam = str_of(r, "family"), *tab = str_of(r, "table");
 			fill(v, classify(after, fam, tab, false), fam, tab, str_of(r, "chain"),
 			     json_integer_value(json_object_get(r, "handle")));
@@ -179,7 +208,7 @@ int hg_fw_find_dropper(json_t *before, json_t *after, struct hg_fw_verdict *v)
 		const char *fam = str_of(c, "family"), *tab = str_of(c, "table");
 		bool accepted = false;
 		foreach_item(after, "rule", j, r) {
-			if (same_chain(r, fam, tab, NULL) && rule_verdict(r) == V_ACCEPT && counted(before, r))
+			if (same_chain(r, fam, tab, NULL) && rule_verdict(r) == V_ACCEPT && counted(idx, r))
 				accepted = true;
 		}
 		if (!accepted) {
@@ -211,14 +240,52 @@ const char *hg_fw_shape_name(enum hg_fw_shape s)
 	return "none";
 }
 
+static bool shell_safe(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      strchr("_.,:/@%+=-", *s)))
+			return false;
+	return true;
+}
+
+const char *hg_fw_shell_word(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+	if (shell_safe(s))
+		return s;
+	if (size < 8)
+		return "''";
+	buf[n++] = '\'';
+	for (; *s && n + 6 < size; s++) {
+		if (*s == '\'') {
+			memcpy(buf + n, "'\\''", 4);
+			n += 4;
+		} else {
+			buf[n++] = *s;
+		}
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
+	return buf;
+}
+
+/* The fixes are commands to paste into a shell: every name in them comes from the host
+ * (interface, table, chain and zone names may hold '$', '`', ';' or quotes), so each is
+ * one shell word, quoted when it must be; nft's own command is quoted whole then, its
+ * double quotes kept for nft. */
 char *hg_fw_fix(const struct hg_fw_verdict *v, const char *iface, const char *proto, unsigned port)
 {
-	char *out = NULL;
+	char *out = NULL, q1[1100], q2[1100];
 	int n = -1;
+	bool has_if = iface && *iface;
 	switch (v->shape) {
 	case HG_FW_UFW:
-		if (iface && *iface)
-			n = asprintf(&out, "ufw allow in on %s to any port %u proto %s", iface, port, proto);
+		if (has_if)
+			n = asprintf(&out, "ufw allow in on %s to any port %u proto %s", hg_fw_shell_word(iface, q1, sizeof(q1)),
+				     port, proto);
 		else
 			n = asprintf(&out, "ufw allow %u/%s", port, proto);
 		break;
@@ -227,30 +294,42 @@ char *hg_fw_fix(const struct hg_fw_verdict *v, const char *iface, const char *pr
 			n = asprintf(&out,
 				     "firewall-cmd%s%s --add-rich-rule='rule family=\"%s\" source address=\"%s\" port "
 				     "port=\"%u\" protocol=\"%s\" accept'",
-				     v->zone[0] ? " --zone=" : "", v->zone, strchr(v->source, ':') ? "ipv6" : "ipv4",
-				     v->source, port, proto);
-		else if (iface && *iface)
-			n = asprintf(&out, "firewall-cmd --zone=trusted --add-interface=%s", iface);
+				     v->zone[0] ? " --zone=" : "", v->zone[0] ? hg_fw_shell_word(v->zone, q1, sizeof(q1)) : "",
+				     strchr(v->source, ':') ? "ipv6" : "ipv4", v->source, port, proto);
+		else if (has_if)
+			n = asprintf(&out, "firewall-cmd --zone=trusted --add-interface=%s",
+				     hg_fw_shell_word(iface, q1, sizeof(q1)));
 		else
 			n = asprintf(&out, "firewall-cmd --add-port=%u/%s", port, proto);
 		break;
 	case HG_FW_POLICY_DROP:
-	case HG_FW_RULE_DROP:
-		if (iface && *iface)
-			n = asprintf(&out, "nft insert rule %s %s %s iifname \"%s\" %s dport %u accept", v->family,
-				     v->table, v->chain, iface, proto, port);
+	case HG_FW_RULE_DROP: {
+		_cleanup_free_ char *cmd = NULL;
+		if (has_if)
+			n = asprintf(&cmd, "insert rule %s %s %s iifname \"%s\" %s dport %u accept", v->family, v->table,
+				     v->chain, iface, proto, port);
 		else
-			n = asprintf(&out, "nft insert rule %s %s %s %s dport %u accept", v->family, v->table,
-				     v->chain, proto, port);
+			n = asprintf(&cmd, "insert rule %s %s %s %s dport %u accept", v->family, v->table, v->chain, proto,
+				     port);
+		if (n < 0)
+			return NULL;
+		if (shell_safe(v->table) && shell_safe(v->chain) && (!has_if || shell_safe(iface)))
+			n = asprintf(&out, "nft %s", cmd);
+		else {
+			_cleanup_free_ char *q = malloc(strlen(cmd) * 4 + 3);
+			n = q ? asprintf(&out, "nft %s", hg_fw_shell_word(cmd, q, strlen(cmd) * 4 + 3)) : -1;
+		}
 		break;
+	}
 	case HG_FW_IPTABLES:
 	case HG_FW_DOCKER: {
 		/* iptables-nft's tables are changed with iptables, as their owner does; Docker
 		 * keeps DOCKER-USER for the user's own rules, before its own. */
 		const char *cmd = strcmp(v->family, "ip6") == 0 ? "ip6tables" : "iptables";
-		const char *chain = v->shape == HG_FW_DOCKER ? "DOCKER-USER" : v->chain;
-		if (iface && *iface)
-			n = asprintf(&out, "%s -I %s -i %s -p %s --dport %u -j ACCEPT", cmd, chain, iface, proto, port);
+		const char *chain = hg_fw_shell_word(v->shape == HG_FW_DOCKER ? "DOCKER-USER" : v->chain, q1, sizeof(q1));
+		if (has_if)
+			n = asprintf(&out, "%s -I %s -i %s -p %s --dport %u -j ACCEPT", cmd, chain,
+				     hg_fw_shell_word(iface, q2, sizeof(q2)), proto, port);
 		else
 			n = asprintf(&out, "%s -I %s -p %s --dport %u -j ACCEPT", cmd, chain, proto, port);
 		break;
@@ -265,8 +344,13 @@ char *hg_fw_fix(const struct hg_fw_verdict *v, const char *iface, const char *pr
 
 enum match { M_NO, M_YES, M_UNKNOWN };
 
+/* Chain walks visit at most this many ruleset items in all: jumps fan out (20 rules
+ * jumping on through 8 chains are 20^8 walks), and doctor must answer. */
+#define EVAL_BUDGET 4000000
+
 struct eval {
-	json_t *rs, *before;
+	json_t *rs, *before; /* before: counters_index() of the ruleset before the probe */
+	size_t steps;
 	const struct hg_fw_probe *p;
 	const char *family, *table; /* of the chain being walked */
 	const char *hook;
@@ -535,6 +619,29 @@ static enum match eval_match(struct eval *e, json_t *match)
 	return m;
 }
 
+static bool rule_could_match(json_t *rs, const struct hg_fw_probe *p, json_t *rule)
+{
+	struct eval e = {.rs = rs, .p = p, .family = str_of(rule, "family"), .table = str_of(rule, "table")};
+	json_t *x;
+	size_t i;
+	json_array_foreach(json_object_get(rule, "expr"), i, x) {
+		json_t *m = json_object_get(x, "match");
+		if (m && eval_match(&e, m) == M_NO)
+			return false;
+	}
+	return true;
+}
+
+int hg_fw_find_dropper(json_t *before, json_t *after, struct hg_fw_verdict *v)
+{
+	return find_dropper(before, after, NULL, v);
+}
+
+int hg_fw_find_dropper_for(json_t *before, json_t *after, const struct hg_fw_probe *p, struct hg_fw_verdict *v)
+{
+	return find_dropper(before, after, p, v);
+}
+
 enum outcome { O_NEXT, O_ACCEPT, O_DROP, O_RETURN };
 
 static int walk_chain(struct eval *e, const char *chain, int depth, struct hg_fw_verdict *v);
@@ -683,6 +790,12 @@ static int walk_chain(struct eval *e, const char *chain, int depth, struct hg_fw
 		e->uncertain = true;
 		return O_NEXT;
 	}
+	if (e->steps > EVAL_BUDGET) {
+		unknown(e, "more jumps than doctor follows");
+		e->uncertain = true;
+		return O_NEXT;
+	}
+	e->steps += json_array_size(json_object_get(e->rs, "nftables"));
 	foreach_item(e->rs, "rule", i, r) {
 		if (!same_chain(r, e->family, e->table, chain))
 			continue;
@@ -703,6 +816,8 @@ static bool on_path(const struct eval *e, json_t *c, const char *hook)
 		if (strcmp(fam, "netdev") != 0 && strcmp(fam, "inet") != 0)
 			return false;
 		json_t *dev = json_object_get(c, "dev");
+		if (!dev) /* nft before 1.0.7 does not list an ingress chain's device: maybe */
+			return true;
 		if (json_is_string(dev))
 			return e->p->iifname && strcmp(json_string_value(dev), e->p->iifname) == 0;
 		json_t *d;
@@ -722,7 +837,8 @@ int hg_fw_match_probe(json_t *before, json_t *ruleset, const struct hg_fw_probe 
 	if (!ruleset || !p)
 		return 0;
 	const char *hooks[] = {"ingress", "prerouting", p->local ? "input" : "forward"};
-	struct eval e = {.rs = ruleset, .before = before, .p = p};
+	json_auto_t *idx = counters_index(before);
+	struct eval e = {.rs = ruleset, .before = idx, .p = p};
 	for (size_t h = 0; h < ARRAY_SIZE(hooks); h++) {
 		/* Its base chains in priority order; equal priorities in listing order. */
 		json_t *c, *done = json_array();
@@ -751,6 +867,10 @@ int hg_fw_match_probe(json_t *before, json_t *ruleset, const struct hg_fw_probe 
 			e.hook = hooks[h];
 			e.uncertain = false;
 			e.why[0] = '\0';
+			if (strcmp(hooks[h], "ingress") == 0 && !json_object_get(best, "dev")) {
+				unknown(&e, "the ingress chain's device");
+				e.uncertain = true;
+			}
 			enum outcome o = walk_chain(&e, str_of(best, "name"), 0, v);
 			if (o == O_DROP) {
 				json_decref(done);

@@ -95,9 +95,16 @@ enum hg_fw_shape hg_fw_shape_of(json_t *ruleset, struct hg_fw_verdict *v);
  * filled when a drop or reject rule counted it, or when the probe went through an input
  * chain whose policy is drop without any accept rule counting it; 0 when nothing says so. */
 int hg_fw_find_dropper(json_t *before, json_t *after, struct hg_fw_verdict *v);
+/* The same, but a drop rule whose counter moved is taken only if its matches may hold for
+ * probe p (other packets may have moved it meanwhile: a rule of another port is not the
+ * probe's). */
+int hg_fw_find_dropper_for(json_t *before, json_t *after, const struct hg_fw_probe *p, struct hg_fw_verdict *v);
 
 /* The command that lets proto/port in on iface (NULL iface: any) for the verdict's shape,
  * as a heap string: an accept for that interface (firewalld, whose rules cannot name an
  * interface: for the source address in the zone that handles it) and port only. */
 char *hg_fw_fix(const struct hg_fw_verdict *v, const char *iface, const char *proto, unsigned port);
+/* s as one shell word, safe to paste: itself when it holds only [A-Za-z0-9_.,:/@%+=-],
+ * else in single quotes (a ' as '\''), into buf (4 bytes a character and 3 more). */
+const char *hg_fw_shell_word(const char *s, char *buf, size_t size);
 const char *hg_fw_shape_name(enum hg_fw_shape s);

@@ -382,11 +382,15 @@ static int check_rp_filter(struct doctor *d)
 				     "rp_filter on %s is %d and replies to %s leave through %s", d->iif[0], eff, ipbuf,
 				     out_if);
 	d->rp_strict = true;
+	char key[64], q[300];
+	/* sysctl reads dots as separators: a name with one (a VLAN's eth0.100) is written
+	 * with slashes, which keep the dots after them. */
+	snprintf(key, sizeof(key), strchr(d->iif[0], '.') ? "net/ipv4/conf/%s/rp_filter=2" : "net.ipv4.conf.%s.rp_filter=2",
+		 d->iif[0]);
 	if (all == 1)
-		snprintf(fix, sizeof(fix), "sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.%s.rp_filter=2",
-			 d->iif[0]);
+		snprintf(fix, sizeof(fix), "sysctl -w net.ipv4.conf.all.rp_filter=2 %s", hg_fw_shell_word(key, q, sizeof(q)));
 	else
-		snprintf(fix, sizeof(fix), "sysctl -w net.ipv4.conf.%s.rp_filter=2", d->iif[0]);
+		snprintf(fix, sizeof(fix), "sysctl -w %s", hg_fw_shell_word(key, q, sizeof(q)));
 	return hg_checks_add(d->out, "rp-filter", HG_CHECK_FAIL, fix,
 			     "rp_filter is strict (1) on %s but the route back to %s leaves through %s: the host drops "
 			     "the container's packets",
@@ -509,7 +513,7 @@ static void find_rule(struct doctor *d, int s, json_t *before, json_t *after, co
 			f->ev = EV_TRACE;
 			f->certain = true;
 		}
-	} else if (hg_fw_find_dropper(before, after, &f->v) && f->v.handle) {
+	} else if (hg_fw_find_dropper_for(before, after, &probe, &f->v) && f->v.handle) {
 		f->ev = EV_COUNTER;
 		f->certain = true;
 		snprintf(f->v.verdict, sizeof(f->v.verdict), "drop");
@@ -541,12 +545,27 @@ static void describe(const struct finding *f, char *buf, size_t size)
 			 f->v.chain);
 }
 
+/* A JSON string of bytes from the ruleset (a comment in the rule's text, a name may hold
+ * any byte): invalid UTF-8 becomes '?', as in the checks' strings, rather than json_pack
+ * failing and the "rule" being lost. NULL stays NULL. */
+static json_t *ruleset_text(const char *s)
+{
+	if (!s)
+		return NULL;
+	_cleanup_free_ char *copy = strdup(s);
+	if (!copy)
+		return NULL;
+	hg_utf8_sanitize(copy);
+	return json_string(copy);
+}
+
 static json_t *rule_json(const struct finding *f)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:s?, s:s, s:s, s:b, s:s?}", "shape", hg_fw_shape_name(f->v.shape),
-			 "family", f->v.family, "table", f->v.table, "chain", f->v.chain, "handle", (json_int_t) f->v.handle,
-			 "text", f->text, "verdict", f->v.verdict[0] ? f->v.verdict : "drop", "evidence",
-			 evidence_name[f->ev], "certain", f->certain, "unevaluated", f->certain ? NULL : f->v.unknown);
+	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:o?, s:s, s:s, s:b, s:o?}", "shape", hg_fw_shape_name(f->v.shape),
+			 "family", f->v.family, "table", ruleset_text(f->v.table), "chain", ruleset_text(f->v.chain),
+			 "handle", (json_int_t) f->v.handle, "text", ruleset_text(f->text), "verdict",
+			 f->v.verdict[0] ? f->v.verdict : "drop", "evidence", evidence_name[f->ev], "certain", f->certain,
+			 "unevaluated", ruleset_text(f->certain ? NULL : f->v.unknown));
 }
 
 static int add_finding(struct doctor *d, const char *id, enum hg_check_status st, const struct finding *f,
@@ -643,9 +662,9 @@ static int probe_one(struct doctor *d, int s, const struct hg_ip *dst, const str
 		return hg_checks_add(d->out, id, HG_CHECK_FAIL, "fix rp_filter (see the rp-filter check)",
 				     "%s: no answer: the host's strict rp_filter drops the container's packets", what);
 	if (s == 0 && d->back_if[0] && strcmp(d->back_if, d->iif[0]) != 0) {
-		char fix[256];
+		char fix[256], q[80];
 		snprintf(fix, sizeof(fix), "route %s back through %s on the host (ip route replace %s dev %s)", d->back_ip,
-			 d->iif[0], d->back_ip, d->iif[0]);
+			 d->iif[0], d->back_ip, hg_fw_shell_word(d->iif[0], q, sizeof(q)));
 		return hg_checks_add(d->out, id, HG_CHECK_FAIL, fix,
 				     "%s: no answer: the host's replies to %s leave through %s, not %s where the "
 				     "container's packets arrive",

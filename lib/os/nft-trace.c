@@ -93,7 +93,34 @@ static void untrap_signals(void)
 		sigaction(trapped[i], &del.old[i], NULL);
 }
 
-/* Tables of doctors that are gone (killed with SIGKILL mid-probe), removed. */
+/* Is inet table name one a doctor made: its chains "pre" and "out" and nothing else? A
+ * table of the user's that happens to be named like ours is theirs to keep. */
+static bool doctor_shaped(const char *name)
+{
+	json_t *t = NULL, *item;
+	struct hg_error e = {0};
+	char cmd[128];
+	size_t i, chains = 0;
+	bool ours = true;
+	snprintf(cmd, sizeof(cmd), "list table inet %s", name);
+	if (hg_nft_list_json(cmd, &t, &e) < 0 || !t)
+		return false;
+	json_array_foreach(json_object_get(t, "nftables"), i, item) {
+		json_t *c = json_object_get(item, "chain");
+		const char *n = json_string_value(json_object_get(c, "name"));
+		if (json_object_get(item, "metainfo") || json_object_get(item, "table") || json_object_get(item, "rule"))
+			continue;
+		if (n && (strcmp(n, "pre") == 0 || strcmp(n, "out") == 0))
+			chains++;
+		else
+			ours = false; /* another chain, a set, a map... */
+	}
+	json_decref(t);
+	return ours && chains == 2;
+}
+
+/* Tables of doctors that are gone (an older doctor's, without flags owner, killed with
+ * SIGKILL mid-probe), removed. */
 static void reap_dead(void)
 {
 	json_t *tables = NULL, *item;
@@ -107,12 +134,26 @@ static void reap_dead(void)
 		if (!name || strncmp(name, HG_TRACE_TABLE_PREFIX, strlen(HG_TRACE_TABLE_PREFIX)) != 0)
 			continue;
 		long pid = strtol(name + strlen(HG_TRACE_TABLE_PREFIX), &end, 10);
-		if (*end || pid <= 0 || pid == (long) getpid() || kill((pid_t) pid, 0) == 0 || errno != ESRCH)
+		if (*end || pid <= 0 || pid == (long) getpid() || kill((pid_t) pid, 0) == 0 || errno != ESRCH ||
+		    !doctor_shaped(name))
 			continue;
 		snprintf(cmd, sizeof(cmd), "delete table inet %s", name);
 		hg_nft_run(cmd, &e);
 	}
 	json_decref(tables);
+}
+
+/* Before the table exists, or when making it failed (nothing of ours is there): unsubscribe
+ * and disarm, deleting nothing. */
+static void abandon(struct hg_nft_trace *tr)
+{
+	if (del.armed) {
+		del.armed = 0;
+		untrap_signals();
+	}
+	if (tr->mon >= 0)
+		close(tr->mon);
+	tr->mon = -1;
 }
 
 int hg_nft_trace_start(struct hg_nft_trace *tr, const struct hg_ip *saddr, const struct hg_ip *daddr,
@@ -154,18 +195,20 @@ int hg_nft_trace_start(struct hg_nft_trace *tr, const struct hg_ip *saddr, const
 	 * One transaction: the table is there whole or not at all. */
 	_cleanup_free_ char *text = NULL;
 	if (asprintf(&text,
-		     "add table inet %1$s\n"
+		     "create table inet %1$s { flags owner; }\n"
 		     "add chain inet %1$s pre { type filter hook prerouting priority -1000000; policy accept; }\n"
 		     "add chain inet %1$s out { type filter hook output priority -1000000; policy accept; }\n"
 		     "add rule inet %1$s pre %2$s%3$s daddr %4$s %5$s sport %6$u %5$s dport %7$u meta nftrace set 1\n"
 		     "add rule inet %1$s pre %8$s%3$s saddr %4$s %5$s sport %7$u %5$s dport %6$u meta nftrace set 1\n"
 		     "add rule inet %1$s out %8$s%3$s saddr %4$s %5$s sport %7$u %5$s dport %6$u meta nftrace set 1\n",
 		     tr->table, s, ipf, d, proto, sport, dport, r) < 0) {
-		hg_nft_trace_stop(tr);
+		abandon(tr);
 		return hg_error_oom(err);
 	}
+	/* "create": a table of that name already there (a user's, or another doctor's of the
+	 * same PID in another PID namespace) fails the transaction, and is not ours to delete. */
 	if (hg_nft_run(text, err) < 0) {
-		hg_nft_trace_stop(tr);
+		abandon(tr);
 		return -1;
 	}
 	return 0;
@@ -205,6 +248,11 @@ static const char *family_name(int f)
 		return "arp";
 	}
 	return "?";
+}
+
+static bool is_drop(const struct hg_fw_trace_event *e)
+{
+	return (e->type == HG_TRACE_RULE && e->verdict == 0) || (e->type == HG_TRACE_POLICY && e->policy == 0);
 }
 
 /* Trace ids of the probe's packets: their first event in each base chain carries the
@@ -287,8 +335,16 @@ size_t hg_nft_trace_read(struct hg_nft_trace *tr, int wait_ms, struct hg_fw_trac
 			for (size_t i = 0; i < n_ours; i++)
 				known |= ours[i] == e.id;
 			keep &= known;
-			if (!keep || strcmp(e.table, tr->table) == 0 || n == max)
+			if (!keep || strcmp(e.table, tr->table) == 0)
 				continue;
+			if (n == max) {
+				/* Full (every rule the probe matches is an event: 64 counters before the
+				 * drop filled it): the drop is what names the rule, so it takes the last
+				 * place unless a drop holds it already. */
+				if (is_drop(&e) && !is_drop(&ev[max - 1]))
+					ev[max - 1] = e;
+				continue;
+			}
 			ev[n++] = e;
 		}
 	}

@@ -13,8 +13,11 @@
  *
  * The table goes on every path: hg_nft_trace_stop after the probe; SIGINT, SIGTERM and
  * SIGHUP (handlers installed while it exists send a ready-made delete batch on a socket
- * opened beforehand, then let the signal kill the process); and a table left by a doctor
- * that died otherwise (SIGKILL) is removed by the next doctor that traces. */
+ * opened beforehand, then let the signal kill the process); and the table is made with
+ * `flags owner`, which ties it to the socket of the libnftables context kept for the
+ * process's life (os/nft.c): the kernel removes it when the process ends however it ends
+ * (SIGKILL). A table without the flag, left by an older doctor, is removed by the next
+ * doctor that traces. */
 #pragma once
 
 #include <stddef.h>

@@ -239,9 +239,10 @@ int hg_listeners_parse(const char *text, int family, enum hg_proto proto, uint16
 			return -EINVAL;
 		if (strtoul(colon + 1, NULL, 16) != port || st != want)
 			continue;
-		if (is_any(&ip))
+		if (is_any(&ip)) {
 			l->wildcard = true;
-		else if (is_loopback(&ip))
+			l->wildcard6 |= family == AF_INET6;
+		} else if (is_loopback(&ip))
 			l->loopback = true;
 		else if (l->n_other < ARRAY_SIZE(l->other))
 			l->other[l->n_other++] = ip;
@@ -281,7 +282,9 @@ int hg_listeners_read(enum hg_proto proto, uint16_t port, struct hg_listeners *l
 
 bool hg_listeners_cover(const struct hg_listeners *l, const struct hg_ip *addr)
 {
-	if (l->wildcard || (l->loopback && is_loopback(addr)))
+	/* 0.0.0.0 takes no IPv6 connection: a refused IPv6 probe with only it is "nothing
+	 * listens", not "a firewall rejects it". */
+	if (l->wildcard6 || (l->wildcard && addr->family == AF_INET) || (l->loopback && is_loopback(addr)))
 		return true;
 	for (size_t i = 0; i < l->n_other; i++)
 		if (hg_ip_equal(&l->other[i], addr))

@@ -38,6 +38,7 @@ const char *hg_probe_result_name(enum hg_probe_result r);
 /* Who listens on one port (TCP LISTEN sockets, bound UDP sockets). */
 struct hg_listeners {
 	bool wildcard; /* 0.0.0.0 or :: */
+	bool wildcard6; /* :: (IPv6, and IPv4 too unless IPV6_V6ONLY): 0.0.0.0 is IPv4 only */
 	bool loopback; /* 127.0.0.0/8, ::1 */
 	struct hg_ip other[8]; /* other addresses bound */
 	size_t n_other;

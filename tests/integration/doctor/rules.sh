@@ -133,4 +133,18 @@ dr_expect 1
 hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: the host's input path drops it (nftables: inet myfw input rule handle 2: fib daddr type local tcp dport 8080 drop), traced"
 hg_assert_eq "$(dr_ruleset)" "$before" "the ruleset after doctor"
 flush
+
+# 8. A drop in a netdev ingress chain of the container's interface, before every hook the
+# trace marks at: named from the rules (certain where nft lists the chain's device, "may"
+# where it does not: nft before 1.0.7).
+nft_host -f - <<NFT
+table netdev n {
+	chain ing {
+		type filter hook ingress device "$DR_IF" priority 0;
+		tcp dport 8080 drop
+	}
+}
+NFT
+dr_rule_case 1 "(nftables: netdev n ing rule handle 2: tcp dport 8080 drop)" --port 8080
+flush
 hg_log "ok"
