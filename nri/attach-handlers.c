@@ -414,8 +414,10 @@ static bool pod_listed(const struct hg_nri_pod *pods, size_t n, const char *id)
 	return false;
 }
 
-/* Records of pods the runtime no longer has, or whose namespace is gone. */
-static int collect_gone(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pods, size_t n_pods)
+/* Records of pods the runtime no longer has, or whose namespace is gone; past until, the
+ * rest stay for the next connection or `gc` (*deferred counts them). */
+static int collect_gone(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pods, size_t n_pods, int64_t until,
+			size_t *deferred)
 {
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_strv_ char **paths = NULL;
@@ -431,6 +433,10 @@ static int collect_gone(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *po
 	for (size_t i = 0; paths && paths[i]; i++) {
 		_cleanup_record_ struct hg_record r = {0};
 		bool found = false;
+		if (hg_monotonic_ms() > until) {
+			(*deferred)++;
+			continue;
+		}
 		if (hg_record_load(paths[i], &r, &found, &err) == 0 && found && r.container_id &&
 		    pod_listed(pods, n_pods, r.container_id) && hg_attach_netns_alive(&r))
 			continue;
@@ -495,7 +501,7 @@ static int on_synchronize(void *ctx, const struct hg_nri_call *call, const struc
 			named++;
 		}
 	}
-	int gone = collect_gone(c, pods, n_pods);
+	int gone = collect_gone(c, pods, n_pods, until, &deferred);
 	/* Hosts registries of pods that went while we were away, the hook's leftovers; past
 	 * the budget, for the next connection or `gc`. */
 	int collected = hg_monotonic_ms() < until ? hg_hook_collect(c->base.state_dir, c->log) : 0;
