@@ -485,15 +485,17 @@ static int on_synchronize(void *ctx, const struct hg_nri_call *call, const struc
 		/* created, paused or running: a stopped container's names went at its stop */
 		if (!m || !usable_source(m->source) || ctr->state < 1 || ctr->state > 3)
 			continue;
+		/* Before the look-up, which goes through every pod: thousands of containers
+		 * times thousands of pods took seconds past the deadline. */
+		if (hg_monotonic_ms() > until) {
+			deferred++;
+			continue;
+		}
 		for (size_t j = 0; j < n_pods && !pod; j++)
 			if (strcmp(pods[j].id, ctr->pod_sandbox_id) == 0)
 				pod = &pods[j];
 		if (!pod)
 			continue;
-		if (hg_monotonic_ms() > until) {
-			deferred++;
-			continue;
-		}
 		if (write_names(c, pod, ctr, m, &e) < 0) {
 			hg_logf(c->log, "synchronize: container %.100s: %s", ctr->id, e.msg);
 			failed++;
