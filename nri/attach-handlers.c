@@ -414,8 +414,10 @@ static bool pod_listed(const struct hg_nri_pod *pods, size_t n, const char *id)
 	return false;
 }
 
-/* Records of pods the runtime no longer has, or whose namespace is gone. */
-static int collect_gone(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pods, size_t n_pods)
+/* Records of pods the runtime no longer has, or whose namespace is gone; past until, the
+ * rest stay for the next connection or `gc` (*deferred counts them). */
+static int collect_gone(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *pods, size_t n_pods, int64_t until,
+			size_t *deferred)
 {
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_strv_ char **paths = NULL;
@@ -431,6 +433,10 @@ static int collect_gone(struct hg_nri_attach_ctx *c, const struct hg_nri_pod *po
 	for (size_t i = 0; paths && paths[i]; i++) {
 		_cleanup_record_ struct hg_record r = {0};
 		bool found = false;
+		if (hg_monotonic_ms() > until) {
+			(*deferred)++;
+			continue;
+		}
 		if (hg_record_load(paths[i], &r, &found, &err) == 0 && found && r.container_id &&
 		    pod_listed(pods, n_pods, r.container_id) && hg_attach_netns_alive(&r))
 			continue;
@@ -479,15 +485,17 @@ static int on_synchronize(void *ctx, const struct hg_nri_call *call, const struc
 		/* created, paused or running: a stopped container's names went at its stop */
 		if (!m || !usable_source(m->source) || ctr->state < 1 || ctr->state > 3)
 			continue;
+		/* Before the look-up, which goes through every pod: thousands of containers
+		 * times thousands of pods took seconds past the deadline. */
+		if (hg_monotonic_ms() > until) {
+			deferred++;
+			continue;
+		}
 		for (size_t j = 0; j < n_pods && !pod; j++)
 			if (strcmp(pods[j].id, ctr->pod_sandbox_id) == 0)
 				pod = &pods[j];
 		if (!pod)
 			continue;
-		if (hg_monotonic_ms() > until) {
-			deferred++;
-			continue;
-		}
 		if (write_names(c, pod, ctr, m, &e) < 0) {
 			hg_logf(c->log, "synchronize: container %.100s: %s", ctr->id, e.msg);
 			failed++;
@@ -495,7 +503,7 @@ static int on_synchronize(void *ctx, const struct hg_nri_call *call, const struc
 			named++;
 		}
 	}
-	int gone = collect_gone(c, pods, n_pods);
+	int gone = collect_gone(c, pods, n_pods, until, &deferred);
 	/* Hosts registries of pods that went while we were away, the hook's leftovers; past
 	 * the budget, for the next connection or `gc`. */
 	int collected = hg_monotonic_ms() < until ? hg_hook_collect(c->base.state_dir, c->log) : 0;

@@ -227,7 +227,7 @@ static void free_sync_parts(struct hg_nri_session *s)
 		hgnri__synchronize_request__free_unpacked(s->sync_parts[i], &s->budget.allocator);
 	free(s->sync_parts);
 	s->sync_parts = NULL;
-	s->n_sync_parts = s->sync_bytes = 0;
+	s->n_sync_parts = s->sync_bytes = s->sync_decoded = 0;
 }
 
 static int deliver_sync(struct hg_nri_session *s, const struct hg_nri_call *call, struct answer *ans,
@@ -288,9 +288,16 @@ out:
 static int m_synchronize(struct hg_nri_session *s, const struct hg_nri_call *call, const uint8_t *p, size_t len,
 	struct answer *ans, struct hg_error *err)
 {
+	/* The parts held count against this one's budget: each decoded within its own, 16
+	 * parts of tiny pods held 700 MB. */
+	size_t before = s->budget.used;
+	s->budget.used += s->sync_decoded;
 	Hgnri__SynchronizeRequest *req = hgnri__synchronize_request__unpack(&s->budget.allocator, len, p);
-	if (!req)
+	if (!req) {
+		free_sync_parts(s);
 		return BAD_PAYLOAD(ans, "SynchronizeRequest");
+	}
+	s->sync_decoded = s->budget.used - before;
 	if (s->n_sync_parts >= SESSION_SYNC_PARTS_MAX || s->sync_bytes + len > SESSION_SYNC_BYTES_MAX) {
 		hgnri__synchronize_request__free_unpacked(req, &s->budget.allocator);
 		free_sync_parts(s);

@@ -73,6 +73,7 @@ struct hg_nri_session {
 	/* The parts of a split Synchronize until the last one (more = false). */
 	void **sync_parts; /* Hgnri__SynchronizeRequest * */
 	size_t n_sync_parts, sync_bytes;
+	size_t sync_decoded; /* what the parts held cost the allocation budget */
 	/* What a broken or hostile peer made us ignore or refuse; logged a few times each. */
 	uint64_t ignored, refused;
 };
