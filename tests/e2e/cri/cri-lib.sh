@@ -165,10 +165,12 @@ cri_containerd_start() {
 		# One call per top-level tree: e2e_cover_paths overlays only one of several
 		# missing-path ancestors of the same length (sort -n -u), so /run, /opt and
 		# /etc in one call would leave two of them written on the machine.
-		e2e_cover_paths "$d/ovl" /run/containerd "$d/run" /run/nri "$d/nri-run" || exit 1
-		if [ -n "$3" ]; then
-			e2e_cover_paths "$d/ovl" /run/host-gateway "$d/run-host-gateway" || exit 1
-		fi
+		# /run/host-gateway in the same call: a second call would lay a new overlay over
+		# /run (when /run/host-gateway is missing, as on a fresh machine) that hides the
+		# bind mounts of the first call (the NRI socket then went to the overlay).
+		own_run=()
+		[ -z "$3" ] || own_run=(/run/host-gateway "$d/run-host-gateway")
+		e2e_cover_paths "$d/ovl" /run/containerd "$d/run" /run/nri "$d/nri-run" "${own_run[@]}" || exit 1
 		e2e_cover_paths "$d/ovl" /var/lib/cni "$d/var-lib-cni" || exit 1
 		e2e_cover_paths "$d/ovl" /opt/cni/bin "$d/opt-cni-bin" /opt/nri "$d/nri-opt" || exit 1
 		e2e_cover_paths "$d/ovl" /etc/containerd "$d/etc-containerd" \

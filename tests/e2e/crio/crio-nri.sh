@@ -35,6 +35,7 @@ ec_port_free "$PORT"
 machine_paths() { ec_machine_paths /etc/containers /etc/crio /etc/nri /opt /run/crio /run/nri /run/host-gateway /var/lib/crio; }
 machine_paths >"$HG_TMP/machine.before"
 sha_hosts=$(sha256sum /etc/hosts)
+hg_guard_forwarding on
 hg_snapshot_host
 
 D=$HG_TMP/crio-$$

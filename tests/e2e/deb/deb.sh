@@ -62,7 +62,7 @@ etc_fp=$(sha256sum /etc/hosts)
 # The state folder may hold what an earlier use of host-gateway left (a registry of a hosts
 # file, by-netns links): postrm keeps the folder then. Asserted below: what the package's own
 # containers made is gone, and what was there before is still there.
-_deb_state_in_use() { find /run/host-gateway -mindepth 2 \( -name '*.json' -o -type l \) 2>/dev/null | sort; }
+_deb_state_in_use() { { find /run/host-gateway -mindepth 2 \( -name '*.json' -o -type l \) 2>/dev/null || :; } | sort; }
 state_before=$(_deb_state_in_use)
 
 # 1. Build (offline, lintian).

@@ -45,6 +45,7 @@ ec_port_free "$PORT"
 machine_paths() { ec_machine_paths /run/nri /opt/nri /etc/nri /run/host-gateway; }
 machine_paths >"$HG_TMP/machine.before"
 sha_hosts=$(sha256sum /etc/hosts)
+hg_guard_forwarding on
 hg_snapshot_host
 
 D=$HG_TMP/ctrd-$$
