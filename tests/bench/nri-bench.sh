@@ -37,6 +37,8 @@ PODS=${BENCH_PODS:-5}
 
 SUBNET=10.215.26.0/24
 hg_subnet_free "$SUBNET"
+# ptp switches ip_forward on: the guard restores it and drops forwarding off the machine.
+hg_guard_forwarding on
 D=$HG_TMP/ctrd-$$
 mkdir -p "$D"/{net.d,opt-cni-bin,ipam}
 cri_kindnet_conflist 1.1.0 "$SUBNET" "$D/ipam" '[]' >"$D/net.d/10-kindnet.conflist"

@@ -87,10 +87,28 @@ _hg_exit() {
 	# goes. A run that made the folder takes it away.
 	if [ -n "$HG_HAVE_LOCK" ]; then
 		_hg_run_leaks || { [ "$rc" -eq 0 ] && rc=1; }
+		_hg_forwarding_kept || { [ "$rc" -eq 0 ] && rc=1; }
 	fi
 	[ -n "${HG_MADE_RUN_DIR:-}" ] && [ -n "$HG_HAVE_LOCK" ] && rm -rf /run/host-gateway
 	[ -n "$HG_HAVE_LOCK" ] && rm -rf "$HG_LOCK_DIR"
 	exit "$rc"
+}
+
+# _hg_forwarding_kept: a runtime or plugin a test starts (ptp, bridge with isGateway,
+# CRI-O) switches the machine's forwarding on; hg_guard_forwarding puts it back. A test
+# that left it changed is named, fails, and the value it found is restored.
+_hg_forwarding_kept() {
+	local f now kept=0
+	for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding; do
+		[ -e "$f" ] || continue
+		now=$(cat "$f")
+		[ "$now" = "${HG_FORWARDING_BEFORE[$f]:-$now}" ] && continue
+		printf '[%s] FAIL: left %s at %s (it was %s; hg_guard_forwarding restores it)\n' \
+			"${HG_NAME:-hg}" "$f" "$now" "${HG_FORWARDING_BEFORE[$f]}" >&2
+		echo "${HG_FORWARDING_BEFORE[$f]}" >"$f"
+		kept=1
+	done
+	return "$kept"
 }
 
 # _hg_run_entries: what /run/host-gateway holds beyond what a user's own use leaves there
@@ -220,6 +238,11 @@ hg_init() {
 	HG_MADE_RUN_DIR=
 	[ -e /run/host-gateway ] || HG_MADE_RUN_DIR=1
 	HG_RUN_BEFORE=$(_hg_run_entries)
+	declare -gA HG_FORWARDING_BEFORE=()
+	local fwd
+	for fwd in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding; do
+		[ -e "$fwd" ] && HG_FORWARDING_BEFORE[$fwd]=$(cat "$fwd")
+	done
 
 	if [ -z "${HG_BIN:-}" ]; then
 		if [ -n "${MESON_BUILD_ROOT:-}" ]; then

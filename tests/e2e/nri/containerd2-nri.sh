@@ -31,6 +31,8 @@ T_START=$(e2e_now_ms)
 
 SUBNET=10.215.24.0/24
 hg_subnet_free "$SUBNET"
+# ptp switches ip_forward on: the guard restores it and drops forwarding off the machine.
+hg_guard_forwarding on
 machine_paths() { ec_machine_paths /run/nri /opt/nri /etc/nri; }
 machine_paths >"$HG_TMP/machine.before"
 
