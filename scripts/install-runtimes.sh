@@ -6,7 +6,7 @@
 # is not rebuilt, so a second run costs about a second. Nothing downloaded enters the tree.
 #
 # Usage: install-runtimes.sh [--print-env] [COMPONENT...]
-#   COMPONENT: containerd cri-o crictl coredns cni-plugins (default: all)
+#   COMPONENT: containerd cri-o crictl coredns cni-plugins kubernetes (default: all)
 #   --print-env: after building, print shell assignments (HG_CONTAINERD_BIN=DIR ...) for
 #                the tests to eval; the only thing written to stdout.
 # The versions below are the single place they are pinned; docs/testing.md's runtime table names them.
@@ -18,6 +18,9 @@ CRICTL_VERSION=v1.37.0     # sigs.k8s.io/cri-tools
 COREDNS_VERSION=v1.15.0    # github.com/coredns/coredns
 CNI_PLUGINS_VERSION=v1.10.0 # github.com/containernetworking/plugins: the first reference
                            # plugins that speak cniVersion 1.1.0 (STATUS, GC); Debian's are 1.1.1
+KUBERNETES_VERSION=v1.37.2 # k8s.io/kubernetes: kubelet, kube-apiserver, kube-controller-manager,
+                           # kube-scheduler, kube-proxy, kubectl; etcd is the go.etcd.io/etcd/server/v3
+                           # that this release's go.mod requires (v3.7.0)
 
 CACHE=${HG_RUNTIME_CACHE:-/var/cache/host-gateway-test}
 GO=${HG_GO:-/usr/local/go/bin/go}
@@ -27,11 +30,11 @@ components=()
 for a in "$@"; do
 	case $a in
 	--print-env) print_env=1 ;;
-	containerd | cri-o | crictl | coredns | cni-plugins) components+=("$a") ;;
+	containerd | cri-o | crictl | coredns | cni-plugins | kubernetes) components+=("$a") ;;
 	*) echo "install-runtimes: unknown argument '$a'" >&2; exit 2 ;;
 	esac
 done
-[ ${#components[@]} -gt 0 ] || components=(containerd cri-o crictl coredns cni-plugins)
+[ ${#components[@]} -gt 0 ] || components=(containerd cri-o crictl coredns cni-plugins kubernetes)
 
 log() { echo "install-runtimes: $*" >&2; }
 
@@ -171,6 +174,84 @@ build_cni_plugins() {
 	touch "$dir/.complete"
 }
 
+# Kubernetes cannot be `go install`ed by module path: k8s.io/kubernetes's go.mod replaces
+# each staging module (k8s.io/api, k8s.io/kubelet, ...) by a folder of its own tree, and go
+# install refuses a module with replace directives. The usual way round, written here: a
+# small build module of our own (in the cache, never in the repository) that requires
+# k8s.io/kubernetes at the release and replaces each staging module by its published
+# version of the same release (v1.37.2 -> v0.37.2), read from the release's own go.mod so
+# that a newer pin brings its own list. etcd comes from the same graph: a three-line main
+# of ours calls etcdmain.Main of the go.etcd.io/etcd/server/v3 the release requires (the
+# etcd binary's own module, go.etcd.io/etcd/v3, has replace directives too). The version
+# variables of component-base are set as Kubernetes' own build sets them, so that every
+# component reports v1.37.2 (kubelet registers its node with it).
+build_kubernetes() {
+	local dir=$CACHE/kubernetes-$KUBERNETES_VERSION
+	complete "$dir" && return 0
+	need_go
+	log "building Kubernetes $KUBERNETES_VERSION and etcd (about 20 minutes on 2 cores the first time)"
+	rm -rf "$dir"
+	mkdir -p "$dir/bin"
+	local gomod work minor=${KUBERNETES_VERSION#v1.} staging
+	minor=${minor%%.*}
+	gomod=$("$GO" mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+	[ -f "$gomod" ] || { log "k8s.io/kubernetes $KUBERNETES_VERSION: no go.mod from the module proxy"; exit 1; }
+	staging=$(sed -n 's|^[[:space:]]*\(k8s.io/[a-z0-9-]*\) => ./staging/src/.*|\1|p' "$gomod")
+	[ -n "$staging" ] || { log "k8s.io/kubernetes $KUBERNETES_VERSION: no staging replace directives in its go.mod"; exit 1; }
+	work=$CACHE/work-kubernetes
+	rm -rf "$work"
+	mkdir -p "$work/etcd"
+	{
+		echo "module hgtest/kubernetes"
+		echo
+		sed -n 's/^go \(.*\)$/go \1/p; s/^godebug \(.*\)$/godebug \1/p' "$gomod"
+		echo
+		echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+		echo
+		for m in $staging; do echo "replace $m => $m v0.$minor.${KUBERNETES_VERSION##*.}"; done
+	} >"$work/go.mod"
+	cat >"$work/tools.go" <<-'EOF'
+		//go:build tools
+
+		// The Kubernetes commands this module builds, so that go mod tidy keeps their graph.
+		package tools
+
+		import (
+			_ "k8s.io/kubernetes/cmd/kube-apiserver"
+			_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+			_ "k8s.io/kubernetes/cmd/kube-proxy"
+			_ "k8s.io/kubernetes/cmd/kube-scheduler"
+			_ "k8s.io/kubernetes/cmd/kubectl"
+			_ "k8s.io/kubernetes/cmd/kubelet"
+		)
+	EOF
+	cat >"$work/etcd/main.go" <<-'EOF'
+		// etcd's own main, calling the server the Kubernetes release requires.
+		package main
+
+		import (
+			"os"
+
+			"go.etcd.io/etcd/server/v3/etcdmain"
+		)
+
+		func main() { etcdmain.Main(os.Args) }
+	EOF
+	local v=k8s.io/component-base/version ldflags
+	ldflags="-s -w -X $v.gitVersion=$KUBERNETES_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean"
+	ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+	if ! (cd "$work" && "$GO" mod tidy &&
+		GOBIN=$dir/bin "$GO" install -trimpath -ldflags "$ldflags" \
+			k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-apiserver \
+			k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler \
+			k8s.io/kubernetes/cmd/kube-proxy k8s.io/kubernetes/cmd/kubectl ./etcd) >&2; then
+		log "building Kubernetes $KUBERNETES_VERSION failed"
+		exit 1
+	fi
+	"$dir/bin/kubelet" --version >&2
+	touch "$dir/.complete"
+}
+
 # cache_name COMPONENT: its folder under CACHE.
 cache_name() {
 	case $1 in
@@ -179,6 +260,7 @@ cache_name() {
 	crictl) echo "crictl-$CRICTL_VERSION" ;;
 	coredns) echo "coredns-$COREDNS_VERSION" ;;
 	cni-plugins) echo "cni-plugins-$CNI_PLUGINS_VERSION" ;;
+	kubernetes) echo "kubernetes-$KUBERNETES_VERSION" ;;
 	esac
 }
 
@@ -206,6 +288,7 @@ main() {
 		crictl) build_crictl ;;
 		coredns) build_coredns ;;
 		cni-plugins) build_cni_plugins ;;
+		kubernetes) build_kubernetes ;;
 		esac
 	done
 
@@ -217,6 +300,7 @@ main() {
 			crictl) echo "HG_CRICTL_BIN=$CACHE/crictl-$CRICTL_VERSION/bin HG_CRICTL_VERSION=$CRICTL_VERSION" ;;
 			coredns) echo "HG_COREDNS_BIN=$CACHE/coredns-$COREDNS_VERSION/bin HG_COREDNS_VERSION=$COREDNS_VERSION" ;;
 			cni-plugins) echo "HG_CNI_PLUGINS_BIN=$CACHE/cni-plugins-$CNI_PLUGINS_VERSION/bin HG_CNI_PLUGINS_VERSION=$CNI_PLUGINS_VERSION" ;;
+			kubernetes) echo "HG_KUBE_BIN=$CACHE/kubernetes-$KUBERNETES_VERSION/bin HG_KUBE_VERSION=$KUBERNETES_VERSION" ;;
 			esac
 		done
 	fi

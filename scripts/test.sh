@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 # The runtimes of today (containerd 2.x, CRI-O, crictl, CoreDNS, the 1.1.0 reference
-# plugins), built from their releases into a cache outside the tree: minutes on a fresh
+# plugins, Kubernetes and etcd), built from their releases into a cache outside the tree: minutes on a fresh
 # machine, about a second once cached. Built here, not inside a test's timeout.
 scripts/install-runtimes.sh
 

@@ -253,7 +253,7 @@ e2e_janitor() {
 	local p a owner ns q shim cg
 	for p in $(_e2e_pids); do
 		a=$(_e2e_argv0 "$p")
-		case $a in hgt-[0-9]*-containerd | hgt-[0-9]*-podmanns) ;; *) continue ;; esac
+		case $a in hgt-[0-9]*-containerd | hgt-[0-9]*-podmanns | hgt-[0-9]*-kube*) ;; *) continue ;; esac
 		owner=${a#hgt-}
 		owner=${owner%%-*}
 		kill -0 "$owner" 2>/dev/null && continue

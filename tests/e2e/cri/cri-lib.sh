@@ -28,6 +28,10 @@
 #                                           listens at /var/run/nri/nri.sock)
 #         /run/host-gateway = DIR/run-host-gateway, with CRI_OWN_RUN=1 (a kind node's
 #                                           own /run: the hook's default stateDir)
+#         /var/lib/kubelet, /var/log/pods, /var/log/containers = DIR/kubelet,
+#                                           DIR/log-pods, DIR/log-containers, with
+#                                           CRI_KUBELET=1 (kubelet runs in this namespace:
+#                                           kube-lib.sh)
 #       so the shipped files are used with their own paths, nothing is created on the
 #       machine, and snapshot and netns mounts never reach it. With CRI_NETNS=NAME the
 #       daemon runs in that network namespace (an emulated kind node). argv[0] hgt-$$-containerd
@@ -142,7 +146,7 @@ cri_containerd_start() {
 	[ -z "$CRI_PID" ] || { echo "cri_containerd_start: already running" >&2; return 1; }
 	e2e_janitor
 	_cri_janitor
-	mkdir -p "$dir"/{root,state,run,opt,ovl,var-lib-cni,etc-containerd,opt-cni-bin,etc-host-gateway,run-host-gateway,stubs,nri-run,nri-opt,nri-etc} || return 1
+	mkdir -p "$dir"/{root,state,run,opt,ovl,var-lib-cni,etc-containerd,opt-cni-bin,etc-host-gateway,run-host-gateway,stubs,nri-run,nri-opt,nri-etc,kubelet,log-pods,log-containers} || return 1
 	CRI_DIR=$dir
 	CRI_SOCK=$dir/containerd.sock
 	CRI_CGROUP=hgt-$$-cri
@@ -171,13 +175,15 @@ cri_containerd_start() {
 		own_run=()
 		[ -z "$3" ] || own_run=(/run/host-gateway "$d/run-host-gateway")
 		e2e_cover_paths "$d/ovl" /run/containerd "$d/run" /run/nri "$d/nri-run" "${own_run[@]}" || exit 1
-		e2e_cover_paths "$d/ovl" /var/lib/cni "$d/var-lib-cni" || exit 1
+		kubelet=()
+		[ -z "$5" ] || kubelet=(/var/lib/kubelet "$d/kubelet" /var/log/pods "$d/log-pods" /var/log/containers "$d/log-containers")
+		e2e_cover_paths "$d/ovl" /var/lib/cni "$d/var-lib-cni" "${kubelet[@]}" || exit 1
 		e2e_cover_paths "$d/ovl" /opt/cni/bin "$d/opt-cni-bin" /opt/nri "$d/nri-opt" || exit 1
 		e2e_cover_paths "$d/ovl" /etc/containerd "$d/etc-containerd" \
 			/etc/host-gateway "$d/etc-host-gateway" /etc/nri "$d/nri-etc" || exit 1
 		PATH=$4:$PATH
 		exec -a "$2" "$4/containerd" --config "$d/config.toml" --log-level "${CRI_LOG_LEVEL:-warn}"
-	' cri-containerd "$dir" "hgt-$$-containerd" "${CRI_OWN_RUN:-}" "$CRI_CONTAINERD_BIN" >"$dir/containerd.log" 2>&1 &
+	' cri-containerd "$dir" "hgt-$$-containerd" "${CRI_OWN_RUN:-}" "$CRI_CONTAINERD_BIN" "${CRI_KUBELET:-}" >"$dir/containerd.log" 2>&1 &
 	CRI_PID=$!
 	hg_defer cri_containerd_stop
 	if ! e2e_wait_for 20 cri --timeout 1 Version; then
@@ -218,7 +224,7 @@ cri_containerd_stop() {
 		e2e_log "containerd (CRI) stop: mounts left under $CRI_DIR"
 		return 1
 	fi
-	rm -rf "${CRI_DIR:?}"/{root,state,run,opt,ovl,image} || :
+	rm -rf "${CRI_DIR:?}"/{root,state,run,opt,ovl,image,kubelet,log-pods,log-containers} || :
 	return "$rc"
 }
 

@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+# A real kubelet (Kubernetes built from its release by scripts/install-runtimes.sh) on the
+# private containerd 2.x of cri-lib.sh. Sourced, never run, after cri-lib.sh and hg_init.
+#
+#   kube_need                   HG_KUBE_BIN = the built Kubernetes commands (fails when
+#                               they cannot be built)
+#   kube_kubelet_start DIR NODE [EXTRA_CONFIG_JSON [KUBECONFIG]]
+#       kubelet with its config in DIR (absolute, no spaces), node name NODE, on the
+#       containerd started by cri_containerd_start with CRI_KUBELET=1: it runs in the
+#       daemon's mount and network namespaces (the pods' etc-hosts, volumes and netns
+#       mounts are the daemon's; KUBE_NODE_IP its --node-ip), so its /var/lib/kubelet, /var/log/pods and /var/log/containers are the
+#       daemon's private ones (CRI_DIR/kubelet, ...). Static pods from DIR/manifests;
+#       without KUBECONFIG it runs standalone (no API server). cgroupfs driver under the
+#       daemon's cgroup CRI_CGROUP (removed with it), cgroup v1 allowed, its servers on
+#       127.0.0.1 only (KUBE_KUBELET_PORT, KUBE_HEALTHZ_PORT). argv[0] hgt-$$-kubelet
+#       (e2e_janitor ends it if the test is SIGKILLed). Waits until /healthz answers ok;
+#       registers kube_kubelet_stop. Sets KUBE_KUBELET_PID KUBE_KUBELET_LOG.
+#   kube_kubelet_stop           TERM (KILL after 10 s); its pods keep running, as after a
+#                               kubelet crash. Safe to call twice.
+#   kube_pod_sandbox NAMESPACE NAME
+#                               the id of the READY sandbox of that pod (crictl), or nothing
+#   kube_has_sandbox NS NAME, kube_no_sandbox NS NAME, kube_no_running SANDBOX
+#                               conditions to wait for (e2e_wait_for)
+#   kube_wait_running SANDBOX N SECS
+#                               until N containers of SANDBOX run; fail naming what runs
+#   kube_container_id SANDBOX NAME
+#                               the id of the running container NAME of SANDBOX
+#   kube_import_pause REF       the sandbox image: tests/tools/pause/pause.c built static,
+#                               its one file, imported as REF
+
+KUBE_KUBELET_PID=${KUBE_KUBELET_PID:-}
+KUBE_KUBELET_PORT=${KUBE_KUBELET_PORT:-28750}
+KUBE_HEALTHZ_PORT=${KUBE_HEALTHZ_PORT:-28751}
+
+kube_need() {
+	local env
+	env=$("$HG_SOURCE_ROOT/scripts/install-runtimes.sh" --print-env kubernetes) ||
+		hg_fail "Kubernetes could not be built (scripts/install-runtimes.sh kubernetes)"
+	eval "$env"
+	[ -x "$HG_KUBE_BIN/kubelet" ] || hg_fail "kubelet missing in $HG_KUBE_BIN"
+}
+
+kube_kubelet_start() {
+	local dir=$1 node=$2 extra=${3:-'{}'} kubeconfig=${4:-}
+	[ -n "$CRI_PID" ] || { echo "kube_kubelet_start: no containerd" >&2; return 1; }
+	[ -z "$KUBE_KUBELET_PID" ] || { echo "kube_kubelet_start: already running" >&2; return 1; }
+	mkdir -p "$dir/manifests" || return 1
+	# What a kubeadm node's kubelet has, less what needs a cluster or a machine of its own:
+	# servers on loopback, no anonymous access, the manifests re-read every second.
+	jq -n --arg d "$dir" --arg sock "$CRI_SOCK" --arg cg "/$CRI_CGROUP" \
+		--argjson port "$KUBE_KUBELET_PORT" --argjson hz "$KUBE_HEALTHZ_PORT" --argjson extra "$extra" '
+		{apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration",
+		 staticPodPath: "\($d)/manifests", fileCheckFrequency: "1s",
+		 containerRuntimeEndpoint: "unix://\($sock)", imageServiceEndpoint: "unix://\($sock)",
+		 cgroupDriver: "cgroupfs", cgroupRoot: $cg, failCgroupV1: false, failSwapOn: false,
+		 address: "127.0.0.1", port: $port, readOnlyPort: 0,
+		 healthzBindAddress: "127.0.0.1", healthzPort: $hz,
+		 authentication: {anonymous: {enabled: false}, webhook: {enabled: false}},
+		 authorization: {mode: "AlwaysAllow"},
+		 resolvConf: "/etc/resolv.conf", podLogsDir: "/var/log/pods",
+		 syncFrequency: "10s", nodeStatusReportFrequency: "10s",
+		 imageGCHighThresholdPercent: 100, imageGCLowThresholdPercent: 99,
+		 evictionHard: {"memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
+		 localStorageCapacityIsolation: false, serializeImagePulls: false,
+		 shutdownGracePeriod: "0s"} * $extra' >"$dir/kubelet.json" || return 1
+	KUBE_KUBELET_LOG=$dir/kubelet.log
+	_kube_cgroup_root "$CRI_CGROUP" || return 1
+	local -a args=(--config "$dir/kubelet.json" --hostname-override "$node" --v 2)
+	[ -z "$kubeconfig" ] || args+=(--kubeconfig "$kubeconfig")
+	[ -z "${KUBE_NODE_IP:-}" ] || args+=(--node-ip "$KUBE_NODE_IP")
+	# shellcheck disable=SC2016 # the script's $1.. are expanded by its own bash
+	nsenter -t "$CRI_PID" -m -n -- bash -c 'exec -a "$1" "$2" "${@:3}"' kubelet \
+		"hgt-$$-kubelet" "$HG_KUBE_BIN/kubelet" "${args[@]}" >>"$KUBE_KUBELET_LOG" 2>&1 &
+	KUBE_KUBELET_PID=$!
+	hg_defer kube_kubelet_stop
+	if ! e2e_wait_for 60 _kube_healthz; then
+		echo "kube_kubelet_start: kubelet not healthy; log:" >&2
+		grep -E '^[EF][0-9]{4}' "$KUBE_KUBELET_LOG" | tail -n 20 >&2
+		tail -n 10 "$KUBE_KUBELET_LOG" >&2
+		return 1
+	fi
+	e2e_log "kubelet $HG_KUBE_VERSION pid $KUBE_KUBELET_PID healthy"
+}
+
+# _kube_cgroup_root NAME: kubelet checks that its cgroupRoot exists in every hierarchy
+# (cgroup v1) before it makes kubepods under it; cpuset's needs its parent's cpus and mems.
+_kube_cgroup_root() {
+	local cg
+	for cg in /sys/fs/cgroup/*/; do
+		case $(stat -f -c %T "$cg" 2>/dev/null) in cgroupfs | cgroup2fs) ;; *) continue ;; esac
+		mkdir -p "$cg$1" || return 1
+		if [ -f "$cg/cpuset.cpus" ]; then
+			cat "$cg/cpuset.cpus" >"$cg$1/cpuset.cpus" && cat "$cg/cpuset.mems" >"$cg$1/cpuset.mems" || return 1
+		fi
+	done
+}
+
+_kube_healthz() {
+	kill -0 "$KUBE_KUBELET_PID" 2>/dev/null || return 2
+	[ "$(nsenter -t "$KUBE_KUBELET_PID" -n curl -s --max-time 1 "http://127.0.0.1:$KUBE_HEALTHZ_PORT/healthz" 2>/dev/null)" = ok ]
+}
+
+kube_kubelet_stop() {
+	[ -n "$KUBE_KUBELET_PID" ] || return 0
+	kill -TERM "$KUBE_KUBELET_PID" 2>/dev/null || :
+	_e2e_wait_gone 10 "$KUBE_KUBELET_PID" || kill -KILL "$KUBE_KUBELET_PID" 2>/dev/null || :
+	wait "$KUBE_KUBELET_PID" 2>/dev/null || :
+	KUBE_KUBELET_PID=
+}
+
+kube_pod_sandbox() {
+	cc pods --namespace "$1" --name "^$2\$" --state ready -q 2>/dev/null | head -n1
+}
+
+# kube_has_sandbox NAMESPACE NAME, kube_no_sandbox NAMESPACE NAME, kube_no_running SANDBOX:
+# conditions for e2e_wait_for.
+kube_has_sandbox() { [ -n "$(kube_pod_sandbox "$1" "$2")" ]; }
+kube_no_sandbox() { [ -z "$(kube_pod_sandbox "$1" "$2")" ]; }
+kube_no_running() { [ -z "$(cc ps --pod "$1" --state running -q 2>/dev/null)" ]; }
+
+kube_wait_running() {
+	local sb=$1 n=$2 secs=$3 i
+	for ((i = 0; i < secs * 5; i++)); do
+		[ "$(cc ps --pod "$sb" --state running -q 2>/dev/null | wc -l)" -ge "$n" ] && return 0
+		sleep 0.2
+	done
+	hg_fail "pod $sb: fewer than $n containers running after $secs s: $(cc ps -a --pod "$sb" 2>&1)"
+}
+
+kube_container_id() {
+	cc ps --pod "$1" --name "^$2\$" --state running -q 2>/dev/null | head -n1
+}
+
+# kube_import_pause REF: the sandbox image, as kubelet's pods have it: one static program
+# (tests/tools/pause/pause.c, built here) as /pause, imported into namespace k8s.io.
+kube_import_pause() {
+	local ref=$1 w=$CRI_DIR/pause-image
+	rm -rf "$w"
+	mkdir -p "$w" || return 1
+	if ! {
+		gcc -static -Os -o "$w/pause" "$HG_SOURCE_ROOT/tests/tools/pause/pause.c" &&
+			umoci init --layout "$w/layout" &&
+			umoci new --image "$w/layout:${ref##*:}" &&
+			umoci unpack --image "$w/layout:${ref##*:}" "$w/bundle" &&
+			install -m 0755 "$w/pause" "$w/bundle/rootfs/pause" &&
+			umoci repack --image "$w/layout:${ref##*:}" "$w/bundle" &&
+			umoci config --image "$w/layout:${ref##*:}" --config.entrypoint /pause &&
+			umoci gc --layout "$w/layout" &&
+			tar -C "$w/layout" -cf "$w/image.tar" . &&
+			cri_ctr images import --base-name "${ref%:*}" "$w/image.tar"
+	} >"$w/build.log" 2>&1; then
+		cat "$w/build.log" >&2
+		return 1
+	fi
+	rm -rf "$w"
+	e2e_wait_for 10 _cri_image_known "$ref" || {
+		echo "kube_import_pause: the CRI does not list $ref" >&2
+		return 1
+	}
+}
