@@ -22,7 +22,7 @@ struct options {
 	const char *bin_dir;
 	const char *plugin_config; /* JSON text, or @FILE */
 	const char *nri_dir, *nri_index;
-	bool watch, check, force, nri;
+	bool watch, check, force, nri, uninstall_on_exit;
 };
 
 static void say(void *ctx, const char *msg)
@@ -34,7 +34,7 @@ static const struct hg_log sink = {.fn = say};
 
 static const char install_usage[] =
 	"Usage: host-gateway install [--cni-conf-dir DIR] [--cni-bin-dir DIR] [--plugin-config JSON|@FILE]\n"
-	"                            [--watch | --check]\n"
+	"                            [--watch [--uninstall-on-exit] | --check]\n"
 	"       host-gateway install --nri [--nri-plugin-dir DIR] [--nri-index NN] [--check]\n"
 	"  Copies this binary to the CNI bin folder and appends the plugin entry to the\n"
 	"  configuration runtimes load: the first *.conf, *.conflist or *.json by name in the\n"
@@ -52,6 +52,10 @@ static const char install_usage[] =
 	"  --watch                keep the entry there when the file is rewritten (kindnetd) until\n"
 	"                         SIGTERM or SIGINT (exit 0), or exit 1 when another writer keeps\n"
 	"                         replacing it with a different host-gateway entry\n"
+	"  --uninstall-on-exit    with --watch: at SIGTERM or SIGINT, when no other install --watch\n"
+	"                         of the folder runs, uninstall (the entry goes; the binary too\n"
+	"                         unless attachments need it): a DaemonSet deleted leaves the node\n"
+	"                         as it was, one updated with maxSurge keeps the entry\n"
 	"  --check                exit 0 when the binary and the entry are in place, 1 otherwise\n"
 	"                         (a readiness probe)\n"
 	"  --nri                  instead: copy this binary to the NRI plugin folder as NN-host-gateway,\n"
@@ -82,13 +86,25 @@ static const char uninstall_usage[] =
 	"  --nri-index NN         the index it was installed with (default " HG_NRI_DEFAULT_INDEX ")\n"
 	"  -h, --help             show this help\n";
 
-enum { OPT_CONF_DIR = 0x100, OPT_BIN_DIR, OPT_PLUGIN_CONFIG, OPT_WATCH, OPT_CHECK, OPT_FORCE, OPT_NRI, OPT_NRI_DIR, OPT_NRI_INDEX };
+enum {
+	OPT_CONF_DIR = 0x100,
+	OPT_BIN_DIR,
+	OPT_PLUGIN_CONFIG,
+	OPT_WATCH,
+	OPT_CHECK,
+	OPT_FORCE,
+	OPT_NRI,
+	OPT_NRI_DIR,
+	OPT_NRI_INDEX,
+	OPT_UNINSTALL_ON_EXIT
+};
 
 static const struct option install_options[] = {
 	{"cni-conf-dir", required_argument, NULL, OPT_CONF_DIR},
 	{"cni-bin-dir", required_argument, NULL, OPT_BIN_DIR},
 	{"plugin-config", required_argument, NULL, OPT_PLUGIN_CONFIG},
 	{"watch", no_argument, NULL, OPT_WATCH},
+	{"uninstall-on-exit", no_argument, NULL, OPT_UNINSTALL_ON_EXIT},
 	{"check", no_argument, NULL, OPT_CHECK},
 	{"nri", no_argument, NULL, OPT_NRI},
 	{"nri-plugin-dir", required_argument, NULL, OPT_NRI_DIR},
@@ -139,6 +155,9 @@ static int parse(const char *cmd, int argc, char **argv, struct options *o, bool
 		case OPT_WATCH:
 			o->watch = true;
 			break;
+		case OPT_UNINSTALL_ON_EXIT:
+			o->uninstall_on_exit = true;
+			break;
 		case OPT_CHECK:
 			o->check = true;
 			break;
@@ -162,6 +181,8 @@ static int parse(const char *cmd, int argc, char **argv, struct options *o, bool
 		return hg_usage_extra_operand(cmd, argc, argv);
 	if (o->watch && o->check)
 		return hg_usage_error(cmd, "--watch and --check exclude each other");
+	if (o->uninstall_on_exit && !o->watch)
+		return hg_usage_error(cmd, "--uninstall-on-exit needs --watch");
 	if (!o->conf_dir[0] || !o->bin_dir[0] || !o->nri_dir[0])
 		return hg_usage_error(cmd, "empty folder name");
 	if (!hg_nri_valid_index(o->nri_index))
@@ -289,6 +310,31 @@ static int note_state_dir(const char *bin_dir, json_t *entry, struct hg_error *e
 	return hg_install_note_state_dir(bin_dir, c.state_dir, e);
 }
 
+static int uninstall_cni(const struct options *o);
+
+static int watch_main(const struct options *o, json_t *entry, int sfd)
+{
+	struct hg_error e = {0};
+	_cleanup_close_ int watchers = hg_install_watchers_join(o->conf_dir, &e);
+	if (watchers < 0)
+		return fail(&e);
+	say(NULL, o->uninstall_on_exit ? "watching the network configuration; SIGTERM or SIGINT ends this, and "
+					 "the last watcher to stop uninstalls"
+				       : "watching the network configuration; SIGTERM or SIGINT ends this, the entry stays");
+	if (hg_install_watch(o->conf_dir, entry, sfd, &sink, &e) < 0)
+		return fail(&e);
+	if (!o->uninstall_on_exit) {
+		say(NULL, "stopped; the entry stays in place");
+		return 0;
+	}
+	if (!hg_install_watchers_leave(watchers, o->conf_dir)) {
+		say(NULL, "stopped; another install --watch of the folder runs: the entry stays in place");
+		return 0;
+	}
+	say(NULL, "stopped, the last watcher of the folder: uninstalling");
+	return uninstall_cni(o);
+}
+
 int hg_install_main(int argc, char **argv)
 {
 	struct options o;
@@ -332,13 +378,8 @@ int hg_install_main(int argc, char **argv)
 	if (hg_install_binary(self, o.bin_dir, HG_DPKG_INFO_DIR, &sink, &e) < 0 ||
 	    hg_install_libs(o.bin_dir, &sink, &e) < 0 || note_state_dir(o.bin_dir, entry, &e) < 0)
 		return fail(&e);
-	if (o.watch) {
-		say(NULL, "watching the network configuration; SIGTERM or SIGINT ends this, the entry stays");
-		if (hg_install_watch(o.conf_dir, entry, sfd, &sink, &e) < 0)
-			return fail(&e);
-		say(NULL, "stopped; the entry stays in place");
-		return 0;
-	}
+	if (o.watch)
+		return watch_main(&o, entry, sfd);
 	r = hg_install_chain(o.conf_dir, entry, &primary, &sink, &e);
 	if (r < 0)
 		return fail(&e);
@@ -347,41 +388,32 @@ int hg_install_main(int argc, char **argv)
 	return 0;
 }
 
-int hg_uninstall_main(int argc, char **argv)
+/* uninstall of the CNI entry and the binary (uninstall, and install --watch
+ * --uninstall-on-exit when it stops as the last watcher). */
+static int uninstall_cni(const struct options *o)
 {
-	struct options o;
 	struct hg_error e = {0};
 	_cleanup_free_ char *entry_state_dir = NULL;
 	_cleanup_config_ struct hg_config c;
 	json_auto_t *given = NULL;
-	bool done = false;
 
 	/* First: c is released on every return below. */
 	if (hg_config_init(&c) < 0) {
 		fprintf(stderr, "host-gateway: out of memory\n");
 		return 1;
 	}
-	int r = parse("uninstall", argc, argv, &o, &done);
-	if (r || done)
-		return r;
-	if (o.nri) {
-		char name[64];
-		nri_file_name(&o, name, sizeof(name));
-		hg_install_sweep(o.nri_dir, &sink);
-		return hg_uninstall_binary_as(o.nri_dir, name, HG_DPKG_INFO_DIR, &sink, &e) < 0 ? fail(&e) : 0;
-	}
-	if (o.plugin_config) {
+	if (o->plugin_config) {
 		struct hg_error why = {0};
-		if (!(given = load_entry(o.plugin_config)))
+		if (!(given = load_entry(o->plugin_config)))
 			return 1;
 		if (hg_config_load_locations(&c, given, &why) > 0) {
 			fprintf(stderr, "host-gateway: the plugin configuration: %s\n", why.msg);
 			return 1;
 		}
 	}
-	sweep(&o);
+	sweep(o);
 	/* The entry first, the binary after: a conflist naming a missing plugin fails every pod. */
-	if (hg_uninstall_chain(o.conf_dir, &entry_state_dir, &sink, &e) < 0) {
+	if (hg_uninstall_chain(o->conf_dir, &entry_state_dir, &sink, &e) < 0) {
 		fprintf(stderr, "host-gateway: %s (the binary is kept)\n", e.msg);
 		return 1;
 	}
@@ -392,10 +424,28 @@ int hg_uninstall_main(int argc, char **argv)
 	/* Noted before the binary's fate is decided: a second uninstall, the entry gone, must
 	 * still find the records of a stateDir only that entry named. */
 	_cleanup_free_ char *bin = NULL;
-	if (entry_state_dir && asprintf(&bin, "%s/host-gateway", o.bin_dir) > 0 && access(bin, F_OK) == 0 &&
-	    hg_install_note_state_dir(o.bin_dir, entry_state_dir, &e) < 0)
+	if (entry_state_dir && asprintf(&bin, "%s/host-gateway", o->bin_dir) > 0 && access(bin, F_OK) == 0 &&
+	    hg_install_note_state_dir(o->bin_dir, entry_state_dir, &e) < 0)
 		return fail(&e);
-	if (hg_uninstall_binary(o.bin_dir, state_dir, o.force, HG_DPKG_INFO_DIR, &sink, &e) < 0)
+	if (hg_uninstall_binary(o->bin_dir, state_dir, o->force, HG_DPKG_INFO_DIR, &sink, &e) < 0)
 		return fail(&e);
 	return 0;
+}
+
+int hg_uninstall_main(int argc, char **argv)
+{
+	struct options o;
+	struct hg_error e = {0};
+	bool done = false;
+
+	int r = parse("uninstall", argc, argv, &o, &done);
+	if (r || done)
+		return r;
+	if (o.nri) {
+		char name[64];
+		nri_file_name(&o, name, sizeof(name));
+		hg_install_sweep(o.nri_dir, &sink);
+		return hg_uninstall_binary_as(o.nri_dir, name, HG_DPKG_INFO_DIR, &sink, &e) < 0 ? fail(&e) : 0;
+	}
+	return uninstall_cni(&o);
 }

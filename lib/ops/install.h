@@ -67,6 +67,14 @@ int hg_uninstall_binary(const char *bin_dir, const char *state_dir, bool force, 
  * machine cannot load it, 0 otherwise. */
 int hg_install_check_nft(json_t *entry, struct hg_error *err);
 
+/* Joins the watchers of conf_dir (install-watchers.c): returns a descriptor holding a
+ * shared lock on conf_dir/.host-gateway-watch.lock (conf_dir made when missing), or -1. */
+int hg_install_watchers_join(const char *conf_dir, struct hg_error *err);
+
+/* Leaves them: true when no other watcher of conf_dir holds the lock (the lock file is then
+ * removed), false when another one runs. fd stays the caller's to close. */
+bool hg_install_watchers_leave(int fd, const char *conf_dir);
+
 /* Keeps the entry in conf_dir until stop_fd becomes readable: chains now, then again after
  * every change of a configuration file (inotify, bursts folded for DEBOUNCE_MS, a full
  * re-scan after a queue overflow). conf_dir is followed where it resolves: its parent is

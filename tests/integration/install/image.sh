@@ -8,9 +8,12 @@
 #  - the binary and its libnftables set land in the node's bin folder, kindnet's conflist
 #    gets the entry (virtualIPs), the readiness check (`install --check`) passes;
 #  - kindnetd rewrites its conflist: the entry is back within a second;
-#  - SIGTERM (a rolling update): the container exits 0 and the entry stays;
+#  - SIGTERM during a rolling update (maxSurge: the new pod's container already runs): the
+#    old container exits 0 and the entry stays;
 #  - the node's copy works without the node's own libnftables: ADD of a container with
-#    the installed conflist, the system's library hidden, creates the DNAT table.
+#    the installed conflist, the system's library hidden, creates the DNAT table;
+#  - SIGTERM of the last container (kubectl delete): it uninstalls, the node's folders are
+#    as before (kindnetd's conflist as it wrote it, no binary, no lock file).
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/install-lib.sh"
 hg_init install-image
@@ -71,11 +74,23 @@ it_kindnetd_write 10.244.0.0/24
 ms=$(it_wait_entry "$conf" 3) || hg_fail "the entry did not come back after kindnetd's rewrite"
 hg_log "re-chained ${ms} ms after kindnetd's rewrite"
 
+kindnet_conf=$(jq -S 'del(.plugins[] | select(.type == "host-gateway"))' "$conf")
+# The new pod of a rolling update, then SIGTERM to the old one.
+rt run --bundle "$bundle" "$id-new" </dev/null >"$HG_TMP/ds2.out" 2>"$HG_TMP/ds2.err" &
+ds2=$!
+hg_defer kill -KILL "$ds2"
+watching=0
+for _ in $(seq 50); do
+	grep -q "watching" "$HG_TMP/ds2.err" && { watching=1; break; }
+	sleep 0.1
+done
+[ "$watching" = 1 ] || hg_fail "the second container does not watch: $(cat "$HG_TMP/ds2.err")"
 rt kill "$id" TERM
 rc=0
 wait "$ds" || rc=$?
 hg_assert_eq "$rc" 0 "the container's exit status after SIGTERM ($(cat "$HG_TMP/ds.err"))"
-it_has_entry "$conf" || hg_fail "the entry went with the container"
+it_has_entry "$conf" || hg_fail "the entry went with the old container of a rolling update"
+hg_assert_contains "$(cat "$HG_TMP/ds.err")" "another install --watch of the folder runs: the entry stays" "the old container saw the new one"
 
 # The node's copy, on a node without libnftables: a real ADD with the chained conflist
 # (its ptp/host-local/portmap from /usr/lib/cni), the system's library hidden.
@@ -97,4 +112,13 @@ hg_defer hg_chain DEL "$list" hgt-$$-pod "/var/run/netns/$ns" eth0
 hg_chain ADD "$list" hgt-$$-pod "/var/run/netns/$ns" eth0 >/dev/null || hg_fail "ADD with the node's copy failed"
 [ -n "$(hg_in "$ns" nft list table inet host_gateway 2>/dev/null)" ] || hg_fail "no DNAT table in the pod"
 hg_chain DEL "$list" hgt-$$-pod "/var/run/netns/$ns" eth0 || hg_fail "DEL failed"
+
+# kubectl delete: the last container stops and uninstalls.
+rt kill "$id-new" TERM
+rc=0
+wait "$ds2" || rc=$?
+hg_assert_eq "$rc" 0 "the last container's exit status after SIGTERM ($(cat "$HG_TMP/ds2.err"))"
+hg_assert_eq "$(jq -S . "$conf")" "$kindnet_conf" "kindnetd's conflist without the entry"
+[ ! -e "$BIN_D/host-gateway" ] || hg_fail "the node's binary stayed though no attachment needs it: $(cat "$HG_TMP/ds2.err")"
+[ ! -e "$NET_D/.host-gateway-watch.lock" ] || hg_fail "the watchers' lock file stayed"
 hg_log "PASS"
