@@ -214,6 +214,41 @@ static int collect_nri(const char *state_dir, const struct hg_log *log)
 	return removed;
 }
 
+/* CNI attachments whose network namespace is gone: the runtime's DEL never reached us (the
+ * entry was taken out of the conflist before the pod stopped, as when the DaemonSet is
+ * deleted; containerd sends no CNI GC). What DEL would undo in the namespace went with it;
+ * undo does the rest, and a DEL coming later finds nothing and succeeds. */
+static int collect_cni(const char *state_dir, const struct hg_log *log)
+{
+	_cleanup_free_ char *dir = NULL;
+	int removed = 0;
+	if (hg_state_dir_path(state_dir, HG_STATE_DIR_CNI, &dir) < 0)
+		return 0;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		_cleanup_free_ char *net = NULL;
+		_cleanup_strv_ char **paths = NULL;
+		struct hg_error err = {0};
+		if (e->d_name[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
+		    hg_state_network_dir(state_dir, e->d_name, &net) < 0 || hg_state_list(net, &paths, &err) < 0)
+			continue;
+		for (size_t i = 0; paths && paths[i]; i++) {
+			_cleanup_record_ struct hg_record r = {0};
+			bool found = false;
+			if (hg_record_load(paths[i], &r, &found, &err) < 0 || !found || hg_attach_netns_alive(&r))
+				continue;
+			hg_attach_undo(&r, NULL, log);
+			hg_record_retire(state_dir, paths[i], &r, NULL);
+			hg_logf(log, "gc: removed the CNI attachment %s (its network namespace is gone)",
+				r.key ? r.key : paths[i]);
+			removed++;
+		}
+		removed += hg_state_sweep_temp(net);
+	}
+	return removed;
+}
+
 /* The file a registry was made for, opened: 1 and *fd when it is still there and still
  * that file; 0 when the registry is stale (a version 2 registry, which cannot name its
  * file; the file is gone; or its path leads to another file now, which may even have got
@@ -348,6 +383,7 @@ int hg_hook_collect(const char *state_dir, const struct hg_log *log)
 	int n = collect_plumbing(state_dir, log);
 	n += collect_members(state_dir, log);
 	n += collect_nri(state_dir, log);
+	n += collect_cni(state_dir, log);
 	n += collect_links(state_dir, log);
 	n += collect_registries(state_dir, log);
 	/* Temp files of writers killed between their link and their rename. */

@@ -31,7 +31,11 @@
 #         /var/lib/kubelet, /var/log/pods, /var/log/containers = DIR/kubelet,
 #                                           DIR/log-pods, DIR/log-containers, with
 #                                           CRI_KUBELET=1 (kubelet runs in this namespace:
-#                                           kube-lib.sh)
+#                                           kube-lib.sh); then also /etc/cni/net.d =
+#                                           DIR/net.d (a DaemonSet's hostPath) and
+#                                           /run/netns = DIR/run-netns (pods' netns
+#                                           mounts), every mount shared as on a systemd
+#                                           node (a HostToContainer volume needs it)
 #       so the shipped files are used with their own paths, nothing is created on the
 #       machine, and snapshot and netns mounts never reach it. With CRI_NETNS=NAME the
 #       daemon runs in that network namespace (an emulated kind node). argv[0] hgt-$$-containerd
@@ -146,7 +150,7 @@ cri_containerd_start() {
 	[ -z "$CRI_PID" ] || { echo "cri_containerd_start: already running" >&2; return 1; }
 	e2e_janitor
 	_cri_janitor
-	mkdir -p "$dir"/{root,state,run,opt,ovl,var-lib-cni,etc-containerd,opt-cni-bin,etc-host-gateway,run-host-gateway,stubs,nri-run,nri-opt,nri-etc,kubelet,log-pods,log-containers} || return 1
+	mkdir -p "$dir"/{root,state,run,opt,ovl,var-lib-cni,etc-containerd,opt-cni-bin,etc-host-gateway,run-host-gateway,stubs,nri-run,nri-opt,nri-etc,kubelet,log-pods,log-containers,run-netns,net.d} || return 1
 	CRI_DIR=$dir
 	CRI_SOCK=$dir/containerd.sock
 	CRI_CGROUP=hgt-$$-cri
@@ -174,13 +178,21 @@ cri_containerd_start() {
 		# bind mounts of the first call (the NRI socket then went to the overlay).
 		own_run=()
 		[ -z "$3" ] || own_run=(/run/host-gateway "$d/run-host-gateway")
+		[ -z "$5" ] || own_run+=(/run/netns "$d/run-netns")
 		e2e_cover_paths "$d/ovl" /run/containerd "$d/run" /run/nri "$d/nri-run" "${own_run[@]}" || exit 1
 		kubelet=()
 		[ -z "$5" ] || kubelet=(/var/lib/kubelet "$d/kubelet" /var/log/pods "$d/log-pods" /var/log/containers "$d/log-containers")
 		e2e_cover_paths "$d/ovl" /var/lib/cni "$d/var-lib-cni" "${kubelet[@]}" || exit 1
 		e2e_cover_paths "$d/ovl" /opt/cni/bin "$d/opt-cni-bin" /opt/nri "$d/nri-opt" || exit 1
+		kubelet_etc=()
+		[ -z "$5" ] || kubelet_etc=(/etc/cni/net.d "$d/net.d")
 		e2e_cover_paths "$d/ovl" /etc/containerd "$d/etc-containerd" \
-			/etc/host-gateway "$d/etc-host-gateway" /etc/nri "$d/nri-etc" || exit 1
+			/etc/host-gateway "$d/etc-host-gateway" /etc/nri "$d/nri-etc" "${kubelet_etc[@]}" || exit 1
+		# As on a systemd node, every mount shared (within this namespace only: its peers
+		# were made private by unshare): a HostToContainer volume needs its source shared,
+		# and a runtime checks the first mount it finds at the path (the machine'"'"'s own
+		# /run/netns under ours, when the machine has one).
+		[ -z "$5" ] || mount --make-rshared / || exit 1
 		PATH=$4:$PATH
 		exec -a "$2" "$4/containerd" --config "$d/config.toml" --log-level "${CRI_LOG_LEVEL:-warn}"
 	' cri-containerd "$dir" "hgt-$$-containerd" "${CRI_OWN_RUN:-}" "$CRI_CONTAINERD_BIN" "${CRI_KUBELET:-}" >"$dir/containerd.log" 2>&1 &

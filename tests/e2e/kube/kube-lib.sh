@@ -26,10 +26,19 @@
 #                               until N containers of SANDBOX run; fail naming what runs
 #   kube_container_id SANDBOX NAME
 #                               the id of the running container NAME of SANDBOX
+#   kube_pki DIR NODE_IP        CA, API server certificate, service-account keys, a static
+#                               admin token, DIR/admin.kubeconfig; sets KUBE_DIR KUBE_TOKEN
+#   kube_daemon NAME CMD ARG... a control-plane process in netns KUBE_NETNS (log
+#                               KUBE_DIR/NAME.log), stopped at exit or by
+#                               kube_daemons_stop
+#   kc ARG...                   kubectl in KUBE_NETNS as the admin
+#   kube_import_program REF BINARY ARG...
+#                               an image of one program and its shared objects
 #   kube_import_pause REF       the sandbox image: tests/tools/pause/pause.c built static,
 #                               its one file, imported as REF
 
 KUBE_KUBELET_PID=${KUBE_KUBELET_PID:-}
+KUBE_DAEMONS=()
 KUBE_KUBELET_PORT=${KUBE_KUBELET_PORT:-28750}
 KUBE_HEALTHZ_PORT=${KUBE_HEALTHZ_PORT:-28751}
 
@@ -156,6 +165,100 @@ kube_import_pause() {
 	rm -rf "$w"
 	e2e_wait_for 10 _cri_image_known "$ref" || {
 		echo "kube_import_pause: the CRI does not list $ref" >&2
+		return 1
+	}
+}
+
+# ---- a one-node cluster: the control plane as processes of the test -------------------
+
+# kube_pki DIR NODE_IP: what kubeadm would make, the least of it: a CA, the API server's
+# serving certificate (the node's IP, the kubernetes Service's first IP and names), the
+# service-account key pair, one static token (group system:masters) for every component
+# and kubectl, and DIR/admin.kubeconfig naming https://NODE_IP:6443 with that CA.
+kube_pki() {
+	local dir=$1 ip=$2
+	mkdir -p "$dir/pki" || return 1
+	{
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=hgt-kubernetes-ca \
+			-keyout "$dir/pki/ca.key" -out "$dir/pki/ca.crt" &&
+			openssl req -newkey rsa:2048 -nodes -subj /CN=kube-apiserver \
+				-keyout "$dir/pki/apiserver.key" -out "$dir/pki/apiserver.csr" &&
+			printf 'subjectAltName=IP:%s,IP:10.96.0.1,IP:127.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n' "$ip" >"$dir/pki/san.ext" &&
+			openssl x509 -req -in "$dir/pki/apiserver.csr" -CA "$dir/pki/ca.crt" -CAkey "$dir/pki/ca.key" \
+				-CAcreateserial -days 2 -extfile "$dir/pki/san.ext" -out "$dir/pki/apiserver.crt" &&
+			openssl genrsa -out "$dir/pki/sa.key" 2048 &&
+			openssl rsa -in "$dir/pki/sa.key" -pubout -out "$dir/pki/sa.pub"
+	} >"$dir/pki/openssl.log" 2>&1 || { cat "$dir/pki/openssl.log" >&2; return 1; }
+	KUBE_TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	printf '%s,hgt-admin,hgt-admin,"system:masters"\n' "$KUBE_TOKEN" >"$dir/pki/tokens.csv"
+	jq -n --arg ca "$(base64 -w0 "$dir/pki/ca.crt")" --arg ip "$ip" --arg t "$KUBE_TOKEN" '
+		{apiVersion: "v1", kind: "Config", "current-context": "hgt",
+		 clusters: [{name: "hgt", cluster: {server: "https://\($ip):6443", "certificate-authority-data": $ca}}],
+		 users: [{name: "hgt-admin", user: {token: $t}}],
+		 contexts: [{name: "hgt", context: {cluster: "hgt", user: "hgt-admin"}}]}' >"$dir/admin.kubeconfig"
+	KUBE_DIR=$dir
+}
+
+# kube_daemon NAME CMD ARG...: CMD in network namespace KUBE_NETNS, argv[0]
+# hgt-$$-kube-NAME (e2e_janitor ends it if the test is SIGKILLed), log KUBE_DIR/NAME.log;
+# killed at exit.
+kube_daemon() {
+	local name=$1
+	shift
+	# shellcheck disable=SC2016 # the script's $1.. are expanded by its own bash
+	nsenter "--net=/run/netns/$KUBE_NETNS" -- bash -c 'exec -a "$1" "${@:2}"' kube \
+		"hgt-$$-kube-$name" "$@" >>"$KUBE_DIR/$name.log" 2>&1 &
+	KUBE_DAEMONS+=("$!")
+	hg_defer _kube_daemon_stop "$!"
+}
+
+# kube_daemons_stop: every kube_daemon, the last started first.
+kube_daemons_stop() {
+	local i
+	for ((i = ${#KUBE_DAEMONS[@]} - 1; i >= 0; i--)); do _kube_daemon_stop "${KUBE_DAEMONS[i]}"; done
+	KUBE_DAEMONS=()
+}
+
+_kube_daemon_stop() {
+	kill -TERM "$1" 2>/dev/null || return 0
+	_e2e_wait_gone 5 "$1" || kill -KILL "$1" 2>/dev/null || :
+}
+
+# kc ARG...: kubectl in the node's network namespace, as the cluster's admin.
+kc() {
+	nsenter "--net=/run/netns/$KUBE_NETNS" -- "$HG_KUBE_BIN/kubectl" --kubeconfig "$KUBE_DIR/admin.kubeconfig" \
+		--request-timeout 30s "$@"
+}
+
+# kube_import_program REF BINARY ARG...: an image of BINARY (at /BASENAME, with the shared
+# objects ldd names, at their paths) whose entrypoint is it with ARG..., imported as REF.
+kube_import_program() {
+	local ref=$1 bin=$2 w=$CRI_DIR/program-image lib a
+	shift 2
+	local -a cfg=(--config.entrypoint "/$(basename "$bin")")
+	for a in "$@"; do cfg+=(--config.cmd "$a"); done
+	rm -rf "$w"
+	mkdir -p "$w" || return 1
+	if ! {
+		umoci init --layout "$w/layout" &&
+			umoci new --image "$w/layout:${ref##*:}" &&
+			umoci unpack --image "$w/layout:${ref##*:}" "$w/bundle" &&
+			install -m 0755 "$bin" "$w/bundle/rootfs/$(basename "$bin")" &&
+			for lib in $(ldd "$bin" | awk '/=>/ { print $3 } !/=>/ && $1 ~ /^\// { print $1 }'); do
+				mkdir -p "$w/bundle/rootfs$(dirname "$lib")" && cp -L "$lib" "$w/bundle/rootfs$lib" || return 1
+			done &&
+			umoci repack --image "$w/layout:${ref##*:}" "$w/bundle" &&
+			umoci config --image "$w/layout:${ref##*:}" "${cfg[@]}" &&
+			umoci gc --layout "$w/layout" &&
+			tar -C "$w/layout" -cf "$w/image.tar" . &&
+			cri_ctr images import --base-name "${ref%:*}" "$w/image.tar"
+	} >"$w/build.log" 2>&1; then
+		cat "$w/build.log" >&2
+		return 1
+	fi
+	rm -rf "$w"
+	e2e_wait_for 10 _cri_image_known "$ref" || {
+		echo "kube_import_program: the CRI does not list $ref" >&2
 		return 1
 	}
 }
