@@ -323,11 +323,13 @@ static int watch_main(const struct options *o, json_t *entry, int sfd)
 				       : "watching the network configuration; SIGTERM or SIGINT ends this, the entry stays");
 	if (hg_install_watch(o->conf_dir, entry, sfd, &sink, &e) < 0)
 		return fail(&e);
+	/* Leaving also removes the lock file when this was the last watcher. */
+	bool last = hg_install_watchers_leave(watchers, o->conf_dir);
 	if (!o->uninstall_on_exit) {
 		say(NULL, "stopped; the entry stays in place");
 		return 0;
 	}
-	if (!hg_install_watchers_leave(watchers, o->conf_dir)) {
+	if (!last) {
 		say(NULL, "stopped; another install --watch of the folder runs: the entry stays in place");
 		return 0;
 	}
