@@ -175,6 +175,27 @@ static int collect_links(const char *state_dir, const struct hg_log *log)
 	return removed;
 }
 
+/* A process of the machine is in a namespace with the record's device and inode. The path
+ * alone cannot tell "gone" from "not visible here" (gc run outside the runtime's mount
+ * namespace, which may keep its pods' netns mounts private): a pod's sandbox process
+ * proves its namespace alive wherever gc runs. An inode taken again by a new namespace
+ * also counts as alive: gc then leaves the record for later rather than undo on a guess. */
+static bool netns_in_use(const struct hg_record *r)
+{
+	_cleanup_closedir_ DIR *proc = opendir("/proc");
+	struct dirent *e;
+	while (proc && (e = readdir(proc))) {
+		char path[64];
+		struct stat st;
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/ns/net", e->d_name);
+		if (stat(path, &st) == 0 && st.st_dev == r->netns.dev && st.st_ino == r->netns.ino)
+			return true;
+	}
+	return false;
+}
+
 /* NRI attachments whose pod's network namespace is gone (the plugin was down or killed
  * when the pod stopped). Takes the "nri" lock, which the plugin holds for its records;
  * the plugin never takes "hook" while it holds it. */
@@ -202,7 +223,7 @@ static int collect_nri(const char *state_dir, const struct hg_log *log)
 			removed++;
 			continue;
 		}
-		if (!found || hg_attach_netns_alive(&r))
+		if (!found || hg_attach_netns_alive(&r) || netns_in_use(&r))
 			continue;
 		hg_attach_undo(&r, NULL, log);
 		hg_record_retire(state_dir, paths[i], &r, NULL);
@@ -236,7 +257,8 @@ static int collect_cni(const char *state_dir, const struct hg_log *log)
 		for (size_t i = 0; paths && paths[i]; i++) {
 			_cleanup_record_ struct hg_record r = {0};
 			bool found = false;
-			if (hg_record_load(paths[i], &r, &found, &err) < 0 || !found || hg_attach_netns_alive(&r))
+			if (hg_record_load(paths[i], &r, &found, &err) < 0 || !found || hg_attach_netns_alive(&r) ||
+			    netns_in_use(&r))
 				continue;
 			hg_attach_undo(&r, NULL, log);
 			hg_record_retire(state_dir, paths[i], &r, NULL);

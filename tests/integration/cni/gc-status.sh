@@ -3,7 +3,9 @@
 # GC and STATUS (cniVersion 1.1.0) through the real binary. Three attachments (each with a
 # host route and a hosts block); GC with cni.dev/valid-attachments naming one removes the
 # other two records, routes and blocks and keeps the valid one intact (CHECK still passes);
-# the older key cni.dev/attachments works the same. STATUS: 0 with a usable stateDir,
+# the older key cni.dev/attachments works the same. `host-gateway gc` keeps a record whose
+# netns path it cannot open while a process is in that namespace, and removes it once the
+# namespace is gone. STATUS: 0 with a usable stateDir,
 # code 50 with a stateDir under a regular file.
 . "$(dirname "$0")/cni-lib.sh"
 hg_init cni-gc-status
@@ -95,6 +97,21 @@ gc cni.dev/attachments "[{\"containerID\": \"hgt-$$-g1-c\", \"ifname\": \"eth0\"
 hg_assert_eq "$(hg_nrecords "cni/$net")" 1 "records after GC with cni.dev/attachments"
 intact 1 attachments
 collected 2 attachments
+
+# `host-gateway gc` (no runtime GC: containerd sends none, and after the entry left the
+# conflist no DEL comes): attachment 1's record whose netns path cannot be opened from here
+# (a runtime's private mount) while a process is in the namespace is kept; once the
+# namespace is gone, the record goes.
+rec1=$(hgc_record "$net" "hgt-$$-g1-c" eth0)
+jq '.netns.path = "/nonexistent/private-mount/netns"' "$rec1" >"$rec1.edit" && mv "$rec1.edit" "$rec1"
+jq -n --arg s "$HG_STATE" '{stateDir: $s}' >"$HG_TMP/gc.json"
+"$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
+[ -f "$rec1" ] || hg_fail "gc removed the record of a namespace a process is in: $(cat "$HG_TMP/gc.out")"
+kill -KILL "${PIDS[1]}"
+hg_netns_del "hgt-$$-g1"
+"$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
+[ ! -e "$rec1" ] || hg_fail "gc kept the record of a namespace that is gone: $(cat "$HG_TMP/gc.out")"
+hg_assert_contains "$(cat "$HG_TMP/gc.out")" "removed the CNI attachment $net+hgt-$$-g1-c+eth0 (its network namespace is gone)" "gc names what it removed"
 
 # STATUS
 status_conf=$(jq -c '.plugins[1] + {name: .name, cniVersion: "1.1.0"}' <<<"$list")
