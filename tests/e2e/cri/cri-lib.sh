@@ -59,6 +59,8 @@
 #                               an OCI image of a busybox rootfs whose command is CMD,
 #                               imported into namespace k8s.io; waits until the CRI
 #                               lists it (ImageStatus)
+#   cri_import_tar REF TAR      an OCI layout's tar imported as REF; waits until the CRI
+#                               lists it
 #   cri_tag_image REF NEW_REF   the same image under another name (ctr images tag)
 #   cri_ctr ARG...              ctr on the private daemon, namespace k8s.io
 # kubelet's etc-hosts (cri_kubelet_hosts), the image layout and crictl: crictl-lib.sh.
@@ -252,14 +254,20 @@ cri_import_image() {
 	local ref=$1 w=$CRI_DIR/image
 	shift
 	cri_image_layout "$w" "${ref##*:}" "$@" || return 1
-	cri_ctr images import --base-name "${ref%:*}" "$w/image.tar" >"$w/import.log" 2>&1 || {
-		cat "$w/import.log" >&2
+	cri_import_tar "$ref" "$w/image.tar" || return 1
+	rm -rf "$w"
+}
+
+# cri_import_tar REF TAR: an OCI layout tarred, imported as REF (its tag the layout's).
+cri_import_tar() {
+	local ref=$1 out
+	out=$(cri_ctr images import --base-name "${ref%:*}" "$2" 2>&1) || {
+		echo "$out" >&2
 		return 1
 	}
-	rm -rf "$w"
 	# The CRI learns of images through containerd's events: wait until it lists it.
 	e2e_wait_for 10 _cri_image_known "$ref" || {
-		echo "cri_import_image: the CRI does not list $ref" >&2
+		echo "cri_import_tar: the CRI does not list $ref" >&2
 		return 1
 	}
 }

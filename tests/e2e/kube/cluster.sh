@@ -96,8 +96,7 @@ kube_import_program localhost/hgt/coredns:v1.15.0 "$HG_COREDNS_BIN/coredns" || h
 	hg_fail "scripts/build-image.sh failed: $(cat "$HG_TMP/build-image.log")"
 tar -C "$HG_TMP/hg-image" -cf "$HG_TMP/hg-image.tar" .
 # kubelet asks for host-gateway:0.1.0, which it reads as docker.io/library/host-gateway:0.1.0.
-cri_ctr images import --base-name docker.io/library/host-gateway "$HG_TMP/hg-image.tar" >/dev/null ||
-	hg_fail "could not import the host-gateway image"
+cri_import_tar docker.io/library/host-gateway:0.1.0 "$HG_TMP/hg-image.tar" || hg_fail "could not import the host-gateway image"
 hg_log "images made and imported in $(($(e2e_now_ms) - t0)) ms"
 
 # ---- the control plane -----------------------------------------------------------------

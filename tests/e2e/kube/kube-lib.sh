@@ -144,29 +144,12 @@ kube_container_id() {
 # kube_import_pause REF: the sandbox image, as kubelet's pods have it: one static program
 # (tests/tools/pause/pause.c, built here) as /pause, imported into namespace k8s.io.
 kube_import_pause() {
-	local ref=$1 w=$CRI_DIR/pause-image
+	local w=$CRI_DIR/pause-build
 	rm -rf "$w"
 	mkdir -p "$w" || return 1
-	if ! {
-		gcc -static -Os -o "$w/pause" "$HG_SOURCE_ROOT/tests/tools/pause/pause.c" &&
-			umoci init --layout "$w/layout" &&
-			umoci new --image "$w/layout:${ref##*:}" &&
-			umoci unpack --image "$w/layout:${ref##*:}" "$w/bundle" &&
-			install -m 0755 "$w/pause" "$w/bundle/rootfs/pause" &&
-			umoci repack --image "$w/layout:${ref##*:}" "$w/bundle" &&
-			umoci config --image "$w/layout:${ref##*:}" --config.entrypoint /pause &&
-			umoci gc --layout "$w/layout" &&
-			tar -C "$w/layout" -cf "$w/image.tar" . &&
-			cri_ctr images import --base-name "${ref%:*}" "$w/image.tar"
-	} >"$w/build.log" 2>&1; then
-		cat "$w/build.log" >&2
-		return 1
-	fi
+	gcc -static -Os -o "$w/pause" "$HG_SOURCE_ROOT/tests/tools/pause/pause.c" || return 1
+	kube_import_program "$1" "$w/pause" || return 1
 	rm -rf "$w"
-	e2e_wait_for 10 _cri_image_known "$ref" || {
-		echo "kube_import_pause: the CRI does not list $ref" >&2
-		return 1
-	}
 }
 
 # ---- a one-node cluster: the control plane as processes of the test -------------------
@@ -250,15 +233,11 @@ kube_import_program() {
 			umoci repack --image "$w/layout:${ref##*:}" "$w/bundle" &&
 			umoci config --image "$w/layout:${ref##*:}" "${cfg[@]}" &&
 			umoci gc --layout "$w/layout" &&
-			tar -C "$w/layout" -cf "$w/image.tar" . &&
-			cri_ctr images import --base-name "${ref%:*}" "$w/image.tar"
+			tar -C "$w/layout" -cf "$w/image.tar" .
 	} >"$w/build.log" 2>&1; then
 		cat "$w/build.log" >&2
 		return 1
 	fi
+	cri_import_tar "$ref" "$w/image.tar" || return 1
 	rm -rf "$w"
-	e2e_wait_for 10 _cri_image_known "$ref" || {
-		echo "kube_import_program: the CRI does not list $ref" >&2
-		return 1
-	}
 }
