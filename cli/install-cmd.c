@@ -312,29 +312,49 @@ static int note_state_dir(const char *bin_dir, json_t *entry, struct hg_error *e
 
 static int uninstall_cni(const struct options *o);
 
-static int watch_main(const struct options *o, json_t *entry, int sfd)
+/* The watch, once the binary is in place; watchers is the lock of hg_install_watchers_join
+ * (-1: a plain --watch that could not take it). */
+static int watch_main(const struct options *o, json_t *entry, int sfd, int watchers)
 {
 	struct hg_error e = {0};
-	_cleanup_close_ int watchers = hg_install_watchers_join(o->conf_dir, &e);
-	if (watchers < 0)
-		return fail(&e);
 	say(NULL, o->uninstall_on_exit ? "watching the network configuration; SIGTERM or SIGINT ends this, and "
 					 "the last watcher to stop uninstalls"
 				       : "watching the network configuration; SIGTERM or SIGINT ends this, the entry stays");
 	if (hg_install_watch(o->conf_dir, entry, sfd, &sink, &e) < 0)
 		return fail(&e);
-	/* Leaving also removes the lock file when this was the last watcher. */
-	bool last = hg_install_watchers_leave(watchers, o->conf_dir);
 	if (!o->uninstall_on_exit) {
 		say(NULL, "stopped; the entry stays in place");
 		return 0;
 	}
-	if (!last) {
+	int cur = hg_install_watchers_last(watchers, o->conf_dir);
+	if (cur < 0) {
 		say(NULL, "stopped; another install --watch of the folder runs: the entry stays in place");
 		return 0;
 	}
 	say(NULL, "stopped, the last watcher of the folder: uninstalling");
-	return uninstall_cni(o);
+	int r = uninstall_cni(o);
+	hg_install_watchers_done(watchers, cur, o->conf_dir);
+	return r;
+}
+
+/* A watcher joins the others before it installs anything: one that starts while the last
+ * one uninstalls waits for it, then installs. A plain --watch goes on without the lock when
+ * it cannot take it (it used to need none); --uninstall-on-exit cannot. -1: go on; else the
+ * exit status. */
+static int watch_join(const struct options *o, int sfd, int *watchers)
+{
+	struct hg_error e = {0};
+	*watchers = hg_install_watchers_join(o->conf_dir, sfd, &e);
+	if (*watchers == HG_WATCHERS_STOPPED) {
+		say(NULL, "stopped before watching; nothing changed");
+		return 0;
+	}
+	if (*watchers >= 0)
+		return -1;
+	if (o->uninstall_on_exit)
+		return fail(&e);
+	fprintf(stderr, "host-gateway: %s; watching without it (other watchers cannot count this one)\n", e.msg);
+	return -1;
 }
 
 int hg_install_main(int argc, char **argv)
@@ -375,13 +395,16 @@ int hg_install_main(int argc, char **argv)
 		return fail(&e);
 	if (!o.watch && hg_install_chain_dry(o.conf_dir, entry, &e) < 0)
 		return fail(&e);
+	_cleanup_close_ int watchers = -1;
+	if (o.watch && (r = watch_join(&o, sfd, &watchers)) >= 0)
+		return r;
 	sweep(&o);
 	/* The binary first: a conflist naming a plugin that is not there fails every pod. */
 	if (hg_install_binary(self, o.bin_dir, HG_DPKG_INFO_DIR, &sink, &e) < 0 ||
 	    hg_install_libs(o.bin_dir, &sink, &e) < 0 || note_state_dir(o.bin_dir, entry, &e) < 0)
 		return fail(&e);
 	if (o.watch)
-		return watch_main(&o, entry, sfd);
+		return watch_main(&o, entry, sfd, watchers);
 	r = hg_install_chain(o.conf_dir, entry, &primary, &sink, &e);
 	if (r < 0)
 		return fail(&e);

@@ -14,6 +14,7 @@
 #include "ops/names.h"
 #include "os/hosts.h"
 #include "os/target.h"
+#include "os/fs.h"
 #include "base/util.h"
 
 void hg_hook_remove_users(const char *users)
@@ -175,15 +176,34 @@ static int collect_links(const char *state_dir, const struct hg_log *log)
 	return removed;
 }
 
-/* A process of the machine is in a namespace with the record's device and inode. The path
- * alone cannot tell "gone" from "not visible here" (gc run outside the runtime's mount
- * namespace, which may keep its pods' netns mounts private): a pod's sandbox process
- * proves its namespace alive wherever gc runs. An inode taken again by a new namespace
- * also counts as alive: gc then leaves the record for later rather than undo on a guess. */
+/* The netns of a record is held by something of the machine: a process in it, or a mount of
+ * it (`ip netns`, a runtime's pinned netns of a pod whose sandbox process is not running yet
+ * or any more) in any mount namespace. The record's path alone cannot tell "gone" from "not
+ * visible here" (gc run outside the runtime's mount namespace, which may keep its pods'
+ * netns mounts private). A namespace that got the inode again counts as held too: gc then
+ * leaves the record for later rather than undo on a guess. Each mount namespace's
+ * mountinfo is read once (bounded). */
+#define MAX_MOUNT_NAMESPACES 1024
+#define MAX_MOUNTINFO (8u << 20)
+
+static bool mounted_in(const char *pid, unsigned long long ino)
+{
+	char path[64], needle[48];
+	_cleanup_free_ char *text = NULL;
+	struct hg_error err = {0};
+	snprintf(path, sizeof(path), "/proc/%.20s/mountinfo", pid);
+	if (hg_read_file(path, MAX_MOUNTINFO, 0, NULL, &text, NULL, &err) < 0)
+		return false;
+	snprintf(needle, sizeof(needle), " net:[%llu] ", ino);
+	return strstr(text, needle) != NULL;
+}
+
 static bool netns_in_use(const struct hg_record *r)
 {
 	_cleanup_closedir_ DIR *proc = opendir("/proc");
 	struct dirent *e;
+	ino_t seen[MAX_MOUNT_NAMESPACES];
+	size_t n_seen = 0;
 	while (proc && (e = readdir(proc))) {
 		char path[64];
 		struct stat st;
@@ -191,6 +211,17 @@ static bool netns_in_use(const struct hg_record *r)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%.20s/ns/net", e->d_name);
 		if (stat(path, &st) == 0 && st.st_dev == r->netns.dev && st.st_ino == r->netns.ino)
+			return true;
+		snprintf(path, sizeof(path), "/proc/%.20s/ns/mnt", e->d_name);
+		if (stat(path, &st) < 0)
+			continue;
+		bool known = false;
+		for (size_t i = 0; i < n_seen && !known; i++)
+			known = seen[i] == st.st_ino;
+		if (known || n_seen == MAX_MOUNT_NAMESPACES)
+			continue;
+		seen[n_seen++] = st.st_ino;
+		if (mounted_in(e->d_name, (unsigned long long) r->netns.ino))
 			return true;
 	}
 	return false;

@@ -67,13 +67,18 @@ int hg_uninstall_binary(const char *bin_dir, const char *state_dir, bool force, 
  * machine cannot load it, 0 otherwise. */
 int hg_install_check_nft(json_t *entry, struct hg_error *err);
 
-/* Joins the watchers of conf_dir (install-watchers.c): returns a descriptor holding a
- * shared lock on conf_dir/.host-gateway-watch.lock (conf_dir made when missing), or -1. */
-int hg_install_watchers_join(const char *conf_dir, struct hg_error *err);
+/* The watchers of a folder (install-watchers.c). join: a descriptor holding a shared lock
+ * on conf_dir/.host-gateway-watch.lock (conf_dir made when missing), taken before the binary
+ * is installed; while the last watcher uninstalls it waits (bounded), and returns
+ * HG_WATCHERS_STOPPED when stop_fd becomes readable meanwhile; -1 with err otherwise. */
+#define HG_WATCHERS_STOPPED (-2)
+int hg_install_watchers_join(const char *conf_dir, int stop_fd, struct hg_error *err);
 
-/* Leaves them: true when no other watcher of conf_dir holds the lock (the lock file is then
- * removed), false when another one runs. fd stays the caller's to close. */
-bool hg_install_watchers_leave(int fd, const char *conf_dir);
+/* last: a descriptor >= 0 when no other watcher of conf_dir holds the lock (fd's own file,
+ * and the one at the folder's path now, held exclusively until watchers_done), -1 when
+ * another one runs. done: after the uninstall, removes the lock file and releases it. */
+int hg_install_watchers_last(int fd, const char *conf_dir);
+void hg_install_watchers_done(int fd, int cur, const char *conf_dir);
 
 /* Keeps the entry in conf_dir until stop_fd becomes readable: chains now, then again after
  * every change of a configuration file (inotify, bursts folded for DEBOUNCE_MS, a full

@@ -4,8 +4,8 @@
 # host route and a hosts block); GC with cni.dev/valid-attachments naming one removes the
 # other two records, routes and blocks and keeps the valid one intact (CHECK still passes);
 # the older key cni.dev/attachments works the same. `host-gateway gc` keeps a record whose
-# netns path it cannot open while a process is in that namespace, and removes it once the
-# namespace is gone. STATUS: 0 with a usable stateDir,
+# netns path it cannot open while a process is in that namespace or a mount holds it, and
+# removes it once the namespace is gone. STATUS: 0 with a usable stateDir,
 # code 50 with a stateDir under a regular file.
 . "$(dirname "$0")/cni-lib.sh"
 hg_init cni-gc-status
@@ -107,7 +107,11 @@ jq '.netns.path = "/nonexistent/private-mount/netns"' "$rec1" >"$rec1.edit" && m
 jq -n --arg s "$HG_STATE" '{stateDir: $s}' >"$HG_TMP/gc.json"
 "$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
 [ -f "$rec1" ] || hg_fail "gc removed the record of a namespace a process is in: $(cat "$HG_TMP/gc.out")"
+# No process in it any more, but pinned by its mount (/run/netns): held, kept.
 kill -KILL "${PIDS[1]}"
+for _ in $(seq 100); do kill -0 "${PIDS[1]}" 2>/dev/null || break; sleep 0.02; done
+"$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
+[ -f "$rec1" ] || hg_fail "gc removed the record of a namespace still mounted at /run/netns: $(cat "$HG_TMP/gc.out")"
 hg_netns_del "hgt-$$-g1"
 "$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
 [ ! -e "$rec1" ] || hg_fail "gc kept the record of a namespace that is gone: $(cat "$HG_TMP/gc.out")"
