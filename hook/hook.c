@@ -467,6 +467,10 @@ int hg_hook_gc(const char *config_path, const struct hg_log *log)
 	if (err.msg[0])
 		hg_logf(&h.log, "%s; using the defaults, ignoring", err.msg);
 	int n = hg_hook_collect(h.config.state_dir, &h.log);
+	/* Only here: a runtime's CNI GC names its valid attachments itself, and one of those
+	 * whose namespace is gone still gets its DEL. */
+	if (n >= 0)
+		n += hg_collect_cni(h.config.state_dir, &h.log);
 	hg_config_free(&h.config);
 	return n;
 }

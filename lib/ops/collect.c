@@ -270,7 +270,7 @@ static int collect_nri(const char *state_dir, const struct hg_log *log)
  * entry was taken out of the conflist before the pod stopped, as when the DaemonSet is
  * deleted; containerd sends no CNI GC). What DEL would undo in the namespace went with it;
  * undo does the rest, and a DEL coming later finds nothing and succeeds. */
-static int collect_cni(const char *state_dir, const struct hg_log *log)
+int hg_collect_cni(const char *state_dir, const struct hg_log *log)
 {
 	_cleanup_free_ char *dir = NULL;
 	int removed = 0;
@@ -436,7 +436,6 @@ int hg_hook_collect(const char *state_dir, const struct hg_log *log)
 	int n = collect_plumbing(state_dir, log);
 	n += collect_members(state_dir, log);
 	n += collect_nri(state_dir, log);
-	n += collect_cni(state_dir, log);
 	n += collect_links(state_dir, log);
 	n += collect_registries(state_dir, log);
 	/* Temp files of writers killed between their link and their rename. */

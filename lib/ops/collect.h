@@ -22,3 +22,9 @@ void hg_hook_remove_users(const char *users);
  * every owner is gone. Takes the "hook" lock.
  * Returns how many things it removed, -1 when the state directory is unusable. */
 int hg_hook_collect(const char *state_dir, const struct hg_log *log);
+
+/* Removes the CNI attachments whose network namespace is gone (no path leads to it, no
+ * process is in it, no mount namespace has it mounted): the runtime's DEL never came (the
+ * entry was taken out of the conflist before the pod stopped). For `host-gateway gc` only.
+ * Returns how many it removed. */
+int hg_collect_cni(const char *state_dir, const struct hg_log *log);
