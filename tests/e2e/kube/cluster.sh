@@ -12,7 +12,8 @@
 #   1. CoreDNS as a Deployment with kubeadm's Corefile (ConfigMap coredns, Service kube-dns
 #      10.96.0.10), kubeadm's shape
 #   2. kubectl apply -f conf/kubernetes/host-gateway.yaml: the DaemonSet's pod chains the
-#      entry and copies the binary, its readiness probe (install --check) passes
+#      entry and copies the binary, its readiness probe (install --check) passes; a rolling
+#      update (rollout restart, maxSurge): the entry and the binary stay throughout
 #   3. README's CoreDNS pipeline, run as README prints it: CoreDNS serves the names
 #   4. a Deployment's pod (ClusterFirst DNS, no name in its /etc/hosts) resolves
 #      host.docker.internal through the cluster DNS Service (kube-proxy) and reaches a
@@ -167,6 +168,24 @@ hg_assert_eq "$(jq -c '.plugins[-1]' "$D/net.d/10-kindnet.conflist")" \
 	'{"type":"host-gateway","capabilities":{"io.kubernetes.cri.pod-annotations":true},"virtualIPs":["169.254.1.2"]}' \
 	"the DaemonSet chained the ConfigMap's entry into the node's conflist"
 cmp "$D/opt-cni-bin/host-gateway" "$HG_BIN" || hg_fail "the node's binary is not the image's"
+# A rolling update through the API (maxSurge 1): the new pod runs before the old one stops,
+# so the entry and the binary never leave the node.
+old_pod=$(kc -n kube-system get pods -l app.kubernetes.io/name=host-gateway -o jsonpath='{.items[0].metadata.name}')
+kc -n kube-system rollout restart daemonset/host-gateway >/dev/null
+missing=0
+for _ in $(seq 600); do
+	{ it=$(jq '[.plugins[] | select(.type == "host-gateway")] | length' "$D/net.d/10-kindnet.conflist" 2>/dev/null) &&
+		[ "$it" = 1 ] && [ -x "$D/opt-cni-bin/host-gateway" ]; } || missing=$((missing + 1))
+	[ -n "$(kc -n kube-system get pods -l app.kubernetes.io/name=host-gateway -o name 2>/dev/null | grep -v "/$old_pod\$")" ] &&
+		! kc -n kube-system get pod "$old_pod" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+wait_rollout daemonset/host-gateway
+new_pod=$(kc -n kube-system get pods -l app.kubernetes.io/name=host-gateway -o jsonpath='{.items[0].metadata.name}')
+[ "$new_pod" != "$old_pod" ] || hg_fail "the rolling update made no new pod"
+hg_assert_eq "$missing" 0 "looks at the node during the rolling update with the entry or the binary missing"
+[ -f "$D/net.d/.host-gateway-watch.lock" ] || hg_fail "no watchers' lock after the rolling update"
+hg_log "rolling update: $old_pod -> $new_pod, the entry and the binary there throughout"
 
 # ---- 3. README's CoreDNS pipeline ----------------------------------------------------
 # The lines README shows (its Kubernetes section), run as they are: kubectl is the
