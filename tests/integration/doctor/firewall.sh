@@ -32,26 +32,7 @@ ip netns exec "$DR_HOST" nft flush ruleset
 
 # firewalld: its rules carry no counters, its final reject says "admin prohibited": the
 # rule is found by evaluating the ruleset against the probe.
-ip netns exec "$DR_HOST" nft -f - <<'NFT'
-table inet firewalld {
-	chain filter_INPUT {
-		type filter hook input priority filter + 10; policy accept;
-		ct state { established, related } accept
-		iifname "lo" accept
-		jump filter_INPUT_ZONES
-		reject with icmpx admin-prohibited
-	}
-	chain filter_INPUT_ZONES {
-		goto filter_IN_public
-	}
-	chain filter_IN_public {
-		jump filter_IN_public_allow
-	}
-	chain filter_IN_public_allow {
-		tcp dport 22 accept
-	}
-}
-NFT
+ip netns exec "$DR_HOST" nft -f "$(dirname "$0")/firewalld.nft"
 dr_doctor --port 8080
 dr_expect 1
 hg_assert_contains "$DR_OUT" "✘ $DR_HOST_IP:8080/tcp: the host's input path rejects it (firewalld: inet firewalld filter_INPUT rule handle 9: reject with icmpx admin-prohibited) — fix: firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"$DR_CT_IP\" port port=\"8080\" protocol=\"tcp\" accept'"

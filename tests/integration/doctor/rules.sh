@@ -77,26 +77,7 @@ dr_rule_case 1 "(nftables: inet myfw input rule handle 4: iifname \"$DR_IF\" tcp
 flush
 
 # 5. firewalld's shape: its rules carry no counters, its last rule rejects.
-nft_host -f - <<'NFT'
-table inet firewalld {
-	chain filter_INPUT {
-		type filter hook input priority filter + 10; policy accept;
-		ct state { established, related } accept
-		iifname "lo" accept
-		jump filter_INPUT_ZONES
-		reject with icmpx admin-prohibited
-	}
-	chain filter_INPUT_ZONES {
-		goto filter_IN_public
-	}
-	chain filter_IN_public {
-		jump filter_IN_public_allow
-	}
-	chain filter_IN_public_allow {
-		tcp dport 22 accept
-	}
-}
-NFT
+nft_host -f "$(dirname "$0")/firewalld.nft"
 dr_rule_case 1 "✘ $DR_HOST_IP:8080/tcp: the host's input path rejects it (firewalld: inet firewalld filter_INPUT rule handle 9: reject with icmpx admin-prohibited)" --port 8080
 hg_assert_contains "$DR_OUT" "— fix: firewall-cmd --zone=public --add-rich-rule='rule family=\"ipv4\" source address=\"$DR_CT_IP\" port port=\"8080\" protocol=\"tcp\" accept'"
 flush
