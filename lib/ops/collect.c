@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
@@ -176,55 +178,110 @@ static int collect_links(const char *state_dir, const struct hg_log *log)
 	return removed;
 }
 
-/* The netns of a record is held by something of the machine: a process in it, or a mount of
- * it (`ip netns`, a runtime's pinned netns of a pod whose sandbox process is not running yet
- * or any more) in any mount namespace. The record's path alone cannot tell "gone" from "not
- * visible here" (gc run outside the runtime's mount namespace, which may keep its pods'
- * netns mounts private). A namespace that got the inode again counts as held too: gc then
- * leaves the record for later rather than undo on a guess. Each mount namespace's
- * mountinfo is read once (bounded). */
+/* The network namespaces held by something of the machine: a process in one, or a mount of
+ * one (`ip netns`, a runtime's pinned netns of a pod whose sandbox process is not running
+ * yet or any more) in any mount namespace. A record's path alone cannot tell "gone" from
+ * "not visible here" (gc run outside the runtime's mount namespace, which may keep its
+ * pods' netns mounts private). A namespace that got the inode again counts as held too: gc
+ * then leaves the record for later rather than undo on a guess. Gathered once per
+ * collection, and only when a record's path does not lead to its namespace; each mount
+ * namespace's mountinfo is read once (bounded); past the bounds every namespace counts as
+ * held. Inode numbers only: every netns lives on the one nsfs. */
 #define MAX_MOUNT_NAMESPACES 1024
 #define MAX_MOUNTINFO (8u << 20)
+#define MAX_HELD (1u << 20)
 
-static bool mounted_in(const char *pid, unsigned long long ino)
+struct held_netns {
+	bool gathered, all;
+	ino_t *ino;
+	size_t n, cap;
+};
+
+static void held_netns_free(struct held_netns *h)
 {
-	char path[64], needle[48];
+	free(h->ino);
+}
+
+static void held_add(struct held_netns *h, ino_t ino)
+{
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 256;
+		ino_t *grown = cap <= MAX_HELD ? realloc(h->ino, cap * sizeof(*grown)) : NULL;
+		if (!grown) {
+			h->all = true;
+			return;
+		}
+		h->ino = grown;
+		h->cap = cap;
+	}
+	h->ino[h->n++] = ino;
+}
+
+/* The netns mounted in the mount namespace of process pid: "net:[INODE]" roots. */
+static void held_add_mounts(struct held_netns *h, const char *pid)
+{
+	char path[64];
 	_cleanup_free_ char *text = NULL;
 	struct hg_error err = {0};
 	snprintf(path, sizeof(path), "/proc/%.20s/mountinfo", pid);
-	if (hg_read_file(path, MAX_MOUNTINFO, 0, NULL, &text, NULL, &err) < 0)
-		return false;
-	snprintf(needle, sizeof(needle), " net:[%llu] ", ino);
-	return strstr(text, needle) != NULL;
+	if (hg_read_file(path, MAX_MOUNTINFO, 0, NULL, &text, NULL, &err) < 0) {
+		/* Too big to read: nothing can be ruled out. A process gone meanwhile is fine. */
+		h->all |= err.errnum == EFBIG;
+		return;
+	}
+	for (const char *p = text; (p = strstr(p, " net:[")) != NULL;) {
+		char *end;
+		p += strlen(" net:[");
+		unsigned long long ino = strtoull(p, &end, 10);
+		if (end != p && *end == ']')
+			held_add(h, (ino_t) ino);
+	}
 }
 
-static bool netns_in_use(const struct hg_record *r)
+static void held_gather(struct held_netns *h)
 {
 	_cleanup_closedir_ DIR *proc = opendir("/proc");
 	struct dirent *e;
 	ino_t seen[MAX_MOUNT_NAMESPACES];
 	size_t n_seen = 0;
+	h->gathered = true;
+	h->all = !proc;
 	while (proc && (e = readdir(proc))) {
 		char path[64];
 		struct stat st;
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%.20s/ns/net", e->d_name);
-		if (stat(path, &st) == 0 && st.st_dev == r->netns.dev && st.st_ino == r->netns.ino)
-			return true;
+		if (stat(path, &st) == 0)
+			held_add(h, st.st_ino);
 		snprintf(path, sizeof(path), "/proc/%.20s/ns/mnt", e->d_name);
 		if (stat(path, &st) < 0)
 			continue;
 		bool known = false;
 		for (size_t i = 0; i < n_seen && !known; i++)
 			known = seen[i] == st.st_ino;
-		if (known || n_seen == MAX_MOUNT_NAMESPACES)
+		if (known)
 			continue;
+		if (n_seen == MAX_MOUNT_NAMESPACES) {
+			h->all = true;
+			continue;
+		}
 		seen[n_seen++] = st.st_ino;
-		if (mounted_in(e->d_name, (unsigned long long) r->netns.ino))
-			return true;
+		held_add_mounts(h, e->d_name);
 	}
-	return false;
+}
+
+/* The record's namespace is alive: its path leads to it, or something holds it. */
+static bool record_netns_held(const struct hg_record *r, struct held_netns *h)
+{
+	if (hg_attach_netns_alive(r))
+		return true;
+	if (!h->gathered)
+		held_gather(h);
+	for (size_t i = 0; i < h->n && !h->all; i++)
+		if (h->ino[i] == r->netns.ino)
+			return true;
+	return h->all;
 }
 
 /* NRI attachments whose pod's network namespace is gone (the plugin was down or killed
@@ -238,6 +295,7 @@ static int collect_nri(const char *state_dir, const struct hg_log *log)
 	int removed = 0;
 	if (hg_state_dir_path(state_dir, HG_STATE_DIR_NRI, &dir) < 0 || access(dir, F_OK) < 0)
 		return 0;
+	struct held_netns held __attribute__((cleanup(held_netns_free))) = {0};
 	_cleanup_close_ int lock = hg_state_lock(state_dir, "nri", &err);
 	if (lock < 0) {
 		hg_logf(log, "gc: %s, NRI records left", err.msg);
@@ -254,7 +312,7 @@ static int collect_nri(const char *state_dir, const struct hg_log *log)
 			removed++;
 			continue;
 		}
-		if (!found || hg_attach_netns_alive(&r) || netns_in_use(&r))
+		if (!found || record_netns_held(&r, &held))
 			continue;
 		hg_attach_undo(&r, NULL, log);
 		hg_record_retire(state_dir, paths[i], &r, NULL);
@@ -273,6 +331,7 @@ static int collect_nri(const char *state_dir, const struct hg_log *log)
 int hg_collect_cni(const char *state_dir, const struct hg_log *log)
 {
 	_cleanup_free_ char *dir = NULL;
+	struct held_netns held __attribute__((cleanup(held_netns_free))) = {0};
 	int removed = 0;
 	if (hg_state_dir_path(state_dir, HG_STATE_DIR_CNI, &dir) < 0)
 		return 0;
@@ -288,8 +347,7 @@ int hg_collect_cni(const char *state_dir, const struct hg_log *log)
 		for (size_t i = 0; paths && paths[i]; i++) {
 			_cleanup_record_ struct hg_record r = {0};
 			bool found = false;
-			if (hg_record_load(paths[i], &r, &found, &err) < 0 || !found || hg_attach_netns_alive(&r) ||
-			    netns_in_use(&r))
+			if (hg_record_load(paths[i], &r, &found, &err) < 0 || !found || record_netns_held(&r, &held))
 				continue;
 			hg_attach_undo(&r, NULL, log);
 			hg_record_retire(state_dir, paths[i], &r, NULL);
