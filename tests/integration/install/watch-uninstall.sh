@@ -10,7 +10,8 @@
 #     apply): it ends up with the binary and the entry (it waits for the uninstall);
 #  5. records in the stateDir: the binary stays for their DEL;
 #  6. a plain --watch (no --uninstall-on-exit) with a FIFO at the lock's path: watches
-#     anyway; --uninstall-on-exit refuses it (exit 1, the path named).
+#     anyway; --uninstall-on-exit refuses it (exit 1, the path named); the option without
+#     --watch, or given to uninstall: usage errors (exit 2).
 . "$(dirname "$0")/../../lib/common.sh"
 . "$(dirname "$0")/install-lib.sh"
 hg_init install-watch-uninstall
@@ -116,4 +117,10 @@ it_hg install --watch --uninstall-on-exit --cni-conf-dir "$NET_D" --cni-bin-dir 
 hg_assert_eq "$IT_RC" 1 "6: --uninstall-on-exit with a FIFO at the lock's path"
 hg_assert_contains "$(cat "$IT_ERR")" "$NET_D/$LOCK is not a regular file" "6: the path named"
 [ -p "$NET_D/$LOCK" ] || hg_fail "6: the FIFO was replaced"
+# Usage: the option belongs to --watch only.
+it_hg install --uninstall-on-exit --cni-conf-dir "$NET_D" --cni-bin-dir "$BIN_D"
+hg_assert_eq "$IT_RC" 2 "--uninstall-on-exit without --watch: a usage error"
+hg_assert_contains "$(cat "$IT_ERR")" "--uninstall-on-exit needs --watch" "the usage error says why"
+it_hg uninstall --uninstall-on-exit --cni-conf-dir "$NET_D" --cni-bin-dir "$BIN_D"
+hg_assert_eq "$IT_RC" 2 "uninstall --uninstall-on-exit: a usage error"
 hg_log "PASS"
