@@ -135,8 +135,11 @@ echo "nameserver 10.215.40.53" >"$K/resolv.conf"
 KUBE_NODE_IP=$NODE_IP kube_kubelet_start "$K/kubelet" "$NODE" \
 	"$(jq -n --arg r "$K/resolv.conf" '{clusterDNS: ["10.96.0.10"], clusterDomain: "cluster.local", resolvConf: $r}')" \
 	"$K/admin.kubeconfig" || hg_fail "kubelet did not start"
+# kubelet answers healthz before its node object exists, and `kubectl wait` fails at once on
+# a missing object: wait for the registration first (one look every 0.25 s).
+for _ in $(seq 480); do kc get node "$NODE" >/dev/null 2>&1 && break; sleep 0.25; done
 kc wait --for=condition=Ready "node/$NODE" --timeout 120s >/dev/null ||
-	hg_fail "node $NODE not Ready: $(kc describe node "$NODE" | tail -n 20)"
+	hg_fail "node $NODE not Ready: $(kc describe node "$NODE" | tail -n 20; tail -n 20 "$KUBE_KUBELET_LOG" 2>/dev/null)"
 hg_log "node $NODE Ready in $(($(e2e_now_ms) - t0)) ms: $(kc get node "$NODE" -o jsonpath='{.status.nodeInfo.kubeletVersion} {.status.nodeInfo.containerRuntimeVersion}')"
 
 # wait_rollout KIND/NAME: ready within 120 s, or fail with what the pods say.
