@@ -57,6 +57,13 @@ static void hook_line(void *ctx, const char *msg)
 	hg_log_emit(h->outer, h->config.log_file, line);
 }
 
+/* The gc command runs for no container: its lines name what they collected themselves. */
+static void gc_line(void *ctx, const char *msg)
+{
+	struct hook *h = ctx;
+	hg_log_emit(h->outer, h->config.log_file, msg);
+}
+
 /* poststop undoes from records and never fails: it reads only where the records and the
  * log are (lenient), so that a file broken since createRuntime cannot strand plumbing. */
 static int load_config(struct hook *h, bool lenient, struct hg_error *err)
@@ -460,7 +467,7 @@ int hg_hook_gc(const char *config_path, const struct hg_log *log)
 {
 	struct hook h = {.stage = "gc", .config_path = config_path, .outer = log};
 	struct hg_error err = {0};
-	h.log = (struct hg_log){.fn = hook_line, .ctx = &h};
+	h.log = (struct hg_log){.fn = gc_line, .ctx = &h};
 	if (hg_config_init(&h.config) < 0)
 		return -1;
 	load_config(&h, true, &err);
