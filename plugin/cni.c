@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <ctype.h>
@@ -223,14 +225,30 @@ static int cmd_add(struct run *r, json_t **output, struct hg_error *err)
 	return add_with_target(r, &req, nsfd, &old, &record, &path, output, err);
 }
 
-/* The rest of ADD, with the hosts target chosen. */
+static int add_locked(struct run *r, struct hg_attach_req *req, int nsfd, struct hg_record *old,
+		      struct hg_record *record, const char *path, json_t **output, struct hg_error *err);
+
+/* The rest of ADD, with the hosts target chosen: under the attachment's lock, so that
+ * `host-gateway gc` never retires the record this ADD replaces or writes. */
 static int add_with_target(struct run *r, struct hg_attach_req *req, int nsfd, struct hg_record *old,
 			   struct hg_record *record, char **path_out, json_t **output, struct hg_error *err)
 {
-	bool found;
-	if (record_path(r, path_out, err) < 0 || hg_record_load(*path_out, old, &found, err) < 0)
+	if (record_path(r, path_out, err) < 0)
 		return -1;
-	const char *path = *path_out;
+	int lock = hg_state_lock_record(*path_out, err);
+	if (lock < 0)
+		return -1;
+	int rc = add_locked(r, req, nsfd, old, record, *path_out, output, err);
+	hg_state_unlock_record(*path_out, lock, access(*path_out, F_OK) < 0 && errno == ENOENT);
+	return rc;
+}
+
+static int add_locked(struct run *r, struct hg_attach_req *req, int nsfd, struct hg_record *old,
+		      struct hg_record *record, const char *path, json_t **output, struct hg_error *err)
+{
+	bool found;
+	if (hg_record_load(path, old, &found, err) < 0)
+		return -1;
 	/* A repeated ADD replaces: what the previous one did goes first, except the
 	 * container's table in the same netns, which the new ADD refills in one transaction
 	 * (deleting it would cost a kernel grace period, ~15 ms). */
@@ -304,6 +322,13 @@ static int cmd_del(struct run *r, struct hg_error *err)
 	}
 	if (record_path(r, &path, err) < 0)
 		return -1;
+	/* Without a record there is nothing a collector could take. DEL must not fail: without
+	 * the lock (held 5 s by a stuck process) it goes on all the same. */
+	int lock = access(path, F_OK) == 0 ? hg_state_lock_record(path, err) : -1;
+	if (lock < 0 && err->msg[0]) {
+		hg_logf(&r->log, "%s; going on without it", err->msg);
+		*err = (struct hg_error){0};
+	}
 	/* A damaged record cannot be undone; it is removed so that DEL still succeeds. */
 	if (hg_record_load(path, &record, &found, err) < 0)
 		hg_logf(&r->log, "%s, removing it", err->msg);
@@ -311,7 +336,9 @@ static int cmd_del(struct run *r, struct hg_error *err)
 		hg_attach_undo(&record, r->env->netns, &r->log);
 	else
 		remove_orphan_block(r);
-	return hg_record_retire(r->config.state_dir, path, found ? &record : NULL, err);
+	int rc = hg_record_retire(r->config.state_dir, path, found ? &record : NULL, err);
+	hg_state_unlock_record(path, lock, rc == 0);
+	return rc;
 }
 
 static int cmd_check(struct run *r, struct hg_error *err)
@@ -389,10 +416,22 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 		}
 		if (!found || attachment_valid(valid, record.container_id, record.ifname))
 			continue;
-		hg_attach_undo(&record, NULL, &r->log);
-		if (hg_record_retire(r->config.state_dir, paths[i], &record, &e) < 0)
-			hg_logf(&r->log, "GC: %s, ignoring", e.msg);
+		/* Read again under the attachment's lock: an ADD may have replaced it meanwhile. */
+		hg_record_free(&record);
+		hg_record_init(&record);
+		int lock = hg_state_lock_record(paths[i], &e);
+		if (lock < 0) {
+			hg_logf(&r->log, "GC: %s, left for the next GC", e.msg);
+			continue;
+		}
+		if (hg_record_load(paths[i], &record, &found, &e) == 0 && found) {
+			hg_attach_undo(&record, NULL, &r->log);
+			if (hg_record_retire(r->config.state_dir, paths[i], &record, &e) < 0)
+				hg_logf(&r->log, "GC: %s, ignoring", e.msg);
+		}
+		hg_state_unlock_record(paths[i], lock, access(paths[i], F_OK) < 0 && errno == ENOENT);
 	}
+	hg_state_sweep_record_locks(dir);
 	/* Host rules whose record was lost: their comments name the attachment. */
 	/* Host resources' users are the machine's (attach.c add_host_side). */
 	if (hg_state_check_dir(hg_hosts_lock_dir, err) < 0)

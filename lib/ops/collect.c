@@ -349,13 +349,27 @@ int hg_collect_cni(const char *state_dir, const struct hg_log *log)
 			bool found = false;
 			if (hg_record_load(paths[i], &r, &found, &err) < 0 || !found || record_netns_held(&r, &held))
 				continue;
-			hg_attach_undo(&r, NULL, log);
-			hg_record_retire(state_dir, paths[i], &r, NULL);
-			hg_logf(log, "gc: removed the CNI attachment %s (its network namespace is gone)",
-				r.key ? r.key : paths[i]);
-			removed++;
+			/* Read again under the attachment's lock: an ADD of the same key (a runtime
+			 * re-adding the container) may have replaced the record since. */
+			hg_record_free(&r);
+			hg_record_init(&r);
+			int lock = hg_state_lock_record(paths[i], &err);
+			if (lock < 0) {
+				hg_logf(log, "gc: %s, left for the next gc", err.msg);
+				continue;
+			}
+			found = false;
+			if (hg_record_load(paths[i], &r, &found, &err) == 0 && found && !record_netns_held(&r, &held)) {
+				hg_attach_undo(&r, NULL, log);
+				hg_record_retire(state_dir, paths[i], &r, NULL);
+				hg_logf(log, "gc: removed the CNI attachment %s (its network namespace is gone)",
+					r.key ? r.key : paths[i]);
+				removed++;
+			}
+			hg_state_unlock_record(paths[i], lock, access(paths[i], F_OK) < 0 && errno == ENOENT);
 		}
 		removed += hg_state_sweep_temp(net);
+		hg_state_sweep_record_locks(net);
 	}
 	return removed;
 }
@@ -451,6 +465,8 @@ static int collect_registries(const char *state_dir, const struct hg_log *log)
 			removed++;
 			continue;
 		}
+		if (g.version == 0)
+			continue; /* gone since the listing: its last owner left */
 		_cleanup_close_ int fd = -1;
 		if (open_registered(&g, &fd) == 0) {
 			char what[512];

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -9,6 +10,8 @@
 #include <sys/file.h>
 #include <time.h>
 #include <stdint.h>
+#include <stdbool.h>
+#include <unistd.h>
 #include "ops/state.h"
 #include "base/config.h"
 #include "base/util.h"
@@ -237,6 +240,76 @@ int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 	if (asprintf(&path, "%s/.%s.lock", state_dir, name) < 0)
 		return hg_error_oom(err);
 	return lock_path(path, err);
+}
+
+/* ".NAME.lock" beside "NAME.json". */
+static int record_lock_path(const char *record_path, char **out)
+{
+	const char *slash = strrchr(record_path, '/');
+	const char *base = slash ? slash + 1 : record_path;
+	size_t n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".json") == 0)
+		n -= 5;
+	return asprintf(out, "%.*s.%.*s.lock", (int) (base - record_path), record_path, (int) n, base) < 0 ? -1 : 0;
+}
+
+/* The lock fd still names the file at path: its holder has not unlinked it. */
+static bool lock_is_current(int fd, const char *path)
+{
+	struct stat held, now;
+	return fstat(fd, &held) == 0 && lstat(path, &now) == 0 && held.st_dev == now.st_dev &&
+	       held.st_ino == now.st_ino;
+}
+
+int hg_state_lock_record(const char *record_path, struct hg_error *err)
+{
+	_cleanup_free_ char *path = NULL, *dir = NULL;
+	if (record_lock_path(record_path, &path) < 0 || !(dir = strdup(path)))
+		return hg_error_oom(err);
+	*strrchr(dir, '/') = '\0';
+	if (hg_mkdir_p(dir, 0700) < 0)
+		return hg_error_errno(err, HG_CNI_STATE, errno, "create state directory %s", dir);
+	/* Each retry follows a holder that removed the file: bounded by the holders there are. */
+	for (int tries = 0; tries < 64; tries++) {
+		_cleanup_close_ int fd = lock_path(path, err);
+		if (fd < 0)
+			return -1;
+		if (lock_is_current(fd, path))
+			return TAKE_FD(fd);
+	}
+	return hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: removed under every wait, try again", path);
+}
+
+void hg_state_unlock_record(const char *record_path, int fd, bool remove)
+{
+	_cleanup_free_ char *path = NULL;
+	if (fd < 0)
+		return;
+	if (remove && record_lock_path(record_path, &path) == 0 && lock_is_current(fd, path))
+		unlink(path);
+	close(fd);
+}
+
+int hg_state_sweep_record_locks(const char *dir)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *e;
+	int removed = 0;
+	while (d && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		_cleanup_free_ char *lock = NULL, *record = NULL;
+		if (e->d_name[0] != '.' || n < 7 || strcmp(e->d_name + n - 5, ".lock") != 0 ||
+		    asprintf(&lock, "%s/%s", dir, e->d_name) < 0 ||
+		    asprintf(&record, "%s/%.*s.json", dir, (int) n - 6, e->d_name + 1) < 0)
+			continue;
+		/* Held: an ADD is writing its record now. */
+		_cleanup_close_ int fd = open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || !lock_is_current(fd, lock))
+			continue;
+		if (access(record, F_OK) < 0 && errno == ENOENT && unlink(lock) == 0)
+			removed++;
+	}
+	return removed;
 }
 
 const char *hg_hosts_lock_dir = HG_DEFAULT_STATE_DIR;

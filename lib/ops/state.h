@@ -65,6 +65,16 @@ int hg_state_check_dir(const char *state_dir, struct hg_error *err);
  * "host" serialises the shared host-side resources; "hook" the hook's per-netns records.
  * Distinct names never wait for each other (flock conflicts even within one process). */
 int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err);
+/* One attachment's lock, a file beside its record (".NAME.lock" for "NAME.json"): held by
+ * whatever replaces or retires that record (ADD, DEL, the collectors), so that a collector
+ * never retires a record an ADD of the same key is writing. The file goes with the record:
+ * its holder unlinks it (remove) before closing, and a waiter that got the lock of a file
+ * unlinked meanwhile takes the new one. Waits at most 5 s (HG_CNI_TRY_AGAIN). */
+int hg_state_lock_record(const char *record_path, struct hg_error *err);
+void hg_state_unlock_record(const char *record_path, int fd, bool remove);
+/* The record locks of dir whose record is gone (an ADD that failed or was killed) and that
+ * nobody holds: removed; returns how many. */
+int hg_state_sweep_record_locks(const char *dir);
 /* Serialises writers of the file fd is open on (a hosts file), keyed by its device and
  * inode, in hg_hosts_lock_dir (the default stateDir, whatever stateDir a configuration
  * names, so that writers with different stateDirs still serialise): a lock on the file

@@ -5,7 +5,8 @@
 # other two records, routes and blocks and keeps the valid one intact (CHECK still passes);
 # the older key cni.dev/attachments works the same. `host-gateway gc` keeps a record whose
 # netns path it cannot open while a process is in that namespace or a mount holds it, and
-# removes it once the namespace is gone. STATUS: 0 with a usable stateDir,
+# removes it once the namespace is gone, and never takes what an ADD of the same key is
+# writing at the same moment. STATUS: 0 with a usable stateDir,
 # code 50 with a stateDir under a regular file.
 . "$(dirname "$0")/cni-lib.sh"
 hg_init cni-gc-status
@@ -116,6 +117,88 @@ hg_netns_del "hgt-$$-g1"
 "$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
 [ ! -e "$rec1" ] || hg_fail "gc kept the record of a namespace that is gone: $(cat "$HG_TMP/gc.out")"
 hg_assert_contains "$(cat "$HG_TMP/gc.out")" "removed the CNI attachment $net+hgt-$$-g1-c+eth0 (its network namespace is gone)" "gc names what it removed"
+
+# `host-gateway gc` beside an ADD of the same key (a runtime re-adding a container, gc from
+# a timer): gc acts on a record only after reading it again under the attachment's lock
+# (.NAME.lock beside NAME.json), which ADD holds while it replaces the record.
+hg_netns_add "hgt-$$-g4"
+hgc_user_hosts >"$HG_TMP/hosts-4"
+hgc_container "hgt-$$-g4" "$HG_TMP/hosts-4"
+PIDS[4]=$HGC_PID
+hg_defer hg_chain DEL "$list" "hgt-$$-g4-c" "/proc/$HGC_PID/ns/net" eth0
+add 4
+rec4=$(hgc_record "$net" "hgt-$$-g4-c" eth0)
+lock4=$HG_STATE/cni/$net/.hgt-$$-g4-c+eth0.lock
+[ -f "$lock4" ] || hg_fail "no attachment lock beside the record after ADD"
+ino4=$(stat -L -c %i "/proc/${PIDS[4]}/ns/net")
+cp "$rec4" "$HG_TMP/rec4.fresh"
+# stale: as gc sees a record whose namespace went (its path leads nowhere, its inode is no one's).
+stale() { jq '.netns.path = "/nonexistent/gone/netns" | .netns.ino = 1' "$rec4" >"$rec4.edit" && mv "$rec4.edit" "$rec4"; }
+new_add_intact() {
+	[ -f "$rec4" ] || hg_fail "$1: gc removed the record an ADD had just written: $(cat "$HG_TMP/gc.out")"
+	hg_assert_eq "$(jq -r .netns.ino "$rec4")" "$ino4" "$1: the record is the new ADD's ($(cat "$HG_TMP/gc.out"))"
+	hg_assert_eq "$(hg_nblocks "$HG_TMP/hosts-4")" 1 "$1: the names the ADD wrote are there ($(cat "$HG_TMP/gc.out"))"
+	[ -n "$(ip -n "hgt-$$-g4" route show "$hostip/32")" ] || hg_fail "$1: the route the ADD made is gone"
+}
+# 1. An ADD holds the lock while gc finds the old record stale, and writes the new one.
+stale
+rm -f "$HG_TMP/held"
+(
+	exec {fd}>>"$lock4"
+	flock -x "$fd"
+	: >"$HG_TMP/held"
+	sleep 0.5
+	cp "$HG_TMP/rec4.fresh" "$rec4.edit" && mv "$rec4.edit" "$rec4"
+) &
+holder=$!
+for _ in $(seq 200); do [ -e "$HG_TMP/held" ] && break; sleep 0.01; done
+"$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
+wait "$holder"
+hg_assert_eq "$(tail -n1 "$HG_TMP/gc.out")" "host-gateway gc: removed 0 stale items" "gc waited for the ADD's lock and read the record again"
+new_add_intact "gc beside a held lock"
+# 2. Real ADDs beside gc: the hosts files' locks, held by the test for a moment, stop the ADD
+# while it replaces the old record and gc while it undoes the one it found stale, so that
+# both go on together once released; the rounds vary which one starts first.
+hold_hosts_locks() {
+	local n fd
+	for n in $(seq -w 0 63); do
+		exec {fd}>>"/run/host-gateway/.hosts-$n.lock" && flock -x "$fd" || exit 1
+	done
+	: >"$HG_TMP/held"
+	sleep 0.4
+}
+conf4=$(jq -c --slurpfile prev "$HG_TMP/cache/hgt-$$-g4-c-eth0.json" \
+	'.plugins[1] + {name: .name, cniVersion: .cniVersion, prevResult: $prev[0]}' <<<"$list")
+for it in $(seq 8); do
+	stale
+	rm -f "$HG_TMP/held"
+	hold_hosts_locks &
+	holder=$!
+	for _ in $(seq 200); do [ -e "$HG_TMP/held" ] && break; sleep 0.01; done
+	[ -e "$HG_TMP/held" ] || hg_fail "could not take the hosts files' locks"
+	if ((it % 2)); then
+		hg_plugin ADD "$conf4" "hgt-$$-g4-c" "/proc/${PIDS[4]}/ns/net" eth0 >"$HG_TMP/race-add.out" 2>&1 &
+		adder=$!
+		sleep 0.1
+		"$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
+	else
+		"$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 &
+		gcer=$!
+		sleep 0.1
+		hg_plugin ADD "$conf4" "hgt-$$-g4-c" "/proc/${PIDS[4]}/ns/net" eth0 >"$HG_TMP/race-add.out" 2>&1 &
+		adder=$!
+		wait "$gcer" || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
+	fi
+	wait "$adder" || hg_fail "round $it: the ADD beside gc failed: $(cat "$HG_TMP/race-add.out")"
+	wait "$holder" || :
+	new_add_intact "round $it"
+done
+# 3. The lock of a record that is gone (an ADD killed before it saved) goes with gc; the
+# attachment's own stays while its record does.
+: >"$HG_STATE/cni/$net/.hgt-$$-killed-c+eth0.lock"
+"$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
+[ ! -e "$HG_STATE/cni/$net/.hgt-$$-killed-c+eth0.lock" ] || hg_fail "gc left the lock of a record that is gone"
+[ -f "$lock4" ] || hg_fail "gc removed the lock of a record that is there"
 
 # STATUS
 status_conf=$(jq -c '.plugins[1] + {name: .name, cniVersion: "1.1.0"}' <<<"$list")
