@@ -235,7 +235,7 @@ static int add_with_target(struct run *r, struct hg_attach_req *req, int nsfd, s
 {
 	if (record_path(r, path_out, err) < 0)
 		return -1;
-	int lock = hg_state_lock_record(*path_out, err);
+	int lock = hg_state_lock_record(*path_out, true, err);
 	if (lock < 0)
 		return -1;
 	int rc = add_locked(r, req, nsfd, old, record, *path_out, output, err);
@@ -324,10 +324,12 @@ static int cmd_del(struct run *r, struct hg_error *err)
 		return -1;
 	/* Without a record there is nothing a collector could take. DEL must not fail: without
 	 * the lock (held 5 s by a stuck process) it goes on all the same. */
-	int lock = access(path, F_OK) == 0 ? hg_state_lock_record(path, err) : -1;
+	int lock = access(path, F_OK) == 0 ? hg_state_lock_record(path, true, err) : -1;
 	if (lock < 0 && err->msg[0]) {
 		hg_logf(&r->log, "%s; going on without it", err->msg);
 		*err = (struct hg_error){0};
+	} else if (lock < 0) {
+		hg_state_drop_record_lock(path); /* of an ADD killed before its record */
 	}
 	/* A damaged record cannot be undone; it is removed so that DEL still succeeds. */
 	if (hg_record_load(path, &record, &found, err) < 0)
@@ -416,15 +418,18 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 		}
 		if (!found || attachment_valid(valid, record.container_id, record.ifname))
 			continue;
-		/* Read again under the attachment's lock: an ADD may have replaced it meanwhile. */
+		/* Read again under the attachment's lock: an ADD may have replaced it meanwhile (then
+		 * in another namespace, and the runtime's list was made before it). */
+		struct hg_netns_id seen = {.dev = record.netns.dev, .ino = record.netns.ino};
 		hg_record_free(&record);
 		hg_record_init(&record);
-		int lock = hg_state_lock_record(paths[i], &e);
+		int lock = hg_state_lock_record(paths[i], false, &e);
 		if (lock < 0) {
 			hg_logf(&r->log, "GC: %s, left for the next GC", e.msg);
 			continue;
 		}
-		if (hg_record_load(paths[i], &record, &found, &e) == 0 && found) {
+		if (hg_record_load(paths[i], &record, &found, &e) == 0 && found && record.netns.dev == seen.dev &&
+		    record.netns.ino == seen.ino) {
 			hg_attach_undo(&record, NULL, &r->log);
 			if (hg_record_retire(r->config.state_dir, paths[i], &record, &e) < 0)
 				hg_logf(&r->log, "GC: %s, ignoring", e.msg);

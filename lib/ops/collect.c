@@ -350,16 +350,20 @@ int hg_collect_cni(const char *state_dir, const struct hg_log *log)
 			if (hg_record_load(paths[i], &r, &found, &err) < 0 || !found || record_netns_held(&r, &held))
 				continue;
 			/* Read again under the attachment's lock: an ADD of the same key (a runtime
-			 * re-adding the container) may have replaced the record since. */
+			 * re-adding the container) may have replaced the record since, in a namespace
+			 * the held set gathered before knows nothing of: only the record that was
+			 * judged goes. Held: an ADD or DEL is at work on it; the next gc looks again. */
+			struct hg_netns_id seen = {.dev = r.netns.dev, .ino = r.netns.ino};
 			hg_record_free(&r);
 			hg_record_init(&r);
-			int lock = hg_state_lock_record(paths[i], &err);
+			int lock = hg_state_lock_record(paths[i], false, &err);
 			if (lock < 0) {
 				hg_logf(log, "gc: %s, left for the next gc", err.msg);
 				continue;
 			}
 			found = false;
-			if (hg_record_load(paths[i], &r, &found, &err) == 0 && found && !record_netns_held(&r, &held)) {
+			if (hg_record_load(paths[i], &r, &found, &err) == 0 && found && r.netns.dev == seen.dev &&
+			    r.netns.ino == seen.ino && !hg_attach_netns_alive(&r)) {
 				hg_attach_undo(&r, NULL, log);
 				hg_record_retire(state_dir, paths[i], &r, NULL);
 				hg_logf(log, "gc: removed the CNI attachment %s (its network namespace is gone)",

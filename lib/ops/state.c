@@ -212,24 +212,34 @@ int hg_state_check_dir(const char *state_dir, struct hg_error *err)
  * them is stopped or stuck, and the runtime's timeout must not be eaten by it. */
 #define LOCK_WAIT_MS 5000
 
-static int lock_path(const char *path, struct hg_error *err)
+/* Waits at most budget_ms in all (what is left is written back: a caller retrying spends
+ * one budget, not one per try); 0: not at all. */
+static int lock_path_within(const char *path, int *budget_ms, struct hg_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "open %s", path);
-	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0;) {
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EINTR)
 			continue;
 		if (errno != EWOULDBLOCK)
 			return hg_error_errno(err, HG_CNI_STATE, errno, "lock %s", path);
-		if (waited >= LOCK_WAIT_MS)
-			return hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: still held after %d ms, try again", path,
-					    LOCK_WAIT_MS);
+		if (*budget_ms <= 0)
+			return hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: held by another process, try again", path);
 		struct timespec ts = {.tv_nsec = 2 * 1000 * 1000};
 		nanosleep(&ts, NULL);
-		waited += 2;
+		*budget_ms -= 2;
 	}
 	return TAKE_FD(fd);
+}
+
+static int lock_path(const char *path, struct hg_error *err)
+{
+	int budget = LOCK_WAIT_MS;
+	int fd = lock_path_within(path, &budget, err);
+	if (fd < 0 && err->code == HG_CNI_TRY_AGAIN)
+		hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: still held after %d ms, try again", path, LOCK_WAIT_MS);
+	return fd;
 }
 
 int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
@@ -261,7 +271,7 @@ static bool lock_is_current(int fd, const char *path)
 	       held.st_ino == now.st_ino;
 }
 
-int hg_state_lock_record(const char *record_path, struct hg_error *err)
+int hg_state_lock_record(const char *record_path, bool wait, struct hg_error *err)
 {
 	_cleanup_free_ char *path = NULL, *dir = NULL;
 	if (record_lock_path(record_path, &path) < 0 || !(dir = strdup(path)))
@@ -269,15 +279,18 @@ int hg_state_lock_record(const char *record_path, struct hg_error *err)
 	*strrchr(dir, '/') = '\0';
 	if (hg_mkdir_p(dir, 0700) < 0)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "create state directory %s", dir);
-	/* Each retry follows a holder that removed the file: bounded by the holders there are. */
-	for (int tries = 0; tries < 64; tries++) {
-		_cleanup_close_ int fd = lock_path(path, err);
+	/* A retry follows a holder that removed the file; all the tries share one wait. */
+	int budget = wait ? LOCK_WAIT_MS : 0;
+	for (;;) {
+		_cleanup_close_ int fd = lock_path_within(path, &budget, err);
 		if (fd < 0)
 			return -1;
 		if (lock_is_current(fd, path))
 			return TAKE_FD(fd);
+		if (budget <= 0)
+			return hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: taken and removed by others meanwhile, try again",
+					    path);
 	}
-	return hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: removed under every wait, try again", path);
 }
 
 void hg_state_unlock_record(const char *record_path, int fd, bool remove)
@@ -290,6 +303,24 @@ void hg_state_unlock_record(const char *record_path, int fd, bool remove)
 	close(fd);
 }
 
+/* The lock file at lock, when it is a regular file nobody holds and its record is gone:
+ * removed (1). */
+static int drop_lock_file(const char *lock, const char *record)
+{
+	struct stat st;
+	_cleanup_close_ int fd = open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || flock(fd, LOCK_EX | LOCK_NB) < 0 ||
+	    !lock_is_current(fd, lock))
+		return 0;
+	return access(record, F_OK) < 0 && errno == ENOENT && unlink(lock) == 0;
+}
+
+int hg_state_drop_record_lock(const char *record_path)
+{
+	_cleanup_free_ char *lock = NULL;
+	return record_lock_path(record_path, &lock) < 0 ? 0 : drop_lock_file(lock, record_path);
+}
+
 int hg_state_sweep_record_locks(const char *dir)
 {
 	_cleanup_closedir_ DIR *d = opendir(dir);
@@ -298,16 +329,13 @@ int hg_state_sweep_record_locks(const char *dir)
 	while (d && (e = readdir(d))) {
 		size_t n = strlen(e->d_name);
 		_cleanup_free_ char *lock = NULL, *record = NULL;
-		if (e->d_name[0] != '.' || n < 7 || strcmp(e->d_name + n - 5, ".lock") != 0 ||
+		/* Only what a record's name makes (CONTAINERID+IFNAME): never another lock that
+		 * happens to be in this folder (a stateDir nested in this one). */
+		if (e->d_name[0] != '.' || n < 7 || strcmp(e->d_name + n - 5, ".lock") != 0 || !strchr(e->d_name, '+') ||
 		    asprintf(&lock, "%s/%s", dir, e->d_name) < 0 ||
 		    asprintf(&record, "%s/%.*s.json", dir, (int) n - 6, e->d_name + 1) < 0)
 			continue;
-		/* Held: an ADD is writing its record now. */
-		_cleanup_close_ int fd = open(lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || !lock_is_current(fd, lock))
-			continue;
-		if (access(record, F_OK) < 0 && errno == ENOENT && unlink(lock) == 0)
-			removed++;
+		removed += drop_lock_file(lock, record);
 	}
 	return removed;
 }

@@ -69,11 +69,15 @@ int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
  * whatever replaces or retires that record (ADD, DEL, the collectors), so that a collector
  * never retires a record an ADD of the same key is writing. The file goes with the record:
  * its holder unlinks it (remove) before closing, and a waiter that got the lock of a file
- * unlinked meanwhile takes the new one. Waits at most 5 s (HG_CNI_TRY_AGAIN). */
-int hg_state_lock_record(const char *record_path, struct hg_error *err);
+ * unlinked meanwhile takes the new one. wait: at most 5 s in all (HG_CNI_TRY_AGAIN after
+ * that); without it, HG_CNI_TRY_AGAIN at once when it is held (the collectors: an ADD or
+ * DEL at work on the attachment has it; the next collection looks again). */
+int hg_state_lock_record(const char *record_path, bool wait, struct hg_error *err);
 void hg_state_unlock_record(const char *record_path, int fd, bool remove);
-/* The record locks of dir whose record is gone (an ADD that failed or was killed) and that
- * nobody holds: removed; returns how many. */
+/* The record's lock file, when nobody holds it and the record is gone (an ADD that failed
+ * or was killed): removed (1). */
+int hg_state_drop_record_lock(const char *record_path);
+/* The same for every record lock of dir; returns how many went. */
 int hg_state_sweep_record_locks(const char *dir);
 /* Serialises writers of the file fd is open on (a hosts file), keyed by its device and
  * inode, in hg_hosts_lock_dir (the default stateDir, whatever stateDir a configuration

@@ -140,7 +140,8 @@ new_add_intact() {
 	hg_assert_eq "$(hg_nblocks "$HG_TMP/hosts-4")" 1 "$1: the names the ADD wrote are there ($(cat "$HG_TMP/gc.out"))"
 	[ -n "$(ip -n "hgt-$$-g4" route show "$hostip/32")" ] || hg_fail "$1: the route the ADD made is gone"
 }
-# 1. An ADD holds the lock while gc finds the old record stale, and writes the new one.
+# 1. An ADD holds the lock while gc finds the old record stale, and writes the new one: gc
+# leaves the attachment to the next gc.
 stale
 rm -f "$HG_TMP/held"
 (
@@ -154,7 +155,8 @@ holder=$!
 for _ in $(seq 200); do [ -e "$HG_TMP/held" ] && break; sleep 0.01; done
 "$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
 wait "$holder"
-hg_assert_eq "$(tail -n1 "$HG_TMP/gc.out")" "host-gateway gc: removed 0 stale items" "gc waited for the ADD's lock and read the record again"
+hg_assert_eq "$(tail -n1 "$HG_TMP/gc.out")" "host-gateway gc: removed 0 stale items" "gc took nothing an ADD holds"
+hg_assert_contains "$(cat "$HG_TMP/gc.out")" "left for the next gc" "gc says what it left"
 new_add_intact "gc beside a held lock"
 # 2. Real ADDs beside gc: the hosts files' locks, held by the test for a moment, stop the ADD
 # while it replaces the old record and gc while it undoes the one it found stale, so that
@@ -199,6 +201,15 @@ done
 "$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
 [ ! -e "$HG_STATE/cni/$net/.hgt-$$-killed-c+eth0.lock" ] || hg_fail "gc left the lock of a record that is gone"
 [ -f "$lock4" ] || hg_fail "gc removed the lock of a record that is there"
+# ... and with the DEL of that attachment, whose record is not there.
+: >"$HG_STATE/cni/$net/.hgt-$$-killed-c+eth0.lock"
+hg_plugin DEL "$conf4" "hgt-$$-killed-c" "/proc/${PIDS[4]}/ns/net" eth0 >"$HG_TMP/del.out" 2>&1 || hg_fail "DEL failed: $(cat "$HG_TMP/del.out")"
+[ ! -e "$HG_STATE/cni/$net/.hgt-$$-killed-c+eth0.lock" ] || hg_fail "DEL left the lock of its attachment whose ADD was killed"
+# A lock that no record's name makes (another stateDir nested here) is not gc's.
+: >"$HG_STATE/cni/$net/.host.lock"
+"$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
+[ -e "$HG_STATE/cni/$net/.host.lock" ] || hg_fail "gc removed a lock no record names"
+rm -f "$HG_STATE/cni/$net/.host.lock"
 
 # STATUS
 status_conf=$(jq -c '.plugins[1] + {name: .name, cniVersion: "1.1.0"}' <<<"$list")

@@ -70,6 +70,7 @@ for ((i = 0; i < N; i++)); do
 done
 hg_assert_eq "$(hg_nrecords "cni/$net")" 0 "records after $N parallel DELs"
 hg_assert_eq "$(find "$HG_STATE" -type f ! -name '.*.lock' | wc -l)" 0 "files left in the state directory: $(find "$HG_STATE" -type f)"
+hg_assert_eq "$(find "$HG_STATE" -type f -name '.*+*.lock' | wc -l)" 0 "attachment locks left after the DELs: $(find "$HG_STATE" -type f -name '.*+*.lock')"
 leases=$(find "$HG_TMP/ipam/$net" -type f ! -name lock ! -name 'last_reserved_ip*' 2>/dev/null || true)
 hg_assert_eq "$leases" "" "host-local leases left"
 # The bridge (and its address) is the bridge plugin's and stays after DEL by design.

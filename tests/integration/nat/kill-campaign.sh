@@ -80,5 +80,9 @@ CNI_COMMAND=GC CNI_PATH=$HG_CNI_PATH "$HG_BIN" <<<"$gc_conf" >"$HG_TMP/gc.out" 2
 	hg_fail "GC failed: $(cat "$HG_TMP/gc.out")"
 n=$(hg_dir_entries "$HG_STATE/cni/$NET" -name '.tmp.*' | wc -l)
 [ "$n" -eq 0 ] || left+=" temp-files-after-GC:$n"
+# The attachments' locks go with their records (DEL), those of ADDs killed before their
+# record with DEL or GC.
+n=$(hg_dir_entries "$HG_STATE/cni/$NET" -name '.*+*.lock' | wc -l)
+[ "$n" -eq 0 ] || left+=" attachment-locks-after-GC:$n"
 [ -z "$left" ] || hg_fail "left after the kill campaign and DELs:$left"
 hg_log "PASS"
