@@ -322,14 +322,17 @@ static int cmd_del(struct run *r, struct hg_error *err)
 	}
 	if (record_path(r, &path, err) < 0)
 		return -1;
-	/* Without a record there is nothing a collector could take. DEL must not fail: without
-	 * the lock (held 5 s by a stuck process) it goes on all the same. */
-	int lock = access(path, F_OK) == 0 ? hg_state_lock_record(path, true, err) : -1;
-	if (lock < 0 && err->msg[0]) {
+	/* Under the attachment's lock (an ADD of this key could be writing its record), which
+	 * goes with the record, or alone when an ADD was killed before it wrote one; a network
+	 * never added to gets no folder. DEL must not fail: without the lock (held 5 s by a
+	 * stuck process) it goes on all the same. */
+	_cleanup_free_ char *net_dir = NULL;
+	if (hg_state_network_dir(r->config.state_dir, r->network, &net_dir) < 0)
+		return hg_error_oom(err);
+	int lock = -1;
+	if (access(net_dir, F_OK) == 0 && (lock = hg_state_lock_record(path, true, err)) < 0) {
 		hg_logf(&r->log, "%s; going on without it", err->msg);
 		*err = (struct hg_error){0};
-	} else if (lock < 0) {
-		hg_state_drop_record_lock(path); /* of an ADD killed before its record */
 	}
 	/* A damaged record cannot be undone; it is removed so that DEL still succeeds. */
 	if (hg_record_load(path, &record, &found, err) < 0)
@@ -410,31 +413,20 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 	for (size_t i = 0; paths[i]; i++) {
 		struct hg_error e = {0};
 		_cleanup_record_ struct hg_record record = {0};
+		struct hg_state_stamp read;
 		bool found;
+		if (hg_state_stamp_of(paths[i], &read) < 0)
+			continue;
 		if (hg_record_load(paths[i], &record, &found, &e) < 0) {
 			hg_logf(&r->log, "GC: %s, removing it", e.msg);
 			hg_state_remove(paths[i], &e);
 			continue;
 		}
-		if (!found || attachment_valid(valid, record.container_id, record.ifname))
-			continue;
-		/* Read again under the attachment's lock: an ADD may have replaced it meanwhile (then
-		 * in another namespace, and the runtime's list was made before it). */
-		struct hg_netns_id seen = {.dev = record.netns.dev, .ino = record.netns.ino};
-		hg_record_free(&record);
-		hg_record_init(&record);
-		int lock = hg_state_lock_record(paths[i], false, &e);
-		if (lock < 0) {
-			hg_logf(&r->log, "GC: %s, left for the next GC", e.msg);
-			continue;
-		}
-		if (hg_record_load(paths[i], &record, &found, &e) == 0 && found && record.netns.dev == seen.dev &&
-		    record.netns.ino == seen.ino) {
-			hg_attach_undo(&record, NULL, &r->log);
-			if (hg_record_retire(r->config.state_dir, paths[i], &record, &e) < 0)
-				hg_logf(&r->log, "GC: %s, ignoring", e.msg);
-		}
-		hg_state_unlock_record(paths[i], lock, access(paths[i], F_OK) < 0 && errno == ENOENT);
+		/* Retired only if still the file read: an ADD of the key may have replaced it
+		 * after the runtime made its list. */
+		if (found && !attachment_valid(valid, record.container_id, record.ifname) &&
+		    hg_collect_retire_judged(r->config.state_dir, paths[i], &read, &record, &r->log, &e) < 0)
+			hg_logf(&r->log, "GC: %s; left for the next GC", e.msg);
 	}
 	hg_state_sweep_record_locks(dir);
 	/* Host rules whose record was lost: their comments name the attachment. */

@@ -324,6 +324,22 @@ static int collect_nri(const char *state_dir, const struct hg_log *log)
 	return removed;
 }
 
+int hg_collect_retire_judged(const char *state_dir, const char *path, const struct hg_state_stamp *read,
+			     const struct hg_record *r, const struct hg_log *log, struct hg_error *err)
+{
+	struct hg_state_stamp now;
+	int lock = hg_state_lock_record(path, false, err);
+	if (lock < 0)
+		return -1;
+	int rc = 0;
+	if (hg_state_stamp_of(path, &now) == 0 && hg_state_stamp_equal(&now, read)) {
+		hg_attach_undo(r, NULL, log);
+		rc = hg_record_retire(state_dir, path, r, err) < 0 ? -1 : 1;
+	}
+	hg_state_unlock_record(path, lock, access(path, F_OK) < 0 && errno == ENOENT);
+	return rc;
+}
+
 /* CNI attachments whose network namespace is gone: the runtime's DEL never reached us (the
  * entry was taken out of the conflist before the pod stopped, as when the DaemonSet is
  * deleted; containerd sends no CNI GC). What DEL would undo in the namespace went with it;
@@ -346,31 +362,19 @@ int hg_collect_cni(const char *state_dir, const struct hg_log *log)
 			continue;
 		for (size_t i = 0; paths && paths[i]; i++) {
 			_cleanup_record_ struct hg_record r = {0};
+			struct hg_state_stamp read;
 			bool found = false;
-			if (hg_record_load(paths[i], &r, &found, &err) < 0 || !found || record_netns_held(&r, &held))
+			if (hg_state_stamp_of(paths[i], &read) < 0 || hg_record_load(paths[i], &r, &found, &err) < 0 ||
+			    !found || record_netns_held(&r, &held))
 				continue;
-			/* Read again under the attachment's lock: an ADD of the same key (a runtime
-			 * re-adding the container) may have replaced the record since, in a namespace
-			 * the held set gathered before knows nothing of: only the record that was
-			 * judged goes. Held: an ADD or DEL is at work on it; the next gc looks again. */
-			struct hg_netns_id seen = {.dev = r.netns.dev, .ino = r.netns.ino};
-			hg_record_free(&r);
-			hg_record_init(&r);
-			int lock = hg_state_lock_record(paths[i], false, &err);
-			if (lock < 0) {
-				hg_logf(log, "gc: %s, left for the next gc", err.msg);
+			int rc = hg_collect_retire_judged(state_dir, paths[i], &read, &r, log, &err);
+			if (rc < 0)
+				hg_logf(log, "gc: %s; left for the next gc", err.msg);
+			if (rc <= 0)
 				continue;
-			}
-			found = false;
-			if (hg_record_load(paths[i], &r, &found, &err) == 0 && found && r.netns.dev == seen.dev &&
-			    r.netns.ino == seen.ino && !hg_attach_netns_alive(&r)) {
-				hg_attach_undo(&r, NULL, log);
-				hg_record_retire(state_dir, paths[i], &r, NULL);
-				hg_logf(log, "gc: removed the CNI attachment %s (its network namespace is gone)",
-					r.key ? r.key : paths[i]);
-				removed++;
-			}
-			hg_state_unlock_record(paths[i], lock, access(paths[i], F_OK) < 0 && errno == ENOENT);
+			hg_logf(log, "gc: removed the CNI attachment %s (its network namespace is gone)",
+				r.key ? r.key : paths[i]);
+			removed++;
 		}
 		removed += hg_state_sweep_temp(net);
 		hg_state_sweep_record_locks(net);

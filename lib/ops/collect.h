@@ -8,6 +8,9 @@
 
 #include <stdbool.h>
 #include "os/log.h"
+#include "base/error.h"
+#include "ops/record.h"
+#include "ops/state.h"
 
 /* Drops container id from the users of netns_record; the last user undoes the plumbing.
  * Called with the "hook" lock held. */
@@ -28,3 +31,11 @@ int hg_hook_collect(const char *state_dir, const struct hg_log *log);
  * entry was taken out of the conflist before the pod stopped). For `host-gateway gc` only.
  * Returns how many it removed. */
 int hg_collect_cni(const char *state_dir, const struct hg_log *log);
+
+/* A CNI record a collector judged stale (r, read from path after *read was taken): undone
+ * and retired under the attachment's lock, taken without waiting (held: an ADD or DEL is at
+ * work on it), and only when path is still the file that was read (an ADD of the same key
+ * may have replaced it since). 1 retired; 0 left (replaced, or gone); -1 left with err
+ * saying why (the lock is held, or the retire failed). */
+int hg_collect_retire_judged(const char *state_dir, const char *path, const struct hg_state_stamp *read,
+			     const struct hg_record *r, const struct hg_log *log, struct hg_error *err);

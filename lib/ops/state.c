@@ -279,18 +279,17 @@ int hg_state_lock_record(const char *record_path, bool wait, struct hg_error *er
 	*strrchr(dir, '/') = '\0';
 	if (hg_mkdir_p(dir, 0700) < 0)
 		return hg_error_errno(err, HG_CNI_STATE, errno, "create state directory %s", dir);
-	/* A retry follows a holder that removed the file; all the tries share one wait. */
+	/* A retry follows a holder that removed the file: the tries share one wait, and are
+	 * bounded even when none of them waits. */
 	int budget = wait ? LOCK_WAIT_MS : 0;
-	for (;;) {
+	for (int tries = 0; tries < 64; tries++) {
 		_cleanup_close_ int fd = lock_path_within(path, &budget, err);
 		if (fd < 0)
 			return -1;
 		if (lock_is_current(fd, path))
 			return TAKE_FD(fd);
-		if (budget <= 0)
-			return hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: taken and removed by others meanwhile, try again",
-					    path);
 	}
+	return hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: taken and removed by others meanwhile, try again", path);
 }
 
 void hg_state_unlock_record(const char *record_path, int fd, bool remove)
@@ -315,10 +314,19 @@ static int drop_lock_file(const char *lock, const char *record)
 	return access(record, F_OK) < 0 && errno == ENOENT && unlink(lock) == 0;
 }
 
-int hg_state_drop_record_lock(const char *record_path)
+int hg_state_stamp_of(const char *path, struct hg_state_stamp *out)
 {
-	_cleanup_free_ char *lock = NULL;
-	return record_lock_path(record_path, &lock) < 0 ? 0 : drop_lock_file(lock, record_path);
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return -1;
+	*out = (struct hg_state_stamp){.dev = st.st_dev, .ino = st.st_ino, .ctime_sec = st.st_ctim.tv_sec,
+				       .ctime_nsec = st.st_ctim.tv_nsec};
+	return 0;
+}
+
+bool hg_state_stamp_equal(const struct hg_state_stamp *a, const struct hg_state_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
 }
 
 int hg_state_sweep_record_locks(const char *dir)

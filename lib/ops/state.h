@@ -74,9 +74,15 @@ int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
  * DEL at work on the attachment has it; the next collection looks again). */
 int hg_state_lock_record(const char *record_path, bool wait, struct hg_error *err);
 void hg_state_unlock_record(const char *record_path, int fd, bool remove);
-/* The record's lock file, when nobody holds it and the record is gone (an ADD that failed
- * or was killed): removed (1). */
-int hg_state_drop_record_lock(const char *record_path);
+/* Which file a path is now: records are replaced by rename, never rewritten in place, so
+ * an equal stamp (device, inode, change time) is the file that was read. */
+struct hg_state_stamp {
+	uint64_t dev, ino;
+	int64_t ctime_sec;
+	long ctime_nsec;
+};
+int hg_state_stamp_of(const char *path, struct hg_state_stamp *out);
+bool hg_state_stamp_equal(const struct hg_state_stamp *a, const struct hg_state_stamp *b);
 /* The same for every record lock of dir; returns how many went. */
 int hg_state_sweep_record_locks(const char *dir);
 /* Serialises writers of the file fd is open on (a hosts file), keyed by its device and

@@ -144,16 +144,18 @@ new_add_intact() {
 # leaves the attachment to the next gc.
 stale
 rm -f "$HG_TMP/held"
+rm -f "$HG_TMP/gc-done"
 (
 	exec {fd}>>"$lock4"
 	flock -x "$fd"
 	: >"$HG_TMP/held"
-	sleep 0.5
+	for _ in $(seq 1000); do [ -e "$HG_TMP/gc-done" ] && break; sleep 0.01; done
 	cp "$HG_TMP/rec4.fresh" "$rec4.edit" && mv "$rec4.edit" "$rec4"
 ) &
 holder=$!
 for _ in $(seq 200); do [ -e "$HG_TMP/held" ] && break; sleep 0.01; done
 "$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
+: >"$HG_TMP/gc-done"
 wait "$holder"
 hg_assert_eq "$(tail -n1 "$HG_TMP/gc.out")" "host-gateway gc: removed 0 stale items" "gc took nothing an ADD holds"
 hg_assert_contains "$(cat "$HG_TMP/gc.out")" "left for the next gc" "gc says what it left"
@@ -195,7 +197,25 @@ for it in $(seq 8); do
 	wait "$holder" || :
 	new_add_intact "round $it"
 done
-# 3. The lock of a record that is gone (an ADD killed before it saved) goes with gc; the
+# 3. The runtime's GC judged the record stale by its list, and an ADD of the key replaced it
+# before GC took the attachment's lock (a runtime re-adding the container after making its
+# list): GC retires only the file it judged, so nothing. The window is microseconds: a
+# preloaded flock (tests/tools/flock-pause) holds GC there while the test runs the ADD.
+gcc -shared -fPIC -o "$HG_TMP/flock-pause.so" "$HG_SOURCE_ROOT/tests/tools/flock-pause/flock-pause.c" -ldl ||
+	hg_fail "cannot build tests/tools/flock-pause"
+mkdir "$HG_TMP/pause"
+gc_conf=$(jq -c '.plugins[1] + {name: .name, cniVersion: "1.1.0", "cni.dev/valid-attachments": []}' <<<"$list")
+HG_FLOCK_PAUSE_DIR=$HG_TMP/pause LD_PRELOAD=$HG_TMP/flock-pause.so \
+	hg_plugin GC "$gc_conf" "" "" "" >"$HG_TMP/gc.out" 2>&1 &
+gcer=$!
+for _ in $(seq 500); do [ -e "$HG_TMP/pause/paused" ] && break; sleep 0.01; done
+[ -e "$HG_TMP/pause/paused" ] || { kill "$gcer"; hg_fail "GC never reached the attachment's lock: $(cat "$HG_TMP/gc.out")"; }
+hg_plugin ADD "$conf4" "hgt-$$-g4-c" "/proc/${PIDS[4]}/ns/net" eth0 >"$HG_TMP/race-add.out" 2>&1 ||
+	hg_fail "the ADD beside GC failed: $(cat "$HG_TMP/race-add.out")"
+: >"$HG_TMP/pause/go"
+wait "$gcer" || hg_fail "GC failed: $(cat "$HG_TMP/gc.out")"
+new_add_intact "the runtime's GC after an ADD replaced the record it judged"
+# 4. The lock of a record that is gone (an ADD killed before it saved) goes with gc; the
 # attachment's own stays while its record does.
 : >"$HG_STATE/cni/$net/.hgt-$$-killed-c+eth0.lock"
 "$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
