@@ -419,7 +419,9 @@ static int cmd_gc(struct run *r, struct hg_error *err)
 			continue;
 		if (hg_record_load(paths[i], &record, &found, &e) < 0) {
 			hg_logf(&r->log, "GC: %s, removing it", e.msg);
-			hg_state_remove(paths[i], &e);
+			e = (struct hg_error){0};
+			if (hg_collect_retire_judged(r->config.state_dir, paths[i], &read, NULL, &r->log, &e) < 0)
+				hg_logf(&r->log, "GC: %s; left for the next GC", e.msg);
 			continue;
 		}
 		/* Retired only if still the file read: an ADD of the key may have replaced it

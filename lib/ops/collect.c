@@ -333,8 +333,15 @@ int hg_collect_retire_judged(const char *state_dir, const char *path, const stru
 		return -1;
 	int rc = 0;
 	if (hg_state_stamp_of(path, &now) == 0 && hg_state_stamp_equal(&now, read)) {
-		hg_attach_undo(r, NULL, log);
-		rc = hg_record_retire(state_dir, path, r, err) < 0 ? -1 : 1;
+		if (r)
+			hg_attach_undo(r, NULL, log);
+		if (hg_record_retire(state_dir, path, r, err) < 0) {
+			struct hg_error why = *err; /* the message is rewritten from itself */
+			hg_error_set(err, why.code, "%s (undone, its record stays)", why.msg);
+			rc = -1;
+		} else {
+			rc = 1;
+		}
 	}
 	hg_state_unlock_record(path, lock, access(path, F_OK) < 0 && errno == ENOENT);
 	return rc;
@@ -360,6 +367,10 @@ int hg_collect_cni(const char *state_dir, const struct hg_log *log)
 		if (e->d_name[0] == '.' || (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
 		    hg_state_network_dir(state_dir, e->d_name, &net) < 0 || hg_state_list(net, &paths, &err) < 0)
 			continue;
+		/* Gathered after the network's listing: a record listed now may be of a namespace
+		 * made after an earlier network's gathering. */
+		held_netns_free(&held);
+		held = (struct held_netns){0};
 		for (size_t i = 0; paths && paths[i]; i++) {
 			_cleanup_record_ struct hg_record r = {0};
 			struct hg_state_stamp read;

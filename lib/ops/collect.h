@@ -35,7 +35,8 @@ int hg_collect_cni(const char *state_dir, const struct hg_log *log);
 /* A CNI record a collector judged stale (r, read from path after *read was taken): undone
  * and retired under the attachment's lock, taken without waiting (held: an ADD or DEL is at
  * work on it), and only when path is still the file that was read (an ADD of the same key
- * may have replaced it since). 1 retired; 0 left (replaced, or gone); -1 left with err
- * saying why (the lock is held, or the retire failed). */
+ * may have replaced it since); r NULL: a damaged record, removed without undo. 1 retired;
+ * 0 left (replaced, or gone); -1 left with err saying why (the lock is held, or the retire
+ * failed). */
 int hg_collect_retire_judged(const char *state_dir, const char *path, const struct hg_state_stamp *read,
 			     const struct hg_record *r, const struct hg_log *log, struct hg_error *err);

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/cni-lib.sh"
 hg_init cni-gc-status
 hg_require_bin
-hg_require_cmd jq unshare
+hg_require_cmd jq unshare gcc
 hg_guard_forwarding on
 
 net=hgt-gc br=hg$$gc subnet=10.250.80.0/24 hostip=10.250.81.1
@@ -154,6 +154,7 @@ rm -f "$HG_TMP/gc-done"
 ) &
 holder=$!
 for _ in $(seq 200); do [ -e "$HG_TMP/held" ] && break; sleep 0.01; done
+[ -e "$HG_TMP/held" ] || hg_fail "could not take $lock4"
 "$HG_BIN" gc --config "$HG_TMP/gc.json" >"$HG_TMP/gc.out" 2>&1 || hg_fail "gc failed: $(cat "$HG_TMP/gc.out")"
 : >"$HG_TMP/gc-done"
 wait "$holder"
@@ -214,6 +215,8 @@ hg_plugin ADD "$conf4" "hgt-$$-g4-c" "/proc/${PIDS[4]}/ns/net" eth0 >"$HG_TMP/ra
 	hg_fail "the ADD beside GC failed: $(cat "$HG_TMP/race-add.out")"
 : >"$HG_TMP/pause/go"
 wait "$gcer" || hg_fail "GC failed: $(cat "$HG_TMP/gc.out")"
+[ ! -e "$HG_TMP/pause/timedout" ] || hg_fail "GC went on before the ADD was done: the window was not driven"
+case $(cat "$HG_TMP/gc.out") in *"left for the next GC"*) hg_fail "GC found the lock held: the window was not driven: $(cat "$HG_TMP/gc.out")" ;; esac
 new_add_intact "the runtime's GC after an ADD replaced the record it judged"
 # 4. The lock of a record that is gone (an ADD killed before it saved) goes with gc; the
 # attachment's own stays while its record does.
