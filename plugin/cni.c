@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -239,7 +238,7 @@ static int add_with_target(struct run *r, struct hg_attach_req *req, int nsfd, s
 	if (lock < 0)
 		return -1;
 	int rc = add_locked(r, req, nsfd, old, record, *path_out, output, err);
-	hg_state_unlock_record(*path_out, lock, access(*path_out, F_OK) < 0 && errno == ENOENT);
+	hg_state_unlock_record(*path_out, lock);
 	return rc;
 }
 
@@ -342,7 +341,7 @@ static int cmd_del(struct run *r, struct hg_error *err)
 	else
 		remove_orphan_block(r);
 	int rc = hg_record_retire(r->config.state_dir, path, found ? &record : NULL, err);
-	hg_state_unlock_record(path, lock, rc == 0);
+	hg_state_unlock_record(path, lock);
 	return rc;
 }
 

@@ -343,7 +343,7 @@ int hg_collect_retire_judged(const char *state_dir, const char *path, const stru
 			rc = 1;
 		}
 	}
-	hg_state_unlock_record(path, lock, access(path, F_OK) < 0 && errno == ENOENT);
+	hg_state_unlock_record(path, lock);
 	return rc;
 }
 

@@ -292,12 +292,13 @@ int hg_state_lock_record(const char *record_path, bool wait, struct hg_error *er
 	return hg_error_set(err, HG_CNI_TRY_AGAIN, "lock %s: taken and removed by others meanwhile, try again", path);
 }
 
-void hg_state_unlock_record(const char *record_path, int fd, bool remove)
+void hg_state_unlock_record(const char *record_path, int fd)
 {
 	_cleanup_free_ char *path = NULL;
 	if (fd < 0)
 		return;
-	if (remove && record_lock_path(record_path, &path) == 0 && lock_is_current(fd, path))
+	if (access(record_path, F_OK) < 0 && errno == ENOENT && record_lock_path(record_path, &path) == 0 &&
+	    lock_is_current(fd, path))
 		unlink(path);
 	close(fd);
 }

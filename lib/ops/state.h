@@ -68,12 +68,12 @@ int hg_state_lock(const char *state_dir, const char *name, struct hg_error *err)
 /* One attachment's lock, a file beside its record (".NAME.lock" for "NAME.json"): held by
  * whatever replaces or retires that record (ADD, DEL, the collectors), so that a collector
  * never retires a record an ADD of the same key is writing. The file goes with the record:
- * its holder unlinks it (remove) before closing, and a waiter that got the lock of a file
+ * unlocking unlinks it when the record is gone, and a waiter that got the lock of a file
  * unlinked meanwhile takes the new one. wait: at most 5 s in all (HG_CNI_TRY_AGAIN after
  * that); without it, HG_CNI_TRY_AGAIN at once when it is held (the collectors: an ADD or
  * DEL at work on the attachment has it; the next collection looks again). */
 int hg_state_lock_record(const char *record_path, bool wait, struct hg_error *err);
-void hg_state_unlock_record(const char *record_path, int fd, bool remove);
+void hg_state_unlock_record(const char *record_path, int fd);
 /* Which file a path is now: records are replaced by rename, never rewritten in place, so
  * an equal stamp (device, inode, change time) is the file that was read. */
 struct hg_state_stamp {
